@@ -1,0 +1,207 @@
+using System.Text;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zone;
+
+/// <summary>
+/// Directory contents (layout: struct sgz_dirent). A directory's data is an
+/// array of 4 KiB pages of 14 slots; its size is its page count times 4 KiB.
+/// Slots are unordered; a lookup compares the 32-bit name hash before the
+/// name. A directory's last pages are given back when they empty.
+/// </summary>
+public sealed partial class Zone
+{
+    /// <summary>A directory slot in use: where it is and what it names.</summary>
+    internal readonly record struct Slot(ulong Index, ulong Offset, SgzDirent Entry);
+
+    internal static unsafe uint DirentCrc(in SgzDirent d)
+    {
+        fixed (SgzDirent* p = &d)
+        {
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.DirentSize - 4));
+        }
+    }
+
+    internal static unsafe ReadOnlySpan<byte> NameOf(in SgzDirent d)
+    {
+        fixed (byte* name = d.Name)
+        {
+            return new ReadOnlySpan<byte>(name, Math.Min((int)d.NameLen, SgzAbi.NameMax)).ToArray();
+        }
+    }
+
+    /// <summary>Checks a name as a directory entry may hold it; returns its UTF-8 bytes.</summary>
+    internal static byte[] CheckName(string name)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(name);
+        if (bytes.Length > SgzAbi.NameMax)
+        {
+            throw new ZoneException(ZoneError.NameTooLong, $"name '{Shorten(name)}' is {bytes.Length} bytes long; the most is {SgzAbi.NameMax}");
+        }
+
+        if (bytes.Length == 0 || name is "." or ".." || bytes.AsSpan().IndexOfAny((byte)'/', (byte)0) >= 0)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"'{name}' cannot be a file name");
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Every slot in use, each checked; a corrupt slot throws naming the directory, slot and offset.</summary>
+    internal IEnumerable<Slot> Slots(ulong dirIno)
+    {
+        var dir = LoadLiveInode(dirIno);
+        ulong pages = dir.Size / ZoneGeometry.PageSize;
+        for (ulong p = 0; p < pages; p++)
+        {
+            var extent = Map(dirIno, LoadInode(dirIno), p * ZoneGeometry.PageSize);
+            if (extent.IsHole)
+            {
+                continue;
+            }
+
+            for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
+            {
+                ulong at = extent.ZoneOffset + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
+                var d = _memory.Ref<SgzDirent>(at);
+                if (d.Ino == 0)
+                {
+                    continue;
+                }
+
+                yield return new Slot((p * SgzAbi.DirentsPerPage) + i, at, CheckDirent(dirIno, at, d));
+            }
+        }
+    }
+
+    internal Slot? FindEntry(ulong dirIno, ReadOnlySpan<byte> name)
+    {
+        uint hash = Crc32C.Compute(name);
+        foreach (var slot in Slots(dirIno))
+        {
+            if (slot.Entry.Hash == hash && NameOf(slot.Entry).SequenceEqual(name))
+            {
+                return slot;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Adds a name to a directory, growing it by a page if every slot is taken; inside a change.</summary>
+    internal void AddEntry(ulong dirIno, ReadOnlySpan<byte> name, ulong ino, byte type, int slot)
+    {
+        ulong at = FindFreeSlot(dirIno);
+        if (at == 0)
+        {
+            var dir = LoadLiveInode(dirIno);
+            ulong end = dir.Size + ZoneGeometry.PageSize;
+            Populate(dirIno, dir.Size, end, slot, _ => false);
+            InodeForWrite(dirIno).Size = end;
+            at = Map(dirIno, LoadInode(dirIno), dir.Size).ZoneOffset + SgzAbi.DirPageHeader;
+        }
+
+        var d = default(SgzDirent);
+        d.Ino = ino;
+        d.Generation = LoadInode(ino).Generation;
+        d.Hash = Crc32C.Compute(name);
+        d.NameLen = (byte)name.Length;
+        d.Type = type;
+        unsafe
+        {
+            name.CopyTo(new Span<byte>(d.Name, SgzAbi.NameMax + 1));
+        }
+
+        d.Crc = DirentCrc(d);
+        var target = BytesForWrite(at, SgzAbi.DirentSize);
+        MemoryMarshal.Write(target, in d);
+        TouchDirectory(dirIno, +1);
+    }
+
+    /// <summary>Clears a slot and gives back the directory's trailing empty pages; inside a change.</summary>
+    internal void RemoveEntry(ulong dirIno, Slot slot)
+    {
+        BytesForWrite(slot.Offset, SgzAbi.DirentSize).Clear();
+        TouchDirectory(dirIno, -1);
+        while (true)
+        {
+            var dir = LoadInode(dirIno);
+            if (dir.Size == 0)
+            {
+                return;
+            }
+
+            ulong last = dir.Size - ZoneGeometry.PageSize;
+            var extent = Map(dirIno, dir, last);
+            if (!extent.IsHole && _memory.Span(extent.ZoneOffset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
+            {
+                return;
+            }
+
+            FreeFrom(dirIno, last);
+            InodeForWrite(dirIno).Size = last;
+        }
+    }
+
+    public IReadOnlyList<DirectoryEntry> ReadDirectory(ulong dirIno)
+    {
+        lock (Sync)
+        {
+            RequireDirectory(dirIno, LoadLiveInode(dirIno), "read");
+            return [.. Slots(dirIno).Select(s => new DirectoryEntry(Encoding.UTF8.GetString(NameOf(s.Entry)), s.Entry.Ino, s.Entry.Type))];
+        }
+    }
+
+    private void TouchDirectory(ulong dirIno, int delta)
+    {
+        ref var dir = ref InodeForWrite(dirIno);
+        dir.Entries = (ulong)((long)dir.Entries + delta);
+        dir.MtimeNs = dir.CtimeNs = ZoneClock.NowNs();
+    }
+
+    private ulong FindFreeSlot(ulong dirIno)
+    {
+        var dir = LoadLiveInode(dirIno);
+        for (ulong p = 0; p < dir.Size / ZoneGeometry.PageSize; p++)
+        {
+            var extent = Map(dirIno, LoadInode(dirIno), p * ZoneGeometry.PageSize);
+            if (extent.IsHole)
+            {
+                continue;
+            }
+
+            for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
+            {
+                ulong at = extent.ZoneOffset + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
+                if (_memory.Ref<ulong>(at) == 0)
+                {
+                    return at;
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private SgzDirent CheckDirent(ulong dirIno, ulong at, in SgzDirent d)
+    {
+        string? problem = null;
+        if (DirentCrc(d) != d.Crc)
+        {
+            problem = $"checksum mismatch (stored 0x{d.Crc:x8}, computed 0x{DirentCrc(d):x8})";
+        }
+        else if (d.NameLen == 0 || d.Ino >= Geometry.InodeCount)
+        {
+            problem = $"invalid name length {d.NameLen} or inode {d.Ino}";
+        }
+
+        if (problem is not null)
+        {
+            throw new ZoneCorruptException($"{Path}: directory inode {dirIno}: entry at zone offset 0x{at:x}: {problem}; run 'stargate zone fsck'");
+        }
+
+        return d;
+    }
+
+    private static string Shorten(string name) => name.Length <= 40 ? name : name[..37] + "...";
+}

@@ -1,0 +1,171 @@
+using System.Numerics;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zone;
+
+/// <summary>
+/// The inode table. Inode numbers index the table; a set bit in the inode
+/// bitmap marks a used inode. The host half of each record is checked against
+/// its crc on every load; a copy is taken under the seqcount so that a guest
+/// changing the other half at the same time cannot tear it.
+/// </summary>
+public sealed partial class Zone
+{
+    private const int SeqRetries = 10_000;
+
+    internal static unsafe uint InodeCrc(in SgzInode inode)
+    {
+        fixed (SgzInode* p = &inode)
+        {
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, 124));
+        }
+    }
+
+    /// <summary>A consistent copy of inode <paramref name="ino"/>, crc checked unless this change is writing it.</summary>
+    internal SgzInode LoadInode(ulong ino)
+    {
+        CheckInodeNumber(ino);
+        ulong at = Geometry.InodeOffset(ino);
+        ref var live = ref _memory.Ref<SgzInode>(at);
+        if (_change?.DirtyInodes.Contains(ino) == true)
+        {
+            return live;
+        }
+
+        for (int attempt = 0; attempt < SeqRetries; attempt++)
+        {
+            uint seq = Volatile.Read(ref live.Seq);
+            if ((seq & 1) == 0)
+            {
+                var copy = live;
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref live.Seq) == seq)
+                {
+                    if (copy.Mode != 0 && InodeCrc(copy) != copy.Crc)
+                    {
+                        throw new ZoneCorruptException(
+                            $"{Path}: inode {ino} at zone offset 0x{at:x}: checksum mismatch (stored 0x{copy.Crc:x8}, computed 0x{InodeCrc(copy):x8}); run 'stargate zone fsck'");
+                    }
+
+                    return copy;
+                }
+            }
+
+            Thread.SpinWait(16);
+        }
+
+        throw new ZoneCorruptException($"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}); a writer died holding it");
+    }
+
+    /// <summary>An inode that must be in use (reached through a directory entry or a handle).</summary>
+    internal SgzInode LoadLiveInode(ulong ino)
+    {
+        var inode = LoadInode(ino);
+        if (inode.Mode == 0 || !IsInodeUsed(ino))
+        {
+            throw new ZoneCorruptException($"{Path}: inode {ino} is referenced but free");
+        }
+
+        if (inode.PtDepth > SgzAbi.PtMaxDepth)
+        {
+            throw new ZoneCorruptException($"{Path}: inode {ino}: page-table depth {inode.PtDepth} exceeds {SgzAbi.PtMaxDepth}");
+        }
+
+        return inode;
+    }
+
+    public InodeInfo StatInode(ulong ino)
+    {
+        lock (Sync)
+        {
+            return InodeInfo.From(ino, LoadLiveInode(ino));
+        }
+    }
+
+    internal bool IsInodeUsed(ulong ino) => ((InodeBitmap[(int)(ino / 64)] >> (int)(ino % 64)) & 1) != 0;
+
+    /// <summary>Takes a free inode and initializes it; inside a change.</summary>
+    internal ulong AllocateInode(uint mode, uint uid, uint gid, ulong parent)
+    {
+        ref var sb = ref Superblock;
+        if (sb.FreeInodes == 0)
+        {
+            throw new ZoneException(ZoneError.NoSpace, $"{Path}: no free inodes left (all {Geometry.InodeCount - 1} in use)");
+        }
+
+        ulong ino = FindFreeInode(sb.InodeHint);
+        ref ulong word = ref U64ForWrite(Geometry.InodeBitmap.Offset + (ino / 64 * 8));
+        word |= 1UL << (int)(ino % 64);
+        ref var inode = ref InodeForWrite(ino);
+        uint generation = inode.Generation + 1;
+        uint seq = inode.Seq;
+        ulong change = inode.Change;
+        inode = default;
+        inode.Seq = seq;
+        inode.Change = change;
+        inode.Generation = generation;
+        inode.Mode = mode;
+        inode.Uid = uid;
+        inode.Gid = gid;
+        inode.Parent = parent;
+        ulong now = ZoneClock.NowNs();
+        inode.BtimeNs = inode.MtimeNs = inode.CtimeNs = inode.AtimeNs = now;
+        ref var w = ref SuperblockForWrite();
+        w.FreeInodes--;
+        w.InodeHint = ino + 1 < Geometry.InodeCount ? ino + 1 : SgzAbi.RootIno + 1;
+        return ino;
+    }
+
+    /// <summary>Frees an inode and everything it holds; inside a change. Keeps the generation.</summary>
+    internal void FreeInode(ulong ino)
+    {
+        FreeFrom(ino, 0);
+        ref var inode = ref InodeForWrite(ino);
+        uint generation = inode.Generation;
+        uint seq = inode.Seq;
+        ulong change = inode.Change;
+        inode = default;
+        inode.Generation = generation;
+        inode.Seq = seq;
+        inode.Change = change;
+        ref ulong word = ref U64ForWrite(Geometry.InodeBitmap.Offset + (ino / 64 * 8));
+        word &= ~(1UL << (int)(ino % 64));
+        SuperblockForWrite().FreeInodes++;
+    }
+
+    private ulong FindFreeInode(ulong hint)
+    {
+        var bitmap = InodeBitmap;
+        ulong count = Geometry.InodeCount;
+        ulong start = hint > SgzAbi.RootIno && hint < count ? hint : SgzAbi.RootIno + 1;
+        foreach (var (from, to) in new[] { (start, count), (SgzAbi.RootIno + 1UL, start) })
+        {
+            for (ulong ino = from; ino < to;)
+            {
+                ulong free = ~bitmap[(int)(ino / 64)] >> (int)(ino % 64);
+                if (free != 0)
+                {
+                    ulong found = ino + (ulong)BitOperations.TrailingZeroCount(free);
+                    if (found < to)
+                    {
+                        return found;
+                    }
+
+                    break;
+                }
+
+                ino = (ino / 64 * 64) + 64;
+            }
+        }
+
+        throw new ZoneCorruptException($"{Path}: superblock counts {Superblock.FreeInodes} free inodes but the inode bitmap has none");
+    }
+
+    private void CheckInodeNumber(ulong ino)
+    {
+        if (ino == 0 || ino >= Geometry.InodeCount)
+        {
+            throw new ZoneCorruptException($"{Path}: inode number {ino} is outside the table (1..{Geometry.InodeCount - 1})");
+        }
+    }
+}

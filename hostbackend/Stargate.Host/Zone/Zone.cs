@@ -1,0 +1,277 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Zone;
+
+/// <summary>How a zone is opened.</summary>
+public enum ZoneAccess
+{
+    /// <summary>Shared with a writer, if any: nothing is changed, recovery is not run.</summary>
+    ReadOnly,
+
+    /// <summary>The only writer: holds the zone file's exclusive flock until closed.</summary>
+    ReadWrite,
+}
+
+/// <summary>
+/// A Stargate zone opened by the host: the mapped file, its geometry and, when
+/// writable, the journal through which every structural change goes. One
+/// writer per zone (enforced with flock); all methods of one instance are
+/// serialized by the caller or by <see cref="Sync"/>.
+/// </summary>
+public sealed partial class Zone : IDisposable
+{
+    private readonly SafeFileHandle _file;
+    private readonly ZoneMemory _memory;
+    private readonly Journal? _journal;
+    private bool _closed;
+
+    private Zone(string path, SafeFileHandle file, ZoneMemory memory, ZoneGeometry geometry)
+    {
+        Path = path;
+        _file = file;
+        _memory = memory;
+        Geometry = geometry;
+        if (memory.Writable)
+        {
+            _journal = new Journal(memory, geometry.Journal);
+        }
+    }
+
+    public string Path { get; }
+
+    public ZoneGeometry Geometry { get; }
+
+    public bool IsWritable => _memory.Writable;
+
+    /// <summary>False if the last writer did not close the zone cleanly.</summary>
+    public bool WasClean { get; private set; }
+
+    /// <summary>Journal records undone when this open recovered an interrupted change.</summary>
+    public int RecoveredRecords { get; private set; }
+
+    /// <summary>The lock that serializes every operation on this instance.</summary>
+    public object Sync { get; } = new();
+
+    /// <summary>Fault injection: called at every point a writer could die (see Journal).</summary>
+    internal Action? CrashPoint
+    {
+        get => _journal?.CrashPoint;
+        set => _journal!.CrashPoint = value;
+    }
+
+    internal ZoneMemory Memory => _memory;
+
+    internal ref SgzSuperblock Superblock => ref _memory.Ref<SgzSuperblock>(0);
+
+    /// <summary>
+    /// Opens an existing zone. Checks magic, version, checksum and geometry; a
+    /// writer takes the exclusive lock (or fails naming the holder), undoes an
+    /// interrupted change and re-establishes the zero-free-space invariant if
+    /// the last writer died.
+    /// </summary>
+    public static Zone Open(string path, ZoneAccess access, string holder = "stargate")
+    {
+        bool write = access == ZoneAccess.ReadWrite;
+        SafeFileHandle file = OpenFile(path, write);
+        ZoneMemory? memory = null;
+        try
+        {
+            if (write)
+            {
+                LockExclusive(file, path);
+            }
+
+            ulong length = (ulong)RandomAccess.GetLength(file);
+            if (length < ZoneGeometry.PageSize)
+            {
+                throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (only {length} bytes)");
+            }
+
+            memory = new ZoneMemory(file, length, write, path);
+            var sb = memory.Ref<SgzSuperblock>(0);
+            CheckIdentity(sb, path);
+            var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
+            var zone = new Zone(path, file, memory, geometry);
+            zone.WasClean = (sb.Flags & SgzAbi.SbClean) != 0;
+            if (write)
+            {
+                zone.StartWriting(holder);
+            }
+
+            return zone;
+        }
+        catch
+        {
+            memory?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Verifies magic, major version and superblock checksum, with messages that name what is wrong.</summary>
+    internal static void CheckIdentity(in SgzSuperblock sb, string path)
+    {
+        if (sb.Magic != SgzAbi.Magic)
+        {
+            throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (no STARGATE magic at offset 0)");
+        }
+
+        if (sb.VersionMajor > SgzAbi.VersionMajor)
+        {
+            throw new ZoneException(ZoneError.VersionTooNew,
+                $"{path} has zone format {sb.VersionMajor}.{sb.VersionMinor}; this stargate reads format {SgzAbi.VersionMajor}.x only: upgrade stargate");
+        }
+
+        if (sb.SbSize != SgzAbi.SuperblockSize)
+        {
+            throw new ZoneCorruptException($"{path}: superblock size field is {sb.SbSize}, expected {SgzAbi.SuperblockSize}");
+        }
+
+        uint crc = SuperblockCrc(sb);
+        if (crc != sb.Crc)
+        {
+            throw new ZoneCorruptException(
+                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockSize - 4:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
+        }
+    }
+
+    internal static unsafe uint SuperblockCrc(in SgzSuperblock sb)
+    {
+        fixed (SgzSuperblock* p = &sb)
+        {
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.SuperblockSize - 4));
+        }
+    }
+
+    /// <summary>Marks the zone cleanly closed (if writable), unmaps it and releases the lock.</summary>
+    public void Dispose()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        try
+        {
+            if (IsWritable && !_journal!.IsActive)
+            {
+                Change(() =>
+                {
+                    ref var sb = ref SuperblockForWrite();
+                    sb.Flags |= SgzAbi.SbClean;
+                });
+                _memory.Flush(Path);
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Drops the zone as a killed process would: no clean flag, no rollback. Tests only.</summary>
+    internal void Abandon() => Release();
+
+    private void Release()
+    {
+        _closed = true;
+        _memory.Dispose();
+        _file.Dispose();
+    }
+
+    private static SafeFileHandle OpenFile(string path, bool write)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, write ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new ZoneException(ZoneError.ReadOnly, $"{path}: permission denied{(write ? " (opening for writing)" : string.Empty)}");
+        }
+    }
+
+    private static void LockExclusive(SafeFileHandle file, string path)
+    {
+        int fd = (int)file.DangerousGetHandle();
+        int errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
+        if (errno == Errno.EWOULDBLOCK)
+        {
+            throw new ZoneException(ZoneError.Busy, $"{path} is open for writing by {DescribeWriter(file)}; stop it or use a read-only command");
+        }
+
+        if (errno != 0)
+        {
+            throw new NativeException("flock", path, errno);
+        }
+    }
+
+    /// <summary>"pid 123 (stargate serve) since 2026-11-21 07:00:00Z", read from the superblock the holder wrote.</summary>
+    private static string DescribeWriter(SafeFileHandle file)
+    {
+        Span<byte> raw = stackalloc byte[SgzAbi.SuperblockSize];
+        if (RandomAccess.Read(file, raw, 0) < raw.Length)
+        {
+            return "another process";
+        }
+
+        var sb = MemoryMarshal.Read<SgzSuperblock>(raw);
+        if (sb.Magic != SgzAbi.Magic || sb.WriterPid == 0)
+        {
+            return "another process";
+        }
+
+        unsafe
+        {
+            var name = new ReadOnlySpan<byte>(sb.WriterCmd, 32);
+            int end = name.IndexOf((byte)0);
+            string cmd = Encoding.UTF8.GetString(end < 0 ? name : name[..end]);
+            var since = DateTimeOffset.FromUnixTimeMilliseconds((long)(sb.WriterSinceNs / 1_000_000));
+            return $"pid {sb.WriterPid} ({cmd}) since {since:yyyy-MM-dd HH:mm:ss}Z";
+        }
+    }
+
+    private void StartWriting(string holder)
+    {
+        _journal!.CheckHeader(Path);
+        if (_journal.IsActive)
+        {
+            RecoveredRecords = _journal.Rollback(Path);
+        }
+
+        if (!WasClean)
+        {
+            // The dead writer may have freed space and died before zeroing it.
+            ZeroAllFreeSpace();
+        }
+
+        Change(() =>
+        {
+            ref var sb = ref SuperblockForWrite();
+            sb.Flags &= ~SgzAbi.SbClean;
+            sb.OpenCount++;
+            sb.WriterPid = (ulong)Libc.Getpid();
+            sb.WriterSinceNs = ZoneClock.NowNs();
+            unsafe
+            {
+                fixed (byte* cmd = sb.WriterCmd)
+                {
+                    var name = new Span<byte>(cmd, 32);
+                    name.Clear();
+                    Encoding.UTF8.GetBytes(holder.AsSpan(0, Math.Min(holder.Length, 31)), name[..31]);
+                }
+            }
+        });
+    }
+}
