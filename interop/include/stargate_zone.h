@@ -4,11 +4,12 @@
  * memory zone that the host service and every guest share.
  *
  * This header is included as-is by the guest kernel module and is the source
- * of the host's C# mirror (hostbackend reads it through libclang; see
- * interop/README.md for the regeneration command). Change it only by the
- * rules below and regenerate the mirror in the same commit.
+ * of the host's C# mirror, generated from it through libclang by
+ * interop/Stargate.Interop.Generator (interop/README.md gives the command;
+ * docs/zone-format.md explains the format). Change it only by the rules
+ * below and regenerate the mirror in the same commit.
  *
- * Rules (see shared/DESIGN.md, "Zone ABI rules"):
+ * Rules:
  *  - little-endian, fixed-width fields only; no pointers, enums, bitfields
  *    or long; every struct has explicit reserved fields and a
  *    _Static_assert on its size;
@@ -17,8 +18,12 @@
  *  - every persisted number below (magic, versions, type codes, flags) may
  *    only be added to, never renumbered (the golden test enforces it);
  *  - crc32c is Castagnoli, initial value 0xffffffff, final xor 0xffffffff
- *    (crc of "123456789" is 0xe3069283); a record's crc covers the bytes of
- *    the record before the crc field;
+ *    (crc of "123456789" is 0xe3069283). The superblock, inode (host half)
+ *    and directory entry carry a crc over their bytes before the crc field;
+ *    a journal record's crc covers its header fields and the saved data.
+ *    The journal header has none: its state and used fields are single
+ *    aligned words, each written with one store. Peer and lock slots are
+ *    runtime state changed with atomic instructions and have none either;
  *  - everything a reader takes from the zone is untrusted: check every
  *    offset, length, depth and name against the superblock's geometry.
  *
@@ -54,7 +59,8 @@
  *  1. a new field in reserved space, or a new type or flag: minor + 1;
  *  2. a field moved, resized or given another meaning: major + 1, minor 0;
  *  3. readers refuse a major above their own and name both versions;
- *  4. regenerate the C# mirror and extend the golden values.
+ *  4. regenerate the C# mirror, and update the version line (and add the
+ *     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
  */
 #define SGZ_VERSION_MAJOR 1
 #define SGZ_VERSION_MINOR 0
@@ -207,6 +213,8 @@ struct sgz_superblock {
 };
 _Static_assert(sizeof(struct sgz_region) == 16, "sgz_region size");
 _Static_assert(sizeof(struct sgz_superblock) == SGZ_SUPERBLOCK_SIZE, "sgz_superblock size");
+_Static_assert(__builtin_offsetof(struct sgz_superblock, crc) == SGZ_SUPERBLOCK_SIZE - 4,
+	       "the superblock crc is its last field");
 
 /*
  * An inode: 256 bytes in the inode table, inode number = index.
@@ -231,6 +239,7 @@ struct sgz_inode {
 	__le32 nlink;
 	/* Bumped each time the inode number is reused. */
 	__le32 generation;
+	/* No flags are defined in format 1.0: always 0. */
 	__le32 flags;
 	/* Directories: the parent directory's inode number. */
 	__le64 parent;
@@ -263,6 +272,9 @@ struct sgz_inode {
 	__le64 reserved4[7];
 };
 _Static_assert(sizeof(struct sgz_inode) == SGZ_INODE_SIZE, "sgz_inode size");
+_Static_assert(__builtin_offsetof(struct sgz_inode, crc) == 124, "inode crc covers bytes 0..123");
+_Static_assert(__builtin_offsetof(struct sgz_inode, seq) == 128, "the guest half starts at byte 128");
+_Static_assert(__builtin_offsetof(struct sgz_inode, lock) % 64 == 0, "the inode lock has its own line");
 
 /*
  * A directory entry slot, 288 bytes. A directory's data is an array of
@@ -291,6 +303,7 @@ struct sgz_dirent {
 	__le32 crc;
 };
 _Static_assert(sizeof(struct sgz_dirent) == SGZ_DIRENT_SIZE, "sgz_dirent size");
+_Static_assert(__builtin_offsetof(struct sgz_dirent, crc) == SGZ_DIRENT_SIZE - 4, "the dirent crc is its last field");
 _Static_assert(SGZ_DIR_PAGE_HEADER + SGZ_DIRENTS_PER_PAGE * SGZ_DIRENT_SIZE == SGZ_PAGE_SIZE,
 	       "directory page layout");
 
@@ -356,7 +369,9 @@ _Static_assert(sizeof(struct sgz_peer) == SGZ_PEER_SIZE, "sgz_peer size");
 /*
  * A zone lock or semaphore slot: one 64-byte line, changed only with atomic
  * instructions; word records the holder's peer slot so that the host can
- * release what a dead peer held.
+ * release what a dead peer held. (The encoding of word, and of the request
+ * rings in the rings region, arrive with the guest request protocol: until
+ * then both regions are reserved and zero.)
  *   0 word  8 reserved[7]
  */
 struct sgz_lock {
