@@ -1,0 +1,3 @@
+using Stargate.Interop.Generator;
+
+return GeneratorCommand.Run(args, Console.Out, Console.Error);
