@@ -80,19 +80,22 @@ public sealed partial class Zone
         }
     }
 
-    public void Write(ulong ino, ulong offset, ReadOnlySpan<byte> data)
+    public void Write(ulong ino, ulong offset, ReadOnlySpan<byte> data, int slot = HostSlot)
     {
         unsafe
         {
             fixed (byte* p = data)
             {
-                Write(ino, offset, (ulong)data.Length, new PointerSource(p), null);
+                Write(ino, offset, (ulong)data.Length, new PointerSource(p), null, slot);
             }
         }
     }
 
-    /// <summary>Writes <paramref name="length"/> bytes from <paramref name="source"/> at <paramref name="offset"/>, allocating as needed.</summary>
-    public void Write(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress)
+    /// <summary>
+    /// Writes <paramref name="length"/> bytes from <paramref name="source"/> at <paramref name="offset"/>,
+    /// allocating as needed in the partition of peer <paramref name="slot"/> (the host's by default).
+    /// </summary>
+    public void Write(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress, int slot = HostSlot)
     {
         lock (Sync)
         {
@@ -113,7 +116,7 @@ public sealed partial class Zone
             for (ulong batch = offset; batch < end; batch += AllocationBatch)
             {
                 ulong from = batch;
-                Change(() => Populate(ino, from, Math.Min(end, from + AllocationBatch), HostSlot, chunk => chunk > 0 || large));
+                Change(() => Populate(ino, from, Math.Min(end, from + AllocationBatch), slot, chunk => chunk > 0 || large));
             }
 
             if (offset > inode.Size)

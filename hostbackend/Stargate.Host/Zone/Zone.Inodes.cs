@@ -120,6 +120,15 @@ public sealed partial class Zone
     internal void FreeInode(ulong ino)
     {
         FreeFrom(ino, 0);
+        ClearInodeRecord(ino);
+        ref ulong word = ref U64ForWrite(Geometry.InodeBitmap.Offset + (ino / 64 * 8));
+        word &= ~(1UL << (int)(ino % 64));
+        SuperblockForWrite().FreeInodes++;
+    }
+
+    /// <summary>fsck --repair: blanks an inode record (keeping its generation) without walking its table.</summary>
+    internal void ClearInodeRecord(ulong ino)
+    {
         ref var inode = ref InodeForWrite(ino);
         uint generation = inode.Generation;
         uint seq = inode.Seq;
@@ -128,9 +137,6 @@ public sealed partial class Zone
         inode.Generation = generation;
         inode.Seq = seq;
         inode.Change = change;
-        ref ulong word = ref U64ForWrite(Geometry.InodeBitmap.Offset + (ino / 64 * 8));
-        word &= ~(1UL << (int)(ino % 64));
-        SuperblockForWrite().FreeInodes++;
     }
 
     private ulong FindFreeInode(ulong hint)

@@ -267,6 +267,23 @@ public sealed partial class Zone
     {
         var inode = LoadInode(ino);
         int depth = inode.PtDepth;
+        if (depth == 0)
+        {
+            // An empty table starts at the depth it needs: growing it level by level would
+            // leave a PTE node under entry 0 where a 2 MiB leaf belongs.
+            int needed = level;
+            while (Capacity(needed) <= fileOffset)
+            {
+                needed++;
+            }
+
+            ulong root = AllocateNode(ino, slot);
+            ref var fresh = ref InodeForWrite(ino);
+            fresh.PtRoot = root;
+            fresh.PtDepth = (byte)needed;
+            depth = needed;
+        }
+
         while (depth < level || Capacity(depth) <= fileOffset)
         {
             ulong newRoot = AllocateNode(ino, slot);

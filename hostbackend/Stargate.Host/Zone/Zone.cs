@@ -111,6 +111,57 @@ public sealed partial class Zone : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a zone for fsck: the exclusive lock (no writer may change it while it
+    /// is checked), identity and geometry checks, and nothing else: no recovery,
+    /// no clean-flag change. Writable only when repairing.
+    /// </summary>
+    internal static Zone OpenForCheck(string path, bool writable)
+    {
+        SafeFileHandle file = OpenFile(path, writable);
+        ZoneMemory? memory = null;
+        try
+        {
+            LockExclusive(file, path);
+            ulong length = (ulong)RandomAccess.GetLength(file);
+            if (length < ZoneGeometry.PageSize)
+            {
+                throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (only {length} bytes)");
+            }
+
+            memory = new ZoneMemory(file, length, writable, path);
+            var sb = memory.Ref<SgzSuperblock>(0);
+            CheckIdentity(sb, path);
+            var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
+            return new Zone(path, file, memory, geometry) { WasClean = (sb.Flags & SgzAbi.SbClean) != 0 };
+        }
+        catch
+        {
+            memory?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The journal's state as stored: ACTIVE means a writer died mid-change.</summary>
+    internal bool JournalActive => _memory.Ref<SgzJournalHeader>(Geometry.Journal.Offset).State == SgzAbi.JournalActive;
+
+    /// <summary>fsck --repair: undoes a dead writer's change; returns the records applied.</summary>
+    internal int UndoInterruptedChange()
+    {
+        _journal!.CheckHeader(Path);
+        return _journal.Rollback(Path);
+    }
+
+    /// <summary>fsck --repair, at the end: zero free space and mark the zone clean.</summary>
+    internal void FinishRepair()
+    {
+        ZeroAllFreeSpace();
+        Change(() => SuperblockForWrite().Flags |= SgzAbi.SbClean);
+        _memory.Flush(Path);
+        Release();
+    }
+
     /// <summary>Verifies magic, major version and superblock checksum, with messages that name what is wrong.</summary>
     internal static void CheckIdentity(in SgzSuperblock sb, string path)
     {

@@ -1,0 +1,333 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Cli;
+
+/// <summary>
+/// File commands on a zone from the host: ls, stat, cat, put, get, mkdir, rm,
+/// rmdir, mv, truncate. Reading commands open the zone read-only (they work
+/// beside a running writer); changing ones open it for writing.
+/// </summary>
+internal static class FileCommands
+{
+    public static IEnumerable<Command> Create() =>
+        [Ls(), Stat(), Cat(), Put(), Get(), Mkdir(), Rm(), Rmdir(), Mv(), Truncate()];
+
+    private static Argument<string> ZoneArg() => new("zone") { Description = "Zone file." };
+
+    private static Argument<string> PathArg(string name = "path", string description = "Path inside the zone.") =>
+        new(name) { Description = description };
+
+    private static Command Ls()
+    {
+        var zoneArg = ZoneArg();
+        var path = new Argument<string>("path") { Description = "Directory or file inside the zone.", DefaultValueFactory = _ => "/" };
+        var longFormat = new Option<bool>("--long", "-l") { Description = "Mode, links, owner, size and time of each entry." };
+        var command = new Command("ls", "List a directory in the zone.") { zoneArg, path, longFormat };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "ls");
+            string p = r.GetValue(path)!;
+            var info = zone.Stat(p);
+            var rows = info.IsDirectory
+                ? zone.ReadDirectory(info.Ino).OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.Ino)).ToList()
+                : [(p.TrimEnd('/').Split('/')[^1], info.Ino)];
+            foreach (var (name, ino) in rows)
+            {
+                if (!r.GetValue(longFormat))
+                {
+                    Console.WriteLine(name);
+                    continue;
+                }
+
+                var s = zone.StatInode(ino);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{ModeString(s.Mode)} {s.Nlink,3} {s.Uid,5} {s.Gid,5} {s.Size,14} {ZoneClock.ToDateTime(s.MtimeNs):yyyy-MM-dd HH:mm} {name}"));
+            }
+
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Stat()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg();
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+        var command = new Command("stat", "Show a file's inode.") { zoneArg, path, json };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "stat");
+            var s = zone.Stat(r.GetValue(path)!);
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(s, StargateCli.Json));
+                return StargateCli.Ok;
+            }
+
+            string Time(ulong ns) => ZoneClock.ToDateTime(ns).ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "Z";
+            Console.WriteLine($"  File: {r.GetValue(path)}");
+            Console.WriteLine($"  Size: {s.Size}\tPages: {s.Pages}\tType: {TypeName(s.Mode)}");
+            Console.WriteLine($" Inode: {s.Ino}\tGeneration: {s.Generation}\tLinks: {s.Nlink}{(s.IsDirectory ? $"\tEntries: {s.Entries}" : string.Empty)}");
+            Console.WriteLine($"Access: ({Convert.ToString(s.Permissions, 8).PadLeft(4, '0')}/{ModeString(s.Mode)})\tUid: {s.Uid}\tGid: {s.Gid}");
+            Console.WriteLine($"Modify: {Time(s.MtimeNs)}");
+            Console.WriteLine($"Change: {Time(s.CtimeNs)}");
+            Console.WriteLine($" Birth: {Time(s.BtimeNs)}");
+            Console.WriteLine($" Index: page-table depth {s.PageTableDepth}");
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Cat()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg();
+        var command = new Command("cat", "Write a file's bytes to standard output.") { zoneArg, path };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "cat");
+            ulong ino = zone.Resolve(r.GetValue(path)!);
+            using var stdout = Console.OpenStandardOutput();
+            zone.Read(ino, 0, ulong.MaxValue, new StreamSink(stdout), null);
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Put()
+    {
+        var zoneArg = ZoneArg();
+        var local = new Argument<string>("local") { Description = "Host file to copy into the zone." };
+        var dest = new Argument<string?>("dest") { Description = "Path in the zone (default: /NAME; an existing directory receives NAME).", DefaultValueFactory = _ => null };
+        var command = new Command("put", "Copy a host file into the zone (replacing a file there).") { zoneArg, local, dest };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            string source = r.GetValue(local)!;
+            using var file = OpenHostFile(source, FileMode.Open, FileAccess.Read);
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "put");
+            string name = System.IO.Path.GetFileName(source);
+            string target = r.GetValue(dest) ?? "/" + name;
+            if (TryStat(zone, target) is { IsDirectory: true })
+            {
+                target = target.TrimEnd('/') + "/" + name;
+            }
+
+            ulong ino = TryStat(zone, target) is { } existing ? existing.Ino : zone.CreateFile(target);
+            ulong length = (ulong)RandomAccess.GetLength(file);
+            var progress = new Progress("put", target, length);
+            zone.Import(ino, file, progress.Report);
+            progress.Done(length);
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Get()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg("src", "File in the zone.");
+        var local = new Argument<string?>("local") { Description = "Host file to write (default: NAME in the current directory; '-' for standard output).", DefaultValueFactory = _ => null };
+        var command = new Command("get", "Copy a file out of the zone (holes stay holes).") { zoneArg, path, local };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "get");
+            string src = r.GetValue(path)!;
+            var info = zone.Stat(src);
+            if (info.IsDirectory)
+            {
+                return StargateCli.Fail($"{src}: is a directory");
+            }
+
+            string name = src.TrimEnd('/').Split('/')[^1];
+            string target = r.GetValue(local) ?? name;
+            if (target == "-")
+            {
+                using var stdout = Console.OpenStandardOutput();
+                zone.Read(info.Ino, 0, info.Size, new StreamSink(stdout), null);
+                return StargateCli.Ok;
+            }
+
+            if (Directory.Exists(target))
+            {
+                target = System.IO.Path.Combine(target, name);
+            }
+
+            using var file = OpenHostFile(target, FileMode.Create, FileAccess.ReadWrite);
+            var progress = new Progress("get", src, info.Size);
+            ulong n = zone.Export(info.Ino, file, progress.Report);
+            progress.Done(n);
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Mkdir()
+    {
+        var zoneArg = ZoneArg();
+        var paths = new Argument<string[]>("paths") { Description = "Directories to make.", Arity = ArgumentArity.OneOrMore };
+        var parents = new Option<bool>("--parents", "-p") { Description = "Make missing parents; no error if the directory exists." };
+        var command = new Command("mkdir", "Make directories in the zone.") { zoneArg, paths, parents };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "mkdir");
+            foreach (string p in r.GetValue(paths)!)
+            {
+                _ = r.GetValue(parents) ? zone.MakeDirectories(p) : zone.MakeDirectory(p);
+            }
+
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Rm() => EachPath("rm", "Remove files from the zone.", (zone, p) => zone.Unlink(p));
+
+    private static Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p) => zone.RemoveDirectory(p));
+
+    private static Command EachPath(string name, string description, Action<Zone.Zone, string> action)
+    {
+        var zoneArg = ZoneArg();
+        var paths = new Argument<string[]>("paths") { Description = "Paths inside the zone.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command(name, description) { zoneArg, paths };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, name);
+            foreach (string p in r.GetValue(paths)!)
+            {
+                action(zone, p);
+            }
+
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Mv()
+    {
+        var zoneArg = ZoneArg();
+        var from = PathArg("from", "Existing path.");
+        var to = PathArg("to", "New path; an existing directory receives the entry under its own name.");
+        var command = new Command("mv", "Rename or move within the zone (replacing a file, or an empty directory, at the target).") { zoneArg, from, to };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "mv");
+            string src = r.GetValue(from)!;
+            string dst = r.GetValue(to)!;
+            var source = zone.Stat(src);
+            if (TryStat(zone, dst) is { IsDirectory: true } dir && dir.Ino != source.Ino && !source.IsDirectory)
+            {
+                dst = dst.TrimEnd('/') + "/" + src.TrimEnd('/').Split('/')[^1];
+            }
+
+            zone.Rename(src, dst);
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Truncate()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg();
+        var size = new Option<string>("--size", "-s") { Description = "New size (suffixes K, M, G, T).", Required = true };
+        var command = new Command("truncate", "Shrink or extend a file in the zone.") { zoneArg, path, size };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            string text = r.GetValue(size)!;
+            if (!Units.TryParseSize(text, out ulong bytes))
+            {
+                return StargateCli.Fail($"--size '{text}' is not a size");
+            }
+
+            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "truncate");
+            zone.Truncate(zone.Resolve(r.GetValue(path)!), bytes);
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static InodeInfo? TryStat(Zone.Zone zone, string path)
+    {
+        try
+        {
+            return zone.Stat(path);
+        }
+        catch (ZoneException e) when (e.Error == ZoneError.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHostFile(string path, FileMode mode, FileAccess access)
+    {
+        try
+        {
+            return File.OpenHandle(path, mode, access, FileShare.Read);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new ZoneException(ZoneError.NotFound, $"{path}: no such host file");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new ZoneException(ZoneError.NotFound, $"{path}: no such host directory");
+        }
+    }
+
+    internal static string TypeName(uint mode) => (mode & SgzAbi.SIfmt) switch
+    {
+        SgzAbi.SIfreg => "regular file",
+        SgzAbi.SIfdir => "directory",
+        SgzAbi.SIflnk => "symbolic link",
+        SgzAbi.SIfifo => "fifo",
+        SgzAbi.SIfchr => "character device",
+        SgzAbi.SIfblk => "block device",
+        SgzAbi.SIfsock => "socket",
+        _ => "unknown",
+    };
+
+    internal static string ModeString(uint mode)
+    {
+        char type = (mode & SgzAbi.SIfmt) switch
+        {
+            SgzAbi.SIfdir => 'd',
+            SgzAbi.SIflnk => 'l',
+            SgzAbi.SIfifo => 'p',
+            SgzAbi.SIfchr => 'c',
+            SgzAbi.SIfblk => 'b',
+            SgzAbi.SIfsock => 's',
+            _ => '-',
+        };
+        Span<char> s = stackalloc char[10];
+        s[0] = type;
+        const string rwx = "rwxrwxrwx";
+        for (int i = 0; i < 9; i++)
+        {
+            s[i + 1] = (mode & (1u << (8 - i))) != 0 ? rwx[i] : '-';
+        }
+
+        return new string(s);
+    }
+
+    private sealed class StreamSink(Stream stream) : Zone.Zone.IDataSink
+    {
+        private static readonly byte[] Zeros = new byte[1 << 16];
+
+        public void Write(ReadOnlySpan<byte> data, ulong sinkOffset) => stream.Write(data);
+
+        public void Hole(ulong sinkOffset, ulong length)
+        {
+            for (ulong done = 0; done < length;)
+            {
+                int n = (int)Math.Min((ulong)Zeros.Length, length - done);
+                stream.Write(Zeros, 0, n);
+                done += (ulong)n;
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Text.Json;
+using Stargate.Host.Zone;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Cli;
+
+/// <summary>
+/// The `stargate` command. Exit codes: 0 done, 1 the operation failed (one
+/// line on stderr says what, where and how to fix), 2 the command line was
+/// wrong; `zone fsck` has its own (0 clean, 1 problems, 2 not a usable zone).
+/// </summary>
+public static class StargateCli
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int InternalError = 70;
+
+    /// <summary>The one JSON style of every --json output: indented, snake_case names.</summary>
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("Stargate: a shared in-memory file system for the VMs of one host, and for the host.");
+        root.Subcommands.Add(ZoneCommands.Create());
+        foreach (var command in FileCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"stargate: {result.Errors[0].Message} (see '{CommandPath(result.CommandResult)} --help')");
+            return Usage;
+        }
+
+        return result.Invoke();
+    }
+
+    /// <summary>Runs a command body, turning every expected failure into one line and an exit code.</summary>
+    internal static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (ZoneException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (NativeException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
+        {
+            Console.Error.WriteLine($"stargate: internal error: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
+            return InternalError;
+        }
+    }
+
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine($"stargate: {message}");
+        return Failed;
+    }
+
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(r.Command is RootCommand ? "stargate" : r.Command.Name);
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+}

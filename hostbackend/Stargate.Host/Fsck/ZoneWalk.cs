@@ -1,0 +1,571 @@
+using System.Numerics;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Fsck;
+
+/// <summary>
+/// One full pass over a zone: walks the namespace from the root, every
+/// inode's page table and every directory slot, recomputes the bitmaps and
+/// counts that the zone stores, and lists each disagreement with its place.
+/// It reads raw zone memory and trusts nothing: every offset is checked
+/// before it is followed, so a corrupt zone yields problems, not exceptions.
+/// </summary>
+internal sealed class ZoneWalk(Zone.Zone zone)
+{
+    private const int Examples = 3;
+    private readonly ZoneGeometry _g = zone.Geometry;
+    private readonly ZoneMemory _m = zone.Memory;
+    private readonly Dictionary<ulong, Node> _nodes = [];
+    private readonly ulong[] _pageOwner = new ulong[(zone.Geometry.DataPages + 63) / 64];
+    private readonly Dictionary<ulong, ulong> _pageOwners = [];
+    private readonly List<ulong> _badEntries = [];
+    private readonly List<ulong> _badSlots = [];
+    private readonly List<(ulong Offset, byte Type)> _slotTypes = [];
+    private readonly HashSet<ulong> _broken = [];
+    private readonly HashSet<ulong> _orphans = [];
+
+    public List<string> Problems { get; } = [];
+
+    public void Run()
+    {
+        var queue = new Queue<ulong>();
+        if (Visit(SgzAbi.RootIno) is { IsDirectory: true } root)
+        {
+            root.ParentFound = SgzAbi.RootIno;
+            queue.Enqueue(SgzAbi.RootIno);
+        }
+        else
+        {
+            Problems.Add("root: inode 1 is not a valid directory");
+        }
+
+        while (queue.Count > 0)
+        {
+            ulong dir = queue.Dequeue();
+            foreach (ulong child in WalkDirectory(dir))
+            {
+                queue.Enqueue(child);
+            }
+        }
+
+        CheckCounts();
+        CheckInodeBitmap();
+        CheckSpace();
+    }
+
+    /// <summary>Fixes what this walk found, through journalled changes; a later walk checks the result.</summary>
+    public void Repair(List<string> done)
+    {
+        zone.Change(() =>
+        {
+            foreach (ulong slot in _badSlots)
+            {
+                zone.BytesForWrite(slot, SgzAbi.DirentSize).Clear();
+            }
+
+            foreach (var (offset, type) in _slotTypes)
+            {
+                var d = _m.Ref<SgzDirent>(offset);
+                d.Type = type;
+                d.Crc = Zone.Zone.DirentCrc(d);
+                MemoryMarshal.Write(zone.BytesForWrite(offset, SgzAbi.DirentSize), in d);
+            }
+
+            foreach (ulong entry in _badEntries)
+            {
+                zone.U64ForWrite(entry) = 0;
+            }
+
+            foreach (ulong ino in _broken.Concat(_orphans))
+            {
+                zone.ClearInodeRecord(ino);
+            }
+
+            foreach (var (ino, node) in _nodes)
+            {
+                if (_broken.Contains(ino) || node.Inode.Mode == 0)
+                {
+                    continue;
+                }
+
+                ref var w = ref zone.InodeForWrite(ino);
+                w.Nlink = node.IsDirectory ? 2 + node.Subdirs : node.Links;
+                w.Pages = node.Pages;
+                if (node.IsDirectory)
+                {
+                    w.Entries = node.Entries;
+                    w.Parent = node.ParentFound;
+                }
+            }
+        });
+        done.Add($"namespace: cleared {_badSlots.Count} bad entries, retyped {_slotTypes.Count}, cut {_badEntries.Count} bad table entries, dropped {_broken.Count} broken and {_orphans.Count} unreachable inodes, recounted links, entries and pages");
+
+        RebuildBitmaps();
+        done.Add("space: rebuilt the inode and page bitmaps, chunk usage, group owners and free counts from what is reachable");
+    }
+
+    private Node? Visit(ulong ino)
+    {
+        if (_nodes.TryGetValue(ino, out var known))
+        {
+            return known;
+        }
+
+        var inode = _m.Ref<SgzInode>(_g.InodeOffset(ino));
+        var node = new Node(inode);
+        string where = $"inode {ino} (at 0x{_g.InodeOffset(ino):x})";
+        if (inode.Mode == 0)
+        {
+            return null;
+        }
+
+        uint type = inode.Mode & SgzAbi.SIfmt;
+        bool knownType = type is SgzAbi.SIfreg or SgzAbi.SIfdir or SgzAbi.SIflnk or SgzAbi.SIfifo or SgzAbi.SIfchr or SgzAbi.SIfblk or SgzAbi.SIfsock;
+        bool tableOk = inode.PtDepth <= SgzAbi.PtMaxDepth && (inode.PtDepth == 0) == (inode.PtRoot == 0)
+            && (inode.PtDepth == 0 || IsNode(inode.PtRoot));
+        if (!knownType || !tableOk)
+        {
+            Problems.Add($"{where}: unusable ({(!knownType ? $"unknown type 0{inode.Mode:o}" : $"page-table root 0x{inode.PtRoot:x} at depth {inode.PtDepth}")})");
+            _broken.Add(ino);
+            _nodes[ino] = node;
+            return null;
+        }
+
+        if (Zone.Zone.InodeCrc(inode) != inode.Crc)
+        {
+            Problems.Add($"{where}: checksum mismatch (stored 0x{inode.Crc:x8}, computed 0x{Zone.Zone.InodeCrc(inode):x8}); its fields look sane, so repair rewrites it");
+        }
+
+        _nodes[ino] = node;
+        if (inode.PtDepth > 0)
+        {
+            WalkTable(ino, node, inode.PtRoot, inode.PtDepth, 0, _g.InodeOffset(ino));
+        }
+
+        return node;
+    }
+
+    private void WalkTable(ulong ino, Node node, ulong table, int level, ulong fileBase, ulong where)
+    {
+        if (!Claim(ino, table, 1, where))
+        {
+            return;
+        }
+
+        node.Pages++;
+        ulong span = 4096UL << (9 * (level - 1));
+        for (ulong i = 0; i < SgzAbi.PtEntries; i++)
+        {
+            ulong at = table + (i * 8);
+            ulong e = _m.Ref<ulong>(at);
+            if ((e & SgzAbi.PtePresent) == 0)
+            {
+                if (e != 0)
+                {
+                    Problems.Add($"inode {ino}: page-table entry at 0x{at:x} is not present but not zero (0x{e:x})");
+                    _badEntries.Add(at);
+                }
+
+                continue;
+            }
+
+            ulong fileOffset = fileBase + (i * span);
+            bool huge = (e & SgzAbi.PteHuge) != 0;
+            if (huge && level != 2)
+            {
+                BadEntry(ino, at, e, "has the huge bit off the PMD level");
+            }
+            else if (level == 1 || huge)
+            {
+                ulong frame = e & (huge ? SgzAbi.PmdAddrMask : SgzAbi.PteAddrMask);
+                ulong size = huge ? ZoneGeometry.ChunkSize : ZoneGeometry.PageSize;
+                if (frame % size != 0 || !_g.Data.Contains(frame, size))
+                {
+                    BadEntry(ino, at, e, "points outside the data region or is misaligned");
+                }
+                else if (Claim(ino, frame, size / ZoneGeometry.PageSize, at))
+                {
+                    node.Pages += size / ZoneGeometry.PageSize;
+                    for (ulong p = 0; node.IsDirectory && p < size; p += ZoneGeometry.PageSize)
+                    {
+                        node.DataPages[fileOffset + p] = frame + p;
+                    }
+                }
+            }
+            else if (!IsNode(e & SgzAbi.PteAddrMask))
+            {
+                BadEntry(ino, at, e, "points to a table outside the data region");
+            }
+            else
+            {
+                WalkTable(ino, node, e & SgzAbi.PteAddrMask, level - 1, fileOffset, at);
+            }
+        }
+    }
+
+    private List<ulong> WalkDirectory(ulong dirIno)
+    {
+        var dir = _nodes[dirIno];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var subdirs = new List<ulong>();
+        string where = $"directory inode {dirIno}";
+        if (dir.Inode.Size % ZoneGeometry.PageSize != 0)
+        {
+            Problems.Add($"{where}: size {dir.Inode.Size} is not a whole number of pages");
+        }
+
+        foreach (var (_, page) in dir.DataPages.OrderBy(p => p.Key))
+        {
+            for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
+            {
+                ulong at = page + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
+                var d = _m.Ref<SgzDirent>(at);
+                if (d.Ino == 0)
+                {
+                    continue;
+                }
+
+                string slot = $"{where}: entry at 0x{at:x}";
+                string? bad = null;
+                string name = System.Text.Encoding.UTF8.GetString(Zone.Zone.NameOf(d));
+                if (Zone.Zone.DirentCrc(d) != d.Crc)
+                {
+                    bad = $"checksum mismatch (stored 0x{d.Crc:x8}, computed 0x{Zone.Zone.DirentCrc(d):x8})";
+                }
+                else if (d.NameLen == 0 || name is "." or ".." || Zone.Zone.NameOf(d).IndexOfAny((byte)'/', (byte)0) >= 0)
+                {
+                    bad = $"invalid name '{name}'";
+                }
+                else if (d.Ino >= _g.InodeCount)
+                {
+                    bad = $"inode {d.Ino} is outside the table";
+                }
+                else if (!names.Add(name))
+                {
+                    bad = $"duplicate name '{name}'";
+                }
+
+                var target = bad is null ? Visit(d.Ino) : null;
+                if (bad is null && target is null)
+                {
+                    bad = _broken.Contains(d.Ino) ? $"'{name}' names unusable inode {d.Ino}" : $"'{name}' names free inode {d.Ino}";
+                }
+
+                if (bad is null && target!.IsDirectory && target.ParentFound != 0)
+                {
+                    bad = $"'{name}' is a second link to directory inode {d.Ino}";
+                }
+
+                if (bad is not null)
+                {
+                    Problems.Add($"{slot}: {bad}");
+                    _badSlots.Add(at);
+                    continue;
+                }
+
+                dir.Entries++;
+                byte type = Zone.Zone.TypeOf(target!.Inode.Mode);
+                if (d.Type != type)
+                {
+                    Problems.Add($"{slot}: '{name}' has type {d.Type} but inode {d.Ino} is of type {type}");
+                    _slotTypes.Add((at, type));
+                }
+
+                if (d.Generation != target.Inode.Generation)
+                {
+                    Problems.Add($"{slot}: '{name}' was made for generation {d.Generation} of inode {d.Ino}, which is at {target.Inode.Generation}");
+                    _badSlots.Add(at);
+                    dir.Entries--;
+                    continue;
+                }
+
+                target.Links++;
+                if (target.IsDirectory)
+                {
+                    target.ParentFound = dirIno;
+                    dir.Subdirs++;
+                    subdirs.Add(d.Ino);
+                }
+            }
+        }
+
+        return subdirs;
+    }
+
+    private void CheckCounts()
+    {
+        foreach (var (ino, node) in _nodes.OrderBy(n => n.Key))
+        {
+            if (_broken.Contains(ino))
+            {
+                continue;
+            }
+
+            var i = node.Inode;
+            uint links = node.IsDirectory ? 2 + node.Subdirs : node.Links;
+            if (i.Nlink != links)
+            {
+                Problems.Add($"inode {ino}: link count {i.Nlink}, but {links} found");
+            }
+
+            if (i.Pages != node.Pages)
+            {
+                Problems.Add($"inode {ino}: counts {i.Pages} pages, but its table holds {node.Pages}");
+            }
+
+            if (node.IsDirectory && i.Entries != node.Entries)
+            {
+                Problems.Add($"directory inode {ino}: counts {i.Entries} entries, but {node.Entries} found");
+            }
+
+            if (node.IsDirectory && i.Parent != node.ParentFound)
+            {
+                Problems.Add($"directory inode {ino}: parent field says {i.Parent}, but it is listed in {node.ParentFound}");
+            }
+        }
+    }
+
+    private void CheckInodeBitmap()
+    {
+        var bitmap = zone.InodeBitmap;
+        if ((bitmap[0] & 1) == 0)
+        {
+            Problems.Add("inode bitmap: bit 0 (the never-used inode 0) is clear");
+        }
+
+        var unmarked = new List<ulong>();
+        var unreachable = new List<ulong>();
+        for (ulong ino = 1; ino < _g.InodeCount; ino++)
+        {
+            bool used = ((bitmap[(int)(ino / 64)] >> (int)(ino % 64)) & 1) != 0;
+            bool reached = _nodes.TryGetValue(ino, out var n) && !_broken.Contains(ino) && (n.Links > 0 || n.ParentFound != 0);
+            if (reached && !used)
+            {
+                unmarked.Add(ino);
+            }
+            else if (used && !reached)
+            {
+                unreachable.Add(ino);
+                if (_m.Ref<SgzInode>(_g.InodeOffset(ino)).Mode != 0 && !_broken.Contains(ino))
+                {
+                    _orphans.Add(ino);
+                }
+            }
+
+            if (bitmap[(int)(ino / 64)] == 0 && ino % 64 == 0)
+            {
+                // Skip a clear word quickly, unless a reached inode lies in it.
+                ulong next = ino + 63;
+                if (!_nodes.Keys.Any(k => k > ino && k <= next))
+                {
+                    ino = next;
+                }
+            }
+        }
+
+        Report(unmarked, "inode bitmap: reachable inodes marked free", n => $"inode {n}");
+        Report(unreachable, "inodes marked in use that no directory reaches", n => $"inode {n}");
+    }
+
+    private void CheckSpace()
+    {
+        var bitmap = zone.PageBitmap;
+        var extra = new List<ulong>();
+        var missing = new List<ulong>();
+        for (int w = 0; w < _pageOwner.Length; w++)
+        {
+            ulong stored = bitmap[w];
+            ulong found = _pageOwner[w];
+            if (stored == found)
+            {
+                continue;
+            }
+
+            for (ulong diff = stored ^ found; diff != 0; diff &= diff - 1)
+            {
+                int bit = BitOperations.TrailingZeroCount(diff);
+                ulong page = ((ulong)w * 64) + (ulong)bit;
+                ((found >> bit & 1) == 0 ? extra : missing).Add(page);
+            }
+        }
+
+        Report(extra, "page bitmap: pages marked used that nothing references", p => $"data page {p} at 0x{_g.PageOffset(p):x}");
+        Report(missing, "page bitmap: pages in use but marked free", p => $"data page {p} at 0x{_g.PageOffset(p):x}");
+
+        var usage = zone.ChunkUsage;
+        var owners = zone.GroupOwners;
+        ulong used = 0;
+        var wrongUsage = new List<ulong>();
+        for (ulong c = 0; c < _g.ChunkCount; c++)
+        {
+            ulong count = 0;
+            for (int w = 0; w < 8; w++)
+            {
+                count += (ulong)BitOperations.PopCount(_pageOwner[(c * 8) + (ulong)w]);
+            }
+
+            used += count;
+            if (usage[(int)c] != count)
+            {
+                wrongUsage.Add(c);
+            }
+        }
+
+        var storedUsage = wrongUsage.Take(Examples).ToDictionary(c => c, c => 0);
+        foreach (ulong c in storedUsage.Keys)
+        {
+            storedUsage[c] = usage[(int)c];
+        }
+
+        Report(wrongUsage, "chunk usage: counters that disagree with the pages in use", c => $"chunk {c} counts {storedUsage.GetValueOrDefault(c)}");
+        var badOwners = new List<ulong>();
+        var ownerOf = new Dictionary<ulong, ushort>();
+        for (ulong g = 0; g < _g.GroupCount; g++)
+        {
+            bool empty = !usage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
+            if (owners[(int)g] > _g.MaxPeers || (owners[(int)g] != 0 && empty))
+            {
+                badOwners.Add(g);
+                ownerOf[g] = owners[(int)g];
+            }
+        }
+
+        Report(badOwners, "group owners: out of range, or owning an empty group", g => $"group {g} owner {ownerOf[g]}");
+
+        var sb = zone.Superblock;
+        if (sb.FreePages != _g.DataPages - used)
+        {
+            Problems.Add($"superblock: free_pages is {sb.FreePages}, but {_g.DataPages - used} pages are free");
+        }
+
+        ulong live = (ulong)_nodes.Count(n => !_broken.Contains(n.Key) && (n.Value.Links > 0 || n.Value.ParentFound != 0));
+        if (sb.FreeInodes != _g.InodeCount - 1 - live)
+        {
+            Problems.Add($"superblock: free_inodes is {sb.FreeInodes}, but {_g.InodeCount - 1 - live} inodes are free");
+        }
+    }
+
+    private void RebuildBitmaps()
+    {
+        zone.Change(() =>
+        {
+            var live = _nodes.Where(n => !_broken.Contains(n.Key) && !_orphans.Contains(n.Key) && (n.Value.Links > 0 || n.Value.ParentFound != 0))
+                .Select(n => n.Key).ToHashSet();
+            ulong words = (_g.InodeCount + 63) / 64;
+            for (ulong w = 0; w < words; w++)
+            {
+                ulong want = w == 0 ? 1UL : 0UL;
+                foreach (ulong ino in live.Where(i => i / 64 == w))
+                {
+                    want |= 1UL << (int)(ino % 64);
+                }
+
+                if (zone.InodeBitmap[(int)w] != want)
+                {
+                    zone.U64ForWrite(_g.InodeBitmap.Offset + (w * 8)) = want;
+                }
+            }
+
+            ulong used = 0;
+            for (ulong w = 0; w < (ulong)_pageOwner.Length; w++)
+            {
+                if (zone.PageBitmap[(int)w] != _pageOwner[w])
+                {
+                    zone.U64ForWrite(_g.PageBitmap.Offset + (w * 8)) = _pageOwner[w];
+                }
+            }
+
+            for (ulong c = 0; c < _g.ChunkCount; c++)
+            {
+                ushort count = 0;
+                for (int w = 0; w < 8; w++)
+                {
+                    count += (ushort)BitOperations.PopCount(_pageOwner[(c * 8) + (ulong)w]);
+                }
+
+                used += count;
+                if (zone.ChunkUsage[(int)c] != count)
+                {
+                    zone.U16ForWrite(_g.ChunkUsage.Offset + (c * 2)) = count;
+                }
+            }
+
+            for (ulong g = 0; g < _g.GroupCount; g++)
+            {
+                bool empty = !zone.ChunkUsage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
+                ushort owner = zone.GroupOwners[(int)g];
+                if (owner > _g.MaxPeers || (owner != 0 && empty))
+                {
+                    zone.U16ForWrite(_g.GroupOwner.Offset + (g * 2)) = 0;
+                }
+            }
+
+            ref var sb = ref zone.SuperblockForWrite();
+            sb.FreePages = _g.DataPages - used;
+            sb.FreeInodes = _g.InodeCount - 1 - (ulong)live.Count;
+        });
+    }
+
+    private bool IsNode(ulong offset) => offset % ZoneGeometry.PageSize == 0 && _g.Data.Contains(offset, ZoneGeometry.PageSize);
+
+    /// <summary>Marks pages as owned by <paramref name="ino"/>; false (and a problem) if another owner has one of them.</summary>
+    private bool Claim(ulong ino, ulong offset, ulong pages, ulong where)
+    {
+        ulong first = _g.PageIndex(offset);
+        for (ulong p = first; p < first + pages; p++)
+        {
+            if ((_pageOwner[p / 64] >> (int)(p % 64) & 1) != 0)
+            {
+                Problems.Add($"inode {ino}: entry at 0x{where:x} uses data page {p} (0x{_g.PageOffset(p):x}), already used by inode {_pageOwners.GetValueOrDefault(p)}");
+                _badEntries.Add(where);
+                return false;
+            }
+        }
+
+        for (ulong p = first; p < first + pages; p++)
+        {
+            _pageOwner[p / 64] |= 1UL << (int)(p % 64);
+        }
+
+        _pageOwners[first] = ino;
+        return true;
+    }
+
+    private void BadEntry(ulong ino, ulong at, ulong e, string what)
+    {
+        Problems.Add($"inode {ino}: page-table entry 0x{e:x16} at 0x{at:x} {what}");
+        _badEntries.Add(at);
+    }
+
+    private void Report(List<ulong> items, string what, Func<ulong, string> describe)
+    {
+        if (items.Count > 0)
+        {
+            string examples = string.Join(", ", items.Take(Examples).Select(describe));
+            Problems.Add($"{what}: {items.Count} ({examples}{(items.Count > Examples ? ", ..." : string.Empty)})");
+        }
+    }
+
+    /// <summary>What the walk learned of one inode.</summary>
+    private sealed class Node(SgzInode inode)
+    {
+        public SgzInode Inode { get; } = inode;
+
+        public bool IsDirectory => (Inode.Mode & SgzAbi.SIfmt) == SgzAbi.SIfdir;
+
+        public uint Links { get; set; }
+
+        public uint Subdirs { get; set; }
+
+        public ulong Entries { get; set; }
+
+        public ulong Pages { get; set; }
+
+        /// <summary>For directories: the directory that lists it (0 = none yet).</summary>
+        public ulong ParentFound { get; set; }
+
+        /// <summary>Directories only: file offset to zone offset of every 4 KiB page (the slots are read through it).</summary>
+        public Dictionary<ulong, ulong> DataPages { get; } = [];
+    }
+}

@@ -1,0 +1,1 @@
+return Stargate.Host.Cli.StargateCli.Run(args);
