@@ -78,7 +78,7 @@ public static class ZoneChecker
     /// </summary>
     private static void RepairSuperblockChecksum(string path, FsckReport report)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        using var file = ZoneFile.Open(path, ZoneFile.Mode.ReadWrite);
         int fd = (int)file.DangerousGetHandle();
         if (Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB)) != 0)
         {

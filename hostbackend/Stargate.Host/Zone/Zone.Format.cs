@@ -15,26 +15,10 @@ public sealed partial class Zone
     public static ZoneGeometry Format(string path, ulong size, bool force = false)
     {
         var geometry = ZoneGeometry.ForSize(size);
-        Microsoft.Win32.SafeHandles.SafeFileHandle file;
-        try
+        using (var file = ZoneFile.Open(path, force ? ZoneFile.Mode.CreateOrOpen : ZoneFile.Mode.CreateNew))
         {
-            file = File.OpenHandle(path, force ? FileMode.Create : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException) when (!force && File.Exists(path))
-        {
-            throw new ZoneException(ZoneError.Exists, $"{path} already exists; pass --force to format over it (its contents are lost)");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new ZoneException(ZoneError.NotFound, $"{path}: the directory does not exist");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new ZoneException(ZoneError.ReadOnly, $"{path}: permission denied");
-        }
-
-        using (file)
-        {
+            // Never format a zone that a live writer has open (the lock goes with the file).
+            LockExclusive(file, path);
             try
             {
                 // A fresh length over an empty file: every byte reads as zero and none is allocated.

@@ -233,25 +233,8 @@ public sealed partial class Zone : IDisposable
         _file.Dispose();
     }
 
-    private static SafeFileHandle OpenFile(string path, bool write)
-    {
-        try
-        {
-            return File.OpenHandle(path, FileMode.Open, write ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new ZoneException(ZoneError.ReadOnly, $"{path}: permission denied{(write ? " (opening for writing)" : string.Empty)}");
-        }
-    }
+    private static SafeFileHandle OpenFile(string path, bool write) =>
+        ZoneFile.Open(path, write ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
 
     private static void LockExclusive(SafeFileHandle file, string path)
     {

@@ -1,8 +1,18 @@
 namespace Stargate.Interop.Native;
 
-/// <summary>flock and fallocate: the file calls .NET does not offer.</summary>
+/// <summary>
+/// open, flock and fallocate: the file calls .NET does not offer as such. (.NET's own
+/// open takes an flock of its own to emulate FileShare, which would collide with the
+/// zone's writer lock, so zone files are opened here.)
+/// </summary>
 public static partial class Libc
 {
+    public const int O_RDONLY = 0;
+    public const int O_RDWR = 2;
+    public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
+    public const int O_CLOEXEC = 0x80000;
+
     public const int LOCK_SH = 1;
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
@@ -15,4 +25,7 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
 }
