@@ -18,8 +18,9 @@
  *  - every persisted number below (magic, versions, type codes, flags) may
  *    only be added to, never renumbered (the golden test enforces it);
  *  - crc32c is Castagnoli, initial value 0xffffffff, final xor 0xffffffff
- *    (crc of "123456789" is 0xe3069283). The superblock, inode (host half)
- *    and directory entry carry a crc over their bytes before the crc field;
+ *    (crc of "123456789" is 0xe3069283). The superblock (its identity and
+ *    geometry half), inode (host half) and directory entry carry a crc over
+ *    their bytes before the crc field;
  *    a journal record's crc covers its header fields and the saved data.
  *    The journal header has none: its state and used fields are single
  *    aligned words, each written with one store. Peer and lock slots are
@@ -75,6 +76,8 @@
 #define SGZ_ZONE_MIN_SHIFT 24
 #define SGZ_ZONE_MAX_SHIFT 40
 #define SGZ_SUPERBLOCK_SIZE 512
+/* The superblock crc covers bytes 0..379, identity and geometry only. */
+#define SGZ_SUPERBLOCK_CRC_OFFSET 380
 #define SGZ_INODE_SIZE 256
 #define SGZ_DIRENT_SIZE 288
 #define SGZ_DIR_PAGE_HEADER 64
@@ -147,7 +150,13 @@ struct sgz_region {
 };
 
 /*
- * The superblock, at zone offset 0; the rest of page 0 is zero.
+ * The superblock, at zone offset 0; the rest of page 0 is zero. Two halves,
+ * as in the inode: bytes 0..383 are identity and geometry, fixed at format
+ * time and sealed by crc (over 0..379); bytes 384..511 are the host's
+ * running state (free counts, flags, the writer), changed inside journalled
+ * changes and not covered by the crc, so that a reader never sees the seal
+ * broken while the host is mid-change. Readers check the first half before
+ * trusting any offset, and treat the second half as hints.
  *
  *   0  magic            8  version_major/minor, 12 sb_size
  *  16  zone_size        24 uuid[16]          40 created_ns
@@ -155,13 +164,11 @@ struct sgz_region {
  *  64  inode_count      72 chunk_count       80 group_chunks, max_peers
  *  88  ring_bytes, lock_slots
  *  96  regions: 10 x struct sgz_region (160 bytes)
- * 256  root_ino, free_pages, free_inodes, inode_hint
- * 288  flags, reserved0, open_count, writer_pid, writer_since_ns
- * 320  writer_cmd[32]
- * 352  reserved[156]
- * 508  crc over bytes 0..507
- *
- * Only the host changes the superblock, always inside a journalled change.
+ * 256  root_ino        264 reserved0[116]    380 crc over bytes 0..379
+ * 384  free_pages      392 free_inodes       400 inode_hint
+ * 408  flags           412 reserved1         416 open_count
+ * 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
+ * 472  reserved2[40]
  */
 struct sgz_superblock {
 	__le64 magic;
@@ -194,6 +201,8 @@ struct sgz_superblock {
 	struct sgz_region inode_table;
 	struct sgz_region data;
 	__le64 root_ino;
+	__u8 reserved0[116];
+	__le32 crc;
 	/* Free 4 KiB pages in the data region, and free inodes. */
 	__le64 free_pages;
 	__le64 free_inodes;
@@ -201,20 +210,21 @@ struct sgz_superblock {
 	__le64 inode_hint;
 	/* SGZ_SB_* flags; SGZ_SB_CLEAN is clear while a writer has it open. */
 	__le32 flags;
-	__le32 reserved0;
+	__le32 reserved1;
 	/* Times the zone was opened for writing. */
 	__le64 open_count;
 	/* The writer that has the zone open (or had, if not clean). */
 	__le64 writer_pid;
 	__le64 writer_since_ns;
 	__u8 writer_cmd[32];
-	__u8 reserved[156];
-	__le32 crc;
+	__u8 reserved2[40];
 };
 _Static_assert(sizeof(struct sgz_region) == 16, "sgz_region size");
 _Static_assert(sizeof(struct sgz_superblock) == SGZ_SUPERBLOCK_SIZE, "sgz_superblock size");
-_Static_assert(__builtin_offsetof(struct sgz_superblock, crc) == SGZ_SUPERBLOCK_SIZE - 4,
-	       "the superblock crc is its last field");
+_Static_assert(__builtin_offsetof(struct sgz_superblock, crc) == SGZ_SUPERBLOCK_CRC_OFFSET,
+	       "the superblock crc seals bytes 0..379");
+_Static_assert(__builtin_offsetof(struct sgz_superblock, free_pages) == SGZ_SUPERBLOCK_CRC_OFFSET + 4,
+	       "the running state follows the crc");
 
 /*
  * An inode: 256 bytes in the inode table, inode number = index.

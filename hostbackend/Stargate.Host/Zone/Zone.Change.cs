@@ -41,11 +41,6 @@ public sealed partial class Zone
             result = body();
             ApplyDeferredFrees();
             FinishInodes();
-            if (_change.SuperblockDirty)
-            {
-                ref var sb = ref Superblock;
-                sb.Crc = SuperblockCrc(sb);
-            }
 
             _journal.Commit();
             toZero = _change.ToZero;
@@ -71,11 +66,12 @@ public sealed partial class Zone
         return result;
     }
 
+    /// <summary>The superblock, with its running-state half journalled: changes write only that half.</summary>
     internal ref SgzSuperblock SuperblockForWrite()
     {
-        var change = CurrentChange();
-        _journal!.Protect(0, SgzAbi.SuperblockSize);
-        change.SuperblockDirty = true;
+        CurrentChange();
+        ulong state = SgzAbi.SuperblockCrcOffset + 4;
+        _journal!.Protect(state, SgzAbi.SuperblockSize - state);
         return ref Superblock;
     }
 
@@ -167,8 +163,6 @@ public sealed partial class Zone
     private sealed class ChangeState
     {
         public HashSet<ulong> DirtyInodes { get; } = [];
-
-        public bool SuperblockDirty { get; set; }
 
         /// <summary>Data pages to free when the body is done, so the body cannot reuse them before they are zeroed.</summary>
         public List<(ulong FirstPage, ulong Count)> DeferredFrees { get; } = [];

@@ -23,6 +23,8 @@ public enum ZoneAccess
 /// </summary>
 public sealed partial class Zone : IDisposable
 {
+    private const int LockRetries = 20;
+    private const int LockRetryMs = 25;
     private readonly SafeFileHandle _file;
     private readonly ZoneMemory _memory;
     private readonly Journal? _journal;
@@ -185,7 +187,7 @@ public sealed partial class Zone : IDisposable
         if (crc != sb.Crc)
         {
             throw new ZoneCorruptException(
-                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockSize - 4:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
+                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
         }
     }
 
@@ -193,7 +195,7 @@ public sealed partial class Zone : IDisposable
     {
         fixed (SgzSuperblock* p = &sb)
         {
-            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.SuperblockSize - 4));
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.SuperblockCrcOffset));
         }
     }
 
@@ -240,6 +242,16 @@ public sealed partial class Zone : IDisposable
     {
         int fd = (int)file.DangerousGetHandle();
         int errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
+
+        // A writer that has just closed may still hold the lock for an instant: through a child
+        // forked before its close and not yet exec'd (O_CLOEXEC acts only at exec), or while
+        // its process exits. Wait that out briefly before calling the zone busy.
+        for (int retry = 0; errno == Errno.EWOULDBLOCK && retry < LockRetries; retry++)
+        {
+            Thread.Sleep(LockRetryMs);
+            errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
+        }
+
         if (errno == Errno.EWOULDBLOCK)
         {
             throw new ZoneException(ZoneError.Busy, $"{path} is open for writing by {DescribeWriter(file)}; stop it or use a read-only command");

@@ -39,6 +39,9 @@ public static class SgzAbi
     public const int ZoneMinShift = 24;
     public const int ZoneMaxShift = 40;
     public const int SuperblockSize = 512;
+
+    /// <summary>The superblock crc covers bytes 0..379, identity and geometry only.</summary>
+    public const int SuperblockCrcOffset = 380;
     public const int InodeSize = 256;
     public const int DirentSize = 288;
     public const int DirPageHeader = 64;
@@ -117,7 +120,13 @@ public unsafe struct SgzRegion
 }
 
 /// <summary>
-/// The superblock, at zone offset 0; the rest of page 0 is zero.
+/// The superblock, at zone offset 0; the rest of page 0 is zero. Two halves,
+/// as in the inode: bytes 0..383 are identity and geometry, fixed at format
+/// time and sealed by crc (over 0..379); bytes 384..511 are the host's
+/// running state (free counts, flags, the writer), changed inside journalled
+/// changes and not covered by the crc, so that a reader never sees the seal
+/// broken while the host is mid-change. Readers check the first half before
+/// trusting any offset, and treat the second half as hints.
 ///
 ///   0  magic            8  version_major/minor, 12 sb_size
 ///  16  zone_size        24 uuid[16]          40 created_ns
@@ -125,13 +134,11 @@ public unsafe struct SgzRegion
 ///  64  inode_count      72 chunk_count       80 group_chunks, max_peers
 ///  88  ring_bytes, lock_slots
 ///  96  regions: 10 x struct sgz_region (160 bytes)
-/// 256  root_ino, free_pages, free_inodes, inode_hint
-/// 288  flags, reserved0, open_count, writer_pid, writer_since_ns
-/// 320  writer_cmd[32]
-/// 352  reserved[156]
-/// 508  crc over bytes 0..507
-///
-/// Only the host changes the superblock, always inside a journalled change.
+/// 256  root_ino        264 reserved0[116]    380 crc over bytes 0..379
+/// 384  free_pages      392 free_inodes       400 inode_hint
+/// 408  flags           412 reserved1         416 open_count
+/// 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
+/// 472  reserved2[40]
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 512)]
@@ -169,27 +176,28 @@ public unsafe struct SgzSuperblock
     [FieldOffset(224)] public SgzRegion InodeTable;
     [FieldOffset(240)] public SgzRegion Data;
     [FieldOffset(256)] public ulong RootIno;
+    [FieldOffset(264)] public fixed byte Reserved0[116];
+    [FieldOffset(380)] public uint Crc;
 
     /// <summary>Free 4 KiB pages in the data region, and free inodes.</summary>
-    [FieldOffset(264)] public ulong FreePages;
-    [FieldOffset(272)] public ulong FreeInodes;
+    [FieldOffset(384)] public ulong FreePages;
+    [FieldOffset(392)] public ulong FreeInodes;
 
     /// <summary>Where the host starts looking for a free inode.</summary>
-    [FieldOffset(280)] public ulong InodeHint;
+    [FieldOffset(400)] public ulong InodeHint;
 
     /// <summary>SGZ_SB_* flags; SGZ_SB_CLEAN is clear while a writer has it open.</summary>
-    [FieldOffset(288)] public uint Flags;
-    [FieldOffset(292)] public uint Reserved0;
+    [FieldOffset(408)] public uint Flags;
+    [FieldOffset(412)] public uint Reserved1;
 
     /// <summary>Times the zone was opened for writing.</summary>
-    [FieldOffset(296)] public ulong OpenCount;
+    [FieldOffset(416)] public ulong OpenCount;
 
     /// <summary>The writer that has the zone open (or had, if not clean).</summary>
-    [FieldOffset(304)] public ulong WriterPid;
-    [FieldOffset(312)] public ulong WriterSinceNs;
-    [FieldOffset(320)] public fixed byte WriterCmd[32];
-    [FieldOffset(352)] public fixed byte Reserved[156];
-    [FieldOffset(508)] public uint Crc;
+    [FieldOffset(424)] public ulong WriterPid;
+    [FieldOffset(432)] public ulong WriterSinceNs;
+    [FieldOffset(440)] public fixed byte WriterCmd[32];
+    [FieldOffset(472)] public fixed byte Reserved2[40];
 }
 
 /// <summary>
