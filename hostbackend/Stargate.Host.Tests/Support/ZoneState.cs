@@ -9,10 +9,11 @@ namespace Stargate.Host.Tests.Support;
 /// </summary>
 public static class ZoneState
 {
-    public static IReadOnlyList<string> Capture(Zone.Zone zone)
+    /// <param name="modes">Include permission bits (a model without them compares without).</param>
+    public static IReadOnlyList<string> Capture(Zone.Zone zone, bool modes = true)
     {
         var lines = new List<string>();
-        Walk(zone, "/", lines);
+        Walk(zone, "/", lines, modes);
         lines.Sort(StringComparer.Ordinal);
         return lines;
     }
@@ -23,22 +24,23 @@ public static class ZoneState
         return Capture(zone);
     }
 
-    private static void Walk(Zone.Zone zone, string dir, List<string> lines)
+    private static void Walk(Zone.Zone zone, string dir, List<string> lines, bool modes)
     {
         foreach (var entry in zone.ReadDirectory(zone.Resolve(dir)))
         {
             string path = dir == "/" ? "/" + entry.Name : dir + "/" + entry.Name;
             var s = zone.StatInode(entry.Ino);
+            string mode = modes ? " " + Convert.ToString(s.Permissions, 8) : string.Empty;
             if (s.IsDirectory)
             {
-                lines.Add($"{path} dir {Convert.ToString(s.Permissions, 8)} links={s.Nlink} entries={s.Entries}");
-                Walk(zone, path, lines);
+                lines.Add($"{path} dir{mode} links={s.Nlink} entries={s.Entries}");
+                Walk(zone, path, lines, modes);
                 continue;
             }
 
             var data = new byte[s.Size];
             Assert.Equal((int)s.Size, zone.Read(entry.Ino, 0, data));
-            lines.Add($"{path} file {Convert.ToString(s.Permissions, 8)} size={s.Size} links={s.Nlink} sha256={Convert.ToHexString(SHA256.HashData(data))[..16]}");
+            lines.Add($"{path} file{mode} size={s.Size} links={s.Nlink} sha256={Convert.ToHexString(SHA256.HashData(data))[..16]}");
         }
     }
 }
