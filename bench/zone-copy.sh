@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Host-side copy benchmark: `stargate put` and `stargate get` of one big random file through a
+# zone in /dev/shm, against `cp` between two files in /dev/shm (the memory-speed limit).
+#   bench/zone-copy.sh                          # 1 GiB, 3 runs each
+#   BENCH_SIZE=256M BENCH_RUNS=5 bench/zone-copy.sh
+# Wall times include .NET start-up, since that is what a user of the command waits for. When the
+# CLI prints "timing: put N bytes in S s" on stderr (STARGATE_TIMING=1), that time is reported
+# too. Every round trip is checked with cmp. The Markdown table goes to stdout and to
+# bench/results/zone-copy.md.
+set -euo pipefail
+
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cd "$root"
+stargate="$root/stargate"
+
+size=${BENCH_SIZE:-1G}    # a head -c size
+runs=${BENCH_RUNS:-3}
+zone_size=2G              # zones must be 2^n bytes (ivshmem BAR2)
+
+shm=/dev/shm
+src="$shm/stargate-bench.$$.src"
+cp_out="$shm/stargate-bench.$$.cp"
+get_out="$shm/stargate-bench.$$.get"
+zone="$shm/stargate-bench.$$.zone"
+logs=$(mktemp -d)
+results_md="$root/bench/results/zone-copy.md"
+
+cleanup() {
+  rm -f "$src" "$cp_out" "$get_out" "$zone"
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() { echo "zone-copy: error: $*" >&2; exit 1; }
+
+now_ns() { date +%s%N; }
+seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+
+# median of the arguments (numbers); "" when there are none
+median() {
+  (($# > 0)) || { echo ""; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+gibps() { awk -v bytes="$bytes" -v s="$1" 'BEGIN { if (s > 0) printf "%.2f", bytes / 1073741824 / s; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+
+# the time the CLI reported for OP in LOG ("timing: put 1073741824 bytes in 0.532 s"), or nothing
+cli_seconds() { sed -n "s/^timing: $1 [0-9]* bytes in \([0-9.]*\) s.*\$/\1/p" "$2" | tail -n 1; }
+
+# run LABEL COMMAND...: stdout and stderr to $logs/LABEL.log; on failure show them and stop
+run() {
+  local label=$1; shift
+  if ! "$@" >"$logs/$label.log" 2>&1 </dev/null; then
+    cat "$logs/$label.log" >&2
+    die "'$*' failed"
+  fi
+}
+
+# Room for the source, the cp copy, the zone's data and the get output, plus slack.
+need_kib=$(( $(numfmt --from=iec "$size") * 4 / 1024 + 256 * 1024 ))
+have_kib=$(df -Pk "$shm" | awk 'NR == 2 { print $4 }')
+((have_kib >= need_kib)) || die "$shm has $((have_kib / 1024)) MiB free; this needs about $((need_kib / 1024)) MiB (try BENCH_SIZE=256M)"
+
+echo "zone-copy: making a $size random file in $shm" >&2
+head -c "$size" /dev/urandom >"$src"
+bytes=$(stat -c %s "$src")
+
+# Builds the CLI if needed, so no build lands inside a timed run.
+run zone-create "$stargate" zone create "$zone" --size "$zone_size" --force
+
+cp_times=() put_times=() get_times=() put_cli=() get_cli=()
+for ((i = 1; i <= runs; i++)); do
+  echo "zone-copy: run $i/$runs" >&2
+
+  t=$(now_ns); run cp cp "$src" "$cp_out"; cp_times+=("$(seconds_since "$t")")
+  rm -f "$cp_out"
+
+  t=$(now_ns); run put env STARGATE_TIMING=1 "$stargate" put "$zone" "$src" /big; put_times+=("$(seconds_since "$t")")
+  s=$(cli_seconds put "$logs/put.log"); [[ -n "$s" ]] && put_cli+=("$s")
+
+  t=$(now_ns); run get env STARGATE_TIMING=1 "$stargate" get "$zone" /big "$get_out"; get_times+=("$(seconds_since "$t")")
+  s=$(cli_seconds get "$logs/get.log"); [[ -n "$s" ]] && get_cli+=("$s")
+
+  cmp "$src" "$get_out" || die "run $i: the file read back with 'stargate get' differs from the one put"
+  rm -f "$get_out"
+  run rm "$stargate" rm "$zone" /big
+done
+
+cp_s=$(median "${cp_times[@]}")
+put_s=$(median "${put_times[@]}")
+get_s=$(median "${get_times[@]}")
+put_cli_s=$(median "${put_cli[@]+"${put_cli[@]}"}")
+get_cli_s=$(median "${get_cli[@]+"${get_cli[@]}"}")
+
+# row OP WALL CLI
+row() {
+  local cli_cols="| - | - | -"
+  [[ -n "$3" ]] && cli_cols="| $3 | $(gibps "$3") | $(ratio "$3" "$cp_s")"
+  echo "| $1 | $2 | $(gibps "$2") | $(ratio "$2" "$cp_s") $cli_cols |"
+}
+
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit="$commit+dirty"
+
+table=$(cat <<EOF
+# zone-copy: stargate put/get against cp, in /dev/shm
+
+$(date -u +%Y-%m-%dT%H:%MZ), commit $commit, $(nproc) CPUs, $(uname -r), .NET $(dotnet --version 2>/dev/null || echo '?').
+$bytes bytes of random data, zone of $zone_size in $shm, median of $runs runs, every round trip checked with cmp.
+"wall" includes starting .NET; "CLI" is the time the command reports itself (STARGATE_TIMING=1).
+"vs cp" is the time divided by cp's: 2.00x means half cp's speed.
+
+| op | wall s | wall GiB/s | wall vs cp | CLI s | CLI GiB/s | CLI vs cp |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+$(row cp "$cp_s" "")
+$(row put "$put_s" "$put_cli_s")
+$(row get "$get_s" "$get_cli_s")
+EOF
+)
+
+mkdir -p "$(dirname "$results_md")"
+printf '%s\n' "$table" >"$results_md"
+echo
+printf '%s\n' "$table"
+echo
+echo "put/cp: $(ratio "$put_s" "$cp_s") the time of cp (wall)${put_cli_s:+, $(ratio "$put_cli_s" "$cp_s") (CLI)}"
+echo "get/cp: $(ratio "$get_s" "$cp_s") the time of cp (wall)${get_cli_s:+, $(ratio "$get_cli_s" "$cp_s") (CLI)}"
+echo "zone-copy: written to ${results_md#"$root"/}" >&2

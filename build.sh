@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Stargate's build entry point: installs what a fresh Debian 12 machine lacks, restores the
+# local dotnet tools (Cake), then runs build.cake with every argument passed through.
+#   ./build.sh                     # the Default target (Test)
+#   ./build.sh --target=Build
+#   ./build.sh --target=Test --verbosity=diagnostic
+set -euo pipefail
+
+# Debian packages the build and the tests need, one per line, each with the reason.
+# Installed only when missing (dpkg-query), so a prepared machine never touches apt.
+packages=(
+  libclang1-14    # libclang.so.1: the ABI generator parses interop/include/stargate_zone.h with it
+  gcc             # the ABI layout test compiles a C file of _Static_asserts against the header
+  libc6-dev       # ... which includes <stddef.h>/<stdint.h> from libc
+  linux-libc-dev  # ... and <linux/types.h> (__u8..__u64) for the uapi-style header
+  # Guest tests and benchmarks (add here when they land):
+  # qemu-system-x86        # boots the guests (-accel tcg -cpu max)
+  # linux-image-amd64      # guest kernel 6.1
+  # linux-headers-amd64    # Kbuild of the generated guest module
+  # busybox-static         # guest userland in the initramfs
+)
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$root"
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "build.sh: warning: not root, so not installing missing Debian packages: ${missing[*]}" >&2
+    echo "build.sh: warning: install them with: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+  else
+    echo "build.sh: installing missing Debian packages: ${missing[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+  fi
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "build.sh: error: 'dotnet' not found; install the .NET 10 SDK (https://dot.net) and put it on PATH." >&2
+  exit 1
+fi
+
+# Quiet, reproducible dotnet in CI and on first runs.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet tool restore
+exec dotnet cake build.cake "$@"
