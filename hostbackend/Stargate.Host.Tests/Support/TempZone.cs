@@ -5,11 +5,25 @@ namespace Stargate.Host.Tests.Support;
 /// <summary>A zone file in /dev/shm that exists for one test, removed (with any copies) on Dispose.</summary>
 public sealed class TempZone : IDisposable
 {
+    private const string Prefix = "stargate-test-";
     private readonly List<string> _extra = [];
+
+    /// <summary>Removes the zones of test runs that were killed before they could clean up.</summary>
+    static TempZone()
+    {
+        foreach (string path in Directory.EnumerateFiles("/dev/shm", Prefix + "*"))
+        {
+            string[] parts = System.IO.Path.GetFileName(path)[Prefix.Length..].Split('-');
+            if (int.TryParse(parts[0], out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                File.Delete(path);
+            }
+        }
+    }
 
     public TempZone(ulong size = 64UL << 20, bool format = true)
     {
-        Path = $"/dev/shm/stargate-test-{Environment.ProcessId}-{Guid.NewGuid():N}.zone";
+        Path = $"/dev/shm/{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.zone";
         Size = size;
         if (format)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Stargate.Host.Zone;
 using Stargate.Interop.Abi;
@@ -91,9 +92,9 @@ internal static class FileCommands
         command.SetAction(r => StargateCli.Guard(() =>
         {
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "cat");
-            ulong ino = zone.Resolve(r.GetValue(path)!);
+            var file = RegularFile(zone, r.GetValue(path)!);
             using var stdout = Console.OpenStandardOutput();
-            zone.Read(ino, 0, ulong.MaxValue, new StreamSink(stdout), null);
+            zone.Read(file.Ino, 0, file.Size, new StreamSink(stdout), null);
             return StargateCli.Ok;
         }));
         return command;
@@ -117,10 +118,9 @@ internal static class FileCommands
                 target = target.TrimEnd('/') + "/" + name;
             }
 
-            ulong ino = TryStat(zone, target) is { } existing ? existing.Ino : zone.CreateFile(target);
             ulong length = (ulong)RandomAccess.GetLength(file);
             var progress = new Progress("put", target, length);
-            zone.Import(ino, file, progress.Report);
+            ImportReplacing(zone, file, target, progress);
             progress.Done(length);
             return StargateCli.Ok;
         }));
@@ -137,11 +137,7 @@ internal static class FileCommands
         {
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "get");
             string src = r.GetValue(path)!;
-            var info = zone.Stat(src);
-            if (info.IsDirectory)
-            {
-                return StargateCli.Fail($"{src}: is a directory");
-            }
+            var info = RegularFile(zone, src);
 
             string name = src.TrimEnd('/').Split('/')[^1];
             string target = r.GetValue(local) ?? name;
@@ -241,14 +237,57 @@ internal static class FileCommands
             string text = r.GetValue(size)!;
             if (!Units.TryParseSize(text, out ulong bytes))
             {
-                return StargateCli.Fail($"--size '{text}' is not a size");
+                return StargateCli.BadUsage($"--size '{text}' is not a size (examples: 0, 4096, 10M)", "truncate");
             }
 
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "truncate");
-            zone.Truncate(zone.Resolve(r.GetValue(path)!), bytes);
+            zone.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
             return StargateCli.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Copies a host file to <paramref name="target"/> so that the target is only ever the
+    /// old file or the whole new one: the data goes to a hidden name beside it, which then
+    /// replaces it in one rename. On failure (no space, a read error) the hidden file is
+    /// removed and the old file is untouched.
+    /// </summary>
+    private static void ImportReplacing(Zone.Zone zone, Microsoft.Win32.SafeHandles.SafeFileHandle file, string target, Progress progress)
+    {
+        string trimmed = target.TrimEnd('/');
+        int cut = trimmed.LastIndexOf('/');
+        string staging = $"{trimmed[..(cut + 1)]}.{trimmed[(cut + 1)..]}.stargate-put-{Environment.ProcessId}";
+        if (Encoding.UTF8.GetByteCount(staging[(cut + 1)..]) > SgzAbi.NameMax)
+        {
+            staging = $"{trimmed[..(cut + 1)]}.stargate-put-{Environment.ProcessId}";
+        }
+
+        if (TryStat(zone, target) is { IsRegularFile: false, IsDirectory: false })
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"{target}: not a regular file");
+        }
+
+        ulong ino = zone.CreateFile(staging);
+        try
+        {
+            zone.Import(ino, file, progress.Report);
+            zone.Rename(staging, target);
+        }
+        catch
+        {
+            zone.Unlink(staging);
+            throw;
+        }
+    }
+
+    /// <summary>The inode of <paramref name="path"/>, which must be a regular file (the message names the path).</summary>
+    private static InodeInfo RegularFile(Zone.Zone zone, string path)
+    {
+        var info = zone.Stat(path);
+        return info.IsRegularFile ? info
+            : throw new ZoneException(info.IsDirectory ? ZoneError.IsDirectory : ZoneError.InvalidArgument,
+                $"{path}: {(info.IsDirectory ? "is a directory" : "not a regular file")}");
     }
 
     private static InodeInfo? TryStat(Zone.Zone zone, string path)

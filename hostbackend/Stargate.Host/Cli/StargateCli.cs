@@ -32,7 +32,9 @@ public static class StargateCli
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"stargate: {result.Errors[0].Message} (see '{CommandPath(result.CommandResult)} --help')");
+            // An unknown word explains the other errors it causes ("required command missing").
+            var error = result.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? result.Errors[0];
+            Console.Error.WriteLine($"stargate: {error.Message} (see '{CommandPath(result.CommandResult)} --help')");
             return Usage;
         }
 
@@ -73,6 +75,13 @@ public static class StargateCli
     {
         Console.Error.WriteLine($"stargate: {message}");
         return Failed;
+    }
+
+    /// <summary>A value on the command line that does not parse: exit 2, like any other usage error.</summary>
+    internal static int BadUsage(string message, string command)
+    {
+        Console.Error.WriteLine($"stargate: {message} (see 'stargate {command} --help')");
+        return Usage;
     }
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult result)

@@ -29,7 +29,7 @@ internal static class ZoneCommands
             string sizeText = r.GetValue(size)!;
             if (!Units.TryParseSize(sizeText, out ulong bytes))
             {
-                return StargateCli.Fail($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)");
+                return StargateCli.BadUsage($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)", "zone create");
             }
 
             string file = r.GetValue(path)!;

@@ -17,12 +17,8 @@ public static class ZoneChecker
     public static FsckReport Check(string path, bool repair)
     {
         var report = new FsckReport(path);
-        if (repair)
-        {
-            RepairSuperblockChecksum(path, report);
-        }
-
-        var zone = Zone.Zone.OpenForCheck(path, repair);
+        CheckSuperblockChecksum(path, repair, report);
+        var zone = Zone.Zone.OpenForCheck(path, repair, trustSuperblock: report.Problems.Count > 0);
         try
         {
             if (zone.JournalActive)
@@ -72,13 +68,13 @@ public static class ZoneChecker
     }
 
     /// <summary>
-    /// A superblock whose crc alone is wrong, but whose magic, version and
-    /// geometry all check out, gets its crc rewritten; anything worse stays
-    /// for Open to refuse (exit 2).
+    /// A superblock whose crc alone is wrong, while its magic, version and geometry all
+    /// check out, is a problem fsck reports (and with repair, rewrites) rather than a zone
+    /// it cannot use; anything worse stays for the open to refuse (exit 2).
     /// </summary>
-    private static void RepairSuperblockChecksum(string path, FsckReport report)
+    private static void CheckSuperblockChecksum(string path, bool repair, FsckReport report)
     {
-        using var file = ZoneFile.Open(path, ZoneFile.Mode.ReadWrite);
+        using var file = ZoneFile.Open(path, repair ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
         int fd = (int)file.DangerousGetHandle();
         if (Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB)) != 0)
         {
@@ -107,10 +103,13 @@ public static class ZoneChecker
             return;
         }
 
-        report.Problems.Add($"superblock: checksum mismatch (stored 0x{sb.Crc:x8}, computed 0x{crc:x8})");
-        sb.Crc = crc;
-        MemoryMarshal.Write(raw, in sb);
-        RandomAccess.Write(file, raw, 0);
-        report.Repairs.Add("superblock: checksum rewritten (its geometry checks out)");
+        report.Problems.Add($"superblock: checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); the geometry it seals checks out");
+        if (repair)
+        {
+            sb.Crc = crc;
+            MemoryMarshal.Write(raw, in sb);
+            RandomAccess.Write(file, raw, 0);
+            report.Repairs.Add("superblock: checksum rewritten");
+        }
     }
 }

@@ -126,7 +126,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             && (inode.PtDepth == 0 || IsNode(inode.PtRoot));
         if (!knownType || !tableOk)
         {
-            Problems.Add($"{where}: unusable ({(!knownType ? $"unknown type 0{inode.Mode:o}" : $"page-table root 0x{inode.PtRoot:x} at depth {inode.PtDepth}")})");
+            Problems.Add($"{where}: unusable ({(!knownType ? $"unknown type 0{Convert.ToString(inode.Mode, 8)}" : $"page-table root 0x{inode.PtRoot:x} at depth {inode.PtDepth}")})");
             _broken.Add(ino);
             _nodes[ino] = node;
             return null;

@@ -118,7 +118,8 @@ public sealed partial class Zone : IDisposable
     /// is checked), identity and geometry checks, and nothing else: no recovery,
     /// no clean-flag change. Writable only when repairing.
     /// </summary>
-    internal static Zone OpenForCheck(string path, bool writable)
+    /// <param name="trustSuperblock">Skip the superblock crc (fsck has checked the geometry it seals and reported the mismatch).</param>
+    internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false)
     {
         SafeFileHandle file = OpenFile(path, writable);
         ZoneMemory? memory = null;
@@ -133,7 +134,11 @@ public sealed partial class Zone : IDisposable
 
             memory = new ZoneMemory(file, length, writable, path);
             var sb = memory.Ref<SgzSuperblock>(0);
-            CheckIdentity(sb, path);
+            if (!trustSuperblock)
+            {
+                CheckIdentity(sb, path);
+            }
+
             var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
             return new Zone(path, file, memory, geometry) { WasClean = (sb.Flags & SgzAbi.SbClean) != 0 };
         }
