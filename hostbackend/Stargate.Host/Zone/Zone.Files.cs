@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
 
 namespace Stargate.Host.Zone;
 
@@ -14,6 +15,9 @@ namespace Stargate.Host.Zone;
 public sealed partial class Zone
 {
     private const ulong AllocationBatch = 1UL << 30;
+
+    /// <summary>False once copy_file_range has failed on this zone's file system.</summary>
+    private bool _kernelCopy = true;
 
     /// <summary>Where a write's bytes come from.</summary>
     public interface IDataSource
@@ -69,7 +73,11 @@ public sealed partial class Zone
                 }
                 else
                 {
-                    sink.Write(_memory.Span(extent.ZoneOffset, n), pos - offset);
+                    ulong copied = sink is FileSink file ? KernelCopy(_file, extent.ZoneOffset, file.Handle, pos - offset, n) : 0;
+                    if (copied < n)
+                    {
+                        sink.Write(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
+                    }
                 }
 
                 pos += n;
@@ -133,7 +141,12 @@ public sealed partial class Zone
                 }
 
                 ulong n = Math.Min(Math.Min(extent.Length, end - pos), AllocationBatch);
-                source.CopyTo(_memory.Span(extent.ZoneOffset, n), pos - offset);
+                ulong copied = source is FileSource file ? KernelCopy(file.Handle, pos - offset, _file, extent.ZoneOffset, n) : 0;
+                if (copied < n)
+                {
+                    source.CopyTo(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
+                }
+
                 pos += n;
                 progress?.Invoke(pos - offset);
             }
@@ -196,6 +209,40 @@ public sealed partial class Zone
         return n;
     }
 
+    /// <summary>
+    /// Copies in the kernel with copy_file_range, as cp does: one copy and no page faults
+    /// on this process's mapping (the zone file's pages are the mapping's pages). Returns
+    /// how much it copied; less than asked where the file systems cannot (hugetlbfs has no
+    /// write path), and the caller copies the rest through the mapping.
+    /// </summary>
+    private ulong KernelCopy(SafeFileHandle from, ulong fromOffset, SafeFileHandle to, ulong toOffset, ulong length)
+    {
+        if (!_kernelCopy)
+        {
+            return 0;
+        }
+
+        long inOff = (long)fromOffset;
+        long outOff = (long)toOffset;
+        int fdIn = (int)from.DangerousGetHandle();
+        int fdOut = (int)to.DangerousGetHandle();
+        ulong done = 0;
+        while (done < length)
+        {
+            nint n = 0;
+            int errno = Sys.Try(() => n = Libc.CopyFileRange(fdIn, ref inOff, fdOut, ref outOff, (nuint)(length - done), 0));
+            if (errno != 0 || n == 0)
+            {
+                _kernelCopy = errno == 0; // a short source ends here; EXDEV, EINVAL and friends end kernel copies for good
+                break;
+            }
+
+            done += (ulong)n;
+        }
+
+        return done;
+    }
+
     private void ZeroAllocated(ulong ino, ulong from, ulong to)
     {
         var inode = LoadInode(ino);
@@ -241,6 +288,8 @@ public sealed partial class Zone
 
     private sealed class FileSource(SafeFileHandle file) : IDataSource
     {
+        public SafeFileHandle Handle => file;
+
         public void CopyTo(Span<byte> target, ulong sourceOffset)
         {
             while (target.Length > 0)
@@ -259,6 +308,8 @@ public sealed partial class Zone
 
     private sealed class FileSink(SafeFileHandle file) : IDataSink
     {
+        public SafeFileHandle Handle => file;
+
         public void Write(ReadOnlySpan<byte> data, ulong sinkOffset) => RandomAccess.Write(file, data, (long)sinkOffset);
 
         public void Hole(ulong sinkOffset, ulong length)

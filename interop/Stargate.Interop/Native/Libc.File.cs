@@ -26,6 +26,10 @@ public static partial class Libc
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long length);
 
+    /// <summary>Copies in the kernel between two files; the offsets advance by what was copied.</summary>
+    [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
+    public static partial nint CopyFileRange(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint length, uint flags);
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
 }
