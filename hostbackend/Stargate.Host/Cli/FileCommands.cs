@@ -251,16 +251,22 @@ internal static class FileCommands
     /// Copies a host file to <paramref name="target"/> so that the target is only ever the
     /// old file or the whole new one: the data goes to a hidden name beside it, which then
     /// replaces it in one rename. On failure (no space, a read error) the hidden file is
-    /// removed and the old file is untouched.
+    /// removed and the old file is untouched. A put killed midway leaves the hidden file;
+    /// the next put to the same target removes it (there is one writer at a time).
     /// </summary>
     private static void ImportReplacing(Zone.Zone zone, Microsoft.Win32.SafeHandles.SafeFileHandle file, string target, Progress progress)
     {
         string trimmed = target.TrimEnd('/');
         int cut = trimmed.LastIndexOf('/');
-        string staging = $"{trimmed[..(cut + 1)]}.{trimmed[(cut + 1)..]}.stargate-put-{Environment.ProcessId}";
+        string staging = $"{trimmed[..(cut + 1)]}.{trimmed[(cut + 1)..]}{StagingSuffix}";
         if (Encoding.UTF8.GetByteCount(staging[(cut + 1)..]) > SgzAbi.NameMax)
         {
-            staging = $"{trimmed[..(cut + 1)]}.stargate-put-{Environment.ProcessId}";
+            staging = $"{trimmed[..(cut + 1)]}.{Crc32C.Compute(Encoding.UTF8.GetBytes(trimmed[(cut + 1)..])):x8}{StagingSuffix}";
+        }
+
+        if (TryStat(zone, staging) is { IsRegularFile: true })
+        {
+            zone.Unlink(staging);
         }
 
         if (TryStat(zone, target) is { IsRegularFile: false, IsDirectory: false })
@@ -289,6 +295,8 @@ internal static class FileCommands
             : throw new ZoneException(info.IsDirectory ? ZoneError.IsDirectory : ZoneError.InvalidArgument,
                 $"{path}: {(info.IsDirectory ? "is a directory" : "not a regular file")}");
     }
+
+    internal const string StagingSuffix = ".stargate-put";
 
     private static InodeInfo? TryStat(Zone.Zone zone, string path)
     {

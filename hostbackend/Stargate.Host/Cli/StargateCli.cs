@@ -29,6 +29,7 @@ public static class StargateCli
             root.Subcommands.Add(command);
         }
 
+        RejectOptionLikeArguments(root);
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -82,6 +83,33 @@ public static class StargateCli
     {
         Console.Error.WriteLine($"stargate: {message} (see 'stargate {command} --help')");
         return Usage;
+    }
+
+    /// <summary>
+    /// A misspelled option ("--parent") would otherwise fill an empty argument slot and be
+    /// taken as a path; no zone path or file argument here starts with '-' (but "-" alone,
+    /// standard output). Write ./-name for a file whose name does.
+    /// </summary>
+    private static void RejectOptionLikeArguments(Command command)
+    {
+        foreach (var argument in command.Arguments)
+        {
+            argument.Validators.Add(result =>
+            {
+                foreach (var token in result.Tokens)
+                {
+                    if (token.Value.Length > 1 && token.Value[0] == '-')
+                    {
+                        result.AddError($"Unrecognized option '{token.Value}'.");
+                    }
+                }
+            });
+        }
+
+        foreach (var sub in command.Subcommands)
+        {
+            RejectOptionLikeArguments(sub);
+        }
     }
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult result)

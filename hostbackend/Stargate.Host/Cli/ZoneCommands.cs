@@ -32,6 +32,15 @@ internal static class ZoneCommands
                 return StargateCli.BadUsage($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)", "zone create");
             }
 
+            try
+            {
+                ZoneGeometry.CheckSize(bytes);
+            }
+            catch (ZoneException e)
+            {
+                return StargateCli.BadUsage($"--size: {e.Message}", "zone create");
+            }
+
             string file = r.GetValue(path)!;
             var geometry = Zone.Zone.Format(file, bytes, r.GetValue(force));
             Console.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
@@ -97,15 +106,16 @@ internal static class ZoneCommands
 
                 return report.Problems.Count == 0 ? 0 : 1;
             }
-            catch (ZoneException e) when (e.Error != ZoneError.Busy)
-            {
-                Console.Error.WriteLine($"stargate: {e.Message}");
-                return 2;
-            }
             catch (Exception e) when (e is ZoneException or IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"stargate: {e.Message}");
                 return 2;
+            }
+            catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
+            {
+                // fsck's 1 means "problems found": a failure of fsck itself must not look like that.
+                Console.Error.WriteLine($"stargate: internal error in fsck: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
+                return StargateCli.InternalError;
             }
         });
         return command;

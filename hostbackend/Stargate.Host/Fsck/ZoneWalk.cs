@@ -18,6 +18,9 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     private readonly ZoneMemory _m = zone.Memory;
     private readonly Dictionary<ulong, Node> _nodes = [];
     private readonly ulong[] _pageOwner = new ulong[(zone.Geometry.DataPages + 63) / 64];
+    // Who owns a page, to name them when a second file claims it: whole chunks by chunk
+    // (bounded by the chunk count), single pages by page (only small files and directories).
+    private readonly ulong[] _chunkOwners = new ulong[zone.Geometry.ChunkCount];
     private readonly Dictionary<ulong, ulong> _pageOwners = [];
     private readonly List<ulong> _badEntries = [];
     private readonly List<ulong> _badSlots = [];
@@ -517,7 +520,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         {
             if ((_pageOwner[p / 64] >> (int)(p % 64) & 1) != 0)
             {
-                Problems.Add($"inode {ino}: entry at 0x{where:x} uses data page {p} (0x{_g.PageOffset(p):x}), already used by inode {_pageOwners.GetValueOrDefault(p)}");
+                Problems.Add($"inode {ino}: entry at 0x{where:x} uses data page {p} (0x{_g.PageOffset(p):x}), already used by inode {OwnerOf(p)}");
                 _badEntries.Add(where);
                 return false;
             }
@@ -528,9 +531,20 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             _pageOwner[p / 64] |= 1UL << (int)(p % 64);
         }
 
-        _pageOwners[first] = ino;
+        if (pages == SgzAbi.PagesPerChunk)
+        {
+            _chunkOwners[first / SgzAbi.PagesPerChunk] = ino;
+        }
+        else
+        {
+            _pageOwners[first] = ino;
+        }
+
         return true;
     }
+
+    private ulong OwnerOf(ulong page) =>
+        _pageOwners.TryGetValue(page, out ulong ino) ? ino : _chunkOwners[page / SgzAbi.PagesPerChunk];
 
     private void BadEntry(ulong ino, ulong at, ulong e, string what)
     {

@@ -54,7 +54,7 @@ public sealed partial class Zone
             Thread.SpinWait(16);
         }
 
-        throw new ZoneCorruptException($"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}); a writer died holding it");
+        throw new ZoneCorruptException($"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}): its writer died mid-change; any writing command, or 'stargate zone fsck --repair', undoes the change");
     }
 
     /// <summary>An inode that must be in use (reached through a directory entry or a handle).</summary>

@@ -51,7 +51,7 @@ public sealed record ZoneGeometry
         if (size < MinSize || size > MaxSize || !BitOperations.IsPow2(size))
         {
             throw new ZoneException(ZoneError.InvalidArgument,
-                $"zone size {Units.Bytes(size)} is not a power of two from {Units.Bytes(MinSize)} to {Units.Bytes(MaxSize)} (QEMU maps the zone as a PCI BAR, whose size must be a power of two)");
+                $"zone size {Units.Bytes(size)} must be a power of two from {Units.Bytes(MinSize)} to {Units.Bytes(MaxSize)} (QEMU maps the zone as a PCI BAR, whose size must be a power of two)");
         }
     }
 
