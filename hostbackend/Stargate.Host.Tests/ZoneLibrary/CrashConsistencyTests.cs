@@ -133,25 +133,32 @@ public class CrashConsistencyTests
             z.Write(z.CreateFile("/d/old"), 0, Fill(5000, 8));
         }
 
-        var steps = new (string[] Args, Action<Zone.Zone> Intermediate)[]
+        // The states a command passes through between its changes, each built on the last.
+        // put stages the data in a hidden file, fills it, then renames it over the target.
+        string staging = "/d/.put" + Stargate.Host.Cli.FileCommands.StagingSuffix;
+        var steps = new (string[] Args, Action<Zone.Zone>[] Between)[]
         {
-            (["mkdir", work, "/d/new"], _ => { }),
-            // put creates the file, then fills it: the empty file is a legal state between the two changes.
-            (["put", work, local, "/d/put"], z => z.CreateFile("/d/put")),
-            (["mv", work, "/d/old", "/moved"], _ => { }),
-            (["rm", work, "/d/old"], _ => { }),
+            (["mkdir", work, "/d/new"], []),
+            (["put", work, local, "/d/put"], [z => z.CreateFile(staging), z => z.Write(z.Resolve(staging), 0, File.ReadAllBytes(local))]),
+            (["mv", work, "/d/old", "/moved"], []),
+            (["rm", work, "/d/old"], []),
         };
         int kills = 0;
-        foreach (var (args, intermediate) in steps)
+        foreach (var (args, between) in steps)
         {
             File.Copy(zone.Path, work, overwrite: true);
             var before = ZoneState.Capture(work);
-            using (var z = Zone.Zone.Open(work, ZoneAccess.ReadWrite))
+            var middle = new List<IReadOnlyList<string>>();
+            foreach (var step in between)
             {
-                intermediate(z);
+                using (var z = Zone.Zone.Open(work, ZoneAccess.ReadWrite))
+                {
+                    step(z);
+                }
+
+                middle.Add(ZoneState.Capture(work));
             }
 
-            var middle = ZoneState.Capture(work);
             File.Copy(zone.Path, work, overwrite: true);
             Assert.Equal(0, StargateProcess.Run(args).ExitCode);
             var after = ZoneState.Capture(work);
@@ -167,7 +174,7 @@ public class CrashConsistencyTests
                 Assert.Equal(128 + 9, r.ExitCode);
                 kills++;
                 var state = ZoneState.Capture(ReopenForWriting(work));
-                Assert.True(state.SequenceEqual(before) || state.SequenceEqual(middle) || state.SequenceEqual(after),
+                Assert.True(state.SequenceEqual(before) || middle.Any(state.SequenceEqual) || state.SequenceEqual(after),
                     $"'stargate {args[0]}' killed at point {point} left:\n{string.Join('\n', state)}");
                 var report = ZoneChecker.Check(work, repair: false);
                 Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
@@ -175,6 +182,29 @@ public class CrashConsistencyTests
         }
 
         Assert.True(kills > 40, $"only {kills} kills");
+    }
+
+    [Fact]
+    public void PutKilledAfterStaging_LeavesAHiddenFile_ThatTheNextPutRemoves()
+    {
+        using var zone = new TempZone(16 * Mib);
+        string local = zone.Scratch("local");
+        File.WriteAllBytes(local, Fill((int)(3 * Mib), 5));
+        string staging = "/.f" + Stargate.Host.Cli.FileCommands.StagingSuffix;
+        for (int point = 1; ; point++)
+        {
+            var r = StargateProcess.Run(new Dictionary<string, string> { ["STARGATE_CRASH_AFTER"] = point.ToString(System.Globalization.CultureInfo.InvariantCulture) }, "put", zone.Path, local, "/f");
+            Assert.True(r.ExitCode == 128 + 9, $"no kill left a staging file behind\n{r}");
+            using var z = zone.Open(ZoneAccess.ReadWrite);
+            if (z.ReadDirectory("/").Any(e => "/" + e.Name == staging))
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(0, StargateProcess.Run("put", zone.Path, local, "/f").ExitCode);
+        Assert.Equal(["/f file 644 size=3145728 links=1 sha256=" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(local)))[..16]],
+            ZoneState.Capture(zone.Path));
     }
 
     /// <summary>Opens for writing (which recovers), closes cleanly, and returns the path.</summary>
