@@ -27,6 +27,14 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     private readonly List<(ulong Offset, byte Type)> _slotTypes = [];
     private readonly HashSet<ulong> _broken = [];
     private readonly HashSet<ulong> _orphans = [];
+    private RootRepair _rootRebuild;
+
+    private enum RootRepair
+    {
+        None,
+        Mode,
+        Empty,
+    }
 
     public List<string> Problems { get; } = [];
 
@@ -85,6 +93,18 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 zone.ClearInodeRecord(ino);
             }
 
+            if (_rootRebuild != RootRepair.None)
+            {
+                if (_rootRebuild == RootRepair.Empty)
+                {
+                    zone.ClearInodeRecord(SgzAbi.RootIno);
+                }
+
+                ref var root = ref zone.InodeForWrite(SgzAbi.RootIno);
+                root.Mode = SgzAbi.SIfdir | 0x1ed;
+                root.Parent = SgzAbi.RootIno;
+            }
+
             foreach (var (ino, node) in _nodes)
             {
                 if (_broken.Contains(ino) || node.Inode.Mode == 0)
@@ -99,6 +119,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 {
                     w.Entries = node.Entries;
                     w.Parent = node.ParentFound;
+                }
+
+                if (node.SizeFound is ulong size)
+                {
+                    w.Size = size;
                 }
             }
         });
@@ -116,8 +141,13 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         }
 
         var inode = _m.Ref<SgzInode>(_g.InodeOffset(ino));
-        var node = new Node(inode);
         string where = $"inode {ino} (at 0x{_g.InodeOffset(ino):x})";
+        if (ino == SgzAbi.RootIno && (inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfdir)
+        {
+            inode = RootAsDirectory(inode);
+        }
+
+        var node = new Node(inode);
         if (inode.Mode == 0)
         {
             return null;
@@ -147,6 +177,28 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         }
 
         return node;
+    }
+
+    /// <summary>
+    /// The root must exist and be a directory. With a sane table it is made a directory
+    /// again and keeps its entries; otherwise repair gives the zone a fresh, empty root
+    /// (what was below it is then unreachable, and freed).
+    /// </summary>
+    private SgzInode RootAsDirectory(SgzInode root)
+    {
+        bool tableOk = root.PtDepth <= SgzAbi.PtMaxDepth && (root.PtDepth == 0) == (root.PtRoot == 0)
+            && (root.PtDepth == 0 || IsNode(root.PtRoot));
+        Problems.Add($"root: inode 1 has mode 0{Convert.ToString(root.Mode, 8)}, not a directory; {(tableOk ? "repair makes it one again, keeping its entries" : "its table is unusable too: repair gives the zone a new, empty root")}");
+        _rootRebuild = tableOk ? RootRepair.Mode : RootRepair.Empty;
+        if (!tableOk)
+        {
+            root = default;
+            root.Nlink = 2;
+        }
+
+        root.Mode = SgzAbi.SIfdir | 0x1ed;
+        root.Parent = SgzAbi.RootIno;
+        return root;
     }
 
     private void WalkTable(ulong ino, Node node, ulong table, int level, ulong fileBase, ulong where)
@@ -190,6 +242,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 else if (Claim(ino, frame, size / ZoneGeometry.PageSize, at))
                 {
                     node.Pages += size / ZoneGeometry.PageSize;
+                    node.LastByte = Math.Max(node.LastByte, fileOffset + size);
                     for (ulong p = 0; node.IsDirectory && p < size; p += ZoneGeometry.PageSize)
                     {
                         node.DataPages[fileOffset + p] = frame + p;
@@ -213,9 +266,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         var names = new HashSet<string>(StringComparer.Ordinal);
         var subdirs = new List<ulong>();
         string where = $"directory inode {dirIno}";
-        if (dir.Inode.Size % ZoneGeometry.PageSize != 0)
+        ulong pagesEnd = dir.DataPages.Count == 0 ? 0 : dir.DataPages.Keys.Max() + ZoneGeometry.PageSize;
+        if (dir.Inode.Size != pagesEnd)
         {
-            Problems.Add($"{where}: size {dir.Inode.Size} is not a whole number of pages");
+            Problems.Add($"{where}: size {dir.Inode.Size}, but its pages end at {pagesEnd}");
+            dir.SizeFound = pagesEnd;
         }
 
         foreach (var (_, page) in dir.DataPages.OrderBy(p => p.Key))
@@ -310,6 +365,12 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             if (i.Nlink != links)
             {
                 Problems.Add($"inode {ino}: link count {i.Nlink}, but {links} found");
+            }
+
+            if (!node.IsDirectory && i.Size > Zone.Zone.MaxFileSize)
+            {
+                Problems.Add($"inode {ino}: size {i.Size} exceeds the largest file, {Units.Bytes(Zone.Zone.MaxFileSize)}");
+                node.SizeFound = node.LastByte;
             }
 
             if (i.Pages != node.Pages)
@@ -575,6 +636,12 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         public ulong Entries { get; set; }
 
         public ulong Pages { get; set; }
+
+        /// <summary>The end of the last page its table maps.</summary>
+        public ulong LastByte { get; set; }
+
+        /// <summary>The size repair gives it, where its size is impossible.</summary>
+        public ulong? SizeFound { get; set; }
 
         /// <summary>For directories: the directory that lists it (0 = none yet).</summary>
         public ulong ParentFound { get; set; }

@@ -71,6 +71,17 @@ public sealed partial class Zone
             throw new ZoneCorruptException($"{Path}: inode {ino}: page-table depth {inode.PtDepth} exceeds {SgzAbi.PtMaxDepth}");
         }
 
+        // Size lives in the half guests write: bound it before any loop runs on it.
+        if (inode.Size > MaxFileSize)
+        {
+            throw new ZoneCorruptException($"{Path}: inode {ino}: size {inode.Size} exceeds the largest file, {Units.Bytes(MaxFileSize)}; run 'stargate zone fsck'");
+        }
+
+        if (IsDirectory(inode) && (inode.Size % ZoneGeometry.PageSize != 0 || inode.Size / ZoneGeometry.PageSize > inode.Pages))
+        {
+            throw new ZoneCorruptException($"{Path}: directory inode {ino}: size {inode.Size} does not match its {inode.Pages} pages; run 'stargate zone fsck'");
+        }
+
         return inode;
     }
 

@@ -1,0 +1,168 @@
+using Stargate.Host.Fsck;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Tests.ZoneLibrary;
+
+/// <summary>
+/// Guests are untrusted and can write anywhere in the zone. Whatever they write, the host
+/// must answer with a ZoneException (never another exception, a hang or an access outside
+/// the zone), and fsck --repair must bring the zone back to a clean state.
+/// </summary>
+public class HostileZoneTests
+{
+    private const int SizeOffset = 136; // sgz_inode.size, in the half guests write
+    private static readonly string[] Paths = ["/", "/d", "/big"];
+
+    [Fact]
+    public void DirectorySize_SetHugeByAGuest_IsRefusedAtOnce_AndRepaired()
+    {
+        using var zone = Filled();
+        ulong dir;
+        using (var z = zone.Open())
+        {
+            dir = z.Resolve("/d");
+        }
+
+        Poke(zone.Path, Offsets(zone).InodeOffset(dir) + SizeOffset, 1UL << 40);
+        using (var z = zone.Open(ZoneAccess.ReadOnly))
+        {
+            var e = Assert.Throws<ZoneCorruptException>(() => z.ReadDirectory("/d"));
+            Assert.Contains($"directory inode {dir}", e.Message);
+        }
+
+        RepairsToClean(zone.Path);
+        using var after = zone.Open(ZoneAccess.ReadOnly);
+        Assert.Equal(20, after.ReadDirectory("/d").Count);
+    }
+
+    [Fact]
+    public void FileSize_SetPastTheLargestFile_IsRefused_AndRepairedToItsData()
+    {
+        using var zone = Filled();
+        ulong ino;
+        using (var z = zone.Open())
+        {
+            ino = z.Resolve("/d/f3");
+        }
+
+        Poke(zone.Path, Offsets(zone).InodeOffset(ino) + SizeOffset, ulong.MaxValue);
+        using (var z = zone.Open(ZoneAccess.ReadOnly))
+        {
+            Assert.Throws<ZoneCorruptException>(() => z.Read(ino, 0, new byte[10]));
+        }
+
+        RepairsToClean(zone.Path);
+        using var after = zone.Open(ZoneAccess.ReadOnly);
+        Assert.Equal((ulong)SgzAbi.PageSize, after.StatInode(ino).Size);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void GarbageOverMetadata_NeverCrashesTheHost_AndFsckRepairsIt(int seed)
+    {
+        using var zone = Filled();
+        var rng = new Random(seed);
+        var targets = MetadataPages(zone);
+        using (var file = File.OpenHandle(zone.Path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                var garbage = new byte[rng.Next(1, 64)];
+                rng.NextBytes(garbage);
+                ulong page = targets[rng.Next(targets.Count)];
+                RandomAccess.Write(file, garbage, (long)(page + (ulong)rng.Next(SgzAbi.PageSize - garbage.Length)));
+            }
+        }
+
+        // Every host operation either works or fails with a zone error.
+        Survives(() =>
+        {
+            using var z = zone.Open(ZoneAccess.ReadWrite);
+            foreach (string path in Paths)
+            {
+                Survives(() => z.ReadDirectory(path));
+                Survives(() => z.Stat(path));
+            }
+
+            for (int i = 0; i < 20; i++)
+            {
+                Survives(() => z.Read(z.Resolve($"/d/f{i}"), 0, new byte[8192]));
+                Survives(() => z.Write(z.Resolve($"/d/f{i}"), 100, "x"u8));
+                Survives(() => z.Unlink($"/d/f{i}"));
+            }
+
+            Survives(() => z.Read(z.Resolve("/big"), 0, new byte[1 << 20]));
+            Survives(() => z.MakeDirectory("/new"));
+            Survives(() => z.Truncate(z.Resolve("/big"), 1));
+        });
+
+        RepairsToClean(zone.Path);
+    }
+
+    /// <summary>A zone with a directory of 20 small files and one 6 MiB file.</summary>
+    private static TempZone Filled()
+    {
+        var zone = new TempZone(32UL << 20);
+        using var z = zone.Open();
+        z.MakeDirectory("/d");
+        for (int i = 0; i < 20; i++)
+        {
+            z.Write(z.CreateFile($"/d/f{i}"), 0, new byte[(i + 1) * 1000]);
+        }
+
+        z.Write(z.CreateFile("/big"), 0, new byte[6 << 20]);
+        return zone;
+    }
+
+    /// <summary>The zone offsets of pages that hold live structure: inodes in use, table nodes, directory pages.</summary>
+    private static List<ulong> MetadataPages(TempZone zone)
+    {
+        using var z = zone.Open(ZoneAccess.ReadOnly);
+        var g = z.Geometry;
+        var pages = new List<ulong> { g.InodeTable.Offset, g.InodeBitmap.Offset, g.PageBitmap.Offset, g.ChunkUsage.Offset };
+        foreach (string path in new[] { "/", "/d" })
+        {
+            ulong ino = z.Resolve(path);
+            pages.Add(z.Map(ino, z.LoadInode(ino), 0).ZoneOffset & ~((ulong)SgzAbi.PageSize - 1));
+        }
+
+        var big = z.LoadInode(z.Resolve("/big"));
+        pages.Add(big.PtRoot);
+        return pages;
+    }
+
+    private static void Survives(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (ZoneException)
+        {
+        }
+    }
+
+    private static void RepairsToClean(string path)
+    {
+        ZoneChecker.Check(path, repair: true);
+        var report = ZoneChecker.Check(path, repair: false);
+        Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
+    }
+
+    private static ZoneGeometry Offsets(TempZone zone)
+    {
+        using var z = zone.Open(ZoneAccess.ReadOnly);
+        return z.Geometry;
+    }
+
+    private static void Poke(string path, ulong offset, ulong value)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        RandomAccess.Write(file, BitConverter.GetBytes(value), (long)offset);
+    }
+}
