@@ -11,7 +11,8 @@ namespace Stargate.Host.Tests.ZoneLibrary;
 /// </summary>
 public class HostileZoneTests
 {
-    private const int SizeOffset = 136; // sgz_inode.size, in the half guests write
+    // sgz_inode.size: in the half guests write.
+    private static readonly ulong SizeOffset = (ulong)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Size));
     private static readonly string[] Paths = ["/", "/d", "/big"];
 
     [Fact]

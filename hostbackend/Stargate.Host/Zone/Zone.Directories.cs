@@ -14,11 +14,13 @@ public sealed partial class Zone
     /// <summary>A directory slot in use: where it is and what it names.</summary>
     internal readonly record struct Slot(ulong Index, ulong Offset, SgzDirent Entry);
 
+    private static readonly int DirentSealed = (int)Marshal.OffsetOf<SgzDirent>(nameof(SgzDirent.Crc));
+
     internal static unsafe uint DirentCrc(in SgzDirent d)
     {
         fixed (SgzDirent* p = &d)
         {
-            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.DirentSize - 4));
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, DirentSealed));
         }
     }
 

@@ -13,11 +13,14 @@ public sealed partial class Zone
 {
     private const int SeqRetries = 10_000;
 
+    /// <summary>The crc seals the bytes before it (the host half): its offset comes from the header.</summary>
+    private static readonly int InodeSealed = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Crc));
+
     internal static unsafe uint InodeCrc(in SgzInode inode)
     {
         fixed (SgzInode* p = &inode)
         {
-            return Crc32C.Compute(new ReadOnlySpan<byte>(p, 124));
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, InodeSealed));
         }
     }
 
