@@ -22,4 +22,6 @@ public static class Errno
     public const int ENAMETOOLONG = 36;
     public const int ENOTEMPTY = 39;
     public const int EOPNOTSUPP = 95;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
 }

@@ -1,0 +1,183 @@
+using System.Text;
+
+namespace Stargate.Interop.Native;
+
+/// <summary>
+/// The socket operations the ivshmem server needs, over raw fds, every result
+/// through <see cref="Sys"/>: listen and connect on a path, send one 8-byte
+/// message with at most one fd (QEMU's protocol), and peer credentials.
+/// </summary>
+public static class UnixSockets
+{
+    /// <summary>A listening, non-blocking, close-on-exec unix stream socket bound to <paramref name="path"/>.</summary>
+    public static unsafe int Listen(string path, int backlog)
+    {
+        var address = Address(path);
+        SockaddrUn* a = &address;
+        int fd = (int)Sys.Check(() => Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0), "socket", path);
+        try
+        {
+            Sys.Check(() => Libc.Bind(fd, a, (uint)sizeof(SockaddrUn)), "bind", path);
+            Sys.Check(() => Libc.Listen(fd, backlog), "listen", path);
+            return fd;
+        }
+        catch
+        {
+            Libc.Close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>A blocking, close-on-exec unix stream socket connected to <paramref name="path"/>.</summary>
+    public static unsafe int Connect(string path)
+    {
+        var address = Address(path);
+        SockaddrUn* a = &address;
+        int fd = (int)Sys.Check(() => Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), "socket", path);
+        try
+        {
+            Sys.Check(() => Libc.Connect(fd, a, (uint)sizeof(SockaddrUn)), "connect", path);
+            return fd;
+        }
+        catch
+        {
+            Libc.Close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>Accepts a pending connection as a blocking, close-on-exec fd; -1 if none is pending.</summary>
+    public static int Accept(int listener)
+    {
+        int fd = -1;
+        int errno = Sys.Try(() => fd = Libc.Accept4(listener, 0, 0, Libc.SOCK_CLOEXEC));
+        return errno switch
+        {
+            0 => fd,
+            Errno.EAGAIN or Errno.ECONNABORTED => -1,
+            _ => throw new NativeException("accept4", null, errno),
+        };
+    }
+
+    /// <summary>
+    /// Sends one little-endian int64 with <paramref name="passFd"/> attached when it is not
+    /// -1, in one sendmsg (QEMU reads one fd per 8-byte message). The socket is blocking,
+    /// and the message tiny: a full send or an error.
+    /// </summary>
+    public static unsafe void SendMessage(int socket, long value, int passFd)
+    {
+        long payload = value; // x86-64 is little-endian, as the protocol is
+        var iov = new IoVec { Base = &payload, Length = sizeof(long) };
+        byte* control = stackalloc byte[24]; // CMSG_SPACE(sizeof(int))
+        new Span<byte>(control, 24).Clear();
+        var message = new MsgHdr { Iov = &iov, IovLength = 1 };
+        if (passFd >= 0)
+        {
+            var header = (CmsgHdr*)control;
+            header->Length = 20; // CMSG_LEN(sizeof(int))
+            header->Level = Libc.SOL_SOCKET;
+            header->Type = Libc.SCM_RIGHTS;
+            *(int*)(control + sizeof(CmsgHdr)) = passFd;
+            message.Control = control;
+            message.ControlLength = 24;
+        }
+
+        MsgHdr* m = &message;
+        long sent = Sys.Check(() => Libc.Sendmsg(socket, m, Libc.MSG_NOSIGNAL), "sendmsg");
+        if (sent != sizeof(long))
+        {
+            throw new IOException($"sendmsg sent {sent} of 8 bytes");
+        }
+    }
+
+    /// <summary>
+    /// Receives one 8-byte message and the fd attached to it (-1 if none): the client side
+    /// of QEMU's protocol, used by `stargate peers` tests and tools. Returns false at EOF.
+    /// </summary>
+    public static unsafe bool ReceiveMessage(int socket, out long value, out int fd)
+    {
+        long payload = 0;
+        var iov = new IoVec { Base = &payload, Length = sizeof(long) };
+        byte* control = stackalloc byte[24];
+        new Span<byte>(control, 24).Clear();
+        var message = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 24 };
+        MsgHdr* m = &message;
+        long n = Sys.Check(() => Libc.Recvmsg(socket, m, 0x40000000 /* MSG_CMSG_CLOEXEC */), "recvmsg");
+        var header = (CmsgHdr*)control;
+        fd = message.ControlLength >= 20 && header->Level == Libc.SOL_SOCKET && header->Type == Libc.SCM_RIGHTS
+            ? *(int*)(control + sizeof(CmsgHdr)) : -1;
+        value = payload;
+        if (n == 0)
+        {
+            return false;
+        }
+
+        return n == sizeof(long) ? true : throw new IOException($"recvmsg got {n} of 8 bytes");
+    }
+
+    /// <summary>The pid, uid and gid of the process at the other end of a connected unix socket.</summary>
+    public static unsafe UCred PeerCredentials(int socket)
+    {
+        UCred cred = default;
+        uint length = (uint)sizeof(UCred);
+        UCred* c = &cred;
+        uint* l = &length;
+        Sys.Check(() => Libc.Getsockopt(socket, Libc.SOL_SOCKET, Libc.SO_PEERCRED, c, l), "getsockopt(SO_PEERCRED)");
+        return cred;
+    }
+
+    /// <summary>Reads up to <paramref name="buffer"/>'s length without blocking: bytes read, 0 at EOF, -1 if nothing is there.</summary>
+    public static unsafe int ReceiveNow(int socket, Span<byte> buffer)
+    {
+        nint n = 0;
+        int errno;
+        fixed (byte* p = buffer)
+        {
+            byte* q = p;
+            int length = buffer.Length;
+            errno = Sys.Try(() => n = Libc.Recv(socket, q, (nuint)length, Libc.MSG_DONTWAIT));
+        }
+
+        return errno switch
+        {
+            0 => (int)n,
+            Errno.EAGAIN => -1,
+            Errno.ECONNRESET => 0,
+            _ => throw new NativeException("recv", null, errno),
+        };
+    }
+
+    /// <summary>A new non-blocking, close-on-exec eventfd.</summary>
+    public static int NewEventfd() =>
+        (int)Sys.Check(() => Libc.Eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
+
+    /// <summary>Adds 1 to an eventfd: the reader (QEMU, or this service) wakes.</summary>
+    public static unsafe void Signal(int eventfd)
+    {
+        ulong one = 1;
+        ulong* p = &one;
+        Sys.Check(() => Libc.Write(eventfd, p, sizeof(ulong)), "write(eventfd)");
+    }
+
+    /// <summary>Reads and resets an eventfd's count (0 if it had none): signals coalesce.</summary>
+    public static unsafe ulong Drain(int eventfd)
+    {
+        ulong count = 0;
+        ulong* p = &count;
+        int errno = Sys.Try(() => Libc.Read(eventfd, p, sizeof(ulong)));
+        return errno == Errno.EAGAIN ? 0 : errno == 0 ? count : throw new NativeException("read(eventfd)", null, errno);
+    }
+
+    private static unsafe SockaddrUn Address(string path)
+    {
+        var address = new SockaddrUn { Family = Libc.AF_UNIX };
+        int length = Encoding.UTF8.GetByteCount(path);
+        if (length >= SockaddrUn.PathMax)
+        {
+            throw new ArgumentException($"socket path '{path}' is {length} bytes; unix sockets allow at most {SockaddrUn.PathMax - 1}", nameof(path));
+        }
+
+        Encoding.UTF8.GetBytes(path, new Span<byte>(address.Path, SockaddrUn.PathMax));
+        return address;
+    }
+}
