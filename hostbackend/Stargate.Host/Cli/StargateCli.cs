@@ -24,7 +24,7 @@ public static class StargateCli
     {
         var root = new RootCommand("Stargate: a shared in-memory file system for the VMs of one host, and for the host.");
         root.Subcommands.Add(ZoneCommands.Create());
-        foreach (var command in FileCommands.Create())
+        foreach (var command in FileCommands.Create().Concat(ServiceCommands.Create()).Concat(QemuCommands.Create()))
         {
             root.Subcommands.Add(command);
         }

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Xml;
+using System.Xml.Linq;
+using Stargate.Host.Ivshmem;
+using Stargate.Host.Zone;
+
+namespace Stargate.Host.Cli;
+
+/// <summary>`stargate qemu-args` and `stargate libvirt-xml`: how to attach a zone to a guest.</summary>
+internal static class QemuCommands
+{
+    public static IEnumerable<Command> Create() => [QemuArgs(), Libvirt()];
+
+    private static Option<AttachMode> ModeOption() => new("--mode")
+    {
+        Description = "plain: ivshmem-plain on the zone file (no interrupts); doorbell: ivshmem-doorbell through `stargate serve`.",
+        Required = true,
+        CustomParser = r => r.Tokens[0].Value switch
+        {
+            "plain" => AttachMode.Plain,
+            "doorbell" => AttachMode.Doorbell,
+            var other => Invalid(r, other),
+        },
+    };
+
+    private static AttachMode Invalid(System.CommandLine.Parsing.ArgumentResult r, string value)
+    {
+        r.AddError($"--mode '{value}' is neither plain nor doorbell");
+        return AttachMode.Plain;
+    }
+
+    private static Option<int> VectorsOption() =>
+        new("--vectors") { Description = "Interrupt vectors (doorbell; must match `stargate serve --vectors`).", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
+
+    private static Command QemuArgs()
+    {
+        var zoneArg = new Argument<string>("zone") { Description = "Zone file." };
+        var mode = ModeOption();
+        var socket = new Option<string?>("--socket") { Description = "The socket of `stargate serve` (doorbell)." };
+        var vectors = VectorsOption();
+        var id = new Option<string>("--id") { Description = "QEMU object id.", DefaultValueFactory = _ => "stargate0" };
+        var command = new Command("qemu-args", "Print the QEMU arguments that attach the zone to a guest.") { zoneArg, mode, socket, vectors, id };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            var m = r.GetValue(mode);
+            if (m == AttachMode.Doorbell && r.GetValue(socket) is null)
+            {
+                return StargateCli.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "qemu-args");
+            }
+
+            if (r.GetValue(vectors) is < 1 or > ServerLimits.MaxVectors)
+            {
+                return StargateCli.BadUsage($"--vectors must be 1..{ServerLimits.MaxVectors}", "qemu-args");
+            }
+
+            string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
+            ulong size = QemuArguments.ZoneSize(zone);
+            string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
+            Console.WriteLine(QemuArguments.ShellLine(QemuArguments.For(zone, size, m, sock, r.GetValue(vectors), r.GetValue(id)!)));
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Libvirt()
+    {
+        var zoneArg = new Argument<string>("zone") { Description = "Zone file." };
+        var name = new Option<string>("--name") { Description = "The <shmem> name (plain: the zone must be /dev/shm/NAME).", Required = true };
+        var mode = ModeOption();
+        var socket = new Option<string?>("--socket") { Description = "The socket of `stargate serve` (doorbell)." };
+        var vectors = VectorsOption();
+        var domain = new Option<string?>("--domain") { Description = "A domain XML file: print it with the <shmem> element added to <devices>." };
+        var command = new Command("libvirt-xml", "Print the libvirt <shmem> element for the zone, or a domain XML with it inserted.") { zoneArg, name, mode, socket, vectors, domain };
+        command.SetAction(r => StargateCli.Guard(() =>
+        {
+            var m = r.GetValue(mode);
+            if (m == AttachMode.Doorbell && r.GetValue(socket) is null)
+            {
+                return StargateCli.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "libvirt-xml");
+            }
+
+            string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
+            string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
+            var shmem = LibvirtXml.Shmem(zone, QemuArguments.ZoneSize(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors));
+            if (r.GetValue(domain) is not { } file)
+            {
+                Console.WriteLine(shmem.ToString());
+                return StargateCli.Ok;
+            }
+
+            XDocument document;
+            try
+            {
+                document = XDocument.Load(file);
+            }
+            catch (XmlException e)
+            {
+                return StargateCli.Fail($"{file}: not a readable domain XML: {e.Message}");
+            }
+            catch (FileNotFoundException)
+            {
+                return StargateCli.Fail($"{file}: no such file");
+            }
+
+            Console.WriteLine(LibvirtXml.InsertInto(document, shmem).ToString());
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,429 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Stargate.Host.Zone;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Ivshmem;
+
+/// <summary>What `stargate serve` was asked for.</summary>
+public sealed record ServerOptions(string SocketPath, string ControlPath, int Vectors, int MaxPeers);
+
+/// <summary>
+/// QEMU's ivshmem server protocol (docs/ivshmem-protocol.md) on a unix socket,
+/// with the host service as peer 0. One thread runs a poll loop over every fd
+/// the server owns: the listening socket, each QEMU's connection (it never
+/// sends, so data or hang-up from one ends that peer only), the host's own
+/// eventfds (guests' doorbells), the control socket of `stargate peers` and
+/// `stargate ring`, and a wake eventfd for Stop.
+/// </summary>
+public sealed class IvshmemServer : IDisposable
+{
+    private readonly Zone.Zone _zone;
+    private readonly ServerOptions _options;
+    private readonly ILogger _log;
+    private readonly SortedDictionary<int, IvshmemPeer> _guests = [];
+    private readonly Dictionary<int, List<byte>> _controls = [];
+    private readonly IvshmemPeer _host;
+    private readonly int _zoneFd;
+    private readonly int _listener;
+    private readonly int _control;
+    private readonly int _wake;
+    private volatile bool _stopping;
+
+    public IvshmemServer(Zone.Zone zone, ServerOptions options, ILogger log)
+    {
+        ServerLimits.CheckVectors(options.Vectors);
+        int maxPeers = Math.Min(options.MaxPeers, (int)Math.Min(zone.Geometry.MaxPeers - 1, ServerLimits.MaxPeerIds));
+        if (maxPeers < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxPeers, $"max peers must be 1..{zone.Geometry.MaxPeers - 1} for this zone");
+        }
+
+        _zone = zone;
+        _options = options with { MaxPeers = maxPeers };
+        _log = log;
+        var opened = new List<int>();
+        try
+        {
+            _zoneFd = OpenZoneFd(zone.Path);
+            opened.Add(_zoneFd);
+            _wake = UnixSockets.NewEventfd();
+            opened.Add(_wake);
+            _listener = ListenFresh(options.SocketPath);
+            opened.Add(_listener);
+            _control = ListenFresh(options.ControlPath);
+            opened.Add(_control);
+            _host = new IvshmemPeer(ServerLimits.HostId, -1, options.Vectors, Environment.ProcessId);
+        }
+        catch
+        {
+            opened.ForEach(fd => Libc.Close(fd));
+            TryUnlink(options.SocketPath);
+            TryUnlink(options.ControlPath);
+            throw;
+        }
+
+        int stale = zone.ClearStalePeers();
+        if (stale > 0)
+        {
+            ServerLog.ClearedStale(_log, stale);
+        }
+
+        zone.SetPeer(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
+    }
+
+    public ServerOptions Options => _options;
+
+    /// <summary>Runs the loop until <see cref="Stop"/>; each event is handled to completion on this thread.</summary>
+    public void Run()
+    {
+        ServerLog.Serving(_log, _zone.Path, _options.SocketPath, _options.Vectors, _options.MaxPeers, _options.ControlPath);
+        var fds = new List<PollFd>();
+        while (!_stopping)
+        {
+            fds.Clear();
+            fds.Add(Watch(_wake));
+            fds.Add(Watch(_listener));
+            fds.Add(Watch(_control));
+            fds.AddRange(_host.Eventfds.Select(Watch));
+            fds.AddRange(_guests.Values.Select(g => Watch(g.Socket)));
+            fds.AddRange(_controls.Keys.Select(Watch));
+            var ready = PollOnce(fds);
+            foreach (var fd in ready)
+            {
+                Dispatch(fd);
+            }
+        }
+    }
+
+    /// <summary>Asks the loop to end (from a signal handler or another thread).</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        UnixSockets.Signal(_wake);
+    }
+
+    /// <summary>A snapshot of the peers, the host first: what `stargate peers` prints.</summary>
+    public IReadOnlyList<PeerStatus> Peers() =>
+        [.. new[] { _host }.Concat(_guests.Values).Select(p => new PeerStatus(p.Id, p.Id == ServerLimits.HostId ? "host" : "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells]))];
+
+    public void Dispose()
+    {
+        foreach (var guest in _guests.Values)
+        {
+            guest.Dispose();
+            _zone.SetPeer(guest.Id, live: false);
+        }
+
+        _guests.Clear();
+        foreach (int fd in _controls.Keys)
+        {
+            Libc.Close(fd);
+        }
+
+        _host.Dispose();
+        _zone.SetPeer(ServerLimits.HostId, live: false);
+        Libc.Close(_listener);
+        Libc.Close(_control);
+        Libc.Close(_wake);
+        Libc.Close(_zoneFd);
+        TryUnlink(_options.SocketPath);
+        TryUnlink(_options.ControlPath);
+        ServerLog.Stopped(_log, _options.SocketPath, _options.ControlPath);
+    }
+
+    private static PollFd Watch(int fd) => new() { Fd = fd, Events = Libc.POLLIN };
+
+    private static unsafe List<PollFd> PollOnce(List<PollFd> fds)
+    {
+        var array = fds.ToArray();
+        fixed (PollFd* p = array)
+        {
+            PollFd* q = p;
+            int n = array.Length;
+            Sys.Check(() => Libc.Poll(q, (nuint)n, -1), "poll");
+        }
+
+        return [.. array.Where(f => f.Revents != 0)];
+    }
+
+    private void Dispatch(PollFd ready)
+    {
+        int fd = ready.Fd;
+        if (fd == _wake)
+        {
+            UnixSockets.Drain(_wake);
+        }
+        else if (fd == _listener)
+        {
+            AcceptGuests();
+        }
+        else if (fd == _control)
+        {
+            AcceptControls();
+        }
+        else if (Array.IndexOf(_host.Eventfds, fd) is int vector and >= 0)
+        {
+            ulong rings = UnixSockets.Drain(fd);
+            _host.Doorbells[vector] += rings;
+            ServerLog.HostDoorbell(_log, vector, rings);
+        }
+        else if (_guests.Values.FirstOrDefault(g => g.Socket == fd) is { } guest)
+        {
+            GuestReadable(guest);
+        }
+        else if (_controls.ContainsKey(fd))
+        {
+            ControlReadable(fd);
+        }
+    }
+
+    private void AcceptGuests()
+    {
+        for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
+        {
+            int pid = UnixSockets.PeerCredentials(socket).Pid;
+            int id = Enumerable.Range(1, _options.MaxPeers).FirstOrDefault(i => !_guests.ContainsKey(i));
+            if (id == 0)
+            {
+                // QEMU cannot be told no: closing before the zone fd makes it spin (FACTS.md), so
+                // the refusal is logged where the operator looks, and the connection closed.
+                ServerLog.Full(_log, pid, _options.MaxPeers);
+                Libc.Close(socket);
+                continue;
+            }
+
+            IvshmemPeer guest;
+            try
+            {
+                guest = new IvshmemPeer(id, socket, _options.Vectors, pid);
+            }
+            catch (NativeException e)
+            {
+                ServerLog.SetupFailed(_log, pid, e.Message);
+                Libc.Close(socket);
+                continue;
+            }
+
+            if (!Welcome(guest))
+            {
+                guest.Dispose();
+                continue;
+            }
+
+            _guests[id] = guest;
+            _zone.SetPeer(id, live: true, (ulong)pid);
+            foreach (var other in _guests.Values.Where(g => g.Id != id).ToList())
+            {
+                if (!Send(other, () => Announce(other, guest)))
+                {
+                    Drop(other, "did not take the news of a new peer");
+                }
+            }
+
+            ServerLog.Joined(_log, id, pid, _options.Vectors);
+        }
+    }
+
+    /// <summary>The set-up sequence a new QEMU reads while its device is created: version, its id, the zone, every peer's eventfds, its own.</summary>
+    private bool Welcome(IvshmemPeer guest) => Send(guest, () =>
+    {
+        UnixSockets.SendMessage(guest.Socket, ServerLimits.ProtocolVersion, -1);
+        UnixSockets.SendMessage(guest.Socket, guest.Id, -1);
+        UnixSockets.SendMessage(guest.Socket, -1, _zoneFd);
+        Announce(guest, _host);
+        foreach (var other in _guests.Values)
+        {
+            Announce(guest, other);
+        }
+
+        Announce(guest, guest);
+    });
+
+    /// <summary>Tells <paramref name="to"/> the eventfds of <paramref name="peer"/>, one message per vector, in order.</summary>
+    private static void Announce(IvshmemPeer to, IvshmemPeer peer)
+    {
+        foreach (int fd in peer.Eventfds)
+        {
+            UnixSockets.SendMessage(to.Socket, peer.Id, fd);
+        }
+    }
+
+    private bool Send(IvshmemPeer to, Action send)
+    {
+        try
+        {
+            send();
+            return true;
+        }
+        catch (Exception e) when (e is NativeException or IOException)
+        {
+            ServerLog.SendFailed(_log, to.Id, to.Pid, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>QEMU never sends on this socket: end of file means it exited; any byte is garbage.</summary>
+    private void GuestReadable(IvshmemPeer guest)
+    {
+        Span<byte> probe = stackalloc byte[64];
+        int n = UnixSockets.ReceiveNow(guest.Socket, probe);
+        if (n == 0)
+        {
+            Drop(guest, "left (its QEMU closed the connection)");
+        }
+        else if (n > 0)
+        {
+            Drop(guest, $"sent {n} bytes, which this protocol never carries from a client: dropped");
+        }
+    }
+
+    private void Drop(IvshmemPeer guest, string why)
+    {
+        if (!_guests.Remove(guest.Id))
+        {
+            return;
+        }
+
+        guest.Dispose();
+        _zone.SetPeer(guest.Id, live: false);
+        ServerLog.Dropped(_log, guest.Id, guest.Pid, why);
+        foreach (var other in _guests.Values.ToList())
+        {
+            if (!Send(other, () => UnixSockets.SendMessage(other.Socket, guest.Id, -1)))
+            {
+                Drop(other, "did not take the news of a departure");
+            }
+        }
+    }
+
+    private void AcceptControls()
+    {
+        for (int socket = UnixSockets.Accept(_control); socket >= 0; socket = UnixSockets.Accept(_control))
+        {
+            if (_controls.Count >= ServerLimits.MaxControlConnections)
+            {
+                Libc.Close(socket);
+                continue;
+            }
+
+            _controls[socket] = [];
+        }
+    }
+
+    /// <summary>Control requests are one line: "peers" or "ring ID VECTOR"; the reply is one line, then the connection closes.</summary>
+    private void ControlReadable(int socket)
+    {
+        Span<byte> chunk = stackalloc byte[ServerLimits.MaxControlRequest];
+        int n = UnixSockets.ReceiveNow(socket, chunk);
+        if (n < 0)
+        {
+            return;
+        }
+
+        var buffer = _controls[socket];
+        buffer.AddRange(chunk[..n]);
+        int newline = buffer.IndexOf((byte)'\n');
+        if (n > 0 && newline < 0 && buffer.Count < ServerLimits.MaxControlRequest)
+        {
+            return;
+        }
+
+        string request = Encoding.UTF8.GetString([.. buffer.Take(newline < 0 ? buffer.Count : newline)]).Trim();
+        string reply = newline < 0 ? "error: a request is one line of at most 256 bytes" : Answer(request);
+        try
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(reply + "\n");
+            using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(socket, ownsHandle: false), FileAccess.Write);
+            stream.Write(bytes);
+        }
+        catch (IOException)
+        {
+            // The asker went away: nothing to tell.
+        }
+
+        _controls.Remove(socket);
+        Libc.Close(socket);
+    }
+
+    private string Answer(string request)
+    {
+        string[] words = request.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words is ["peers"])
+        {
+            return JsonSerializer.Serialize(Peers(), PeerStatus.Json);
+        }
+
+        if (words is ["ring", var idText, var vectorText] && int.TryParse(idText, out int id) && int.TryParse(vectorText, out int vector))
+        {
+            if (!_guests.TryGetValue(id, out var guest))
+            {
+                return $"error: no guest has id {id}";
+            }
+
+            if (vector < 0 || vector >= guest.Eventfds.Length)
+            {
+                return $"error: vector {vector} is outside 0..{guest.Eventfds.Length - 1}";
+            }
+
+            UnixSockets.Signal(guest.Eventfds[vector]);
+            ServerLog.Rang(_log, id, vector);
+            return "ok";
+        }
+
+        return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR)";
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="path"/>, removing a stale socket file first (one nobody
+    /// answers on); a live server there is an error, never taken over.
+    /// </summary>
+    private static int ListenFresh(string path)
+    {
+        if (File.Exists(path) || Directory.Exists(path))
+        {
+            if ((File.GetAttributes(path) & FileAttributes.Directory) != 0)
+            {
+                throw new ZoneException(ZoneError.Exists, $"{path} is a directory");
+            }
+
+            try
+            {
+                Libc.Close(UnixSockets.Connect(path));
+                throw new ZoneException(ZoneError.Busy, $"{path}: another server is listening there");
+            }
+            catch (NativeException)
+            {
+                File.Delete(path); // nobody answers: a socket left by a service that died
+            }
+        }
+
+        return UnixSockets.Listen(path, 64);
+    }
+
+    private static int OpenZoneFd(string path)
+    {
+        using var handle = ZoneFile.Open(path, ZoneFile.Mode.ReadWrite);
+        int fd = (int)handle.DangerousGetHandle();
+        handle.SetHandleAsInvalid(); // keep the fd open: QEMU gets it on every connection
+        return fd;
+    }
+
+    private static void TryUnlink(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>One row of `stargate peers`.</summary>
+public sealed record PeerStatus(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells)
+{
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}

@@ -1,0 +1,37 @@
+namespace Stargate.Host.Ivshmem;
+
+/// <summary>
+/// Every limit of the ivshmem server, in one place, checked before anything is
+/// allocated. Guest ids are 1..MaxPeers (the zone's peer slots; slot and id 0
+/// are the host service itself).
+/// </summary>
+public static class ServerLimits
+{
+    /// <summary>The protocol version QEMU 7.2 expects first (IVSHMEM_PROTOCOL_VERSION).</summary>
+    public const long ProtocolVersion = 0;
+
+    /// <summary>The id the host service takes as a peer: guests ring it with (0 &lt;&lt; 16) | vector.</summary>
+    public const int HostId = 0;
+
+    /// <summary>QEMU 7.2 reads only the low 8 bits of a doorbell's vector; we allow far fewer.</summary>
+    public const int MaxVectors = 64;
+
+    public const int DefaultVectors = 4;
+
+    /// <summary>ivshmem ids are 16 bits; the zone's peer table bounds them further.</summary>
+    public const int MaxPeerIds = 65535;
+
+    /// <summary>A control request is one short line.</summary>
+    public const int MaxControlRequest = 256;
+
+    /// <summary>Control connections open at once; more are refused.</summary>
+    public const int MaxControlConnections = 16;
+
+    public static void CheckVectors(int vectors)
+    {
+        if (vectors < 1 || vectors > MaxVectors)
+        {
+            throw new ArgumentOutOfRangeException(nameof(vectors), vectors, $"vectors must be 1..{MaxVectors}");
+        }
+    }
+}
