@@ -1,0 +1,167 @@
+using Stargate.Host.Ivshmem;
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Tests.Ivshmem;
+
+/// <summary>
+/// The server speaking QEMU's protocol over a real socket to clients that read it as
+/// hw/misc/ivshmem.c does. (Guests in real QEMU: integration-tests/.)
+/// </summary>
+public class IvshmemServerTests
+{
+    [Fact]
+    public void Connect_GivesVersionIdTheZoneAndEveryPeersEventfds()
+    {
+        using var server = new RunningServer(vectors: 3);
+        using var a = new ProtocolClient(server.Socket, 3);
+        Assert.Equal(1, a.Id);
+        Assert.Equal([0, 1], a.PeerFds.Keys.Order());
+        Assert.All(a.PeerFds.Values, fds => Assert.Equal(3, fds.Count));
+
+        // The memory fd is the zone: same size, same superblock.
+        using var zone = new Microsoft.Win32.SafeHandles.SafeFileHandle(a.MemoryFd, ownsHandle: false);
+        Assert.Equal((long)server.Zone.Size, RandomAccess.GetLength(zone));
+        var magic = new byte[8];
+        RandomAccess.Read(zone, magic, 0);
+        Assert.Equal(SgzAbi.Magic, BitConverter.ToUInt64(magic));
+    }
+
+    [Fact]
+    public void SecondPeer_LearnsTheFirst_AndTheFirstIsToldOfIt()
+    {
+        using var server = new RunningServer();
+        using var a = new ProtocolClient(server.Socket, 2);
+        using var b = new ProtocolClient(server.Socket, 2);
+        Assert.Equal(2, b.Id);
+        Assert.Equal([0, 1, 2], b.PeerFds.Keys.Order());
+        var first = a.ReadNotice();
+        var second = a.ReadNotice();
+        Assert.Equal(2, first.Peer);
+        Assert.Equal(2, second.Peer);
+        Assert.True(first.Fd >= 0 && second.Fd >= 0, "a join notice carries one eventfd per vector");
+        Assert.Equal(2, a.PeerFds[2].Count);
+    }
+
+    [Fact]
+    public void Doorbells_TravelGuestToHost_GuestToGuest_AndHostToGuest()
+    {
+        using var server = new RunningServer();
+        using var a = new ProtocolClient(server.Socket, 2);
+        using var b = new ProtocolClient(server.Socket, 2);
+        a.ReadNotice();
+        a.ReadNotice();
+
+        a.Ring(ServerLimits.HostId, 1);
+        Eventually(() => server.Server.Peers()[0].Doorbells[1] == 1, "the host counts a guest's doorbell");
+
+        a.Ring(b.Id, 0);
+        Eventually(() => b.Rung(0) == 1, "guest B is rung by guest A");
+
+        var r = StargateProcess.Run("ring", "--socket", server.Socket, "--peer", "1", "--vector", "1");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Eventually(() => a.Rung(1) == 1, "guest A is rung by the host");
+    }
+
+    [Fact]
+    public void PeerThatLeaves_IsAnnouncedToTheOthers_LoggedAndFreedInTheZone()
+    {
+        using var server = new RunningServer();
+        using var a = new ProtocolClient(server.Socket, 2);
+        var b = new ProtocolClient(server.Socket, 2);
+        a.ReadNotice();
+        a.ReadNotice();
+        Eventually(() => server.Opened.PeerRecord(2).State == SgzAbi.PeerLive, "peer 2 is live in the zone's peer table");
+        Assert.Equal((ulong)Environment.ProcessId, server.Opened.PeerRecord(2).Pid);
+
+        b.Dispose();
+        Assert.Equal((2, -1), a.ReadNotice());
+        server.Log.WaitFor("peer 2 (pid");
+        Eventually(() => server.Opened.PeerRecord(2).State == SgzAbi.PeerFree, "peer 2's slot is freed");
+        Assert.DoesNotContain(2, a.PeerFds.Keys);
+    }
+
+    [Fact]
+    public void ClientSendingGarbage_IsDropped_AndTheOthersCarryOn()
+    {
+        using var server = new RunningServer();
+        using var a = new ProtocolClient(server.Socket, 2);
+        using var bad = new ProtocolClient(server.Socket, 2);
+        a.ReadNotice();
+        a.ReadNotice();
+        unsafe
+        {
+            byte* junk = stackalloc byte[5];
+            Libc.Write(bad.Fd, junk, 5);
+        }
+
+        Assert.True(bad.ClosedByServer(), "the server closes a client that sends anything");
+        Assert.Equal((bad.Id, -1), a.ReadNotice());
+        server.Log.WaitFor("which this protocol never carries");
+        a.Ring(ServerLimits.HostId, 0);
+        Eventually(() => server.Server.Peers()[0].Doorbells[0] == 1, "the service still serves the other guest");
+        using var c = new ProtocolClient(server.Socket, 2);
+        Assert.Equal(bad.Id, c.Id);
+    }
+
+    [Fact]
+    public void WhenEveryIdIsTaken_ANewClientIsRefusedAndTheOperatorTold()
+    {
+        using var server = new RunningServer(maxPeers: 1);
+        using var a = new ProtocolClient(server.Socket, 2);
+        int late = UnixSockets.Connect(server.Socket);
+        try
+        {
+            Assert.False(UnixSockets.ReceiveMessage(late, out _, out _), "a refused client gets nothing");
+            server.Log.WaitFor("all 1 guest ids are taken");
+        }
+        finally
+        {
+            Libc.Close(late);
+        }
+    }
+
+    [Fact]
+    public void SecondServer_OnTheSameSocket_IsRefused_AndAStaleSocketFileIsReplaced()
+    {
+        using var server = new RunningServer();
+        var e = Assert.Throws<Zone.ZoneException>(() => new IvshmemServer(server.Opened, server.Server.Options, new ListLogger()));
+        Assert.Contains("another server is listening", e.Message);
+
+        string stale = server.Zone.Scratch("stale");
+        File.WriteAllText(stale, string.Empty);
+        using var second = new IvshmemServer(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
+        Assert.True(File.Exists(stale));
+    }
+
+    [Fact]
+    public void Control_AnswersPeersAndRefusesNonsense()
+    {
+        using var server = new RunningServer();
+        using var a = new ProtocolClient(server.Socket, 2);
+        var peers = StargateProcess.Run("peers", "--socket", server.Socket, "--json");
+        Assert.True(peers.ExitCode == 0, peers.ToString());
+        var rows = System.Text.Json.JsonSerializer.Deserialize<PeerStatus[]>(peers.Stdout, PeerStatus.Json)!;
+        Assert.Equal([0, 1], rows.Select(p => p.Id));
+        Assert.Equal(Environment.ProcessId, rows[1].Pid);
+
+        var bad = StargateProcess.Run("ring", "--socket", server.Socket, "--peer", "9", "--vector", "0");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("no guest has id 9", bad.Stderr);
+        var wrongVector = StargateProcess.Run("ring", "--socket", server.Socket, "--peer", "1", "--vector", "7");
+        Assert.Contains("vector 7 is outside 0..1", wrongVector.Stderr);
+        var nobody = StargateProcess.Run("peers", "--socket", server.Zone.Scratch("nobody"));
+        Assert.Equal(1, nobody.ExitCode);
+        Assert.Contains("no stargate serve answers there", nobody.Stderr);
+    }
+
+    private static void Eventually(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            Thread.Sleep(10);
+        }
+    }
+}

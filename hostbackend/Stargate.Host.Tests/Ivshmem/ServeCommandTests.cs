@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using Stargate.Host.Ivshmem;
+using Stargate.Host.Zone;
+
+namespace Stargate.Host.Tests.Ivshmem;
+
+/// <summary>`stargate serve` as a process, and the commands that tell QEMU and libvirt how to attach.</summary>
+public class ServeCommandTests
+{
+    [Fact]
+    public void Serve_OnSigterm_StopsCleanly_RemovingItsSockets_AndClosingTheZone()
+    {
+        using var zone = new TempZone();
+        string socket = zone.Scratch("sock");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "serve", zone.Path, "--socket", socket })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var serve = Process.Start(info)!;
+        try
+        {
+            string? line = serve.StandardError.ReadLine();
+            Assert.Equal($"stargate: serving {zone.Path} on {socket}", line);
+            Assert.True(File.Exists(socket) && File.Exists(socket + ".ctl"));
+            var busy = StargateProcess.Run("mkdir", zone.Path, "/x");
+            Assert.Contains("(stargate serve)", busy.Stderr);
+
+            Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            Assert.True(serve.WaitForExit(15_000), "serve did not stop on SIGTERM");
+            Assert.Equal(0, serve.ExitCode);
+            Assert.False(File.Exists(socket) || File.Exists(socket + ".ctl"), "serve left a socket file behind");
+            Assert.Contains("stopped; removed", serve.StandardError.ReadToEnd());
+            using var z = zone.Open(ZoneAccess.ReadOnly);
+            Assert.True(z.WasClean);
+        }
+        finally
+        {
+            if (!serve.HasExited)
+            {
+                serve.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public void QemuArgs_Plain_MapsTheZoneFileShared()
+    {
+        using var zone = new TempZone();
+        var r = StargateProcess.Run("qemu-args", zone.Path, "--mode", "plain");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal($"-object memory-backend-file,id=stargate0,mem-path={zone.Path},size={zone.Size},share=on -device ivshmem-plain,memdev=stargate0\n", r.Stdout);
+    }
+
+    [Fact]
+    public void QemuArgs_Doorbell_PointsAtTheServerSocket_WithMatchingVectors()
+    {
+        using var zone = new TempZone();
+        var r = StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell", "--socket", "/run/sg,1.sock", "--vectors", "8");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("-chardev socket,path=/run/sg,,1.sock,id=stargate0 -device ivshmem-doorbell,chardev=stargate0,vectors=8\n", r.Stdout);
+        Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell").ExitCode);
+        Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "dorbell").ExitCode);
+    }
+
+    [Fact]
+    public void LibvirtXml_Plain_RequiresTheZoneToBeDevShmName()
+    {
+        using var zone = new TempZone();
+        var wrong = StargateProcess.Run("libvirt-xml", zone.Path, "--name", "other", "--mode", "plain");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains($"--name {Path.GetFileName(zone.Path)}", wrong.Stderr);
+        var right = StargateProcess.Run("libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path), "--mode", "plain");
+        Assert.Equal(0, right.ExitCode);
+        var shmem = XElement.Parse(right.Stdout);
+        Assert.Equal("ivshmem-plain", shmem.Element("model")!.Attribute("type")!.Value);
+        Assert.Equal("64", shmem.Element("size")!.Value);
+    }
+
+    [SkippableFact]
+    public void LibvirtXml_InsertedIntoADomain_PassesVirtXmlValidate_InBothModes()
+    {
+        Skip.IfNot(File.Exists("/usr/bin/virt-xml-validate"), "virt-xml-validate is missing (Debian's libvirt-clients; build.sh installs it)");
+        using var zone = new TempZone();
+        string domain = zone.Scratch("domain.xml");
+        File.WriteAllText(domain, """
+            <domain type='qemu'>
+              <name>stargate-test</name>
+              <memory unit='MiB'>256</memory>
+              <os><type arch='x86_64' machine='pc'>hvm</type></os>
+              <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
+            </domain>
+            """);
+        foreach (string[] mode in new[] { new[] { "--mode", "plain" }, ["--mode", "doorbell", "--socket", "/run/stargate.sock"] })
+        {
+            var r = StargateProcess.Run(["libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path), .. mode, "--domain", domain]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            string full = zone.Scratch($"full-{mode[1]}.xml");
+            File.WriteAllText(full, r.Stdout);
+            var check = Process.Start(new ProcessStartInfo("virt-xml-validate", [full, "domain"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            string output = check.StandardOutput.ReadToEnd() + check.StandardError.ReadToEnd();
+            check.WaitForExit();
+            Assert.True(check.ExitCode == 0, $"virt-xml-validate rejected the {mode[1]} domain:\n{output}\n{r.Stdout}");
+            var shmem = XDocument.Parse(r.Stdout).Root!.Element("devices")!.Element("shmem")!;
+            Assert.Equal(mode[1] == "plain" ? "ivshmem-plain" : "ivshmem-doorbell", shmem.Element("model")!.Attribute("type")!.Value);
+            Assert.Equal(mode[1] == "plain", shmem.Element("size") is not null);
+        }
+    }
+
+    [Fact]
+    public void QemuArguments_RefuseVectorsOutOfRange()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => QemuArguments.For("/z", 1 << 24, AttachMode.Doorbell, "/s", ServerLimits.MaxVectors + 1));
+    }
+}
