@@ -13,11 +13,15 @@ packages=(
   gcc             # the ABI layout test compiles a C file of _Static_asserts against the header
   libc6-dev       # ... which includes <stddef.h>/<stdint.h> from libc
   linux-libc-dev  # ... and <linux/types.h> (__u8..__u64) for the uapi-style header
-  # Guest tests and benchmarks (add here when they land):
-  # qemu-system-x86        # boots the guests (-accel tcg -cpu max)
-  # linux-image-amd64      # guest kernel 6.1
+  qemu-system-x86   # integration-tests boot the guests in it (-accel tcg -cpu max), ivshmem-plain/-doorbell
+  linux-image-amd64 # the guests' kernel (6.1, /boot/vmlinuz-*; STARGATE_GUEST_KERNEL picks another)
+  busybox-static    # the guests' whole userland: a static busybox in the test initramfs
+  make              # builds guest-module-templates/tools (sgtool) for the guests, and later Kbuild
+  cpio              # a test lists the generated initramfs with cpio -t to prove it is valid newc
+  libvirt-clients   # virt-xml-validate: the libvirt <shmem> XML that stargate emits is schema-checked
+  libxml2-utils     # ... virt-xml-validate runs xmllint from this package
+  # Still to come:
   # linux-headers-amd64    # Kbuild of the generated guest module
-  # busybox-static         # guest userland in the initramfs
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

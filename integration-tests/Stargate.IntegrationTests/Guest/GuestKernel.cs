@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+
+namespace Stargate.IntegrationTests.Guest;
+
+/// <summary>
+/// The kernel the guests boot: $STARGATE_GUEST_KERNEL if set (it must exist), else the newest
+/// /boot/vmlinuz-* by version (6.12 after 6.1). Debian's linux-image-amd64 provides one.
+/// </summary>
+public static partial class GuestKernel
+{
+    public const string OverrideVariable = "STARGATE_GUEST_KERNEL";
+
+    /// <summary>The kernel's path, or null with the reason there is none.</summary>
+    public static string? Find(out string reason)
+    {
+        string? chosen = Environment.GetEnvironmentVariable(OverrideVariable);
+        if (!string.IsNullOrEmpty(chosen))
+        {
+            reason = File.Exists(chosen) ? string.Empty : $"{OverrideVariable}={chosen} does not exist";
+            return File.Exists(chosen) ? chosen : null;
+        }
+
+        string? newest = Directory.Exists("/boot")
+            ? Directory.EnumerateFiles("/boot", "vmlinuz-*").OrderBy(VersionKey, VersionComparer.Instance).LastOrDefault()
+            : null;
+        reason = newest is null
+            ? $"no guest kernel: /boot has no vmlinuz-* (apt-get install linux-image-amd64, or set {OverrideVariable})"
+            : string.Empty;
+        return newest;
+    }
+
+    /// <summary>The numbers in a kernel file name, in order: vmlinuz-6.12.117+deb12-amd64 gives 6, 12, 117, 12.</summary>
+    private static long[] VersionKey(string path) =>
+        Numbers().Matches(Path.GetFileName(path)).Select(m => long.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+    [GeneratedRegex("[0-9]{1,18}")]
+    private static partial Regex Numbers();
+
+    private sealed class VersionComparer : IComparer<long[]>
+    {
+        public static readonly VersionComparer Instance = new();
+
+        public int Compare(long[]? x, long[]? y)
+        {
+            x ??= [];
+            y ??= [];
+            for (int i = 0; i < Math.Min(x.Length, y.Length); i++)
+            {
+                int c = x[i].CompareTo(y[i]);
+                if (c != 0)
+                {
+                    return c;
+                }
+            }
+
+            return x.Length.CompareTo(y.Length);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace Stargate.IntegrationTests.Guest;
+
+/// <summary>How to boot one guest.</summary>
+public sealed record GuestOptions
+{
+    /// <summary>Extra QEMU arguments: the devices under test (see <see cref="QemuDevices"/>).</summary>
+    public IReadOnlyList<string> Devices { get; init; } = [];
+
+    /// <summary>
+    /// A shell script (busybox ash) run by /init after boot, with $SG_DEV set to the first
+    /// ivshmem device and sg_say/sg_check/sg_value defined (see Guest/init.sh). Null: none.
+    /// </summary>
+    public string? Script { get; init; }
+
+    /// <summary>After the script, read commands from ttyS1 (<see cref="QemuGuest.Exec"/>); false: power off.</summary>
+    public bool Interactive { get; init; } = true;
+
+    /// <summary>Guest memory (QEMU -m).</summary>
+    public string Memory { get; init; } = "256M";
+
+    /// <summary>
+    /// The longest any single wait may take (boot, a marker, a command). Generous: two TCG
+    /// guests on two shared cores boot in 5-10 s, but a loaded machine can be far slower.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+}

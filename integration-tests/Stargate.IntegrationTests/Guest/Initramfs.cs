@@ -1,0 +1,106 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Stargate.IntegrationTests.Support;
+
+namespace Stargate.IntegrationTests.Guest;
+
+/// <summary>
+/// The guests' initramfs, in two gzip'd newc archives that the kernel unpacks one after the
+/// other (it accepts concatenated compressed archives):
+/// <list type="bullet">
+/// <item>the base, built once per run and cached by content hash under
+/// artifacts/guest-initramfs: /init (Guest/init.sh), /bin/busybox (+ /bin/sh; init installs
+/// the other applet links), /bin/sgtool, /dev/console;</item>
+/// <item>a small per-guest archive with the test's script at <see cref="ScriptPath"/>.</item>
+/// </list>
+/// Both are deterministic: the same inputs give the same bytes.
+/// </summary>
+public static class Initramfs
+{
+    /// <summary>Where a guest's script lands; the kernel parameter stargate.script= names it.</summary>
+    public const string ScriptPath = "/stargate/test.sh";
+
+    private static readonly Lazy<byte[]> LazyBase = new(BuildBase);
+
+    /// <summary>The base archive (gzip'd), built on first use.</summary>
+    public static byte[] Base => LazyBase.Value;
+
+    /// <summary>The init script, as embedded in the test assembly.</summary>
+    public static string InitScript
+    {
+        get
+        {
+            using var stream = typeof(Initramfs).Assembly.GetManifestResourceStream("Stargate.IntegrationTests.init.sh")
+                ?? throw new InvalidOperationException("the init.sh resource is missing from the test assembly");
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return reader.ReadToEnd();
+        }
+    }
+
+    /// <summary>Writes the initrd for one guest to @path: the base, then @script (if any) as /stargate/test.sh.</summary>
+    public static void WriteForGuest(string path, string? script)
+    {
+        using var file = File.Create(path);
+        file.Write(Base);
+        if (script is not null)
+        {
+            var extra = new NewcArchive()
+                .Directory("/stargate")
+                .File(ScriptPath, Encoding.UTF8.GetBytes(script), permissions: 0x1ED);
+            file.Write(Gzip(extra.Finish()));
+        }
+    }
+
+    /// <summary>The base archive uncompressed, for tests of the archive itself.</summary>
+    public static byte[] BuildBaseArchive()
+    {
+        return new NewcArchive()
+            .Directory("/bin")
+            .Directory("/dev")
+            .Directory("/proc")
+            .Directory("/sys")
+            .Directory("/tmp", permissions: 0x3FF /* 01777 */)
+            .Directory("/stargate")
+            .CharDevice("/dev/console", 5, 1)
+            .File("/init", Encoding.UTF8.GetBytes(InitScript), permissions: 0x1ED)
+            .File("/bin/busybox", File.ReadAllBytes(GuestEnvironment.BusyboxPath), permissions: 0x1ED)
+            .Symlink("/bin/sh", "busybox")
+            .File("/bin/sgtool", File.ReadAllBytes(GuestTools.Sgtool), permissions: 0x1ED)
+            .Finish();
+    }
+
+    private static byte[] BuildBase()
+    {
+        byte[] archive = BuildBaseArchive();
+        string hash = Convert.ToHexStringLower(SHA256.HashData(archive))[..16];
+        string cache = Path.Combine(RepoPaths.Artifacts("guest-initramfs"), $"base-{hash}.cpio.gz");
+        if (File.Exists(cache))
+        {
+            return File.ReadAllBytes(cache);
+        }
+
+        // One base per content: older ones are from earlier versions of the inputs.
+        foreach (string old in Directory.EnumerateFiles(Path.GetDirectoryName(cache)!, "base-*.cpio.gz"))
+        {
+            File.Delete(old);
+        }
+
+        byte[] compressed = Gzip(archive);
+        string temporary = $"{cache}.{Environment.ProcessId}.tmp";
+        File.WriteAllBytes(temporary, compressed);
+        File.Move(temporary, cache, overwrite: true);
+        return compressed;
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using Stargate.IntegrationTests.Guest;
+using Stargate.IntegrationTests.Host;
+using Stargate.IntegrationTests.Support;
+using Xunit.Abstractions;
+
+namespace Stargate.IntegrationTests.Ivshmem;
+
+/// <summary>
+/// A zone attached with ivshmem-plain over memory-backend-file,share=on: no server, no
+/// interrupts. Guests see the zone file itself as BAR2, and every write is visible to the
+/// other guests and to the host at once.
+/// </summary>
+public sealed class IvshmemPlainTests(ITestOutputHelper output)
+{
+    private const string Magic = "0x4554414752415453"; // "STARGATE", SGZ_MAGIC
+
+    [SkippableFact]
+    public void PlainZone_GuestSeesOneDeviceWhoseBar2IsTheZone()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var zone = TestZone.InShm();
+        // Script mode: the checks run at boot, results come back as STARGATE: lines.
+        const string script = """
+            set -e
+            list=$(sgtool list)
+            sg_say "kind=$(echo "$list" | sg_value kind)"
+            sg_say "bar1=$(echo "$list" | sg_value bar1)"
+            sg_say "list_bar2_size=$(echo "$list" | sg_value bar2_size)"
+            sgtool info "$SG_DEV" | sed 's/^/STARGATE: /'
+            """;
+        using var guest = QemuGuest.Start(new GuestOptions
+        {
+            Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
+            Script = script,
+            Interactive = false,
+        }, output);
+
+        Assert.Equal("1", guest.WaitFor("devices"));
+        Assert.Equal("plain", guest.WaitFor("kind"));
+        Assert.Equal("none", guest.WaitFor("bar1"));
+        Assert.Equal(Size(zone), guest.WaitFor("list_bar2_size"));
+        Assert.Equal("0", guest.WaitFor("ivposition"));
+        Assert.Equal(Size(zone), guest.WaitFor("bar2_size"));
+        Assert.Equal(Magic, guest.WaitFor("magic"));
+        Assert.Equal(Size(zone), guest.WaitFor("zone_size"));
+        Assert.Equal("0", guest.WaitFor("script"));
+        guest.WaitFor("done");
+        Assert.Equal(0, guest.WaitForExit());
+        output.WriteLine($"boot to init: {guest.BootTime?.TotalSeconds:0.00} s");
+    }
+
+    [SkippableFact]
+    public void PlainZone_TwoGuests_SeeEachOthersAndTheHostsWrites()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var zone = TestZone.InShm();
+        var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
+        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+
+        // The last 256 bytes of the zone: inside the data region, which ends at the zone's end.
+        ulong fromA = zone.Size - 64, fromB = zone.Size - 128, fromHost = zone.Size - 192;
+        a.Exec($"sgtool write $SG_DEV {fromA} 0x1122334455667788");
+        Assert.Equal("0x1122334455667788", b.Exec($"sgtool read $SG_DEV {fromA}")["value"]);
+        Assert.Equal(0x1122334455667788UL, zone.ReadU64(fromA));
+
+        b.Exec($"sgtool write $SG_DEV {fromB} 0xa5a5a5a5deadbeef");
+        Assert.Equal("0xa5a5a5a5deadbeef", a.Exec($"sgtool read $SG_DEV {fromB}")["value"]);
+        Assert.Equal(0xa5a5a5a5deadbeefUL, zone.ReadU64(fromB));
+
+        zone.WriteU64(fromHost, 0x0123456789abcdefUL);
+        Assert.Equal("0x0123456789abcdef", a.Exec($"sgtool read $SG_DEV {fromHost}")["value"]);
+        Assert.Equal("0x0123456789abcdef", b.Exec($"sgtool read $SG_DEV {fromHost}")["value"]);
+
+        Assert.Equal(0, a.Shutdown());
+        Assert.Equal(0, b.Shutdown());
+    }
+
+    [SkippableFact]
+    public void PlainZoneOnADiskFile_WorksAsInDevShm()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var zone = TestZone.In(RepoPaths.Artifacts("integration-zones"));
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size) }, output);
+
+        var info = guest.Exec("sgtool info $SG_DEV");
+        Assert.Equal(Size(zone), info["bar2_size"]);
+        Assert.Equal(Magic, info["magic"]);
+        Assert.Equal(Size(zone), info["zone_size"]);
+
+        guest.Exec($"sgtool write $SG_DEV {zone.Size - 8} 0x0badc0ffee0ddf00");
+        Assert.Equal(0x0badc0ffee0ddf00UL, zone.ReadU64(zone.Size - 8));
+        Assert.Equal(0, guest.Shutdown());
+    }
+
+    [SkippableFact]
+    public void QemuArgsFromTheCli_PlainMode_AttachTheZone()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var zone = TestZone.InShm();
+        var args = StargateCli.RunChecked("qemu-args", zone.Path, "--mode", "plain", "--id", "sg0").Stdout.Trim();
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = ShellWords(args) }, output);
+
+        var list = guest.Exec("sgtool list");
+        Assert.Equal("1", list["count"]);
+        Assert.Equal("plain", list["kind"]);
+        Assert.Equal(Magic, guest.Exec("sgtool info $SG_DEV")["magic"]);
+        Assert.Equal(0, guest.Shutdown());
+    }
+
+    private static string Size(TestZone zone) => zone.Size.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>`stargate qemu-args` prints plain words here: test paths need no quoting.</summary>
+    internal static string[] ShellWords(string line)
+    {
+        Assert.DoesNotContain("'", line, StringComparison.Ordinal);
+        return line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    }
+}

@@ -1,0 +1,34 @@
+namespace Stargate.IntegrationTests.Support;
+
+/// <summary>Where the checkout and its artifacts are, found from the test assembly's folder.</summary>
+public static class RepoPaths
+{
+    private static readonly Lazy<string> LazyRoot = new(FindRoot);
+
+    /// <summary>The checkout: the nearest folder above the test binaries that holds Stargate.slnx.</summary>
+    public static string Root => LazyRoot.Value;
+
+    /// <summary>artifacts/ of the checkout (git-ignored); created on first use.</summary>
+    public static string Artifacts(params string[] parts)
+    {
+        string path = Path.Combine([Root, "artifacts", .. parts]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>The real `stargate` command, copied next to the tests by the project reference.</summary>
+    public static string StargateDll => Path.Combine(AppContext.BaseDirectory, "stargate.dll");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Stargate.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no Stargate.slnx above {AppContext.BaseDirectory}: the tests must run from a checkout");
+    }
+}
