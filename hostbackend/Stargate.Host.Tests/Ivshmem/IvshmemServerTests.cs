@@ -105,6 +105,59 @@ public class IvshmemServerTests
     }
 
     [Fact]
+    public void SilentControlClients_CannotLockOthersOut()
+    {
+        using var server = new RunningServer();
+        var silent = Enumerable.Range(0, ServerLimits.MaxControlConnections + 4).Select(_ => UnixSockets.Connect(server.Socket + ".ctl")).ToList();
+        try
+        {
+            // Each is closed once its deadline passes; then peers answers again.
+            var deadline = DateTime.UtcNow + ServerLimits.ControlDeadline + TimeSpan.FromSeconds(5);
+            StargateProcess.Result r;
+            do
+            {
+                r = StargateProcess.Run("peers", "--socket", server.Socket, "--json");
+            }
+            while (r.ExitCode != 0 && DateTime.UtcNow < deadline);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.All(silent, fd => Assert.Equal(0, UnixSockets.ReceiveNow(fd, new byte[1])));
+        }
+        finally
+        {
+            silent.ForEach(fd => Libc.Close(fd));
+        }
+    }
+
+    [Fact]
+    public void ClientThatNeverReads_IsDroppedWhenItsBufferFills_AndNeverStallsTheService()
+    {
+        using var server = new RunningServer(vectors: 8);
+        int deaf = UnixSockets.Connect(server.Socket); // id 1: takes its set-up, then reads nothing
+        try
+        {
+            // Every join and leave sends the deaf client a notice; churn until its buffer is full.
+            for (int i = 0; i < 400 && server.Log.Lines.All(l => !l.Contains("peer 1 (pid", StringComparison.Ordinal)); i++)
+            {
+                using var churn = new ProtocolClient(server.Socket, 8);
+            }
+
+            server.Log.WaitFor("peer 1 (pid");
+            using var fresh = new ProtocolClient(server.Socket, 8);
+            fresh.Ring(ServerLimits.HostId, 0);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (server.Server.Peers()[0].Doorbells[0] == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the service stalled");
+                Thread.Sleep(10);
+            }
+        }
+        finally
+        {
+            Libc.Close(deaf);
+        }
+    }
+
+    [Fact]
     public void WhenEveryIdIsTaken_ANewClientIsRefusedAndTheOperatorTold()
     {
         using var server = new RunningServer(maxPeers: 1);

@@ -23,7 +23,7 @@ public sealed class IvshmemServer : IDisposable
     private readonly ServerOptions _options;
     private readonly ILogger _log;
     private readonly SortedDictionary<int, IvshmemPeer> _guests = [];
-    private readonly Dictionary<int, List<byte>> _controls = [];
+    private readonly Dictionary<int, ControlClient> _controls = [];
     private readonly IvshmemPeer _host;
     private readonly int _zoneFd;
     private readonly int _listener;
@@ -89,11 +89,13 @@ public sealed class IvshmemServer : IDisposable
             fds.AddRange(_host.Eventfds.Select(Watch));
             fds.AddRange(_guests.Values.Select(g => Watch(g.Socket)));
             fds.AddRange(_controls.Keys.Select(Watch));
-            var ready = PollOnce(fds);
+            var ready = PollOnce(fds, MillisecondsToNextDeadline());
             foreach (var fd in ready)
             {
                 Dispatch(fd);
             }
+
+            ExpireControls();
         }
     }
 
@@ -135,14 +137,14 @@ public sealed class IvshmemServer : IDisposable
 
     private static PollFd Watch(int fd) => new() { Fd = fd, Events = Libc.POLLIN };
 
-    private static unsafe List<PollFd> PollOnce(List<PollFd> fds)
+    private static unsafe List<PollFd> PollOnce(List<PollFd> fds, int timeoutMs)
     {
         var array = fds.ToArray();
         fixed (PollFd* p = array)
         {
             PollFd* q = p;
             int n = array.Length;
-            Sys.Check(() => Libc.Poll(q, (nuint)n, -1), "poll");
+            Sys.Check(() => Libc.Poll(q, (nuint)n, timeoutMs), "poll");
         }
 
         return [.. array.Where(f => f.Revents != 0)];
@@ -308,8 +310,36 @@ public sealed class IvshmemServer : IDisposable
                 continue;
             }
 
-            _controls[socket] = [];
+            _controls[socket] = new ControlClient(DateTime.UtcNow + ServerLimits.ControlDeadline);
         }
+    }
+
+    /// <summary>Closes control clients that have not sent their request in time: they cannot hold slots.</summary>
+    private void ExpireControls()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (socket, _) in _controls.Where(c => c.Value.Deadline <= now).ToList())
+        {
+            _controls.Remove(socket);
+            Libc.Close(socket);
+        }
+    }
+
+    private int MillisecondsToNextDeadline()
+    {
+        if (_controls.Count == 0)
+        {
+            return -1;
+        }
+
+        var next = _controls.Values.Min(c => c.Deadline) - DateTime.UtcNow;
+        return (int)Math.Clamp(Math.Ceiling(next.TotalMilliseconds), 0, int.MaxValue);
+    }
+
+    /// <summary>A control connection: what it has sent so far, and when it must have finished.</summary>
+    private sealed record ControlClient(DateTime Deadline)
+    {
+        public List<byte> Buffer { get; } = [];
     }
 
     /// <summary>Control requests are one line: "peers" or "ring ID VECTOR"; the reply is one line, then the connection closes.</summary>
@@ -322,7 +352,7 @@ public sealed class IvshmemServer : IDisposable
             return;
         }
 
-        var buffer = _controls[socket];
+        var buffer = _controls[socket].Buffer;
         buffer.AddRange(chunk[..n]);
         int newline = buffer.IndexOf((byte)'\n');
         if (n > 0 && newline < 0 && buffer.Count < ServerLimits.MaxControlRequest)

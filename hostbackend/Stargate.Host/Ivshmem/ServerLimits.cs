@@ -27,6 +27,9 @@ public static class ServerLimits
     /// <summary>Control connections open at once; more are refused.</summary>
     public const int MaxControlConnections = 16;
 
+    /// <summary>A control client has this long to send its request line, then it is closed.</summary>
+    public static readonly TimeSpan ControlDeadline = TimeSpan.FromSeconds(5);
+
     public static void CheckVectors(int vectors)
     {
         if (vectors < 1 || vectors > MaxVectors)

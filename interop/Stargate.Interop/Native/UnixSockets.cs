@@ -61,8 +61,9 @@ public static class UnixSockets
 
     /// <summary>
     /// Sends one little-endian int64 with <paramref name="passFd"/> attached when it is not
-    /// -1, in one sendmsg (QEMU reads one fd per 8-byte message). The socket is blocking,
-    /// and the message tiny: a full send or an error.
+    /// -1, in one sendmsg (QEMU reads one fd per 8-byte message). Never blocks: a peer whose
+    /// socket buffer is full (it does not read) gets an error (EAGAIN) instead of stalling
+    /// the sender.
     /// </summary>
     public static unsafe void SendMessage(int socket, long value, int passFd)
     {
@@ -83,7 +84,7 @@ public static class UnixSockets
         }
 
         MsgHdr* m = &message;
-        long sent = Sys.Check(() => Libc.Sendmsg(socket, m, Libc.MSG_NOSIGNAL), "sendmsg");
+        long sent = Sys.Check(() => Libc.Sendmsg(socket, m, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT), "sendmsg");
         if (sent != sizeof(long))
         {
             throw new IOException($"sendmsg sent {sent} of 8 bytes");
