@@ -32,7 +32,7 @@ public static class QemuArguments
     public static string ShellLine(IEnumerable<string> args) => string.Join(' ', args.Select(ShellQuote));
 
     /// <summary>A value inside a QEMU option list: commas are doubled.</summary>
-    private static string Value(string text) => text.Replace(",", ",,", StringComparison.Ordinal);
+    public static string Value(string text) => text.Replace(",", ",,", StringComparison.Ordinal);
 
     private static string ShellQuote(string arg) =>
         arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_=,./:+@%".Contains(c))

@@ -95,6 +95,26 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void PlainZoneOnHugetlbfs_TwoGuestsShareIt_WithTheHost()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var huge = HugetlbfsMount.Create(TestZone.DefaultSize);
+        using var zone = TestZone.In(huge.Path);
+        var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
+        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+
+        var info = b.Exec("sgtool info $SG_DEV");
+        Assert.Equal(Size(zone), info["bar2_size"]);
+        Assert.Equal(Magic, info["magic"]);
+        a.Exec($"sgtool write $SG_DEV {zone.Size - 8} 0x4855474550414745");
+        Assert.Equal("0x4855474550414745", b.Exec($"sgtool read $SG_DEV {zone.Size - 8}")["value"]);
+        Assert.Equal(0x4855474550414745UL, zone.ReadU64(zone.Size - 8));
+        Assert.Equal(0, a.Shutdown());
+        Assert.Equal(0, b.Shutdown());
+    }
+
+    [SkippableFact]
     public void QemuArgsFromTheCli_PlainMode_AttachTheZone()
     {
         GuestEnvironment.RequireOrSkip();
