@@ -140,6 +140,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
 
         a.KillHard();
         server.WaitForPeers(p => p.Select(x => x.Id).SequenceEqual([0, 2]), "guest 1 gone and guest 2 still there");
+        Assert.Contains($"peer 1 (pid {a.ProcessId}) left", server.WaitForStderr("peer 1 (pid"));
 
         // Ringing the dead peer is ignored by QEMU (unknown peer); B and the host carry on.
         b.Exec("sgtool ring $SG_DEV 1 0");
@@ -148,6 +149,42 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         int mark = b.ConsoleLineCount;
         server.Ring(peer: 2, vector: 0);
         b.WaitForConsole(NoHandlerLine(IdtVector0), mark);
+    }
+
+    [SkippableFact]
+    public void ClientWritingGarbageToTheSocket_IsDropped_WhileTheGuestCarriesOn()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var zone = TestZone.InShm();
+        using var server = StargateServer.Start(zone.Path, Vectors);
+        using var guest = Boot(server);
+        guest.Exec("true");
+        EnableMsix(guest, 0, IdtVector0);
+
+        int rogue = Stargate.Interop.Native.UnixSockets.Connect(server.SocketPath);
+        try
+        {
+            server.WaitForPeers(p => p.Any(x => x.Id == 2), "the rogue client took id 2");
+            unsafe
+            {
+                byte* junk = stackalloc byte[16];
+                new Span<byte>(junk, 16).Fill(0x5a);
+                Stargate.Interop.Native.Libc.Write(rogue, junk, 16);
+            }
+
+            server.WaitForStderr("which this protocol never carries");
+            server.WaitForPeers(p => p.Select(x => x.Id).SequenceEqual([0, 1]), "the rogue client dropped, the guest kept");
+        }
+        finally
+        {
+            Stargate.Interop.Native.Libc.Close(rogue);
+        }
+
+        guest.Exec("sgtool ring $SG_DEV 0 0");
+        server.WaitForPeers(p => HostDoorbells(p)[0] == 1, "the guest's doorbell at the host");
+        int mark = guest.ConsoleLineCount;
+        server.Ring(peer: 1, vector: 0);
+        guest.WaitForConsole(NoHandlerLine(IdtVector0), mark);
     }
 
     [SkippableFact]
