@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "stargate_zone.h"
 
 #define SGTOOL_PCI_DEVICES "/sys/bus/pci/devices"
 #define SGTOOL_IVSHMEM_VENDOR 0x1af4
@@ -45,10 +48,6 @@
 #define SGTOOL_REG_IVPOSITION 8
 #define SGTOOL_REG_DOORBELL 12
 #define SGTOOL_BAR0_SIZE 256
-
-/* Zone superblock fields read by `info` (interop/include/stargate_zone.h). */
-#define SGTOOL_ZONE_MAGIC_OFFSET 0
-#define SGTOOL_ZONE_SIZE_OFFSET 16
 
 /* PCI configuration space. */
 #define SGTOOL_PCI_COMMAND 0x04
@@ -355,8 +354,8 @@ static int sgtool_info(const char *dev)
 		goto unmap_regs;
 
 	ivposition = (int32_t)sgtool_read32(&regs, SGTOOL_REG_IVPOSITION);
-	magic = *(volatile uint64_t *)(zone.base + SGTOOL_ZONE_MAGIC_OFFSET);
-	zone_size = *(volatile uint64_t *)(zone.base + SGTOOL_ZONE_SIZE_OFFSET);
+	magic = *(volatile uint64_t *)(zone.base + offsetof(struct sgz_superblock, magic));
+	zone_size = *(volatile uint64_t *)(zone.base + offsetof(struct sgz_superblock, zone_size));
 	printf("dev=%s\n", dev);
 	printf("ivposition=%" PRId32 "\n", ivposition);
 	printf("bar2_size=%" PRIu64 "\n", zone.bar_size);
