@@ -81,7 +81,7 @@ chmod +x "$work/initramfs/init" "$work/initramfs/demo.sh"
 
 "$sg" serve "$zone" --socket "$work/serve.sock" --vectors 2 2>"$work/serve.log" &
 serve_pid=$!
-trap 'kill $serve_pid ${guests[@]:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$zone" "$work"' EXIT
+trap 'kill $serve_pid ${guests[@]:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$zone" "$work"' EXIT
 for i in $(seq 100); do [[ -S "$work/serve.sock" ]] && break; sleep 0.1; done
 accel=(-accel tcg -cpu max); [[ "${STARGATE_ACCEL:-}" == kvm ]] && accel=(-accel kvm -cpu host)
 guests=()
