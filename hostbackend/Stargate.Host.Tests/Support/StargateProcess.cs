@@ -14,16 +14,22 @@ public static class StargateProcess
 
     public static Result Run(params string[] args) => Run(new Dictionary<string, string>(), args);
 
-    public static Result Run(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Result Run(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(environment, "dotnet", [System.IO.Path.Combine(AppContext.BaseDirectory, "stargate.dll"), .. args]);
+
+    /// <summary>Runs another program the same way (script(1) around stargate, for a terminal).</summary>
+    public static Result RunProgram(string program, params string[] args) =>
+        Start(new Dictionary<string, string>(), program, args);
+
+    private static Result Start(IReadOnlyDictionary<string, string> environment, string program, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "stargate.dll"));
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -41,7 +47,7 @@ public static class StargateProcess
         if (!process.WaitForExit(Timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"stargate {string.Join(' ', args)} did not finish in {Timeout}");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {Timeout}");
         }
 
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
