@@ -77,11 +77,44 @@ public sealed partial class Zone : IDisposable
     public static Zone Open(string path, ZoneAccess access, string holder = "stargate")
     {
         bool write = access == ZoneAccess.ReadWrite;
-        SafeFileHandle file = OpenFile(path, write);
+        var zone = Map(path, write, exclusive: write, checkSeal: true);
+        if (write)
+        {
+            try
+            {
+                zone.StartWriting(holder);
+            }
+            catch
+            {
+                zone.Release();
+                throw;
+            }
+        }
+
+        return zone;
+    }
+
+    /// <summary>
+    /// Opens a zone for fsck: the exclusive lock (no writer may change it while it
+    /// is checked), identity and geometry checks, and nothing else: no recovery,
+    /// no clean-flag change. Writable only when repairing.
+    /// </summary>
+    /// <param name="trustSuperblock">Skip the superblock crc (fsck has checked the geometry it seals and reported the mismatch).</param>
+    internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false) =>
+        Map(path, writable, exclusive: true, checkSeal: !trustSuperblock);
+
+    /// <summary>
+    /// The one way a zone file becomes a Zone: open, lock if asked, map, and prove the
+    /// superblock (identity unless told otherwise, geometry always) before anything
+    /// uses an offset from it. On failure nothing stays open.
+    /// </summary>
+    private static Zone Map(string path, bool writable, bool exclusive, bool checkSeal)
+    {
+        SafeFileHandle file = OpenFile(path, writable);
         ZoneMemory? memory = null;
         try
         {
-            if (write)
+            if (exclusive)
             {
                 LockExclusive(file, path);
             }
@@ -92,49 +125,9 @@ public sealed partial class Zone : IDisposable
                 throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (only {length} bytes)");
             }
 
-            memory = new ZoneMemory(file, length, write, path);
-            var sb = memory.Ref<SgzSuperblock>(0);
-            CheckIdentity(sb, path);
-            var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
-            var zone = new Zone(path, file, memory, geometry);
-            zone.WasClean = (sb.Flags & SgzAbi.SbClean) != 0;
-            if (write)
-            {
-                zone.StartWriting(holder);
-            }
-
-            return zone;
-        }
-        catch
-        {
-            memory?.Dispose();
-            file.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Opens a zone for fsck: the exclusive lock (no writer may change it while it
-    /// is checked), identity and geometry checks, and nothing else: no recovery,
-    /// no clean-flag change. Writable only when repairing.
-    /// </summary>
-    /// <param name="trustSuperblock">Skip the superblock crc (fsck has checked the geometry it seals and reported the mismatch).</param>
-    internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false)
-    {
-        SafeFileHandle file = OpenFile(path, writable);
-        ZoneMemory? memory = null;
-        try
-        {
-            LockExclusive(file, path);
-            ulong length = (ulong)RandomAccess.GetLength(file);
-            if (length < ZoneGeometry.PageSize)
-            {
-                throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (only {length} bytes)");
-            }
-
             memory = new ZoneMemory(file, length, writable, path);
             var sb = memory.Ref<SgzSuperblock>(0);
-            if (!trustSuperblock)
+            if (checkSeal)
             {
                 CheckIdentity(sb, path);
             }
