@@ -239,6 +239,16 @@ static int sgtool_enable(const char *dev)
 	return ret;
 }
 
+/* Every subcommand on a device: it must be an ivshmem device, then enabled. */
+static int sgtool_open_dev(const char *dev)
+{
+	int ret = sgtool_check_dev(dev);
+
+	if (ret)
+		return ret;
+	return sgtool_enable(dev);
+}
+
 static int sgtool_map_fd(int fd, const char *path, uint64_t offset, size_t len,
 			 struct sgtool_window *win)
 {
@@ -340,10 +350,7 @@ static int sgtool_info(const char *dev)
 	int32_t ivposition;
 	int ret;
 
-	ret = sgtool_check_dev(dev);
-	if (ret)
-		return ret;
-	ret = sgtool_enable(dev);
+	ret = sgtool_open_dev(dev);
 	if (ret)
 		return ret;
 	ret = sgtool_map(dev, 0, 0, SGTOOL_BAR0_SIZE, &regs);
@@ -382,10 +389,7 @@ static int sgtool_ring(const char *dev, const char *peer_arg, const char *vector
 		return ret;
 	sgtool_check(peer <= 0xffff, -EINVAL);
 	sgtool_check(vector <= 0xffff, -EINVAL);
-	ret = sgtool_check_dev(dev);
-	if (ret)
-		return ret;
-	ret = sgtool_enable(dev);
+	ret = sgtool_open_dev(dev);
 	if (ret)
 		return ret;
 	ret = sgtool_map(dev, 0, 0, SGTOOL_BAR0_SIZE, &regs);
@@ -463,10 +467,7 @@ static int sgtool_msix(const char *dev, const char *vector_arg, const char *cpuv
 		return ret;
 	/* 0..0x1f are exceptions; 0xec and up are the kernel's system vectors. */
 	sgtool_check(cpuvec >= 0x20 && cpuvec <= 0xff, -EINVAL);
-	ret = sgtool_check_dev(dev);
-	if (ret)
-		return ret;
-	ret = sgtool_enable(dev);
+	ret = sgtool_open_dev(dev);
 	if (ret)
 		return ret;
 
@@ -558,10 +559,7 @@ static int sgtool_zone_u64(const char *dev, const char *offset_arg,
 		if (ret)
 			return ret;
 	}
-	ret = sgtool_check_dev(dev);
-	if (ret)
-		return ret;
-	ret = sgtool_enable(dev);
+	ret = sgtool_open_dev(dev);
 	if (ret)
 		return ret;
 	ret = sgtool_map(dev, 2, offset, sizeof(uint64_t), &zone);
