@@ -1,6 +1,7 @@
 using System.Diagnostics;
 
-namespace Stargate.IntegrationTests.Support;
+// Shared by the host tests and the guest tests (linked into integration-tests): one runner.
+namespace Stargate.Testing;
 
 /// <summary>Runs a short-lived command to completion, with a timeout, capturing its output.</summary>
 public static class ProcessRunner
@@ -10,8 +11,9 @@ public static class ProcessRunner
         public override string ToString() => $"{Command}: exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}";
     }
 
-    /// <summary>Runs @file with @args; stdin is empty. Throws <see cref="TimeoutException"/> after killing it.</summary>
-    public static Result Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? workingDirectory = null)
+    /// <summary>Runs @file with @args (and @environment added); stdin is empty. Throws <see cref="TimeoutException"/> after killing it.</summary>
+    public static Result Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -24,6 +26,11 @@ public static class ProcessRunner
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         string command = $"{file} {string.Join(' ', info.ArgumentList)}";

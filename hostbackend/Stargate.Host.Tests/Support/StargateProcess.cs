@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Stargate.Testing;
 
 namespace Stargate.Host.Tests.Support;
 
@@ -23,33 +23,7 @@ public static class StargateProcess
 
     private static Result Start(IReadOnlyDictionary<string, string> environment, string program, string[] args)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {Timeout}");
-        }
-
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        var r = ProcessRunner.Run(program, args, Timeout, environment: environment);
+        return new Result(r.ExitCode, r.Stdout, r.Stderr);
     }
 }

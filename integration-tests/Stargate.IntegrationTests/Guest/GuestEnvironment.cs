@@ -1,3 +1,4 @@
+using Stargate.Testing;
 using Stargate.IntegrationTests.Support;
 
 namespace Stargate.IntegrationTests.Guest;

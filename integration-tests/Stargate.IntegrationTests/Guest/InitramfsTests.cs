@@ -1,3 +1,4 @@
+using Stargate.Testing;
 using System.IO.Compression;
 using Stargate.IntegrationTests.Support;
 

@@ -1,3 +1,4 @@
+using Stargate.Testing;
 using System.Globalization;
 using Stargate.IntegrationTests.Support;
 
