@@ -9,11 +9,26 @@ namespace Stargate.IntegrationTests.Guest;
 /// </summary>
 public static class GuestTools
 {
-    private static readonly Lazy<string> LazySgtool = new(Build);
+    private static readonly Lazy<string> LazyOutput = new(Build);
 
-    /// <summary>The host path of the built sgtool; a build failure throws with gcc's output.</summary>
-    public static string Sgtool => LazySgtool.Value;
+    /// <summary>The host path of the built sgtool (the ivshmem devices); a build failure throws with gcc's output.</summary>
+    public static string Sgtool => Tool("sgtool");
 
+    /// <summary>The host path of the built sgfstest (a mounted stargatefs); it runs on the host too, over any file.</summary>
+    public static string Sgfstest => Tool("sgfstest");
+
+    private static string Tool(string name)
+    {
+        string path = Path.Combine(LazyOutput.Value, name);
+        if (!StaticElf.IsStatic(path))
+        {
+            throw new InvalidOperationException($"{path} is not a static ELF64 executable: the guest has no libc");
+        }
+
+        return path;
+    }
+
+    /// <summary>Runs the folder's Makefile once; returns the output folder.</summary>
     private static string Build()
     {
         string output = RepoPaths.Artifacts("guest-tools");
@@ -24,12 +39,6 @@ public static class GuestTools
             throw new InvalidOperationException($"building guest-module-templates/tools failed:\n{result.Stdout}{result.Stderr}");
         }
 
-        string sgtool = Path.Combine(output, "sgtool");
-        if (!StaticElf.IsStatic(sgtool))
-        {
-            throw new InvalidOperationException($"{sgtool} is not a static ELF64 executable: the guest has no libc");
-        }
-
-        return sgtool;
+        return output;
     }
 }

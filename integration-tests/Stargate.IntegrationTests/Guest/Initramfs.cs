@@ -11,7 +11,7 @@ namespace Stargate.IntegrationTests.Guest;
 /// <list type="bullet">
 /// <item>the base, built once per run and cached by content hash under
 /// artifacts/guest-initramfs: /init (Guest/init.sh), /bin/busybox (+ /bin/sh; init installs
-/// the other applet links), /bin/sgtool, /dev/console;</item>
+/// the other applet links), /bin/sgtool, /bin/sgfstest, /dev/console;</item>
 /// <item>a small per-guest archive with the test's script at <see cref="ScriptPath"/>.</item>
 /// </list>
 /// Both are deterministic: the same inputs give the same bytes.
@@ -67,6 +67,7 @@ public static class Initramfs
             .File("/bin/busybox", File.ReadAllBytes(GuestEnvironment.BusyboxPath), permissions: 0x1ED)
             .Symlink("/bin/sh", "busybox")
             .File("/bin/sgtool", File.ReadAllBytes(GuestTools.Sgtool), permissions: 0x1ED)
+            .File("/bin/sgfstest", File.ReadAllBytes(GuestTools.Sgfstest), permissions: 0x1ED)
             .Finish();
     }
 

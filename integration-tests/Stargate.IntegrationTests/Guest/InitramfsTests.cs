@@ -8,7 +8,7 @@ namespace Stargate.IntegrationTests.Guest;
 public sealed class InitramfsTests
 {
     [SkippableFact]
-    public void BaseArchive_IsNewcThatCpioLists_WithInitBusyboxAndSgtool()
+    public void BaseArchive_IsNewcThatCpioLists_WithInitBusyboxAndTheTools()
     {
         GuestEnvironment.RequireOrSkip();
         Skip.If(ProcessRunner.Which("cpio") is null, "cpio is not installed (apt-get install cpio)");
@@ -21,6 +21,7 @@ public sealed class InitramfsTests
             Assert.Contains(lines, l => l.StartsWith("-rwxr-xr-x", StringComparison.Ordinal) && l.EndsWith(" init", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("-rwxr-xr-x", StringComparison.Ordinal) && l.EndsWith(" bin/busybox", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("-rwxr-xr-x", StringComparison.Ordinal) && l.EndsWith(" bin/sgtool", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("-rwxr-xr-x", StringComparison.Ordinal) && l.EndsWith(" bin/sgfstest", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("lrwxrwxrwx", StringComparison.Ordinal) && l.EndsWith(" bin/sh -> busybox", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("crw-------", StringComparison.Ordinal) && l.EndsWith(" dev/console", StringComparison.Ordinal));
         }

@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * sgfstest - exercise a mounted stargatefs from inside a guest: checksums
+ * through read(2) and through shared mappings, deterministic writes, stores
+ * and waits on shared mappings, huge-mapping evidence from smaps. Built
+ * static (no libc in the test initramfs) by integration-tests (or `make` in
+ * this folder); it runs on the host too, over any file.
+ *
+ * Output: one line of space-separated key=value words on stdout. A failure
+ * prints "error=ENAME call=CALL path=PATH" (ENAME an errno name, or SIGBUS
+ * for a fault on a mapping, ETIMEDOUT for mmwait) on stdout and exits 1, so
+ * a test can tell which errno the file system gave; usage errors exit 2.
+ *
+ *   sgfstest sum FILE                 size and crc32c, read(2) in 1 MiB blocks
+ *   sgfstest mmsum FILE [populate]    the same through mmap(MAP_SHARED)
+ *   sgfstest fill FILE OFF LEN SEED   pwrite the pattern of SEED over [OFF, OFF+LEN)
+ *   sgfstest mmfill FILE OFF LEN SEED the same through a shared mapping, then msync
+ *   sgfstest mmpoke FILE OFF U64      store a u64 through a shared mapping (no msync)
+ *   sgfstest mmwait FILE OFF U64 MS   map, then poll with volatile loads until the
+ *                                     u64 at OFF is U64; "mapped=1" first, flushed
+ *   sgfstest mmhuge FILE [fixed]      map the whole file MAP_SHARED|MAP_POPULATE
+ *                                     (fixed: at a 2 MiB-aligned address), touch
+ *                                     every page; faults taken and the mapping's
+ *                                     smaps sizes
+ *   sgfstest mount SOURCE DIR [ro]    mount(2) SOURCE on DIR as stargatefs
+ *
+ * crc32c is Castagnoli with initial value 0xffffffff and final xor
+ * 0xffffffff, as the zone header's (crc of "123456789" is 0xe3069283).
+ *
+ * The pattern: byte at file offset o is byte (o % 8) (little-endian) of
+ * splitmix64(o / 8 + splitmix64(SEED)); it depends only on the seed and the
+ * absolute offset, so any range can be written and checked on its own. The
+ * tests' C# mirror is integration-tests/.../Guest/FillPattern.cs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SGFS_BLOCK (1U << 20)
+#define SGFS_PAGE 4096UL
+#define SGFS_CHUNK (2UL << 20)
+#define SGFS_FS_TYPE "stargatefs"
+
+/* ---- failures --------------------------------------------------------- */
+
+/* Prints the failure line and returns 1 (the exit status). @err: an errno. */
+static int sgfs_fail(const char *err_name, const char *call, const char *path)
+{
+	printf("error=%s call=%s path=%s\n", err_name, call, path ? path : "-");
+	return 1;
+}
+
+static int sgfs_fail_errno(int err, const char *call, const char *path)
+{
+	const char *name = strerrorname_np(err);
+
+	return sgfs_fail(name ? name : "EUNKNOWN", call, path);
+}
+
+/* Parses a u64 in C syntax (decimal, 0x hex); nothing else may follow. */
+static bool sgfs_parse_u64(const char *text, uint64_t *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoull(text, &end, 0);
+	return errno == 0 && end != text && *end == '\0' && text[0] != '-';
+}
+
+/* ---- crc32c ------------------------------------------------------------ */
+
+static uint32_t sgfs_crc_table[256];
+
+static void sgfs_crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78U : c >> 1;
+		sgfs_crc_table[i] = c;
+	}
+}
+
+static uint32_t sgfs_crc_soft(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len--)
+		crc = sgfs_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+/* The SSE4.2 instruction: much faster under TCG than the table. */
+__attribute__((target("sse4.2")))
+static uint32_t sgfs_crc_sse42(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = crc;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t word;
+
+		memcpy(&word, p, sizeof(word));
+		c = __builtin_ia32_crc32di(c, word);
+	}
+	crc = (uint32_t)c;
+	while (len--)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+
+/* Continues a running (not yet inverted) crc over @len bytes at @p. */
+static uint32_t sgfs_crc_append(uint32_t crc, const uint8_t *p, size_t len)
+{
+	static int has_sse42 = -1;
+
+	if (has_sse42 < 0) {
+		__builtin_cpu_init();
+		has_sse42 = __builtin_cpu_supports("sse4.2");
+		sgfs_crc_init();
+	}
+	return has_sse42 ? sgfs_crc_sse42(crc, p, len) : sgfs_crc_soft(crc, p, len);
+}
+
+/* ---- the fill pattern --------------------------------------------------- */
+
+static uint64_t sgfs_splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Writes the pattern of @seed for file offsets [@offset, @offset + @len) to @out. */
+static void sgfs_pattern(uint64_t seed, uint64_t offset, volatile uint8_t *out, size_t len)
+{
+	uint64_t key = sgfs_splitmix64(seed);
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t o = offset + i;
+
+		out[i] = (uint8_t)(sgfs_splitmix64(o / 8 + key) >> (8 * (o % 8)));
+	}
+}
+
+/* ---- faults on mappings -------------------------------------------------- */
+
+/*
+ * A load or store on a mapping past what the file system can back raises
+ * SIGBUS; sgfs_guarded() turns it into a false return, so that the caller
+ * prints "error=SIGBUS". Accesses run as callbacks: whatever they change
+ * lives behind @arg, in memory, where a jump back cannot lose it.
+ */
+static sigjmp_buf sgfs_fault_jump;
+
+static void sgfs_on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(sgfs_fault_jump, 1);
+}
+
+static bool sgfs_guarded(void (*access)(void *arg), void *arg)
+{
+	struct sigaction action = { .sa_handler = sgfs_on_sigbus };
+
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGBUS, &action, NULL);
+	if (sigsetjmp(sgfs_fault_jump, 1) != 0)
+		return false;
+	access(arg);
+	return true;
+}
+
+/* ---- mappings ------------------------------------------------------------ */
+
+/* A shared mapping of whole pages around [offset, offset + len) of a file. */
+struct sgfs_map {
+	void *map;
+	size_t map_len;
+	volatile uint8_t *at; /* file offset @offset */
+	uint64_t file_size;
+};
+
+static int sgfs_map(int fd, const char *path, uint64_t offset, size_t len, int prot,
+		    int extra_flags, struct sgfs_map *m)
+{
+	uint64_t first = offset & ~(SGFS_PAGE - 1);
+	uint64_t end = (offset + len + SGFS_PAGE - 1) & ~(SGFS_PAGE - 1);
+	void *map = mmap(NULL, end - first, prot, MAP_SHARED | extra_flags, fd, (off_t)first);
+
+	if (map == MAP_FAILED)
+		return sgfs_fail_errno(errno, "mmap", path);
+	m->map = map;
+	m->map_len = end - first;
+	m->at = (volatile uint8_t *)map + (offset - first);
+	return 0;
+}
+
+static void sgfs_unmap(struct sgfs_map *m)
+{
+	if (m->map)
+		munmap(m->map, m->map_len);
+}
+
+static int sgfs_open(const char *path, int flags, int *fd)
+{
+	*fd = open(path, flags | O_CLOEXEC);
+	return *fd < 0 ? sgfs_fail_errno(errno, "open", path) : 0;
+}
+
+static int sgfs_size(int fd, const char *path, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return sgfs_fail_errno(errno, "fstat", path);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/*
+ * Opens @path (read-write if @writable) and maps [@offset, @offset + @len) of
+ * it shared; @len 0 maps to the end of the file, or nothing (m->map NULL)
+ * if that is empty. The file is closed again: the mapping holds it.
+ */
+static int sgfs_map_path(const char *path, bool writable, uint64_t offset, uint64_t len,
+			 int extra_flags, struct sgfs_map *m)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint64_t size;
+	int fd, ret;
+
+	m->map = NULL;
+	ret = sgfs_open(path, writable ? O_RDWR : O_RDONLY, &fd);
+	if (ret)
+		return ret;
+	ret = sgfs_size(fd, path, &size);
+	m->file_size = size;
+	if (!ret && len == 0)
+		len = size > offset ? size - offset : 0;
+	if (!ret && len > 0)
+		ret = sgfs_map(fd, path, offset, len, prot, extra_flags, m);
+	close(fd);
+	return ret;
+}
+
+/* ---- subcommands ------------------------------------------------------------ */
+
+static int sgfs_sum(const char *path)
+{
+	uint8_t *buf = malloc(SGFS_BLOCK);
+	uint32_t crc = 0xffffffffU;
+	uint64_t size = 0;
+	int fd, ret;
+
+	if (!buf)
+		return sgfs_fail_errno(ENOMEM, "malloc", path);
+	ret = sgfs_open(path, O_RDONLY, &fd);
+	while (!ret) {
+		ssize_t n = read(fd, buf, SGFS_BLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ret = sgfs_fail_errno(errno, "read", path);
+		if (n <= 0)
+			break;
+		crc = sgfs_crc_append(crc, buf, (size_t)n);
+		size += (uint64_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (!ret)
+		printf("size=%" PRIu64 " crc=0x%08" PRIx32 "\n", size, ~crc);
+	return ret;
+}
+
+/* A crc over a mapping: the bytes, and the running crc. */
+struct sgfs_crc_job {
+	const uint8_t *p;
+	size_t len;
+	uint32_t crc;
+};
+
+static void sgfs_crc_access(void *arg)
+{
+	struct sgfs_crc_job *job = arg;
+
+	job->crc = sgfs_crc_append(job->crc, job->p, job->len);
+}
+
+static int sgfs_mmsum(const char *path, bool populate)
+{
+	struct sgfs_crc_job job = { .crc = 0xffffffffU };
+	struct sgfs_map m;
+	int ret;
+
+	ret = sgfs_map_path(path, false, 0, 0, populate ? MAP_POPULATE : 0, &m);
+	if (ret)
+		return ret;
+	if (m.map) {
+		job.p = (const uint8_t *)m.at;
+		job.len = m.file_size;
+		if (!sgfs_guarded(sgfs_crc_access, &job))
+			ret = sgfs_fail("SIGBUS", "load", path);
+		sgfs_unmap(&m);
+	}
+	if (!ret)
+		printf("size=%" PRIu64 " crc=0x%08" PRIx32 " populate=%d\n", m.file_size,
+		       ~job.crc, populate);
+	return ret;
+}
+
+static int sgfs_fill(const char *path, uint64_t offset, uint64_t len, uint64_t seed)
+{
+	uint8_t *buf = malloc(SGFS_BLOCK);
+	uint64_t done = 0;
+	int fd, ret;
+
+	if (!buf)
+		return sgfs_fail_errno(ENOMEM, "malloc", path);
+	ret = sgfs_open(path, O_WRONLY, &fd);
+	while (!ret && done < len) {
+		size_t n = len - done < SGFS_BLOCK ? (size_t)(len - done) : SGFS_BLOCK;
+		ssize_t w;
+
+		sgfs_pattern(seed, offset + done, buf, n);
+		w = pwrite(fd, buf, n, (off_t)(offset + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			printf("written=%" PRIu64 " ", done);
+			ret = sgfs_fail_errno(w < 0 ? errno : EIO, "pwrite", path);
+			break;
+		}
+		done += (uint64_t)w;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (!ret)
+		printf("written=%" PRIu64 "\n", done);
+	return ret;
+}
+
+/* The pattern stored through a mapping. */
+struct sgfs_fill_job {
+	uint64_t seed, offset;
+	volatile uint8_t *at;
+	size_t len;
+};
+
+static void sgfs_fill_access(void *arg)
+{
+	struct sgfs_fill_job *job = arg;
+
+	sgfs_pattern(job->seed, job->offset, job->at, job->len);
+}
+
+static int sgfs_mmfill(const char *path, uint64_t offset, uint64_t len, uint64_t seed)
+{
+	struct sgfs_fill_job job = { .seed = seed, .offset = offset, .len = len };
+	struct sgfs_map m;
+	int ret;
+
+	if (len == 0)
+		return sgfs_fail_errno(EINVAL, "mmfill", path);
+	ret = sgfs_map_path(path, true, offset, len, 0, &m);
+	if (ret)
+		return ret;
+	job.at = m.at;
+	if (!sgfs_guarded(sgfs_fill_access, &job))
+		ret = sgfs_fail("SIGBUS", "store", path);
+	else if (msync(m.map, m.map_len, MS_SYNC) != 0)
+		ret = sgfs_fail_errno(errno, "msync", path);
+	sgfs_unmap(&m);
+	if (!ret)
+		printf("written=%" PRIu64 "\n", len);
+	return ret;
+}
+
+/* One u64 stored through a mapping, then loaded back. */
+struct sgfs_poke_job {
+	volatile uint64_t *at;
+	uint64_t value;
+};
+
+static void sgfs_poke_access(void *arg)
+{
+	struct sgfs_poke_job *job = arg;
+
+	/* A plain store, no msync: others see it through their own mappings. */
+	*job->at = job->value;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	job->value = *job->at;
+}
+
+static int sgfs_mmpoke(const char *path, uint64_t offset, uint64_t value)
+{
+	struct sgfs_poke_job job = { .value = value };
+	struct sgfs_map m;
+	int ret;
+
+	if (offset % 8)
+		return sgfs_fail_errno(EINVAL, "mmpoke", path);
+	ret = sgfs_map_path(path, true, offset, 8, 0, &m);
+	if (ret)
+		return ret;
+	job.at = (volatile uint64_t *)m.at;
+	if (!sgfs_guarded(sgfs_poke_access, &job))
+		ret = sgfs_fail("SIGBUS", "store", path);
+	sgfs_unmap(&m);
+	if (!ret)
+		printf("offset=%" PRIu64 " value=0x%016" PRIx64 "\n", offset, job.value);
+	return ret;
+}
+
+static uint64_t sgfs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Polls a u64 of a mapping until it holds @want or @timeout_ms pass. */
+struct sgfs_wait_job {
+	volatile uint64_t *at;
+	uint64_t want, timeout_ms, value, elapsed_ms;
+};
+
+static void sgfs_wait_access(void *arg)
+{
+	const struct timespec pause = { .tv_nsec = 1000000 };
+	struct sgfs_wait_job *job = arg;
+	uint64_t start;
+
+	job->value = *job->at;
+	/* Whoever waits for this line knows the mapping is in place. */
+	printf("mapped=1 initial=0x%016" PRIx64 "\n", job->value);
+	fflush(stdout);
+	start = sgfs_now_ms();
+	for (;;) {
+		job->value = *job->at;
+		job->elapsed_ms = sgfs_now_ms() - start;
+		if (job->value == job->want || job->elapsed_ms > job->timeout_ms)
+			return;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int sgfs_mmwait(const char *path, uint64_t offset, uint64_t want, uint64_t timeout_ms)
+{
+	struct sgfs_wait_job job = { .want = want, .timeout_ms = timeout_ms };
+	struct sgfs_map m;
+	int ret;
+
+	if (offset % 8)
+		return sgfs_fail_errno(EINVAL, "mmwait", path);
+	ret = sgfs_map_path(path, false, offset, 8, 0, &m);
+	if (ret)
+		return ret;
+	job.at = (volatile uint64_t *)m.at;
+	if (!sgfs_guarded(sgfs_wait_access, &job))
+		ret = sgfs_fail("SIGBUS", "load", path);
+	sgfs_unmap(&m);
+	if (ret)
+		return ret;
+	if (job.value != want) {
+		printf("value=0x%016" PRIx64 " ", job.value);
+		return sgfs_fail_errno(ETIMEDOUT, "mmwait", path);
+	}
+	printf("seen=1 after_ms=%" PRIu64 " value=0x%016" PRIx64 "\n", job.elapsed_ms,
+	       job.value);
+	return 0;
+}
+
+/* The "Key:   N kB" lines of the smaps block of the mapping at @start. */
+struct sgfs_smaps {
+	long size_kb, rss_kb, file_pmd_mapped_kb, anon_huge_kb;
+	char vmflags[128];
+};
+
+static int sgfs_read_smaps(uintptr_t start, struct sgfs_smaps *s)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	bool inside = false, found = false;
+	char line[512];
+
+	if (!f)
+		return sgfs_fail_errno(errno, "fopen", "/proc/self/smaps");
+	memset(s, 0, sizeof(*s));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long from, to;
+		char key[64];
+		long kb;
+
+		/* A block starts with "FROM-TO perms offset dev inode path". */
+		if (sscanf(line, "%lx-%lx ", &from, &to) == 2) {
+			inside = from == start;
+			found |= inside;
+			continue;
+		}
+		if (!inside)
+			continue;
+		if (sscanf(line, "VmFlags: %127[^\n]", s->vmflags) == 1)
+			continue;
+		if (sscanf(line, "%63[^:]: %ld kB", key, &kb) != 2)
+			continue;
+		if (!strcmp(key, "Size"))
+			s->size_kb = kb;
+		else if (!strcmp(key, "Rss"))
+			s->rss_kb = kb;
+		else if (!strcmp(key, "FilePmdMapped"))
+			s->file_pmd_mapped_kb = kb;
+		else if (!strcmp(key, "AnonHugePages"))
+			s->anon_huge_kb = kb;
+	}
+	fclose(f);
+	/* "rd sh mr " becomes one word: "rd,sh,mr". */
+	for (size_t n = strlen(s->vmflags); n > 0 && s->vmflags[n - 1] == ' '; n--)
+		s->vmflags[n - 1] = '\0';
+	for (char *c = s->vmflags; *c; c++)
+		if (*c == ' ')
+			*c = ',';
+	return found ? 0 : sgfs_fail_errno(ENOENT, "smaps", "/proc/self/smaps");
+}
+
+/* A 2 MiB-aligned address with room for @len bytes, reserved (PROT_NONE). */
+static int sgfs_aligned_address(size_t len, void **addr)
+{
+	void *area = mmap(NULL, len + SGFS_CHUNK, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (area == MAP_FAILED)
+		return sgfs_fail_errno(errno, "mmap", "anonymous");
+	*addr = (void *)(((uintptr_t)area + SGFS_CHUNK - 1) & ~(SGFS_CHUNK - 1));
+	return 0;
+}
+
+/* Page faults this process has taken, minor and major. */
+static long sgfs_faults(void)
+{
+	struct rusage usage;
+
+	getrusage(RUSAGE_SELF, &usage);
+	return usage.ru_minflt + usage.ru_majflt;
+}
+
+/* Loads one byte of every page of a mapping. */
+struct sgfs_touch_job {
+	const volatile uint8_t *p;
+	uint64_t size, sum;
+};
+
+static void sgfs_touch_access(void *arg)
+{
+	struct sgfs_touch_job *job = arg;
+
+	for (uint64_t o = 0; o < job->size; o += SGFS_PAGE)
+		job->sum += job->p[o];
+}
+
+/*
+ * Maps the whole file with MAP_POPULATE and touches every page. "faults"
+ * counts the faults both took: one per 2 MiB chunk mapped by a PMD, one per
+ * 4 KiB page otherwise (a DAX PMD may not show as FilePmdMapped in smaps,
+ * which counts only pages that are neither anonymous nor device pages).
+ */
+static int sgfs_mmhuge(const char *path, bool fixed)
+{
+	struct sgfs_touch_job job = { 0 };
+	void *addr = NULL, *p;
+	struct sgfs_smaps s;
+	long faults;
+	int fd, ret;
+
+	ret = sgfs_open(path, O_RDONLY, &fd);
+	if (ret)
+		return ret;
+	ret = sgfs_size(fd, path, &job.size);
+	if (!ret && job.size == 0)
+		ret = sgfs_fail_errno(EINVAL, "mmhuge", path);
+	if (!ret && fixed)
+		ret = sgfs_aligned_address(job.size, &addr);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	faults = sgfs_faults();
+	p = mmap(addr, job.size, PROT_READ,
+		 MAP_SHARED | MAP_POPULATE | (fixed ? MAP_FIXED : 0), fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return sgfs_fail_errno(errno, "mmap", path);
+	job.p = p;
+	if (!sgfs_guarded(sgfs_touch_access, &job)) {
+		munmap(p, job.size);
+		return sgfs_fail("SIGBUS", "load", path);
+	}
+	faults = sgfs_faults() - faults;
+	ret = sgfs_read_smaps((uintptr_t)p, &s);
+	munmap(p, job.size);
+	if (ret)
+		return ret;
+	printf("addr=0x%" PRIxPTR " aligned=%d size=%" PRIu64 " pages=%" PRIu64
+	       " chunks=%" PRIu64 " faults=%ld size_kb=%ld rss_kb=%ld"
+	       " file_pmd_mapped_kb=%ld anon_huge_kb=%ld vmflags=%s\n",
+	       (uintptr_t)p, ((uintptr_t)p & (SGFS_CHUNK - 1)) == 0, job.size,
+	       (job.size + SGFS_PAGE - 1) / SGFS_PAGE, (job.size + SGFS_CHUNK - 1) / SGFS_CHUNK,
+	       faults, s.size_kb, s.rss_kb, s.file_pmd_mapped_kb, s.anon_huge_kb,
+	       s.vmflags[0] ? s.vmflags : "-");
+	return 0;
+}
+
+static int sgfs_mount(const char *source, const char *dir, const char *options)
+{
+	unsigned long flags = 0;
+
+	if (options && strcmp(options, "ro") != 0)
+		return sgfs_fail_errno(EINVAL, "mount-options", options);
+	if (options)
+		flags |= MS_RDONLY;
+	if (mount(source, dir, SGFS_FS_TYPE, flags, NULL) != 0)
+		return sgfs_fail_errno(errno, "mount", dir);
+	printf("mounted=%s source=%s ro=%d\n", dir, source, options != NULL);
+	return 0;
+}
+
+/* ---- command line ---------------------------------------------------------- */
+
+static int sgfs_usage(void)
+{
+	fputs("usage: sgfstest sum FILE\n"
+	      "       sgfstest mmsum FILE [populate]\n"
+	      "       sgfstest fill FILE OFFSET LENGTH SEED\n"
+	      "       sgfstest mmfill FILE OFFSET LENGTH SEED\n"
+	      "       sgfstest mmpoke FILE OFFSET U64\n"
+	      "       sgfstest mmwait FILE OFFSET U64 TIMEOUT_MS\n"
+	      "       sgfstest mmhuge FILE [fixed]\n"
+	      "       sgfstest mount SOURCE DIR [ro]\n",
+	      stderr);
+	return 2;
+}
+
+/* Parses argv[first..first+count) as u64s into @values; false if one is not. */
+static bool sgfs_numbers(char **argv, int first, int count, uint64_t *values)
+{
+	for (int i = 0; i < count; i++)
+		if (!sgfs_parse_u64(argv[first + i], &values[i]))
+			return false;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	uint64_t n[3];
+	int ret;
+
+	if (!strcmp(cmd, "sum") && argc == 3)
+		ret = sgfs_sum(argv[2]);
+	else if (!strcmp(cmd, "mmsum") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "populate"))))
+		ret = sgfs_mmsum(argv[2], argc == 4);
+	else if (!strcmp(cmd, "fill") && argc == 6 && sgfs_numbers(argv, 3, 3, n))
+		ret = sgfs_fill(argv[2], n[0], n[1], n[2]);
+	else if (!strcmp(cmd, "mmfill") && argc == 6 && sgfs_numbers(argv, 3, 3, n))
+		ret = sgfs_mmfill(argv[2], n[0], n[1], n[2]);
+	else if (!strcmp(cmd, "mmpoke") && argc == 5 && sgfs_numbers(argv, 3, 2, n))
+		ret = sgfs_mmpoke(argv[2], n[0], n[1]);
+	else if (!strcmp(cmd, "mmwait") && argc == 6 && sgfs_numbers(argv, 3, 3, n))
+		ret = sgfs_mmwait(argv[2], n[0], n[1], n[2]);
+	else if (!strcmp(cmd, "mmhuge") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "fixed"))))
+		ret = sgfs_mmhuge(argv[2], argc == 4);
+	else if (!strcmp(cmd, "mount") && (argc == 4 || argc == 5))
+		ret = sgfs_mount(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	else
+		return sgfs_usage();
+	fflush(stdout);
+	return ret ? 1 : 0;
+}
