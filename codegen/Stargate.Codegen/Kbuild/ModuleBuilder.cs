@@ -1,0 +1,75 @@
+using Stargate.Codegen.Diagnostics;
+using Stargate.Codegen.Kernel;
+using Stargate.Codegen.Rendering;
+
+namespace Stargate.Codegen.Kbuild;
+
+/// <summary>Where one kernel's build put things.</summary>
+internal sealed record ModuleBuild(string Directory, string Module, string DkmsTree, string Profile);
+
+/// <summary>
+/// Builds the module for one kernel. Layout, under OUT/RELEASE/:
+/// <code>
+/// profile.json                    the kernel profile the sources were rendered for
+/// src/                            the rendered sources, and Kbuild's objects beside them
+/// stargatefs.ko                   the module
+/// dkms/stargatefs-VERSION/        the rendered sources alone, with dkms.conf: for `dkms add`
+/// </code>
+/// </summary>
+internal static class ModuleBuilder
+{
+    /// <summary>
+    /// Renders, writes the DKMS tree and runs Kbuild. Fails, with Kbuild's output, on a compile
+    /// error or on any warning (the module must build clean on every kernel it supports).
+    /// </summary>
+    public static ModuleBuild Build(KernelHeaders headers, KernelProfile profile, string templates, string zoneHeader, string outRoot)
+    {
+        string directory = Path.GetFullPath(Path.Combine(outRoot, profile.Release));
+        string src = Path.Combine(directory, "src");
+        string dkmsRoot = Path.Combine(directory, "dkms");
+        string dkms = Path.Combine(dkmsRoot, $"{ModuleInfo.Name}-{ModuleInfo.Version}");
+        string module = Path.Combine(directory, ModuleInfo.Name + ".ko");
+        string profileFile = Path.Combine(directory, "profile.json");
+
+        // Nothing of an earlier build may pass for this one's.
+        foreach (var stale in new[] { src, dkmsRoot })
+        {
+            if (System.IO.Directory.Exists(stale))
+            {
+                System.IO.Directory.Delete(stale, recursive: true);
+            }
+        }
+
+        System.IO.Directory.CreateDirectory(directory);
+        File.Delete(module);
+        File.WriteAllText(profileFile, profile.ToJson());
+
+        // The DKMS tree is the rendered sources before Kbuild writes objects among them.
+        var files = TemplateRenderer.RenderToMemory(templates, zoneHeader, profile);
+        TemplateRenderer.Write(files, src);
+        TemplateRenderer.Write(files, dkms);
+
+        var make = Make.Run(headers.Directory, src, ["modules"], keepGoing: false);
+        if (make.ExitCode != 0)
+        {
+            throw new CodegenException($"Kbuild failed for {profile.Release} (make exited {make.ExitCode}; its output is above): fix the templates in {templates}", detail: make.Output);
+        }
+
+        var warnings = make.Warnings;
+        if (warnings.Count > 0)
+        {
+            throw new CodegenException(
+                $"Kbuild warned {warnings.Count} time{(warnings.Count == 1 ? "" : "s")} for {profile.Release} (the lines above): the module must build without warnings",
+                detail: string.Join('\n', warnings));
+        }
+
+        string built = Path.Combine(src, ModuleInfo.Name + ".ko");
+        if (!File.Exists(built))
+        {
+            throw new CodegenException($"Kbuild succeeded but wrote no {built}: the template Kbuild must build obj-m := {ModuleInfo.Name}.o", detail: make.Output);
+        }
+
+        File.Copy(built, module, overwrite: true);
+        return new ModuleBuild(directory, module, dkms, profileFile);
+    }
+}

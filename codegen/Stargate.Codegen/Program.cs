@@ -1,0 +1,1 @@
+return Stargate.Codegen.Cli.CodegenCli.Run(args);

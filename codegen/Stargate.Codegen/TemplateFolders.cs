@@ -1,0 +1,12 @@
+namespace Stargate.Codegen;
+
+/// <summary>
+/// The layout of guest-module-templates/ that codegen reads: probes/ (the compile probes and
+/// probes.json) and stargatefs/ (the module's templates).
+/// </summary>
+internal sealed record TemplateFolders(string Root)
+{
+    public string Probes => Path.Combine(Root, "probes");
+
+    public string Module => Path.Combine(Root, ModuleInfo.Name);
+}
