@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: directories. A directory's data is 4 KiB pages of
+ * SGZ_DIRENTS_PER_PAGE entry slots (include/stargate_zone.h). The host
+ * rewrites them while guests read, so each page is copied whole and used
+ * only if the directory's seqcount did not move meanwhile.
+ */
+#include <linux/slab.h>
+
+#include "stargatefs.h"
+
+/*
+ * Copies page pindex of directory dir into buf. *pages is set to the
+ * directory's page count. Returns 1 when the page was copied, 0 when it is
+ * a hole or past the end, or a negative errno.
+ */
+static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pages)
+{
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	struct stargatefs_extent ext;
+	struct sgz_inode zi;
+	unsigned int tries;
+	u32 seq;
+	int err;
+
+	for (tries = 0; tries < 1000; tries++) {
+		err = stargatefs_zone_load_inode(dev, dir->i_ino, &zi, &seq);
+		if (err)
+			return err == -ENOENT ? -ESTALE : err;
+		if ((le32_to_cpu(zi.mode) & SGZ_S_IFMT) != SGZ_S_IFDIR)
+			return -ESTALE;
+		*pages = min_t(u64, le64_to_cpu(zi.size) / SGZ_PAGE_SIZE, STARGATEFS_DIR_MAX_PAGES);
+		if (pindex >= *pages)
+			return 0;
+		err = stargatefs_zone_map(dev, dir->i_ino, le64_to_cpu(zi.pt_root), zi.pt_depth,
+					  pindex * SGZ_PAGE_SIZE, SGZ_PAGE_SIZE, &ext);
+		if (err)
+			return err;
+		if (ext.mapped)
+			memcpy(buf, stargatefs_zone_ptr(dev, ext.zone_off), SGZ_PAGE_SIZE);
+		if (!stargatefs_zone_inode_moved(dev, dir->i_ino, seq))
+			return ext.mapped ? 1 : 0;
+		cond_resched();
+	}
+	stargatefs_err_ratelimited(dev, "directory %lu keeps changing under a reader\n", dir->i_ino);
+	return -EIO;
+}
+
+static struct sgz_dirent *stargatefs_slot(void *page, unsigned int i)
+{
+	return page + SGZ_DIR_PAGE_HEADER + i * SGZ_DIRENT_SIZE;
+}
+
+/*
+ * Finds name in directory dir. Returns 0 with its inode number and the
+ * generation the entry recorded, -ENOENT, or another negative errno.
+ * *change is the directory's change counter when the search began.
+ */
+int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
+			u64 *ino, u32 *generation, u64 *change)
+{
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	u32 hash = stargatefs_crc32c(name, len);
+	u64 pindex, pages = 1;
+	struct sgz_inode zi;
+	unsigned int i;
+	void *page;
+	u32 seq;
+	int err;
+
+	err = stargatefs_zone_load_inode(dev, dir->i_ino, &zi, &seq);
+	if (err)
+		return err == -ENOENT ? -ESTALE : err;
+	*change = le64_to_cpu(zi.change);
+
+	page = kmalloc(SGZ_PAGE_SIZE, GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	err = -ENOENT;
+	for (pindex = 0; pindex < pages; pindex++) {
+		int got = stargatefs_dir_page(dir, pindex, page, &pages);
+
+		if (got < 0) {
+			err = got;
+			break;
+		}
+		for (i = 0; got && i < SGZ_DIRENTS_PER_PAGE; i++) {
+			struct sgz_dirent *de = stargatefs_slot(page, i);
+
+			if (!de->ino || le32_to_cpu(de->hash) != hash || de->name_len != len ||
+			    memcmp(de->name, name, len))
+				continue;
+			if (!stargatefs_dirent_valid(dev, de)) {
+				stargatefs_err_ratelimited(dev, "directory %lu: corrupt entry in page %llu slot %u\n",
+							   dir->i_ino, pindex, i);
+				err = -EIO;
+				goto out;
+			}
+			*ino = le64_to_cpu(de->ino);
+			*generation = le32_to_cpu(de->generation);
+			err = 0;
+			goto out;
+		}
+		cond_resched();
+	}
+out:
+	kfree(page);
+	return err;
+}
+
+struct dentry *stargatefs_lookup(struct inode *dir, struct dentry *dentry,
+				 unsigned int flags)
+{
+	struct inode *inode = NULL;
+	u64 ino, change;
+	u32 generation;
+	int err;
+
+	if (dentry->d_name.len > SGZ_NAME_MAX)
+		return ERR_PTR(-ENAMETOOLONG);
+	err = stargatefs_dir_find(dir, dentry->d_name.name, dentry->d_name.len,
+				  &ino, &generation, &change);
+	if (err && err != -ENOENT)
+		return ERR_PTR(err);
+	if (!err) {
+		inode = stargatefs_iget(dir->i_sb, ino, generation, false);
+		if (IS_ERR(inode))
+			return ERR_CAST(inode);
+	}
+	dentry->d_time = change;
+	return d_splice_alias(inode, dentry);
+}
+
+static int stargatefs_readdir(struct file *file, struct dir_context *ctx)
+{
+	struct inode *dir = file_inode(file);
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	u64 slot, pindex, pages = STARGATEFS_DIR_MAX_PAGES;
+	int err = 0;
+	void *page;
+
+	if (!dir_emit_dots(file, ctx))
+		return 0;
+	page = kmalloc(SGZ_PAGE_SIZE, GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	/* ctx->pos: 0 and 1 are the dots, 2 + n is slot n. */
+	for (pindex = (ctx->pos - 2) / SGZ_DIRENTS_PER_PAGE; pindex < pages; pindex++) {
+		int got = stargatefs_dir_page(dir, pindex, page, &pages);
+
+		if (got < 0) {
+			err = got;
+			break;
+		}
+		for (slot = (ctx->pos - 2) % SGZ_DIRENTS_PER_PAGE;
+		     got && slot < SGZ_DIRENTS_PER_PAGE; slot++) {
+			struct sgz_dirent *de = stargatefs_slot(page, slot);
+
+			if (de->ino) {
+				if (!stargatefs_dirent_valid(dev, de)) {
+					stargatefs_err_ratelimited(dev, "directory %lu: corrupt entry in page %llu slot %llu\n",
+								   dir->i_ino, pindex, slot);
+					err = -EIO;
+					goto out;
+				}
+				if (!dir_emit(ctx, de->name, de->name_len,
+					      le64_to_cpu(de->ino), de->type))
+					goto out;
+			}
+			ctx->pos++;
+		}
+		if (!got)
+			ctx->pos = 2 + (pindex + 1) * SGZ_DIRENTS_PER_PAGE;
+		cond_resched();
+	}
+out:
+	kfree(page);
+	return err;
+}
+
+const struct file_operations stargatefs_dir_ops = {
+	.llseek = generic_file_llseek,
+	.read = generic_read_dir,
+	.iterate_shared = stargatefs_readdir,
+};

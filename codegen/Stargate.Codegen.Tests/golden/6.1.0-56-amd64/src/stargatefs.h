@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * stargatefs: the Stargate guest file system. Rendered by codegen for
+ * Linux 6.1.0-56-amd64 from guest-module-templates/stargatefs.
+ *
+ * The zone (include/stargate_zone.h) arrives as BAR2 of an ivshmem PCI
+ * device. This module maps it write-back cacheable as ZONE_DEVICE
+ * (MEMORY_DEVICE_FS_DAX) pages, so that regular files can be DAX files:
+ * read and write copy straight from and to the zone, and mmap installs the
+ * zone's own pages (one PMD per aligned 2 MiB chunk) in the process.
+ *
+ * Trust: the zone is shared with other guests, any of which may write
+ * garbage into it. Everything read from it is copied or read once, then
+ * checked against the geometry taken (and checked) at mount time before it
+ * is used as an offset, a length or a loop bound; a bad value gives -EIO
+ * and a rate-limited log line.
+ */
+#ifndef _STARGATEFS_H
+#define _STARGATEFS_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/memremap.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include "stargate_zone.h"
+
+#define STARGATEFS_NAME "stargatefs"
+/* statfs f_type: "SGFS". */
+#define STARGATEFS_MAGIC 0x53464753
+/* How long a reader waits for a zone seqcount to turn even. */
+#define STARGATEFS_SEQ_WAIT_MS 2000
+/* Largest directory the module reads: 64 Ki pages, 917504 entries. */
+#define STARGATEFS_DIR_MAX_PAGES 65536
+
+/* Zone geometry, copied from the superblock and checked at mount. */
+struct stargatefs_geometry {
+	u64 zone_size;
+	u64 inode_count;
+	u64 inode_table;
+	u64 data_offset;
+	u64 data_size;
+	u64 chunk_count;
+	u64 root_ino;
+	u32 version_minor;
+	u8 uuid[16];
+};
+
+/*
+ * One bound ivshmem device. Lives from probe until the last of its mounts
+ * and its PCI binding is gone (kref); the zone window stays mapped that
+ * long, so a mount never sees its memory vanish under it.
+ */
+struct stargatefs_device {
+	struct kref kref;
+	struct list_head node;		/* in stargatefs_devices, until remove */
+	struct pci_dev *pdev;
+	int index;			/* bind order: the mount source "0", "1", ... */
+	phys_addr_t phys;		/* BAR2 */
+	u64 size;
+	void *kaddr;			/* write-back kernel mapping of BAR2 */
+	struct dev_pagemap pgmap;
+	struct dax_device *dax;
+	struct stargatefs_geometry geo;	/* valid while mounted */
+	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
+	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
+};
+
+/* The VFS inode, and the zone inode state it was last checked against. */
+struct stargatefs_inode {
+	struct inode vfs;
+	spinlock_t lock;		/* guards the snapshot below */
+	u64 pt_root;
+	u8 pt_depth;
+	u32 host_crc;			/* crc of the host half at the last load */
+};
+
+static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
+{
+	return container_of(inode, struct stargatefs_inode, vfs);
+}
+
+static inline struct stargatefs_device *stargatefs_dev(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/* A run of file bytes: zone_off is valid when mapped. */
+struct stargatefs_extent {
+	u64 zone_off;
+	u64 len;
+	bool mapped;
+};
+
+/* main.c */
+struct stargatefs_device *stargatefs_device_find(const char *source);
+void stargatefs_device_put(struct stargatefs_device *dev);
+u32 stargatefs_crc32c(const void *data, size_t len);
+
+/* zone.c */
+int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geometry *out);
+int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
+			       struct sgz_inode *out, u32 *seq);
+bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);
+int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
+			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext);
+int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino,
+				u64 new_size, u64 now_ns);
+void stargatefs_zone_statfs(struct stargatefs_device *dev, u64 *free_pages,
+			    u64 *free_inodes);
+bool stargatefs_dirent_valid(struct stargatefs_device *dev,
+			     const struct sgz_dirent *de);
+const void *stargatefs_zone_ptr(struct stargatefs_device *dev, u64 off);
+
+/* inode.c */
+extern const struct dentry_operations stargatefs_dentry_ops;
+struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
+			      bool any_generation);
+int stargatefs_revalidate(struct inode *inode, bool may_invalidate);
+
+/* file.c */
+extern const struct inode_operations stargatefs_file_inode_ops;
+extern const struct file_operations stargatefs_file_ops;
+extern const struct address_space_operations stargatefs_aops;
+
+/* dir.c */
+extern const struct inode_operations stargatefs_dir_inode_ops;
+extern const struct file_operations stargatefs_dir_ops;
+int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
+			u64 *ino, u32 *generation, u64 *change);
+struct dentry *stargatefs_lookup(struct inode *dir, struct dentry *dentry,
+				 unsigned int flags);
+
+/* super.c */
+int stargatefs_register(void);
+void stargatefs_unregister(void);
+
+#define stargatefs_err_ratelimited(dev, fmt, ...) \
+	dev_err_ratelimited(&(dev)->pdev->dev, fmt, ##__VA_ARGS__)
+
+#endif /* _STARGATEFS_H */

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * stargate_zone.h - the Stargate zone format: the single definition of the
+ * memory zone that the host service and every guest share.
+ *
+ * This header is included as-is by the guest kernel module and is the source
+ * of the host's C# mirror, generated from it through libclang by
+ * interop/Stargate.Interop.Generator (interop/README.md gives the command;
+ * docs/zone-format.md explains the format). Change it only by the rules
+ * below and regenerate the mirror in the same commit.
+ *
+ * Rules:
+ *  - little-endian, fixed-width fields only; no pointers, enums, bitfields
+ *    or long; every struct has explicit reserved fields and a
+ *    _Static_assert on its size;
+ *  - a new field goes into a reserved field and bumps the minor version; a
+ *    changed meaning or offset bumps the major version;
+ *  - every persisted number below (magic, versions, type codes, flags) may
+ *    only be added to, never renumbered (the golden test enforces it);
+ *  - crc32c is Castagnoli, initial value 0xffffffff, final xor 0xffffffff
+ *    (crc of "123456789" is 0xe3069283). The superblock (its identity and
+ *    geometry half), inode (host half) and directory entry carry a crc over
+ *    their bytes before the crc field;
+ *    a journal record's crc covers its header fields and the saved data.
+ *    The journal header has none: its state and used fields are single
+ *    aligned words, each written with one store. Peer and lock slots are
+ *    runtime state changed with atomic instructions and have none either;
+ *  - everything a reader takes from the zone is untrusted: check every
+ *    offset, length, depth and name against the superblock's geometry.
+ *
+ * Zone map (every region 4 KiB aligned, the data region 2 MiB aligned;
+ * exact offsets and sizes are in the superblock, chosen at format time):
+ *
+ *   0            superblock (struct sgz_superblock, rest of the page zero)
+ *   journal      undo journal of the host's structural changes
+ *   peer_table   max_peers x struct sgz_peer
+ *   lock_table   lock_slots x struct sgz_lock
+ *   rings        max_peers x ring_bytes: request and reply rings
+ *   inode_bitmap 1 bit per inode, set = in use
+ *   page_bitmap  1 bit per 4 KiB page of the data region, set = in use
+ *   chunk_usage  __le16 per 2 MiB data chunk: pages of it in use (0..512)
+ *   group_owner  __le16 per allocation group: owning peer slot + 1, 0 = none
+ *   inode_table  inode_count x struct sgz_inode, inode 0 unused
+ *   data         chunk_count x 2 MiB: file data, page-table nodes,
+ *                directory pages
+ *
+ * Free space in the data region always reads as zeros: the host zeroes (or
+ * punches) what it frees, so newly allocated pages need no clearing.
+ */
+#ifndef _STARGATE_ZONE_H
+#define _STARGATE_ZONE_H
+
+#include <linux/types.h>
+
+/* "STARGATE" read as a little-endian 64-bit number. */
+#define SGZ_MAGIC 0x4554414752415453ULL
+
+/*
+ * Version checklist, before changing either number:
+ *  1. a new field in reserved space, or a new type or flag: minor + 1;
+ *  2. a field moved, resized or given another meaning: major + 1, minor 0;
+ *  3. readers refuse a major above their own and name both versions;
+ *  4. regenerate the C# mirror, and update the version line (and add the
+ *     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
+ */
+#define SGZ_VERSION_MAJOR 1
+#define SGZ_VERSION_MINOR 0
+
+/* Geometry. */
+#define SGZ_PAGE_SHIFT 12
+#define SGZ_PAGE_SIZE 4096
+#define SGZ_CHUNK_SHIFT 21
+#define SGZ_CHUNK_SIZE 2097152
+#define SGZ_PAGES_PER_CHUNK 512
+/* Zone sizes are powers of two: QEMU refuses any other BAR2 size. */
+#define SGZ_ZONE_MIN_SHIFT 24
+#define SGZ_ZONE_MAX_SHIFT 40
+#define SGZ_SUPERBLOCK_SIZE 512
+/* The superblock crc covers bytes 0..379, identity and geometry only. */
+#define SGZ_SUPERBLOCK_CRC_OFFSET 380
+#define SGZ_INODE_SIZE 256
+#define SGZ_DIRENT_SIZE 288
+#define SGZ_DIR_PAGE_HEADER 64
+#define SGZ_DIRENTS_PER_PAGE 14
+#define SGZ_NAME_MAX 255
+#define SGZ_ROOT_INO 1
+/* Bytes of zone per inode at format time, and the least inode count. */
+#define SGZ_BYTES_PER_INODE 16384
+#define SGZ_MIN_INODES 1024
+/* Peer slot of the host service; guests get slots 1..max_peers-1. */
+#define SGZ_HOST_PEER_SLOT 0
+#define SGZ_PEER_SIZE 128
+#define SGZ_LOCK_SIZE 64
+#define SGZ_RING_BYTES 16384
+
+/*
+ * Shared page tables: 4 KiB nodes of 512 little-endian __u64 entries in the
+ * x86-64 page-table format. The frame bits (12..51) hold a zone offset,
+ * not a physical address: a guest adds its BAR2 base. Depth d means the
+ * root node's entries each cover 4 KiB << (9 * (d - 1)): depth 1 maps 2 MiB
+ * (root is a PTE node), 2 maps 1 GiB, 3 maps 512 GiB, 4 maps 256 TiB.
+ * SGZ_PTE_HUGE marks a 2 MiB leaf and is legal only at the PMD level (the
+ * level just above PTE nodes); its frame is 2 MiB aligned.
+ */
+#define SGZ_PT_ENTRIES 512
+#define SGZ_PT_MAX_DEPTH 4
+#define SGZ_PTE_PRESENT 0x1ULL
+#define SGZ_PTE_WRITABLE 0x2ULL
+#define SGZ_PTE_HUGE 0x80ULL
+#define SGZ_PTE_ADDR_MASK 0x000ffffffffff000ULL
+#define SGZ_PMD_ADDR_MASK 0x000fffffffe00000ULL
+
+/* Superblock flags. */
+#define SGZ_SB_CLEAN 0x1U
+
+/* Journal. */
+#define SGZ_JOURNAL_MAGIC 0x4c4e524a5a475353ULL
+#define SGZ_JOURNAL_IDLE 0
+#define SGZ_JOURNAL_ACTIVE 1
+#define SGZ_JOURNAL_MIN_SIZE 262144
+#define SGZ_JOURNAL_MAX_SIZE 67108864
+
+/* File types in sgz_inode.mode: the Linux S_IF* values. */
+#define SGZ_S_IFMT 0170000U
+#define SGZ_S_IFSOCK 0140000U
+#define SGZ_S_IFLNK 0120000U
+#define SGZ_S_IFREG 0100000U
+#define SGZ_S_IFBLK 0060000U
+#define SGZ_S_IFDIR 0040000U
+#define SGZ_S_IFCHR 0020000U
+#define SGZ_S_IFIFO 0010000U
+
+/* Entry types in sgz_dirent.type: the Linux DT_* values. */
+#define SGZ_DT_FIFO 1
+#define SGZ_DT_CHR 2
+#define SGZ_DT_DIR 4
+#define SGZ_DT_BLK 6
+#define SGZ_DT_REG 8
+#define SGZ_DT_LNK 10
+#define SGZ_DT_SOCK 12
+
+/* Peer states in sgz_peer.state. */
+#define SGZ_PEER_FREE 0
+#define SGZ_PEER_LIVE 1
+
+/* A region of the zone: byte offset and byte length. */
+struct sgz_region {
+	__le64 offset;
+	__le64 size;
+};
+
+/*
+ * The superblock, at zone offset 0; the rest of page 0 is zero. Two halves,
+ * as in the inode: bytes 0..383 are identity and geometry, fixed at format
+ * time and sealed by crc (over 0..379); bytes 384..511 are the host's
+ * running state (free counts, flags, the writer), changed inside journalled
+ * changes and not covered by the crc, so that a reader never sees the seal
+ * broken while the host is mid-change. Readers check the first half before
+ * trusting any offset, and treat the second half as hints.
+ *
+ *   0  magic            8  version_major/minor, 12 sb_size
+ *  16  zone_size        24 uuid[16]          40 created_ns
+ *  48  page_size, chunk_size, inode_size, dirent_size (__le32 each)
+ *  64  inode_count      72 chunk_count       80 group_chunks, max_peers
+ *  88  ring_bytes, lock_slots
+ *  96  regions: 10 x struct sgz_region (160 bytes)
+ * 256  root_ino        264 reserved0[116]    380 crc over bytes 0..379
+ * 384  free_pages      392 free_inodes       400 inode_hint
+ * 408  flags           412 reserved1         416 open_count
+ * 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
+ * 472  reserved2[40]
+ */
+struct sgz_superblock {
+	__le64 magic;
+	__le16 version_major;
+	__le16 version_minor;
+	__le32 sb_size;
+	__le64 zone_size;
+	__u8 uuid[16];
+	__le64 created_ns;
+	__le32 page_size;
+	__le32 chunk_size;
+	__le32 inode_size;
+	__le32 dirent_size;
+	__le64 inode_count;
+	/* 2 MiB chunks in the data region. */
+	__le64 chunk_count;
+	/* Chunks per allocation group (a power of two); see group_owner. */
+	__le32 group_chunks;
+	__le32 max_peers;
+	__le32 ring_bytes;
+	__le32 lock_slots;
+	struct sgz_region journal;
+	struct sgz_region peer_table;
+	struct sgz_region lock_table;
+	struct sgz_region rings;
+	struct sgz_region inode_bitmap;
+	struct sgz_region page_bitmap;
+	struct sgz_region chunk_usage;
+	struct sgz_region group_owner;
+	struct sgz_region inode_table;
+	struct sgz_region data;
+	__le64 root_ino;
+	__u8 reserved0[116];
+	__le32 crc;
+	/* Free 4 KiB pages in the data region, and free inodes. */
+	__le64 free_pages;
+	__le64 free_inodes;
+	/* Where the host starts looking for a free inode. */
+	__le64 inode_hint;
+	/* SGZ_SB_* flags; SGZ_SB_CLEAN is clear while a writer has it open. */
+	__le32 flags;
+	__le32 reserved1;
+	/* Times the zone was opened for writing. */
+	__le64 open_count;
+	/* The writer that has the zone open (or had, if not clean). */
+	__le64 writer_pid;
+	__le64 writer_since_ns;
+	__u8 writer_cmd[32];
+	__u8 reserved2[40];
+};
+_Static_assert(sizeof(struct sgz_region) == 16, "sgz_region size");
+_Static_assert(sizeof(struct sgz_superblock) == SGZ_SUPERBLOCK_SIZE, "sgz_superblock size");
+_Static_assert(__builtin_offsetof(struct sgz_superblock, crc) == SGZ_SUPERBLOCK_CRC_OFFSET,
+	       "the superblock crc seals bytes 0..379");
+_Static_assert(__builtin_offsetof(struct sgz_superblock, free_pages) == SGZ_SUPERBLOCK_CRC_OFFSET + 4,
+	       "the running state follows the crc");
+
+/*
+ * An inode: 256 bytes in the inode table, inode number = index.
+ *
+ * Bytes 0..127 are the host's: only the host service writes them, inside a
+ * journalled change, and crc covers bytes 0..123. Bytes 128..255 change
+ * without the host: a guest holding the inode's lock writes size, mtime and
+ * ctime in place; every writer makes seq odd before and even after a change
+ * (a seqcount), and readers retry while it is odd or moved.
+ *
+ *   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
+ *  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
+ *  56 btime_ns  64 rdev  72 entries  80 reserved1[44]  124 crc
+ * 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
+ * 160 atime_ns  168 change  176 reserved3[2]  192 lock  200 reserved4[7]
+ */
+struct sgz_inode {
+	/* SGZ_S_IF* | permission bits; 0 = free inode. */
+	__le32 mode;
+	__le32 uid;
+	__le32 gid;
+	__le32 nlink;
+	/* Bumped each time the inode number is reused. */
+	__le32 generation;
+	/* No flags are defined in format 1.0: always 0. */
+	__le32 flags;
+	/* Directories: the parent directory's inode number. */
+	__le64 parent;
+	/* Zone offset of the page-table root node; 0 = no pages. */
+	__le64 pt_root;
+	/* 0 (no table) .. SGZ_PT_MAX_DEPTH. */
+	__u8 pt_depth;
+	__u8 reserved0[7];
+	/* 4 KiB pages held: data pages and page-table nodes. */
+	__le64 pages;
+	__le64 btime_ns;
+	/* Device number of a character or block special file. */
+	__le64 rdev;
+	/* Directories: live entries. */
+	__le64 entries;
+	__u8 reserved1[44];
+	__le32 crc;
+	/* Seqcount over this half: odd while a writer changes it. */
+	__le32 seq;
+	__le32 reserved2;
+	__le64 size;
+	__le64 mtime_ns;
+	__le64 ctime_ns;
+	__le64 atime_ns;
+	/* Bumped on every change to the inode or, for a directory, its entries. */
+	__le64 change;
+	__le64 reserved3[2];
+	/* Zone lock word (64-byte aligned); 0 = free. */
+	__le64 lock;
+	__le64 reserved4[7];
+};
+_Static_assert(sizeof(struct sgz_inode) == SGZ_INODE_SIZE, "sgz_inode size");
+_Static_assert(__builtin_offsetof(struct sgz_inode, crc) == 124, "inode crc covers bytes 0..123");
+_Static_assert(__builtin_offsetof(struct sgz_inode, seq) == 128, "the guest half starts at byte 128");
+_Static_assert(__builtin_offsetof(struct sgz_inode, lock) % 64 == 0, "the inode lock has its own line");
+
+/*
+ * A directory entry slot, 288 bytes. A directory's data is an array of
+ * 4 KiB pages, each a 64-byte reserved header followed by
+ * SGZ_DIRENTS_PER_PAGE slots; slot i lives in page i / 14 at
+ * 64 + (i % 14) * 288. A slot with ino 0 is free. Entries are unordered;
+ * readers compare hash before name.
+ *
+ *   0 ino  8 generation  12 hash  16 name_len  17 type  18 reserved0
+ *  20 reserved1  24 name[256]  280 reserved2  284 crc (over 0..283)
+ */
+struct sgz_dirent {
+	__le64 ino;
+	/* The inode's generation when the entry was made. */
+	__le32 generation;
+	/* crc32c of the name bytes. */
+	__le32 hash;
+	__u8 name_len;
+	/* SGZ_DT_* */
+	__u8 type;
+	__le16 reserved0;
+	__le32 reserved1;
+	/* name_len bytes, no NUL, no '/', not "." or ".."; the rest zero. */
+	__u8 name[256];
+	__le32 reserved2;
+	__le32 crc;
+};
+_Static_assert(sizeof(struct sgz_dirent) == SGZ_DIRENT_SIZE, "sgz_dirent size");
+_Static_assert(__builtin_offsetof(struct sgz_dirent, crc) == SGZ_DIRENT_SIZE - 4, "the dirent crc is its last field");
+_Static_assert(SGZ_DIR_PAGE_HEADER + SGZ_DIRENTS_PER_PAGE * SGZ_DIRENT_SIZE == SGZ_PAGE_SIZE,
+	       "directory page layout");
+
+/*
+ * The undo journal, at superblock journal.offset. Before the host changes a
+ * range of the zone inside a change, it appends a record holding the
+ * range's old bytes, then raises used; state is ACTIVE for the whole
+ * change and IDLE after it. A reader that finds ACTIVE with no live writer
+ * copies the records back, newest first, then sets IDLE: the zone is then
+ * exactly as before the change.
+ *
+ *   0 magic  8 state  12 reserved0  16 sequence  24 used  32 reserved[4]
+ */
+struct sgz_journal_header {
+	__le64 magic;
+	/* SGZ_JOURNAL_IDLE or SGZ_JOURNAL_ACTIVE. */
+	__le32 state;
+	__le32 reserved0;
+	/* Number of changes started since format. */
+	__le64 sequence;
+	/* Bytes of records after this header. */
+	__le64 used;
+	__le64 reserved[4];
+};
+_Static_assert(sizeof(struct sgz_journal_header) == 64, "sgz_journal_header size");
+
+/*
+ * One journal record, followed by length bytes of old data padded to 8.
+ * crc covers offset, length and the data.
+ *   0 offset  8 length  12 crc
+ */
+struct sgz_journal_record {
+	__le64 offset;
+	__le32 length;
+	__le32 crc;
+};
+_Static_assert(sizeof(struct sgz_journal_record) == 16, "sgz_journal_record size");
+
+/*
+ * A peer slot: the host (slot 0) or a guest. Also holds the peer's
+ * allocation partition: the group it fills and the chunk it takes 4 KiB
+ * pages from, so that peers do not interleave their chunks.
+ *
+ *   0 state  4 ivposition  8 pid  16 since_ns  24 heartbeat
+ *  32 alloc_group  36 page_chunk  40 reserved[88]
+ */
+struct sgz_peer {
+	/* SGZ_PEER_* */
+	__le32 state;
+	/* The peer's ivshmem id. */
+	__le32 ivposition;
+	__le64 pid;
+	__le64 since_ns;
+	__le64 heartbeat;
+	/* Allocation group being filled, + 1; 0 = none. */
+	__le32 alloc_group;
+	/* Chunk that 4 KiB pages are taken from, + 1; 0 = none. */
+	__le32 page_chunk;
+	__u8 reserved[88];
+};
+_Static_assert(sizeof(struct sgz_peer) == SGZ_PEER_SIZE, "sgz_peer size");
+
+/*
+ * A zone lock or semaphore slot: one 64-byte line, changed only with atomic
+ * instructions; word records the holder's peer slot so that the host can
+ * release what a dead peer held. (The encoding of word, and of the request
+ * rings in the rings region, arrive with the guest request protocol: until
+ * then both regions are reserved and zero.)
+ *   0 word  8 reserved[7]
+ */
+struct sgz_lock {
+	__le64 word;
+	__le64 reserved[7];
+};
+_Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
+
+#endif /* _STARGATE_ZONE_H */
