@@ -29,6 +29,27 @@ public static partial class GuestKernel
         return newest;
     }
 
+    /// <summary>
+    /// The kernel release of the newest /boot/vmlinuz-SERIES.* or SERIES-* ("6.1" finds
+    /// 6.1.0-56-amd64, never 6.12.x), or null with the reason and the package that provides it.
+    /// </summary>
+    public static string? FindRelease(string series, out string reason)
+    {
+        string? newest = Directory.Exists("/boot")
+            ? Directory.EnumerateFiles("/boot", $"vmlinuz-{series}*")
+                .Where(p => Path.GetFileName(p).Length > $"vmlinuz-{series}".Length && Path.GetFileName(p)[$"vmlinuz-{series}".Length] is '.' or '-')
+                .OrderBy(VersionKey, VersionComparer.Instance)
+                .LastOrDefault()
+            : null;
+        reason = newest is null
+            ? $"no {series} guest kernel: /boot has no vmlinuz-{series}.* (apt-get install {(series == "6.1" ? "linux-image-amd64" : $"linux-image-{series}.*+deb12-amd64 from bookworm-backports")})"
+            : string.Empty;
+        return newest is null ? null : Path.GetFileName(newest)["vmlinuz-".Length..];
+    }
+
+    /// <summary>The kernel image of @release: /boot/vmlinuz-RELEASE.</summary>
+    public static string ImagePath(string release) => $"/boot/vmlinuz-{release}";
+
     /// <summary>The numbers in a kernel file name, in order: vmlinuz-6.12.117+deb12-amd64 gives 6, 12, 117, 12.</summary>
     private static long[] VersionKey(string path) =>
         Numbers().Matches(Path.GetFileName(path)).Select(m => long.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();

@@ -12,6 +12,12 @@ public sealed record GuestOptions
     /// </summary>
     public string? Script { get; init; }
 
+    /// <summary>Boot /boot/vmlinuz-RELEASE (<see cref="ModuleKernel"/>); null: the default kernel (<see cref="GuestKernel.Find"/>).</summary>
+    public string? KernelRelease { get; init; }
+
+    /// <summary>A kernel module on the host, put in the initramfs as /lib/NAME (<see cref="Initramfs.ModuleDirectory"/>); null: none.</summary>
+    public string? Module { get; init; }
+
     /// <summary>After the script, read commands from ttyS1 (<see cref="QemuGuest.Exec"/>); false: power off.</summary>
     public bool Interactive { get; init; } = true;
 

@@ -12,16 +12,21 @@ namespace Stargate.IntegrationTests.Guest;
 /// <item>the base, built once per run and cached by content hash under
 /// artifacts/guest-initramfs: /init (Guest/init.sh), /bin/busybox (+ /bin/sh; init installs
 /// the other applet links), /bin/sgtool, /bin/sgfstest, /dev/console;</item>
+/// <item>for a guest that loads a kernel module, an archive with it in <see cref="ModuleDirectory"/>,
+/// cached by content hash the same way;</item>
 /// <item>a small per-guest archive with the test's script at <see cref="ScriptPath"/>.</item>
 /// </list>
-/// Both are deterministic: the same inputs give the same bytes.
+/// All are deterministic: the same inputs give the same bytes.
 /// </summary>
 public static class Initramfs
 {
     /// <summary>Where a guest's script lands; the kernel parameter stargate.script= names it.</summary>
     public const string ScriptPath = "/stargate/test.sh";
 
-    private static readonly Lazy<byte[]> LazyBase = new(BuildBase);
+    /// <summary>Where a guest's kernel module lands (insmod /lib/stargatefs.ko).</summary>
+    public const string ModuleDirectory = "/lib";
+
+    private static readonly Lazy<byte[]> LazyBase = new(() => Cached("base", BuildBaseArchive()));
 
     /// <summary>The base archive (gzip'd), built on first use.</summary>
     public static byte[] Base => LazyBase.Value;
@@ -38,11 +43,19 @@ public static class Initramfs
         }
     }
 
-    /// <summary>Writes the initrd for one guest to @path: the base, then @script (if any) as /stargate/test.sh.</summary>
-    public static void WriteForGuest(string path, string? script)
+    /// <summary>
+    /// Writes the initrd for one guest to @path: the base, then the kernel module at host path
+    /// @module (if any) in /lib, then @script (if any) as /stargate/test.sh.
+    /// </summary>
+    public static void WriteForGuest(string path, string? script, string? module = null)
     {
         using var file = File.Create(path);
         file.Write(Base);
+        if (module is not null)
+        {
+            file.Write(ModuleArchive(module));
+        }
+
         if (script is not null)
         {
             var extra = new NewcArchive()
@@ -71,18 +84,34 @@ public static class Initramfs
             .Finish();
     }
 
-    private static byte[] BuildBase()
+    /// <summary>
+    /// The gzip'd archive holding @module as /lib/NAME, cached by content hash under the name of
+    /// the module's folder (artifacts/modules/RELEASE/): each kernel keeps its own.
+    /// </summary>
+    private static byte[] ModuleArchive(string module)
     {
-        byte[] archive = BuildBaseArchive();
+        var archive = new NewcArchive()
+            .Directory(ModuleDirectory)
+            .File($"{ModuleDirectory}/{Path.GetFileName(module)}", File.ReadAllBytes(module))
+            .Finish();
+        return Cached($"module-{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(module)))}", archive);
+    }
+
+    /// <summary>
+    /// @archive gzip'd, from artifacts/guest-initramfs/KIND-HASH.cpio.gz when an earlier run
+    /// made it (gzip of a large archive costs seconds); other KIND-* files there are from
+    /// earlier inputs and are removed.
+    /// </summary>
+    private static byte[] Cached(string kind, byte[] archive)
+    {
         string hash = Convert.ToHexStringLower(SHA256.HashData(archive))[..16];
-        string cache = Path.Combine(RepoPaths.Artifacts("guest-initramfs"), $"base-{hash}.cpio.gz");
+        string cache = Path.Combine(RepoPaths.Artifacts("guest-initramfs"), $"{kind}-{hash}.cpio.gz");
         if (File.Exists(cache))
         {
             return File.ReadAllBytes(cache);
         }
 
-        // One base per content: older ones are from earlier versions of the inputs.
-        foreach (string old in Directory.EnumerateFiles(Path.GetDirectoryName(cache)!, "base-*.cpio.gz"))
+        foreach (string old in Directory.EnumerateFiles(Path.GetDirectoryName(cache)!, $"{kind}-*.cpio.gz"))
         {
             File.Delete(old);
         }

@@ -68,7 +68,13 @@ public sealed partial class QemuGuest : IDisposable
         LogPath = TestLogs.PathFor(name);
 
         string initrd = Path.Combine(WorkDirectory, "initrd.gz");
-        Initramfs.WriteForGuest(initrd, options.Script);
+        Initramfs.WriteForGuest(initrd, options.Script, options.Module);
+        string kernel = options.KernelRelease is null ? environment.Kernel : GuestKernel.ImagePath(options.KernelRelease);
+        if (!File.Exists(kernel))
+        {
+            throw new GuestException($"{name}: no kernel {kernel} (apt-get install linux-image-{options.KernelRelease})");
+        }
+
 
         var append = new StringBuilder(KernelCommandLine);
         if (options.Script is not null)
@@ -96,7 +102,7 @@ public sealed partial class QemuGuest : IDisposable
         }
 
         args.AddRange([
-            "-kernel", environment.Kernel,
+            "-kernel", kernel,
             "-initrd", initrd,
             "-append", append.ToString(),
             "-pidfile", Path.Combine(WorkDirectory, "qemu.pid"),
@@ -126,7 +132,7 @@ public sealed partial class QemuGuest : IDisposable
         _output?.WriteLine($"{name}: started QEMU pid {_process.Id}; console log {LogPath}");
     }
 
-    /// <summary>This guest's name in logs and messages: CLASS.TEST-N.</summary>
+    /// <summary>This guest's name in logs and messages: CLASS.TEST-N, or CLASS.TEST.RELEASE-N for a chosen kernel.</summary>
     public string Name { get; }
 
     /// <summary>The console log file (artifacts/guest-logs).</summary>
@@ -179,7 +185,7 @@ public sealed partial class QemuGuest : IDisposable
         [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
         var environment = GuestEnvironment.RequireOrSkip();
-        string baseName = $"{Path.GetFileNameWithoutExtension(testFile)}.{test}";
+        string baseName = $"{Path.GetFileNameWithoutExtension(testFile)}.{test}{(options.KernelRelease is null ? string.Empty : "." + options.KernelRelease)}";
         int n = GuestsPerTest.AddOrUpdate(baseName, 1, (_, count) => count + 1);
         return new QemuGuest(environment, options, $"{baseName}-{n}", output);
     }
@@ -459,7 +465,8 @@ public sealed partial class QemuGuest : IDisposable
         return null;
     }
 
-    private GuestException Failure(string what) =>
+    /// <summary>A failure about this guest: @what, its console log's path and last lines.</summary>
+    public GuestException Failure(string what) =>
         new($"{Name}: {what}\nconsole log: {LogPath}\n--- last console lines ---\n{ConsoleTail()}\n---");
 
     private void ReadConsole()

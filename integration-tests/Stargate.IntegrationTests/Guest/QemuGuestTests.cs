@@ -1,8 +1,42 @@
+using System.Globalization;
+using Stargate.IntegrationTests.Host;
+using Stargate.IntegrationTests.Support;
+using Xunit.Abstractions;
+
 namespace Stargate.IntegrationTests.Guest;
 
-/// <summary>The guest harness fails loudly: a failed check in a guest script, a kernel panic.</summary>
-public sealed class QemuGuestTests
+/// <summary>
+/// The guest harness fails loudly (a failed check in a guest script, a kernel panic) and boots
+/// the kernel a test asks for, with a module in its initramfs.
+/// </summary>
+public sealed class QemuGuestTests(ITestOutputHelper output)
 {
+    [SkippableTheory, KernelMatrix]
+    public void GuestOnAChosenKernel_RunsThatRelease_WithTheModuleInLib_AndAZoneOf512MiB(string series)
+    {
+        GuestEnvironment.RequireOrSkip();
+        string? release = GuestKernel.FindRelease(series, out string reason);
+        Skip.If(release is null, reason);
+        using var zone = TestZone.InShm(512UL << 20);
+        // Any bytes do: the harness only carries the module, this guest never loads it. One
+        // folder for every run, so the initramfs cache keeps a single archive of it.
+        string module = Path.Combine(RepoPaths.Artifacts("harness-module"), ModuleKernel.ModuleName);
+        File.WriteAllBytes(module, new byte[12345]);
+        using var guest = QemuGuest.Start(new GuestOptions
+        {
+            KernelRelease = release,
+            Module = module,
+            Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
+        }, output);
+
+        Assert.Contains($".{release}-", guest.Name, StringComparison.Ordinal);
+        Assert.Equal(release, guest.Exec("echo release=$(uname -r)")["release"]);
+        Assert.Equal("12345", guest.Exec($"stat -c size=%s {Initramfs.ModuleDirectory}/{ModuleKernel.ModuleName}")["size"]);
+        Assert.Equal(zone.Size.ToString(CultureInfo.InvariantCulture), guest.Exec("sgtool info $SG_DEV")["bar2_size"]);
+        Assert.Equal("0x00000000", guest.Exec("sgfstest sum /dev/null")["crc"]);
+        Assert.Equal(0, guest.Shutdown());
+    }
+
     [SkippableFact]
     public void Script_FailedCheck_FailsTheWaitWithScriptLineAndCondition()
     {
