@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The live demo (./build.sh --target=Demo): a zone in /dev/shm, filled and read back from
-# the host, a writer killed in the middle of a copy, recovery, and a clean fsck.
+# the host, a writer killed in the middle of a change, recovery, a clean fsck; then the zone
+# served to two QEMU guests that mount it with stargatefs, read the host's files (by read(2)
+# and by a mapping of 2 MiB pages) and write for each other and for the host.
 # Everything it makes is removed at the end.
 set -euo pipefail
 
@@ -45,35 +47,52 @@ run mkdir "$zone" /shared/after-crash
 run ls "$zone" /shared
 run zone fsck "$zone"
 
-step "Serve the zone to QEMU guests (the ivshmem server; the service itself is peer 0)"
+step "Serve the zone to QEMU guests, which mount it with the stargatefs module"
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+release=${kernel#/boot/vmlinuz-}
+module="$root/artifacts/modules/$release/stargatefs.ko"
 if [[ -z "$kernel" ]] || ! command -v qemu-system-x86_64 >/dev/null || [[ ! -x /bin/busybox ]]; then
   echo "no guest kernel, QEMU or static busybox here (./build.sh installs them): skipping the guests"
   exit 0
 fi
+if [[ ! -f "$module" ]]; then
+  echo "no stargatefs module for $release: run ./build.sh --target=Build-Guest-Modules (the Demo target does)"
+  exit 1
+fi
+# A board the guests write on: the host allocates it (guests cannot allocate yet).
+head -c $((4 << 20)) /dev/zero >"$work/board"
+run put "$zone" "$work/board" /shared/board
 make -s -C "$root/guest-module-templates/tools" O="$work/tools"
-mkdir -p "$work/initramfs/bin"
-cp /bin/busybox "$work/tools/sgtool" "$work/initramfs/bin/"
+mkdir -p "$work/initramfs/bin" "$work/initramfs/lib"
+cp /bin/busybox "$work/tools/sgtool" "$work/tools/sgfstest" "$work/initramfs/bin/"
+cp "$module" "$work/initramfs/lib/stargatefs.ko"
 ln -s busybox "$work/initramfs/bin/sh" # /init is a #!/bin/sh script
 cp "$root/integration-tests/Stargate.IntegrationTests/Guest/init.sh" "$work/initramfs/init"
-# Each guest: read its id and the zone through BAR0/BAR2, let host doorbells reach it (MSI-X
-# on an unused IDT vector: the kernel then prints "No irq handler for vector"), leave a word
-# in the zone, ring the host, and wait for the host's word.
+# Each guest mounts the zone, reads the host's files (big.bin through a mapping made of
+# 2 MiB pages), and writes on the board: guest 1 a line with write(2), guest 2 a word
+# through a shared mapping that guest 1 waits for. First it rings the host's doorbell.
 cat >"$work/initramfs/demo.sh" <<'GUEST'
-info=$(sgtool info "$SG_DEV")
-id=$(echo "$info" | sg_value ivposition)
-size=$(echo "$info" | sg_value zone_size)
-sg_say "guest $id: BAR2 is the zone: magic $(echo "$info" | sg_value magic), $size bytes"
-sgtool msix "$SG_DEV" 0 0xdf >/dev/null
-sgtool write "$SG_DEV" $((size - 8 * id)) $((0x6775657374000000 + id)) >/dev/null
+id=$(sgtool info "$SG_DEV" | sg_value ivposition)
 sgtool ring "$SG_DEV" 0 0 >/dev/null
-sg_say "guest $id: wrote a word into the zone and rang the host"
-for i in $(seq 600); do
-  word=$(sgtool read "$SG_DEV" $((size - 64)) | sg_value value)
-  [ "$word" != 0x0000000000000000 ] && break
-  sleep 0.1
-done
-sg_say "guest $id: read the host's word $word"
+sg_say "guest $id: rang the host's doorbell (before the module takes the device)"
+insmod /lib/stargatefs.ko
+mkdir -p /mnt/zone
+mount -t stargatefs "$SG_DEV" /mnt/zone
+sg_say "guest $id: mount -t stargatefs $SG_DEV /mnt/zone: $(ls /mnt/zone/shared | tr '\n' ' ')"
+sg_say "guest $id: cat hello.txt: $(cat /mnt/zone/shared/hello.txt)"
+sg_say "guest $id: big.bin read(2): $(sgfstest sum /mnt/zone/shared/big.bin)"
+sg_say "guest $id: big.bin mmap: $(sgfstest mmhuge /mnt/zone/shared/big.bin | tr ' ' '\n' | grep -E '^(size|chunks|faults)=' | tr '\n' ' ')2 MiB faults served: $(cat /sys/bus/pci/devices/$SG_DEV/stargatefs_pmd_faults)"
+if [ "$id" = 1 ]; then
+  printf "guest 1 wrote this line with write(2)\n" >/tmp/line
+  dd if=/tmp/line of=/mnt/zone/shared/board conv=notrunc 2>&1 | sed "s/^/STARGATE: guest 1: dd: /"
+  sg_say "guest 1: waiting for guest 2's word at board offset 1 MiB"
+  sg_say "guest 1: $(sgfstest mmwait /mnt/zone/shared/board 1048576 0x6f6c6c6568 60000 | tail -n 1)"
+else
+  sleep 2
+  sgfstest mmpoke /mnt/zone/shared/board 1048576 0x6f6c6c6568 >/dev/null
+  sg_say "guest 2: stored 0x6f6c6c6568 at board offset 1 MiB through its mapping"
+fi
+sg_say "guest $id: done"
 sleep 60
 GUEST
 chmod +x "$work/initramfs/init" "$work/initramfs/demo.sh"
@@ -87,31 +106,26 @@ accel=(-accel tcg -cpu max); [[ "${STARGATE_ACCEL:-}" == kvm ]] && accel=(-accel
 guests=()
 for g in 1 2; do
   # shellcheck disable=SC2046 # qemu-args prints words meant to be split
-  qemu-system-x86_64 "${accel[@]}" -m 256M -smp 1 -nodefaults -nographic -no-reboot \
+  qemu-system-x86_64 "${accel[@]}" -m 512M -smp 1 -nodefaults -nographic -no-reboot \
     -kernel "$kernel" -initrd "$work/initramfs.gz" -serial "file:$work/guest$g.log" \
     -append "console=ttyS0 panic=-1 quiet stargate.script=/demo.sh" \
     $("$sg" qemu-args "$zone" --mode doorbell --socket "$work/serve.sock" --vectors 2) &
   guests+=($!)
   sleep 1 # ids follow connection order
 done
-echo "booting two guests under ${accel[1]} (about 10 s)..."
-for i in $(seq 600); do
-  [[ $(grep -c "rang the host" "$work"/guest*.log 2>/dev/null | awk -F: '{s += $2} END {print s}') == 2 ]] && break
+echo "booting two guests ($release) under ${accel[1]}; each reads 300 MiB (about 40 s)..."
+for i in $(seq 900); do
+  [[ $(grep -c "STARGATE: guest .: done" "$work"/guest*.log 2>/dev/null | awk -F: '{s += $2} END {print s}') == 2 ]] && break
   sleep 0.2
 done
-grep -h "STARGATE: guest" "$work"/guest*.log
+grep -h "STARGATE: guest" "$work"/guest*.log | sort -s -k3,3
+echo "host's crc of big.bin: $("$work/tools/sgfstest" sum "$work/big.bin")"
 run peers --socket "$work/serve.sock"
 
-step "The host answers: a word into the zone, and a doorbell to each guest"
-printf 'HOST says hi' | head -c 8 | dd of="$zone" bs=1 seek=$(( $(stat -c %s "$zone") - 64 )) conv=notrunc status=none
-for g in 1 2; do "$sg" ring --socket "$work/serve.sock" --peer $g --vector 0; done
-sleep 2
-grep -h -E "read the host's word|No irq handler for vector" "$work"/guest*.log
-echo "(the interrupt line is the guest kernel's: vector 0xdf = 223 arrived, with no driver to take it)"
-for g in 1 2; do
-  word=$(od -An -tx8 -j $(( $(stat -c %s "$zone") - 8 * g )) -N8 "$zone" | tr -d ' ')
-  echo "host reads guest $g's word from the zone file: 0x$word"
-done
+step "The host reads what the guests wrote, straight from the zone"
+echo "\$ stargate cat $zone /shared/board | head -n 1"
+"$sg" cat "$zone" /shared/board | head -n 1
+printf 'board offset 1 MiB: 0x%s\n' "$(od -An -tx8 -j $((1 << 20)) -N8 <("$sg" cat "$zone" /shared/board) | tr -d ' ')"
 
 step "A guest dies (SIGKILL to its QEMU): the service notices at once; the other carries on"
 kill -9 "${guests[1]}"; wait "${guests[1]}" 2>/dev/null || true
@@ -126,4 +140,4 @@ ls "$work"/serve.sock* 2>/dev/null || echo "no socket files left"
 run zone fsck "$zone"
 
 step "Done"
-echo "Next: the guest module mounts this zone as a file system (README, Status)."
+echo "Next: guests create, rename and remove files themselves (README, Status)."
