@@ -1,5 +1,5 @@
 // Stargate's build. Run it through ./build.sh, which installs what the machine lacks first:
-//   ./build.sh --target=Build | Test | Generate-Interop | Demo | Bench | Clean
+//   ./build.sh --target=Build | Build-Guest-Modules | Test | Generate-Interop | Demo | Bench | Clean
 //   ./build.sh --target=Test --configuration=Debug
 // Tasks do one thing each; targets only list dependencies. --exclusive runs a task without them.
 // Test prints, as the very last line of its output, "N passed, N failed, N skipped": CI reads it.
@@ -106,9 +106,53 @@ Task("Generate-Interop")
         new DotNetRunSettings { Configuration = configuration, WorkingDirectory = root });
 });
 
+// The guest kernels the module is built for, one line each: Debian's amd64 flavour of each
+// line's headers under /usr/src (not -common, -cloud or -rt), and the packages that install them.
+var guestKernelLines = new[]
+{
+    (Line: "6.1", Pattern: "linux-headers-6.1.*-amd64", Packages: "linux-headers-amd64"),
+    (Line: "6.12", Pattern: "linux-headers-6.12.*+deb12-amd64", Packages: "linux-headers-6.12-amd64 linux-image-6.12-amd64"),
+};
+
+Task("Build-Guest-Modules")
+    .Description("Builds stargatefs.ko for every guest kernel of the matrix into artifacts/modules/RELEASE (stargate-codegen build).")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var codegen = root.CombineWithFilePath($"codegen/Stargate.Codegen/bin/{configuration}/net10.0/stargate-codegen.dll");
+    foreach (var (line, pattern, packages) in guestKernelLines)
+    {
+        var headers = System.IO.Directory.Exists("/usr/src")
+            ? System.IO.Directory.GetDirectories("/usr/src", pattern)
+                .Where(dir => !System.IO.Path.GetFileName(dir).Contains("-cloud") && !System.IO.Path.GetFileName(dir).Contains("-rt-"))
+                .OrderBy(dir => dir, StringComparer.Ordinal)
+                .ToList()
+            : new List<string>();
+        if (headers.Count == 0)
+            throw new CakeException($"No Linux {line} headers in /usr/src/{pattern}: install them with: apt-get install --no-install-recommends {packages}");
+
+        foreach (var dir in headers)
+        {
+            Information("Building the guest module for {0}", dir);
+            var exitCode = StartProcess("dotnet", new ProcessSettings
+            {
+                Arguments = new ProcessArgumentBuilder()
+                    .AppendQuoted(codegen.FullPath)
+                    .Append("build")
+                    .Append("--headers").AppendQuoted(dir)
+                    .Append("--out").AppendQuoted(artifacts.Combine("modules").FullPath),
+                WorkingDirectory = root,
+            });
+            if (exitCode != 0)
+                throw new CakeException($"stargate-codegen build --headers {dir} failed with exit code {exitCode} (its diagnostics are above).");
+        }
+    }
+});
+
 Task("Test")
     .Description("Runs every test project, reads the .trx files and prints the summary.")
     .IsDependentOn("Build")
+    .IsDependentOn("Build-Guest-Modules")
     .Does(() =>
 {
     var projects = TestProjects();

@@ -20,8 +20,10 @@ packages=(
   cpio              # a test lists the generated initramfs with cpio -t to prove it is valid newc
   libvirt-clients   # virt-xml-validate: the libvirt <shmem> XML that stargate emits is schema-checked
   libxml2-utils     # ... virt-xml-validate runs xmllint from this package
-  # Still to come:
-  # linux-headers-amd64    # Kbuild of the generated guest module
+  linux-headers-amd64        # Kbuild of the generated guest module (stargate-codegen) for the 6.1 guests
+  linux-headers-6.12-amd64   # ... and for the 6.12 guests
+  linux-image-6.12-amd64     # the 6.12 guests' kernel
+  kmod                       # modinfo, depmod: reading and installing the built stargatefs.ko
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

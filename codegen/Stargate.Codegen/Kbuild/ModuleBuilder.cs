@@ -31,8 +31,30 @@ internal static class ModuleBuilder
         string module = Path.Combine(directory, ModuleInfo.Name + ".ko");
         string profileFile = Path.Combine(directory, "profile.json");
 
-        // Nothing of an earlier build may pass for this one's.
-        foreach (var stale in new[] { src, dkmsRoot })
+        System.IO.Directory.CreateDirectory(directory);
+        using var exclusive = BuildLock.Acquire(directory, profile.Release);
+        try
+        {
+            BuildLocked(headers, profile, templates, zoneHeader, src, dkms, profileFile);
+
+            // Readers (guest tests packing the module) see the old file or the new, never a part.
+            string staged = module + ".new";
+            File.Copy(Path.Combine(src, ModuleInfo.Name + ".ko"), staged, overwrite: true);
+            File.Move(staged, module, overwrite: true);
+        }
+        catch
+        {
+            // No module from an earlier build may pass for this one's.
+            File.Delete(module);
+            throw;
+        }
+
+        return new ModuleBuild(directory, module, dkms, profileFile);
+    }
+
+    private static void BuildLocked(KernelHeaders headers, KernelProfile profile, string templates, string zoneHeader, string src, string dkms, string profileFile)
+    {
+        foreach (var stale in new[] { src, Path.GetDirectoryName(dkms)! })
         {
             if (System.IO.Directory.Exists(stale))
             {
@@ -40,8 +62,6 @@ internal static class ModuleBuilder
             }
         }
 
-        System.IO.Directory.CreateDirectory(directory);
-        File.Delete(module);
         File.WriteAllText(profileFile, profile.ToJson());
 
         // The DKMS tree is the rendered sources before Kbuild writes objects among them.
@@ -63,13 +83,9 @@ internal static class ModuleBuilder
                 detail: string.Join('\n', warnings));
         }
 
-        string built = Path.Combine(src, ModuleInfo.Name + ".ko");
-        if (!File.Exists(built))
+        if (!File.Exists(Path.Combine(src, ModuleInfo.Name + ".ko")))
         {
-            throw new CodegenException($"Kbuild succeeded but wrote no {built}: the template Kbuild must build obj-m := {ModuleInfo.Name}.o", detail: make.Output);
+            throw new CodegenException($"Kbuild succeeded but wrote no {ModuleInfo.Name}.ko in {src}: the template Kbuild must build obj-m := {ModuleInfo.Name}.o", detail: make.Output);
         }
-
-        File.Copy(built, module, overwrite: true);
-        return new ModuleBuild(directory, module, dkms, profileFile);
     }
 }
