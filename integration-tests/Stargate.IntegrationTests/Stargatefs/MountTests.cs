@@ -1,0 +1,55 @@
+using Stargate.IntegrationTests.Guest;
+using Stargate.IntegrationTests.Host;
+using Xunit.Abstractions;
+
+namespace Stargate.IntegrationTests.Stargatefs;
+
+/// <summary>
+/// The module's life cycle: it binds every ivshmem device (plain and doorbell), mounts each
+/// by index or PCI address, read-only too, and unmount, rmmod, insmod, mount again all work.
+/// </summary>
+public sealed class MountTests(ITestOutputHelper output)
+{
+    [SkippableTheory, KernelMatrix]
+    public void TwoZonesInOneGuest_EachMounts_AndUnmountRmmodInsmodMountCycles(string series)
+    {
+        var kernel = ModuleKernel.RequireOrSkip(series);
+        using var plain = TestZone.InShm();
+        using var served = TestZone.InShm();
+        byte[] first = HostData.Random(5000, 41), second = HostData.Random(7000, 42);
+        ZoneFiles.Put(plain, "/first", first);
+        ZoneFiles.Put(served, "/second", second);
+        using var server = StargateServer.Start(served.Path, vectors: 2);
+        var devices = QemuDevices.IvshmemPlain(plain.Path, plain.Size, id: "zone0")
+            .Concat(QemuDevices.IvshmemDoorbell(server.SocketPath, server.Vectors, id: "zone1"))
+            .ToList();
+
+        using var guest = StargatefsGuest.Start(kernel, devices, output);
+        string[] addresses = guest.Exec("echo $SG_DEVS").Lines.SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        guest.Check(addresses.Length == 2, $"two ivshmem devices: {string.Join(' ', addresses)}");
+
+        // By index, in bind order (the PCI addresses in order): the plain zone is the first.
+        guest.MountZone("0", "/mnt/a");
+        guest.MountZone("1", "/mnt/b");
+        guest.AssertReads("/mnt/a/first", FileSum.Of(first));
+        guest.AssertReads("/mnt/b/second", FileSum.Of(second));
+        guest.Unmount("/mnt/a");
+        guest.Unmount("/mnt/b");
+        guest.Rmmod();
+
+        guest.Insmod();
+        guest.MountZone(addresses[1], "/mnt/b");
+        guest.AssertReads("/mnt/b/second", FileSum.Of(second));
+        guest.MountZone(addresses[0], "/mnt/a", readOnly: true);
+        guest.AssertReads("/mnt/a/first", FileSum.Of(first));
+        guest.Check(guest.Fails("sgfstest fill /mnt/a/first 0 10 1") == "EROFS", "a write on a read-only mount fails with EROFS");
+        guest.Unmount("/mnt/a");
+        guest.Unmount("/mnt/b");
+        guest.Rmmod();
+
+        guest.Insmod();
+        guest.MountZone("0", "/mnt/a");
+        guest.AssertReads("/mnt/a/first", FileSum.Of(first));
+        guest.Finish();
+    }
+}
