@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 // Probe: memremap_fs_dax
-// API: devm_memremap_pages() of a struct dev_pagemap with .range/.nr_range and type MEMORY_DEVICE_FS_DAX
+// API: memremap_pages()/memunmap_pages() of a struct dev_pagemap with .range/.nr_range and type MEMORY_DEVICE_FS_DAX
 // Header: include/linux/memremap.h
-// Symbol: devm_memremap_pages
+// Symbol: memremap_pages
 #include <linux/memremap.h>
 
-static void * __used probe_map(struct device *dev, struct dev_pagemap *pgmap, u64 start, u64 size)
+static void * __used probe_map(int nid, struct dev_pagemap *pgmap, u64 start, u64 size)
 {
 	pgmap->type = MEMORY_DEVICE_FS_DAX;
 	pgmap->range.start = start;
 	pgmap->range.end = start + size - 1;
 	pgmap->nr_range = 1;
-	return devm_memremap_pages(dev, pgmap);
+	return memremap_pages(pgmap, nid);
+}
+
+static void __used probe_unmap(struct dev_pagemap *pgmap)
+{
+	memunmap_pages(pgmap);
 }

@@ -327,3 +327,4 @@ module_init(stargatefs_init);
 module_exit(stargatefs_exit);
 MODULE_DESCRIPTION("Stargate shared memory file system for ivshmem zones");
 MODULE_LICENSE("GPL");
+MODULE_VERSION("0.4.0");
