@@ -255,6 +255,7 @@ Task("Test")
 Task("Demo")
     .Description("Runs demo/run.sh against the built tree.")
     .IsDependentOn("Build")
+    .IsDependentOn("Build-Guest-Modules")
     .Does(() =>
 {
     var script = root.CombineWithFilePath("demo/run.sh");
