@@ -92,8 +92,8 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto unlock;
 	ret = dax_iomap_rw(iocb, from, &stargatefs_iomap_ops);
 	if (ret > 0) {
-		err = stargatefs_zone_update_file(dev, inode->i_ino, iocb->ki_pos,
-						  ktime_get_real_ns());
+		err = stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation,
+						  iocb->ki_pos, ktime_get_real_ns());
 		if (err)
 			ret = err;
 		else if (iocb->ki_pos > i_size_read(inode))
@@ -128,7 +128,8 @@ static vm_fault_t stargatefs_huge_fault(struct vm_fault *vmf, enum page_entry_si
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	if (write) {
 		if (!(ret & VM_FAULT_ERROR))
-			stargatefs_zone_update_file(dev, inode->i_ino, 0, ktime_get_real_ns());
+			stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation, 0,
+						    ktime_get_real_ns());
 		sb_end_pagefault(sb);
 	}
 	if (ret & VM_FAULT_NOPAGE)

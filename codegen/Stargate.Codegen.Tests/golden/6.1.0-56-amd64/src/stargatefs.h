@@ -107,7 +107,7 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);
 int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
 			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext);
-int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino,
+int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
 				u64 new_size, u64 now_ns);
 void stargatefs_zone_statfs(struct stargatefs_device *dev, u64 *free_pages,
 			    u64 *free_inodes);

@@ -311,9 +311,11 @@ int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
  * Publishes a guest write to file ino: size grows to new_size if that is
  * larger, and mtime and ctime become now_ns, under the inode's seqcount
  * taken from even to odd with a compare-and-swap (so that two guests do
- * not interleave). Returns 0, or -EIO when the seqcount stays odd.
+ * not interleave). Nothing is written if the inode is no longer the
+ * generation the caller wrote to (the host freed or reused it meanwhile).
+ * Returns 0, -ESTALE, or -EIO when the seqcount stays odd.
  */
-int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino,
+int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
 				u64 new_size, u64 now_ns)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
@@ -326,7 +328,13 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino,
 		if (cmpxchg((u32 *)&live->seq, seq, seq + 1) == seq)
 			break;
 	}
-	smp_wmb();
+	smp_mb();
+	if (le32_to_cpu(READ_ONCE(live->generation)) != generation ||
+	    (le32_to_cpu(READ_ONCE(live->mode)) & SGZ_S_IFMT) != SGZ_S_IFREG) {
+		/* Changed nothing: put the seqcount back as it was. */
+		smp_store_release((u32 *)&live->seq, seq);
+		return -ESTALE;
+	}
 	if (new_size > le64_to_cpu(READ_ONCE(live->size)))
 		WRITE_ONCE(live->size, cpu_to_le64(new_size));
 	WRITE_ONCE(live->mtime_ns, cpu_to_le64(now_ns));
