@@ -38,6 +38,23 @@ public sealed class QemuGuestTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void Exec_WhileBackgroundJobsEnd_LosesNoByteOfTheNextCommand()
+    {
+        // Background jobs of the command loop's shell end while it reads the next line: each
+        // ending is a SIGCHLD, which made busybox's read builtin drop what it had read so far.
+        GuestEnvironment.RequireOrSkip();
+        using var guest = QemuGuest.Start(new GuestOptions(), output);
+        string word = string.Concat(Enumerable.Repeat("0123456789", 150));
+        for (int round = 0; round < 3; round++)
+        {
+            guest.Exec("for i in $(seq 1 100); do usleep $((i * 3000)) & done");
+            Assert.Equal(word, guest.Exec($"echo long={word}")["long"]);
+        }
+
+        Assert.Equal(0, guest.Shutdown());
+    }
+
+    [SkippableFact]
     public void Script_FailedCheck_FailsTheWaitWithScriptLineAndCondition()
     {
         GuestEnvironment.RequireOrSkip();

@@ -64,7 +64,10 @@ if [ -n "$SG_INTERACTIVE" ]; then
 	stty -F /dev/ttyS1 raw -echo
 	exec 3</dev/ttyS1
 	sg_say ready
-	while IFS= read -r line <&3; do
+	# Each line is read in a subshell, which has no children: busybox 1.35's read builtin,
+	# interrupted by SIGCHLD mid-line (a background job of an earlier command ending), starts
+	# over and drops the bytes it had read.
+	while line=$(IFS= read -r l <&3 && printf '%s' "$l"); do
 		id=${line%% *}
 		command=${line#* }
 		[ "$command" = exit ] && break
