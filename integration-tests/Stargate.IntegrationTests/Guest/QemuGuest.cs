@@ -229,11 +229,25 @@ public sealed partial class QemuGuest : IDisposable
 
     /// <summary>Waits for a console line containing @text at or after line @fromLine; returns the line.</summary>
     public string WaitForConsole(string text, int fromLine = 0, TimeSpan? timeout = null) =>
-        Wait($"a console line containing '{text}' (from line {fromLine})", timeout, lines =>
+        WaitForConsole($"containing '{text}'", l => l.Contains(text, StringComparison.Ordinal), fromLine, timeout);
+
+    /// <summary>Waits for a console line that @pattern matches at or after line @fromLine; returns the line.</summary>
+    public string WaitForConsole(Regex pattern, int fromLine = 0, TimeSpan? timeout = null) =>
+        WaitForConsole($"matching /{pattern}/", pattern.IsMatch, fromLine, timeout);
+
+    /// <summary>The console lines from @fromLine on that contain @text (no waiting).</summary>
+    public IReadOnlyList<string> ConsoleLines(string text, int fromLine = 0) =>
+        ConsoleLines(l => l.Contains(text, StringComparison.Ordinal), fromLine);
+
+    /// <summary>The console lines from @fromLine on that @pattern matches (no waiting).</summary>
+    public IReadOnlyList<string> ConsoleLines(Regex pattern, int fromLine = 0) => ConsoleLines(pattern.IsMatch, fromLine);
+
+    private string WaitForConsole(string what, Func<string, bool> match, int fromLine, TimeSpan? timeout) =>
+        Wait($"a console line {what} (from line {fromLine})", timeout, lines =>
         {
             for (int i = fromLine; i < lines.Count; i++)
             {
-                if (lines[i].Contains(text, StringComparison.Ordinal))
+                if (match(lines[i]))
                 {
                     return (true, lines[i]);
                 }
@@ -242,12 +256,11 @@ public sealed partial class QemuGuest : IDisposable
             return (false, string.Empty);
         });
 
-    /// <summary>The console lines from @fromLine on that contain @text (no waiting).</summary>
-    public IReadOnlyList<string> ConsoleLines(string text, int fromLine = 0)
+    private List<string> ConsoleLines(Func<string, bool> match, int fromLine)
     {
         lock (_gate)
         {
-            return _lines.Skip(fromLine).Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
+            return _lines.Skip(fromLine).Where(match).ToList();
         }
     }
 
