@@ -70,11 +70,9 @@ ln -s busybox "$work/initramfs/bin/sh" # /init is a #!/bin/sh script
 cp "$root/integration-tests/Stargate.IntegrationTests/Guest/init.sh" "$work/initramfs/init"
 # Each guest mounts the zone, reads the host's files (big.bin through a mapping made of
 # 2 MiB pages), and writes on the board: guest 1 a line with write(2), guest 2 a word
-# through a shared mapping that guest 1 waits for. First it rings the host's doorbell.
+# through a shared mapping that guest 1 waits for; then it rings the host's doorbell.
 cat >"$work/initramfs/demo.sh" <<'GUEST'
 id=$(sgtool info "$SG_DEV" | sg_value ivposition)
-sgtool ring "$SG_DEV" 0 0 >/dev/null
-sg_say "guest $id: rang the host's doorbell (before the module takes the device)"
 insmod /lib/stargatefs.ko
 mkdir -p /mnt/zone
 mount -t stargatefs "$SG_DEV" /mnt/zone
@@ -92,7 +90,8 @@ else
   sgfstest mmpoke /mnt/zone/shared/board 1048576 0x6f6c6c6568 >/dev/null
   sg_say "guest 2: stored 0x6f6c6c6568 at board offset 1 MiB through its mapping"
 fi
-sg_say "guest $id: done"
+sgtool ring "$SG_DEV" 0 0 >/dev/null
+sg_say "guest $id: rang the host's doorbell; done"
 sleep 60
 GUEST
 chmod +x "$work/initramfs/init" "$work/initramfs/demo.sh"
@@ -115,7 +114,7 @@ for g in 1 2; do
 done
 echo "booting two guests ($release) under ${accel[1]}; each reads 300 MiB (about 40 s)..."
 for i in $(seq 900); do
-  [[ $(grep -c "STARGATE: guest .: done" "$work"/guest*.log 2>/dev/null | awk -F: '{s += $2} END {print s}') == 2 ]] && break
+  [[ $(grep -c "STARGATE: guest .: rang the host's doorbell; done" "$work"/guest*.log 2>/dev/null | awk -F: '{s += $2} END {print s}') == 2 ]] && break
   sleep 0.2
 done
 grep -h "STARGATE: guest" "$work"/guest*.log | sort -s -k3,3

@@ -225,12 +225,18 @@ static int sgtool_write_fd(int fd, const char *path, const char *text)
 	return 0;
 }
 
-/* pci_enable_device() from user space: turns on memory decoding. */
+/*
+ * pci_enable_device() from user space: turns on memory decoding. A device
+ * a driver already enabled (stargatefs) is left alone: the kernel refuses
+ * the write then with EBUSY.
+ */
 static int sgtool_enable(const char *dev)
 {
-	char path[512];
+	char path[512], state[16];
 	int fd, ret;
 
+	if (sgtool_read_text(dev, "enable", state, sizeof(state)) == 0 && state[0] != '0')
+		return 0;
 	snprintf(path, sizeof(path), SGTOOL_PCI_DEVICES "/%s/enable", dev);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	sgtool_check_at(fd >= 0, -errno, path);
