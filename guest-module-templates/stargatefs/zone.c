@@ -23,8 +23,7 @@ static bool stargatefs_in_zone(u64 zone_size, u64 off, u64 len)
 	return off <= zone_size && len <= zone_size - off;
 }
 
-static bool stargatefs_region_ok(const struct sgz_superblock *sb,
-				 const struct sgz_region *r, u64 zone_size)
+static bool stargatefs_region_ok(const struct sgz_region *r, u64 zone_size)
 {
 	u64 off = le64_to_cpu(r->offset), len = le64_to_cpu(r->size);
 
@@ -91,7 +90,7 @@ int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geome
 	}
 	regions = &sb.journal;
 	for (i = 0; i < 10; i++) {
-		if (!stargatefs_region_ok(&sb, &regions[i], geo.zone_size)) {
+		if (!stargatefs_region_ok(&regions[i], geo.zone_size)) {
 			dev_err(d, "zone refused: region %d lies outside the zone\n", i);
 			return -EINVAL;
 		}
