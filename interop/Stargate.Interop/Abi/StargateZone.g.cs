@@ -24,9 +24,11 @@ public static class SgzAbi
     ///  3. readers refuse a major above their own and name both versions;
     ///  4. regenerate the C# mirror, and update the version line (and add the
     ///     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
+    /// 1.1: the rings region (request and reply rings, open tables), the lock
+    /// table's records, the inode lock word and SGZ_INODE_ORPHAN.
     /// </summary>
     public const int VersionMajor = 1;
-    public const int VersionMinor = 0;
+    public const int VersionMinor = 1;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -105,9 +107,116 @@ public static class SgzAbi
     public const int DtLnk = 10;
     public const int DtSock = 12;
 
+    /// <summary>Unlinked (nlink 0) but still open in some peer: freed at the last close.</summary>
+    public const uint InodeOrphan = 0x1;
+
+    /// <summary>
+    /// The inode lock word (sgz_inode.lock), taken by guests around a write that
+    /// changes size or mtime and by the host around a truncate: 0 = free, else
+    /// bits 0..15 hold the holder's peer slot + 1 and SGZ_ILOCK_WAITERS says a
+    /// peer sleeps on it (the releaser then rings every live peer's vector 0).
+    /// Changed only with cmpxchg/xchg. The host clears the word of a dead peer.
+    /// </summary>
+    public const ulong IlockHolderMask = 0xffff;
+    public const ulong IlockWaiters = 0x10000;
+
     /// <summary>Peer states in sgz_peer.state.</summary>
     public const int PeerFree = 0;
     public const int PeerLive = 1;
+
+    /// <summary>
+    /// A lock table slot: one granted flock() or fcntl() byte-range lock. Only the
+    /// host writes the table, inside journalled changes, when it grants or drops
+    /// a lock for a peer's SGZ_OP_LOCK request (or for a host process); word 0 is
+    /// a free slot. A lock survives a restart of the host service; the host drops
+    /// every slot of a peer that dies.
+    ///
+    ///   0 word  8 ino  16 owner  24 start  32 end  40 pid  44 generation
+    ///  48 reserved[2]
+    ///
+    /// word: bits 0..15 holder peer slot + 1, bits 16..19 SGZ_LOCK_KIND_*,
+    /// bit 20 set for an exclusive (write) lock. owner is the holder's opaque
+    /// owner id (one open file for flock, one process's file table for fcntl);
+    /// start..end is inclusive, end = SGZ_LOCK_EOF for "to the end of file".
+    /// </summary>
+    public const ulong LockHolderMask = 0xffff;
+    public const int LockKindShift = 16;
+    public const int LockKindFlock = 1;
+    public const int LockKindPosix = 2;
+    public const ulong LockExclusive = 0x100000;
+    public const ulong LockEof = 0xffffffffffffffff;
+
+    /// <summary>
+    /// The rings region: max_peers areas of ring_bytes each; peer slot p's area
+    /// starts at rings.offset + p * ring_bytes. A guest's area holds its request
+    /// ring, its reply ring and its open table:
+    ///
+    ///      0 struct sgz_ring_header
+    ///     64 SGZ_RING_SLOTS x struct sgz_request   (the request ring)
+    ///   9280 SGZ_RING_SLOTS x struct sgz_reply     (the reply ring)
+    ///  10304 SGZ_OPEN_ENTRIES x struct sgz_open    (the open table)
+    ///
+    /// The rings are indexed by tag (0..SGZ_RING_SLOTS-1): request i is answered
+    /// by reply i. A guest writes a request into a slot it owns, then its seq
+    /// (last, with a release store; seqs rise by one per request and are never
+    /// 0), then rings the host's vector 0. The host copies the request out,
+    /// checks every field, applies it (a structural change and the reply's
+    /// body, seq included, in one journalled change), then stores done = seq
+    /// and rings the guest's vector 0. A slot is pending while request.seq is
+    /// not reply.done; the host takes pending slots of one peer in seq order.
+    /// With no doorbells (ivshmem-plain, or a restarted host service, whose
+    /// eventfds QEMU never learns) both sides poll. docs/requests.md has the
+    /// tables.
+    /// </summary>
+    public const int RingSlots = 8;
+    public const int RequestSize = 1152;
+    public const int ReplySize = 128;
+    public const int OpenSize = 16;
+    public const int RingRequests = 64;
+    public const int RingReplies = 9280;
+    public const int RingOpens = 10304;
+    public const int OpenEntries = 380;
+    public const int SymlinkMax = 768;
+
+    /// <summary>Request opcodes (sgz_request.opcode).</summary>
+    public const int OpCreate = 1;
+    public const int OpMkdir = 2;
+    public const int OpMknod = 3;
+    public const int OpSymlink = 4;
+    public const int OpLink = 5;
+    public const int OpUnlink = 6;
+    public const int OpRmdir = 7;
+    public const int OpRename = 8;
+    public const int OpSetattr = 9;
+    public const int OpAllocate = 10;
+    public const int OpLock = 11;
+    public const int OpGetlk = 12;
+    public const int OpRelease = 13;
+    public const int OpNop = 14;
+
+    /// <summary>sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values.</summary>
+    public const uint RenameNoreplace = 0x1;
+    public const uint RenameExchange = 0x2;
+
+    /// <summary>sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK.</summary>
+    public const uint ReqLockFlock = 0x1;
+    public const uint ReqLockWait = 0x2;
+
+    /// <summary>sgz_request.valid of SGZ_OP_SETATTR.</summary>
+    public const uint AttrMode = 0x1;
+    public const uint AttrUid = 0x2;
+    public const uint AttrGid = 0x4;
+    public const uint AttrSize = 0x8;
+    public const uint AttrAtime = 0x10;
+    public const uint AttrMtime = 0x20;
+
+    /// <summary>A time of SGZ_TIME_NOW means the host's clock at the change.</summary>
+    public const ulong TimeNow = 0xffffffffffffffff;
+
+    /// <summary>Lock types (sgz_request.lock_type, sgz_reply.lock_type).</summary>
+    public const int LockUnlock = 0;
+    public const int LockRead = 1;
+    public const int LockWrite = 2;
 }
 
 /// <summary>A region of the zone: byte offset and byte length.</summary>
@@ -228,7 +337,7 @@ public unsafe struct SgzInode
     /// <summary>Bumped each time the inode number is reused.</summary>
     [FieldOffset(16)] public uint Generation;
 
-    /// <summary>No flags are defined in format 1.0: always 0.</summary>
+    /// <summary>SGZ_INODE_* flags (1.1); 0 in a 1.0 zone.</summary>
     [FieldOffset(20)] public uint Flags;
 
     /// <summary>Directories: the parent directory's inode number.</summary>
@@ -375,18 +484,141 @@ public unsafe struct SgzPeer
     [FieldOffset(40)] public fixed byte Reserved[88];
 }
 
-/// <summary>
-/// A zone lock or semaphore slot: one 64-byte line, changed only with atomic
-/// instructions; word records the holder's peer slot so that the host can
-/// release what a dead peer held. (The encoding of word, and of the request
-/// rings in the rings region, arrive with the guest request protocol: until
-/// then both regions are reserved and zero.)
-///   0 word  8 reserved[7]
-/// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public unsafe struct SgzLock
 {
     [FieldOffset(0)] public ulong Word;
-    [FieldOffset(8)] public fixed ulong Reserved[7];
+    [FieldOffset(8)] public ulong Ino;
+    [FieldOffset(16)] public ulong Owner;
+    [FieldOffset(24)] public ulong Start;
+    [FieldOffset(32)] public ulong End;
+
+    /// <summary>The locking process's id in its own machine (what F_GETLK reports).</summary>
+    [FieldOffset(40)] public uint Pid;
+
+    /// <summary>The inode's generation when the lock was taken.</summary>
+    [FieldOffset(44)] public uint Generation;
+    [FieldOffset(48)] public fixed ulong Reserved[2];
+}
+
+/// <summary>
+/// Head of a peer's ring area.
+///   0 host_epoch  8 guest_flags  12 reserved0  16 reserved[6]
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct SgzRingHeader
+{
+    /// <summary>Bumped by the host each time a host service starts serving the zone.</summary>
+    [FieldOffset(0)] public ulong HostEpoch;
+
+    /// <summary>Written by the guest; no flags are defined yet.</summary>
+    [FieldOffset(8)] public uint GuestFlags;
+    [FieldOffset(12)] public uint Reserved0;
+    [FieldOffset(16)] public fixed ulong Reserved[6];
+}
+
+/// <summary>
+/// A request, SGZ_REQUEST_SIZE bytes, written by a guest (untrusted).
+///
+///   0 seq  8 opcode  12 flags  16 uid  20 gid  24 ino  32 ino2
+///  40 generation  44 generation2  48 mode  52 name_len  54 name2_len
+///  56 rdev  64 offset  72 length  80 atime_ns  88 mtime_ns  96 valid
+/// 100 lock_type  104 owner  112 pid  116 reserved0  120 reserved1
+/// 128 name[256]  384 name2[768]
+///
+/// ino/generation name the directory (create, mkdir, mknod, symlink, link's
+/// new name, unlink, rmdir, rename's source) or the file (setattr,
+/// allocate, lock, getlk, release, link's target in ino2/generation2);
+/// ino2/generation2 are rename's target directory. name is the entry's name;
+/// name2 is rename's new name or a symlink's target. uid/gid are the
+/// caller's fsuid/fsgid, checked against mode bits by the host.
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 1152)]
+public unsafe struct SgzRequest
+{
+    [FieldOffset(0)] public ulong Seq;
+    [FieldOffset(8)] public uint Opcode;
+    [FieldOffset(12)] public uint Flags;
+    [FieldOffset(16)] public uint Uid;
+    [FieldOffset(20)] public uint Gid;
+    [FieldOffset(24)] public ulong Ino;
+    [FieldOffset(32)] public ulong Ino2;
+    [FieldOffset(40)] public uint Generation;
+    [FieldOffset(44)] public uint Generation2;
+
+    /// <summary>New inode's type and permission bits; setattr's mode.</summary>
+    [FieldOffset(48)] public uint Mode;
+    [FieldOffset(52)] public ushort NameLen;
+    [FieldOffset(54)] public ushort Name2Len;
+    [FieldOffset(56)] public ulong Rdev;
+
+    /// <summary>Setattr's size, allocate's start, a lock's start.</summary>
+    [FieldOffset(64)] public ulong Offset;
+
+    /// <summary>Allocate's length, a lock's length (0 = to end of file).</summary>
+    [FieldOffset(72)] public ulong Length;
+    [FieldOffset(80)] public ulong AtimeNs;
+    [FieldOffset(88)] public ulong MtimeNs;
+
+    /// <summary>SGZ_ATTR_* of setattr.</summary>
+    [FieldOffset(96)] public uint Valid;
+    [FieldOffset(100)] public uint LockType;
+
+    /// <summary>Lock owner id (opaque to the host).</summary>
+    [FieldOffset(104)] public ulong Owner;
+    [FieldOffset(112)] public uint Pid;
+    [FieldOffset(116)] public uint Reserved0;
+    [FieldOffset(120)] public ulong Reserved1;
+    [FieldOffset(128)] public fixed byte Name[256];
+    [FieldOffset(384)] public fixed byte Name2[768];
+}
+
+/// <summary>
+/// A reply, SGZ_REPLY_SIZE bytes, written by the host only.
+///
+///   0 seq  8 done  16 status  20 generation  24 ino  32 size
+///  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 reserved[8]
+///
+/// status is 0 or a positive Linux errno. ino/generation: the inode made
+/// (create, mkdir, mknod, symlink) or linked. size: allocate's new
+/// allocated end. lock_*: the conflicting lock of a refused lock or getlk
+/// (lock_type SGZ_LOCK_UNLOCK if none).
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+public unsafe struct SgzReply
+{
+    [FieldOffset(0)] public ulong Seq;
+
+    /// <summary>= seq once the reply may be read; stored last, after the change commits.</summary>
+    [FieldOffset(8)] public ulong Done;
+    [FieldOffset(16)] public uint Status;
+    [FieldOffset(20)] public uint Generation;
+    [FieldOffset(24)] public ulong Ino;
+    [FieldOffset(32)] public ulong Size;
+    [FieldOffset(40)] public uint LockType;
+    [FieldOffset(44)] public uint LockPid;
+    [FieldOffset(48)] public ulong LockStart;
+    [FieldOffset(56)] public ulong LockEnd;
+    [FieldOffset(64)] public fixed ulong Reserved[8];
+}
+
+/// <summary>
+/// An open table entry, written by its guest only (untrusted): the guest
+/// has count open files on inode ino of that generation; count 0 (or ino 0)
+/// is a free entry. The host keeps an unlinked inode (SGZ_INODE_ORPHAN)
+/// while any live peer's table names it, and frees it when none does: at
+/// that guest's SGZ_OP_RELEASE, or when the peer is gone.
+///   0 ino  8 generation  12 count
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public unsafe struct SgzOpen
+{
+    [FieldOffset(0)] public ulong Ino;
+    [FieldOffset(8)] public uint Generation;
+    [FieldOffset(12)] public uint Count;
 }
