@@ -49,6 +49,7 @@ static void stargatefs_device_release(struct kref *kref)
 	struct stargatefs_device *dev =
 		container_of(kref, struct stargatefs_device, kref);
 
+	stargatefs_rpc_release(dev);
 	put_dax(dev->dax);
 	memunmap_pages(&dev->pgmap);
 	pci_release_region(dev->pdev, STARGATEFS_ZONE_BAR);
@@ -211,6 +212,7 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 	err = stargatefs_map_window(dev);
 	if (err)
 		goto release_region;
+	stargatefs_rpc_probe(dev);
 
 	mutex_lock(&stargatefs_devices_lock);
 	dev->index = stargatefs_free_index();
@@ -242,6 +244,7 @@ static void stargatefs_remove(struct pci_dev *pdev)
 	mutex_lock(&stargatefs_devices_lock);
 	list_del(&dev->node);
 	mutex_unlock(&stargatefs_devices_lock);
+	stargatefs_rpc_remove(dev);
 	kill_dax(dev->dax);
 	stargatefs_device_put(dev);
 }

@@ -31,6 +31,34 @@ static bool stargatefs_region_ok(const struct sgz_region *r, u64 zone_size)
 }
 
 /*
+ * Format 1.1's rings region and peer table, from a checked superblock whose
+ * regions lie inside the zone: sets geo->rings_ok when every peer's area of
+ * ring_bytes (at least SGZ_RING_BYTES, 64-byte aligned) fits the rings
+ * region and every peer record the peer table. A 1.0 zone, or unsound
+ * rings, still mounts; its namespace changes then fail.
+ */
+static void stargatefs_rings_check(struct device *d, const struct sgz_superblock *sb,
+				   struct stargatefs_geometry *geo)
+{
+	u64 rings_size = le64_to_cpu(sb->rings.size);
+	u64 peers_size = le64_to_cpu(sb->peer_table.size);
+
+	geo->rings_offset = le64_to_cpu(sb->rings.offset);
+	geo->peer_table = le64_to_cpu(sb->peer_table.offset);
+	geo->ring_bytes = le32_to_cpu(sb->ring_bytes);
+	geo->max_peers = le32_to_cpu(sb->max_peers);
+	if (geo->version_minor < 1)
+		return;
+	geo->rings_ok = geo->ring_bytes >= SGZ_RING_BYTES && IS_ALIGNED(geo->ring_bytes, 64) &&
+			geo->max_peers >= 2 && geo->max_peers <= SGZ_ILOCK_HOLDER_MASK &&
+			(u64)geo->max_peers * geo->ring_bytes <= rings_size &&
+			(u64)geo->max_peers * SGZ_PEER_SIZE <= peers_size;
+	if (!geo->rings_ok)
+		dev_err(d, "zone rings region unsound (%u peers of %u bytes): namespace changes disabled\n",
+			geo->max_peers, geo->ring_bytes);
+}
+
+/*
  * Checks the superblock (magic, version, crc, geometry) and, when it is
  * sound, returns the geometry in out. Returns 0, or -EINVAL after one
  * log line that says why the zone is refused.
@@ -104,6 +132,7 @@ int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geome
 		return -EINVAL;
 	}
 	geo.data_size = geo.chunk_count * SGZ_CHUNK_SIZE;
+	stargatefs_rings_check(d, &sb, &geo);
 	*out = geo;
 	return 0;
 }
@@ -193,7 +222,8 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 		return -EIO;
 	}
 	if (type != SGZ_S_IFREG && type != SGZ_S_IFDIR && type != SGZ_S_IFCHR &&
-	    type != SGZ_S_IFBLK && type != SGZ_S_IFIFO && type != SGZ_S_IFSOCK) {
+	    type != SGZ_S_IFBLK && type != SGZ_S_IFIFO && type != SGZ_S_IFSOCK &&
+	    type != SGZ_S_IFLNK) {
 		stargatefs_err_ratelimited(dev, "inode %llu: unsupported type 0%o\n", ino, type);
 		return -EIO;
 	}
@@ -203,6 +233,19 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 		return -EIO;
 	}
 	return 0;
+}
+
+/*
+ * True when zone inode ino is still generation and unlinked (nlink 0):
+ * the last close of it in this guest must then send RELEASE.
+ */
+bool stargatefs_zone_inode_orphan(struct stargatefs_device *dev, u64 ino, u32 generation)
+{
+	struct sgz_inode zi;
+	u32 seq;
+
+	return !stargatefs_zone_load_inode(dev, ino, &zi, &seq) &&
+	       le32_to_cpu(zi.generation) == generation && le32_to_cpu(zi.nlink) == 0;
 }
 
 /* True when inode ino changed (or is changing) since seqcount seq. */
@@ -367,6 +410,7 @@ bool stargatefs_dirent_valid(struct stargatefs_device *dev, const struct sgz_dir
 	case SGZ_DT_BLK:
 	case SGZ_DT_FIFO:
 	case SGZ_DT_SOCK:
+	case SGZ_DT_LNK:
 		return true;
 	default:
 		return false;

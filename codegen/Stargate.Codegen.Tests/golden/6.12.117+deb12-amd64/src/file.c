@@ -6,9 +6,14 @@
  * in the process's page table. stargatefs_iomap_begin() is where a file
  * offset becomes a zone offset, by walking the file's shared page table.
  *
- * Writes go only where the host allocated pages: a hole gives -ENOSPC.
- * The file may grow up to what is allocated; allocation itself is a
- * namespace change, made by the host.
+ * A write holds the inode's zone lock word (so that size and mtime
+ * updates of two machines do not interleave) and, where its range has
+ * holes, first asks the host to allocate them (ALLOCATE). A store through
+ * a mapping cannot ask: a fault over a hole gives SIGBUS.
+ *
+ * flock() and fcntl() locks are the host's (LOCK and GETLK requests), and
+ * are recorded in the local lock lists too, so that close() and exit()
+ * release them through ->lock and ->flock as on any file system.
  */
 #include <linux/dax.h>
 #include <linux/huge_mm.h>
@@ -17,8 +22,14 @@
 #include <linux/pagemap.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
+#include <linux/filelock.h>
 
 #include "stargatefs.h"
+
+/* A struct file_lock field (owner, flags, type, pid) on this kernel line. */
+#define STARGATEFS_FL(fl, field) ((fl)->c.flc_##field)
+/* How often a blocked lock asks the host again, doorbell or not. */
+#define STARGATEFS_LOCK_RETRY_MS 10
 
 static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 				  unsigned int flags, struct iomap *iomap,
@@ -76,20 +87,86 @@ static ssize_t stargatefs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return ret;
 }
 
+/*
+ * Makes every page of [pos, end) of a regular file allocated: from its
+ * first hole on, ALLOCATE requests of at most STARGATEFS_ALLOCATE_MAX
+ * bytes, then a revalidation that picks up the new page table. The zone
+ * lock word is held. Returns 0 or a negative errno (nothing written).
+ */
+static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	struct stargatefs_extent ext;
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	u64 pt_root, off, len;
+	u8 pt_depth;
+	int err;
+
+	spin_lock(&si->lock);
+	pt_root = si->pt_root;
+	pt_depth = si->pt_depth;
+	spin_unlock(&si->lock);
+	for (off = pos; off < end; off += ext.len) {
+		err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, off, end - off, &ext);
+		if (err)
+			return err;
+		if (!ext.mapped)
+			break;
+		cond_resched();
+	}
+	if (off >= end)
+		return 0;
+	for (; off < end; off += len) {
+		len = min_t(u64, end - off, STARGATEFS_ALLOCATE_MAX);
+		req = stargatefs_rpc_begin(dev, SGZ_OP_ALLOCATE, true, &tag);
+		if (IS_ERR(req))
+			return PTR_ERR(req);
+		req->ino = cpu_to_le64(inode->i_ino);
+		req->generation = cpu_to_le32(inode->i_generation);
+		req->offset = cpu_to_le64(off);
+		req->length = cpu_to_le64(len);
+		err = stargatefs_rpc_call(dev, tag, true, &rep);
+		if (err)
+			return err;
+	}
+	return stargatefs_revalidate(inode, true);
+}
+
+/*
+ * A write, under the inode's zone lock word when the device takes
+ * requests (on an ivshmem-plain device it writes only allocated pages, and
+ * a hole gives ENOSPC): revalidate (O_APPEND starts at the zone's size),
+ * allocate the holes, copy, then publish size and mtime.
+ */
 static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool zone_locked = false;
 	ssize_t ret;
 	int err;
 
 	inode_lock(inode);
+	if (dev->rpc.area) {
+		ret = stargatefs_ilock(dev, inode->i_ino, true);
+		if (ret)
+			goto unlock;
+		zone_locked = true;
+	}
 	ret = stargatefs_revalidate(inode, true);
 	if (ret)
 		goto unlock;
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
 		goto unlock;
+	if (zone_locked) {
+		ret = stargatefs_allocate(inode, iocb->ki_pos, iocb->ki_pos + iov_iter_count(from));
+		if (ret)
+			goto unlock;
+	}
 	ret = dax_iomap_rw(iocb, from, &stargatefs_iomap_ops);
 	if (ret > 0) {
 		err = stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation,
@@ -100,6 +177,8 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 			i_size_write(inode, iocb->ki_pos);
 	}
 unlock:
+	if (zone_locked)
+		stargatefs_iunlock(dev, inode->i_ino);
 	inode_unlock(inode);
 	return ret;
 }
@@ -181,12 +260,209 @@ const struct address_space_operations stargatefs_aops = {
 	.dirty_folio = noop_dirty_folio,
 };
 
+/*
+ * Counts the open in the guest's open table (so that the host keeps the
+ * file's data while it is open here, even once its last name goes), then
+ * checks the file still exists.
+ */
+static int stargatefs_open(struct inode *inode, struct file *file)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	int err;
+
+	err = stargatefs_open_add(dev, inode->i_ino, inode->i_generation);
+	if (err)
+		return err;
+	err = stargatefs_revalidate(inode, true);
+	if (err)
+		stargatefs_open_drop(dev, inode->i_ino, inode->i_generation);
+	return err;
+}
+
+/* The guest's last close of an unlinked file tells the host, which may free it then. */
+static int stargatefs_release(struct inode *inode, struct file *file)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	int err;
+
+	if (!stargatefs_open_drop(dev, inode->i_ino, inode->i_generation) ||
+	    !stargatefs_zone_inode_orphan(dev, inode->i_ino, inode->i_generation))
+		return 0;
+	/* Not killable: a process killed with the file open still closes it. */
+	req = stargatefs_rpc_begin(dev, SGZ_OP_RELEASE, false, &tag);
+	if (IS_ERR(req))
+		return 0;
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	err = stargatefs_rpc_call(dev, tag, false, &rep);
+	if (err)
+		stargatefs_err_ratelimited(dev, "release of unlinked inode %lu: %d\n", inode->i_ino, err);
+	return 0;
+}
+
+/* A lock owner as the zone sees it: a keyed hash, never a kernel pointer. */
+static u64 stargatefs_lock_owner(struct stargatefs_device *dev, const void *owner)
+{
+	return siphash_1u64((u64)(unsigned long)owner, &dev->rpc.owner_key);
+}
+
+/*
+ * Sends one LOCK or GETLK request for fl (flags: SGZ_REQ_LOCK_*) and
+ * copies the reply. Returns 0, the host's errno (EAGAIN: refused), or
+ * ENOLCK on a device that takes no requests.
+ */
+static int stargatefs_lock_request(struct file *file, struct file_lock *fl, u32 opcode,
+				   u32 flags, bool killable, struct sgz_reply *rep)
+{
+	struct inode *inode = file_inode(file);
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool flock = flags & SGZ_REQ_LOCK_FLOCK;
+	struct sgz_request *req;
+	unsigned int tag;
+	u32 type;
+
+	switch (STARGATEFS_FL(fl, type)) {
+	case F_RDLCK:
+		type = SGZ_LOCK_READ;
+		break;
+	case F_WRLCK:
+		type = SGZ_LOCK_WRITE;
+		break;
+	case F_UNLCK:
+		type = SGZ_LOCK_UNLOCK;
+		break;
+	default:
+		return -EINVAL;
+	}
+	req = stargatefs_rpc_begin(dev, opcode, killable, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req) == -EROFS ? -ENOLCK : PTR_ERR(req);
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	req->flags = cpu_to_le32(flags);
+	req->lock_type = cpu_to_le32(type);
+	if (!flock) {
+		req->offset = cpu_to_le64(fl->fl_start);
+		req->length = cpu_to_le64(fl->fl_end == OFFSET_MAX ? 0 :
+					  fl->fl_end - fl->fl_start + 1);
+	}
+	req->owner = cpu_to_le64(stargatefs_lock_owner(dev, flock ? (void *)file :
+						       (void *)STARGATEFS_FL(fl, owner)));
+	req->pid = cpu_to_le32(STARGATEFS_FL(fl, pid));
+	return stargatefs_rpc_call(dev, tag, killable, rep);
+}
+
+/*
+ * Takes or drops a lock at the host, then records it locally. An unlock
+ * drops the local record first and is not killable (it runs at close and
+ * exit). A blocking lock refused with EAGAIN asks again when the host rings
+ * (it does when a lock on the inode goes) or every
+ * STARGATEFS_LOCK_RETRY_MS.
+ */
+static int stargatefs_set_lock(struct file *file, struct file_lock *fl, u32 flags)
+{
+	struct stargatefs_device *dev = stargatefs_dev(file_inode(file)->i_sb);
+	unsigned int fl_flags = STARGATEFS_FL(fl, flags);
+	bool wait = fl_flags & FL_SLEEP;
+	struct sgz_reply rep;
+	unsigned int seen;
+	int err, local;
+
+	if (STARGATEFS_FL(fl, type) == F_UNLCK) {
+		local = locks_lock_file_wait(file, fl);
+		err = stargatefs_lock_request(file, fl, SGZ_OP_LOCK, flags, false, &rep);
+		return local ? local : err;
+	}
+	for (;;) {
+		seen = stargatefs_rpc_wakes(dev);
+		err = stargatefs_lock_request(file, fl, SGZ_OP_LOCK,
+					      flags | (wait ? SGZ_REQ_LOCK_WAIT : 0), true, &rep);
+		if (err != -EAGAIN || !wait)
+			break;
+		err = stargatefs_rpc_sleep(dev, seen, STARGATEFS_LOCK_RETRY_MS);
+		if (err)
+			return err;
+	}
+	if (err)
+		return err;
+	/* The host granted it: the local record cannot conflict, and must not wait. */
+	STARGATEFS_FL(fl, flags) = fl_flags & ~FL_SLEEP;
+	local = locks_lock_file_wait(file, fl);
+	STARGATEFS_FL(fl, flags) = fl_flags;
+	if (local) {
+		STARGATEFS_FL(fl, type) = F_UNLCK;
+		stargatefs_lock_request(file, fl, SGZ_OP_LOCK, flags, false, &rep);
+	}
+	return local;
+}
+
+/* F_GETLK: the conflicting lock the host reports, its pid as the reply gives it. */
+static int stargatefs_get_lock(struct file *file, struct file_lock *fl)
+{
+	struct stargatefs_device *dev = stargatefs_dev(file_inode(file)->i_sb);
+	struct sgz_reply rep;
+	u64 start, end;
+	int err;
+
+	err = stargatefs_lock_request(file, fl, SGZ_OP_GETLK, 0, true, &rep);
+	if (err)
+		return err;
+	start = le64_to_cpu(rep.lock_start);
+	end = le64_to_cpu(rep.lock_end);
+	switch (le32_to_cpu(rep.lock_type)) {
+	case SGZ_LOCK_UNLOCK:
+		STARGATEFS_FL(fl, type) = F_UNLCK;
+		return 0;
+	case SGZ_LOCK_READ:
+		STARGATEFS_FL(fl, type) = F_RDLCK;
+		break;
+	case SGZ_LOCK_WRITE:
+		STARGATEFS_FL(fl, type) = F_WRLCK;
+		break;
+	default:
+		goto bad;
+	}
+	if (start > OFFSET_MAX || (end != SGZ_LOCK_EOF && (end > OFFSET_MAX || end < start)))
+		goto bad;
+	fl->fl_start = start;
+	fl->fl_end = end == SGZ_LOCK_EOF ? OFFSET_MAX : end;
+	STARGATEFS_FL(fl, pid) = le32_to_cpu(rep.lock_pid);
+	return 0;
+bad:
+	stargatefs_err_ratelimited(dev, "getlk of inode %lu: bad reply (type %u, %llu..%llu)\n",
+				   file_inode(file)->i_ino, le32_to_cpu(rep.lock_type), start, end);
+	return -EIO;
+}
+
+static int stargatefs_lock(struct file *file, int cmd, struct file_lock *fl)
+{
+	if (!(STARGATEFS_FL(fl, flags) & FL_POSIX))
+		return -ENOLCK;
+	if (IS_GETLK(cmd))
+		return stargatefs_get_lock(file, fl);
+	return stargatefs_set_lock(file, fl, 0);
+}
+
+static int stargatefs_flock(struct file *file, int cmd, struct file_lock *fl)
+{
+	if (!(STARGATEFS_FL(fl, flags) & FL_FLOCK))
+		return -ENOLCK;
+	return stargatefs_set_lock(file, fl, SGZ_REQ_LOCK_FLOCK);
+}
+
 const struct file_operations stargatefs_file_ops = {
+	.open = stargatefs_open,
+	.release = stargatefs_release,
 	.llseek = generic_file_llseek,
 	.read_iter = stargatefs_read_iter,
 	.write_iter = stargatefs_write_iter,
 	.mmap = stargatefs_mmap,
 	.get_unmapped_area = thp_get_unmapped_area,
 	.fsync = stargatefs_fsync,
+	.lock = stargatefs_lock,
+	.flock = stargatefs_flock,
 	.splice_read = filemap_splice_read,
 };

@@ -65,7 +65,7 @@ static void stargatefs_fill(struct inode *inode, const struct sgz_inode *zi)
  * changed, so that later faults walk the new page table. Skipped (and the
  * old entries kept) while some page is pinned, e.g. by O_DIRECT elsewhere.
  */
-static void stargatefs_invalidate(struct inode *inode)
+void stargatefs_invalidate(struct inode *inode)
 {
 	struct address_space *mapping = inode->i_mapping;
 
@@ -161,6 +161,9 @@ struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 		inode->i_op = &stargatefs_dir_inode_ops;
 		inode->i_fop = &stargatefs_dir_ops;
 		break;
+	case S_IFLNK:
+		inode->i_op = &stargatefs_symlink_inode_ops;
+		break;
 	default:
 		inode->i_op = &stargatefs_file_inode_ops;
 		init_special_inode(inode, inode->i_mode, new_decode_dev(le64_to_cpu(zi.rdev)));
@@ -170,8 +173,8 @@ struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 	return inode;
 }
 
-static int stargatefs_getattr(struct mnt_idmap *idmap, const struct path *path,
-			      struct kstat *stat, u32 request_mask, unsigned int flags)
+int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
+		       struct kstat *stat, u32 request_mask, unsigned int flags)
 {
 	struct inode *inode = d_inode(path->dentry);
 	int err = stargatefs_revalidate(inode, true);
@@ -180,13 +183,6 @@ static int stargatefs_getattr(struct mnt_idmap *idmap, const struct path *path,
 		return err;
 	generic_fillattr(idmap, request_mask, inode, stat);
 	return 0;
-}
-
-/* Attribute changes are namespace changes: they go through the host. */
-static int stargatefs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
-			      struct iattr *attr)
-{
-	return -EOPNOTSUPP;
 }
 
 const struct inode_operations stargatefs_file_inode_ops = {
@@ -236,10 +232,4 @@ static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 
 const struct dentry_operations stargatefs_dentry_ops = {
 	.d_revalidate = stargatefs_d_revalidate,
-};
-
-const struct inode_operations stargatefs_dir_inode_ops = {
-	.lookup = stargatefs_lookup,
-	.getattr = stargatefs_getattr,
-	.setattr = stargatefs_setattr,
 };

@@ -23,18 +23,33 @@
 #include <linux/list.h>
 #include <linux/memremap.h>
 #include <linux/pci.h>
+#include <linux/siphash.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "stargate_zone.h"
 
 #define STARGATEFS_NAME "stargatefs"
+
+/* The idmap argument of inode operations on this kernel line. */
+#define STARGATEFS_IDMAP struct mnt_idmap
 /* statfs f_type: "SGFS". */
 #define STARGATEFS_MAGIC 0x53464753
 /* How long a reader waits for a zone seqcount to turn even. */
 #define STARGATEFS_SEQ_WAIT_MS 2000
 /* Largest directory the module reads: 64 Ki pages, 917504 entries. */
 #define STARGATEFS_DIR_MAX_PAGES 65536
+/* How long a request, or a wait for a zone lock, may take before it fails with EIO. */
+#define STARGATEFS_RPC_TIMEOUT_MS 60000
+/*
+ * A waiter's poll period: interrupts can be lost (eventfds coalesce) or
+ * absent (a restarted host service has no doorbells), so every wait on the
+ * device wait queue re-checks the zone at least this often.
+ */
+#define STARGATEFS_POLL_MS 4
+/* Largest ALLOCATE request the module sends; bigger ranges go in pieces. */
+#define STARGATEFS_ALLOCATE_MAX (1ULL << 30)
 
 /* Zone geometry, copied from the superblock and checked at mount. */
 struct stargatefs_geometry {
@@ -47,6 +62,34 @@ struct stargatefs_geometry {
 	u64 root_ino;
 	u32 version_minor;
 	u8 uuid[16];
+	/* Format 1.1: the rings region and the peer table; rings_ok when they are sound. */
+	bool rings_ok;
+	u64 rings_offset;
+	u64 peer_table;
+	u32 ring_bytes;
+	u32 max_peers;
+};
+
+/*
+ * The request client of one device (rpc.c). area is the device's own
+ * ring area in the zone (NULL: no requests, namespace changes give EROFS).
+ * tag_lock guards the tag bitmaps, seq and tag_seq; open_lock the open
+ * table in the area.
+ */
+struct stargatefs_rpc {
+	void __iomem *regs;		/* BAR0 of a doorbell device, else NULL */
+	int irq;			/* vector 0's irq, or -1 */
+	u32 slot;			/* own peer slot (IVPosition) */
+	void *area;
+	wait_queue_head_t wait;		/* woken by vector 0 and by freed tags */
+	atomic_t wakes;			/* times wait was woken */
+	spinlock_t tag_lock;
+	unsigned long busy;		/* tags in use, or abandoned */
+	unsigned long abandoned;	/* tags whose waiter gave up; freed when their reply is done */
+	u64 tag_seq[SGZ_RING_SLOTS];
+	u64 seq;			/* the last seq sent */
+	spinlock_t open_lock;
+	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
 };
 
 /*
@@ -67,6 +110,7 @@ struct stargatefs_device {
 	struct stargatefs_geometry geo;	/* valid while mounted */
 	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
+	struct stargatefs_rpc rpc;
 };
 
 /* The VFS inode, and the zone inode state it was last checked against. */
@@ -109,25 +153,49 @@ int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
 			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext);
 int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
 				u64 new_size, u64 now_ns);
+bool stargatefs_zone_inode_orphan(struct stargatefs_device *dev, u64 ino, u32 generation);
 void stargatefs_zone_statfs(struct stargatefs_device *dev, u64 *free_pages,
 			    u64 *free_inodes);
 bool stargatefs_dirent_valid(struct stargatefs_device *dev,
 			     const struct sgz_dirent *de);
 const void *stargatefs_zone_ptr(struct stargatefs_device *dev, u64 off);
 
+/* rpc.c */
+void stargatefs_rpc_probe(struct stargatefs_device *dev);
+void stargatefs_rpc_remove(struct stargatefs_device *dev);
+void stargatefs_rpc_release(struct stargatefs_device *dev);
+void stargatefs_rpc_mount(struct stargatefs_device *dev);
+struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
+					 bool killable, unsigned int *tag);
+int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
+			struct sgz_reply *reply);
+unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev);
+int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsigned int ms);
+int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable);
+void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino);
+int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation);
+bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation);
+
 /* inode.c */
 extern const struct dentry_operations stargatefs_dentry_ops;
+int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
+		       struct kstat *stat, u32 request_mask, unsigned int flags);
 struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 			      bool any_generation);
 int stargatefs_revalidate(struct inode *inode, bool may_invalidate);
+void stargatefs_invalidate(struct inode *inode);
 
 /* file.c */
 extern const struct inode_operations stargatefs_file_inode_ops;
 extern const struct file_operations stargatefs_file_ops;
 extern const struct address_space_operations stargatefs_aops;
 
-/* dir.c */
+/* namei.c */
 extern const struct inode_operations stargatefs_dir_inode_ops;
+extern const struct inode_operations stargatefs_symlink_inode_ops;
+int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct iattr *attr);
+
+/* dir.c */
 extern const struct file_operations stargatefs_dir_ops;
 int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 			u64 *ino, u32 *generation, u64 *change);

@@ -62,9 +62,11 @@
  *  3. readers refuse a major above their own and name both versions;
  *  4. regenerate the C# mirror, and update the version line (and add the
  *     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
+ * 1.1: the rings region (request and reply rings, open tables), the lock
+ * table's records, the inode lock word and SGZ_INODE_ORPHAN.
  */
 #define SGZ_VERSION_MAJOR 1
-#define SGZ_VERSION_MINOR 0
+#define SGZ_VERSION_MINOR 1
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -138,6 +140,20 @@
 #define SGZ_DT_REG 8
 #define SGZ_DT_LNK 10
 #define SGZ_DT_SOCK 12
+
+/* Inode flags (sgz_inode.flags, host half). */
+/* Unlinked (nlink 0) but still open in some peer: freed at the last close. */
+#define SGZ_INODE_ORPHAN 0x1U
+
+/*
+ * The inode lock word (sgz_inode.lock), taken by guests around a write that
+ * changes size or mtime and by the host around a truncate: 0 = free, else
+ * bits 0..15 hold the holder's peer slot + 1 and SGZ_ILOCK_WAITERS says a
+ * peer sleeps on it (the releaser then rings every live peer's vector 0).
+ * Changed only with cmpxchg/xchg. The host clears the word of a dead peer.
+ */
+#define SGZ_ILOCK_HOLDER_MASK 0xffffULL
+#define SGZ_ILOCK_WAITERS 0x10000ULL
 
 /* Peer states in sgz_peer.state. */
 #define SGZ_PEER_FREE 0
@@ -249,7 +265,7 @@ struct sgz_inode {
 	__le32 nlink;
 	/* Bumped each time the inode number is reused. */
 	__le32 generation;
-	/* No flags are defined in format 1.0: always 0. */
+	/* SGZ_INODE_* flags (1.1); 0 in a 1.0 zone. */
 	__le32 flags;
 	/* Directories: the parent directory's inode number. */
 	__le64 parent;
@@ -377,17 +393,219 @@ struct sgz_peer {
 _Static_assert(sizeof(struct sgz_peer) == SGZ_PEER_SIZE, "sgz_peer size");
 
 /*
- * A zone lock or semaphore slot: one 64-byte line, changed only with atomic
- * instructions; word records the holder's peer slot so that the host can
- * release what a dead peer held. (The encoding of word, and of the request
- * rings in the rings region, arrive with the guest request protocol: until
- * then both regions are reserved and zero.)
- *   0 word  8 reserved[7]
+ * A lock table slot: one granted flock() or fcntl() byte-range lock. Only the
+ * host writes the table, inside journalled changes, when it grants or drops
+ * a lock for a peer's SGZ_OP_LOCK request (or for a host process); word 0 is
+ * a free slot. A lock survives a restart of the host service; the host drops
+ * every slot of a peer that dies.
+ *
+ *   0 word  8 ino  16 owner  24 start  32 end  40 pid  44 generation
+ *  48 reserved[2]
+ *
+ * word: bits 0..15 holder peer slot + 1, bits 16..19 SGZ_LOCK_KIND_*,
+ * bit 20 set for an exclusive (write) lock. owner is the holder's opaque
+ * owner id (one open file for flock, one process's file table for fcntl);
+ * start..end is inclusive, end = SGZ_LOCK_EOF for "to the end of file".
  */
+#define SGZ_LOCK_HOLDER_MASK 0xffffULL
+#define SGZ_LOCK_KIND_SHIFT 16
+#define SGZ_LOCK_KIND_FLOCK 1
+#define SGZ_LOCK_KIND_POSIX 2
+#define SGZ_LOCK_EXCLUSIVE 0x100000ULL
+#define SGZ_LOCK_EOF 0xffffffffffffffffULL
+
 struct sgz_lock {
 	__le64 word;
-	__le64 reserved[7];
+	__le64 ino;
+	__le64 owner;
+	__le64 start;
+	__le64 end;
+	/* The locking process's id in its own machine (what F_GETLK reports). */
+	__le32 pid;
+	/* The inode's generation when the lock was taken. */
+	__le32 generation;
+	__le64 reserved[2];
 };
 _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
+
+/*
+ * The rings region: max_peers areas of ring_bytes each; peer slot p's area
+ * starts at rings.offset + p * ring_bytes. A guest's area holds its request
+ * ring, its reply ring and its open table:
+ *
+ *      0 struct sgz_ring_header
+ *     64 SGZ_RING_SLOTS x struct sgz_request   (the request ring)
+ *   9280 SGZ_RING_SLOTS x struct sgz_reply     (the reply ring)
+ *  10304 SGZ_OPEN_ENTRIES x struct sgz_open    (the open table)
+ *
+ * The rings are indexed by tag (0..SGZ_RING_SLOTS-1): request i is answered
+ * by reply i. A guest writes a request into a slot it owns, then its seq
+ * (last, with a release store; seqs rise by one per request and are never
+ * 0), then rings the host's vector 0. The host copies the request out,
+ * checks every field, applies it (a structural change and the reply's
+ * body, seq included, in one journalled change), then stores done = seq
+ * and rings the guest's vector 0. A slot is pending while request.seq is
+ * not reply.done; the host takes pending slots of one peer in seq order.
+ * With no doorbells (ivshmem-plain, or a restarted host service, whose
+ * eventfds QEMU never learns) both sides poll. docs/requests.md has the
+ * tables.
+ */
+#define SGZ_RING_SLOTS 8
+#define SGZ_REQUEST_SIZE 1152
+#define SGZ_REPLY_SIZE 128
+#define SGZ_OPEN_SIZE 16
+#define SGZ_RING_REQUESTS 64
+#define SGZ_RING_REPLIES 9280
+#define SGZ_RING_OPENS 10304
+#define SGZ_OPEN_ENTRIES 380
+#define SGZ_SYMLINK_MAX 768
+
+/* Request opcodes (sgz_request.opcode). */
+#define SGZ_OP_CREATE 1
+#define SGZ_OP_MKDIR 2
+#define SGZ_OP_MKNOD 3
+#define SGZ_OP_SYMLINK 4
+#define SGZ_OP_LINK 5
+#define SGZ_OP_UNLINK 6
+#define SGZ_OP_RMDIR 7
+#define SGZ_OP_RENAME 8
+#define SGZ_OP_SETATTR 9
+#define SGZ_OP_ALLOCATE 10
+#define SGZ_OP_LOCK 11
+#define SGZ_OP_GETLK 12
+#define SGZ_OP_RELEASE 13
+#define SGZ_OP_NOP 14
+
+/* sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. */
+#define SGZ_RENAME_NOREPLACE 0x1U
+#define SGZ_RENAME_EXCHANGE 0x2U
+/* sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. */
+#define SGZ_REQ_LOCK_FLOCK 0x1U
+#define SGZ_REQ_LOCK_WAIT 0x2U
+
+/* sgz_request.valid of SGZ_OP_SETATTR. */
+#define SGZ_ATTR_MODE 0x1U
+#define SGZ_ATTR_UID 0x2U
+#define SGZ_ATTR_GID 0x4U
+#define SGZ_ATTR_SIZE 0x8U
+#define SGZ_ATTR_ATIME 0x10U
+#define SGZ_ATTR_MTIME 0x20U
+/* A time of SGZ_TIME_NOW means the host's clock at the change. */
+#define SGZ_TIME_NOW 0xffffffffffffffffULL
+
+/* Lock types (sgz_request.lock_type, sgz_reply.lock_type). */
+#define SGZ_LOCK_UNLOCK 0
+#define SGZ_LOCK_READ 1
+#define SGZ_LOCK_WRITE 2
+
+/*
+ * Head of a peer's ring area.
+ *   0 host_epoch  8 guest_flags  12 reserved0  16 reserved[6]
+ */
+struct sgz_ring_header {
+	/* Bumped by the host each time a host service starts serving the zone. */
+	__le64 host_epoch;
+	/* Written by the guest; no flags are defined yet. */
+	__le32 guest_flags;
+	__le32 reserved0;
+	__le64 reserved[6];
+};
+_Static_assert(sizeof(struct sgz_ring_header) == SGZ_RING_REQUESTS, "sgz_ring_header size");
+
+/*
+ * A request, SGZ_REQUEST_SIZE bytes, written by a guest (untrusted).
+ *
+ *   0 seq  8 opcode  12 flags  16 uid  20 gid  24 ino  32 ino2
+ *  40 generation  44 generation2  48 mode  52 name_len  54 name2_len
+ *  56 rdev  64 offset  72 length  80 atime_ns  88 mtime_ns  96 valid
+ * 100 lock_type  104 owner  112 pid  116 reserved0  120 reserved1
+ * 128 name[256]  384 name2[768]
+ *
+ * ino/generation name the directory (create, mkdir, mknod, symlink, link's
+ * new name, unlink, rmdir, rename's source) or the file (setattr,
+ * allocate, lock, getlk, release, link's target in ino2/generation2);
+ * ino2/generation2 are rename's target directory. name is the entry's name;
+ * name2 is rename's new name or a symlink's target. uid/gid are the
+ * caller's fsuid/fsgid, checked against mode bits by the host.
+ */
+struct sgz_request {
+	__le64 seq;
+	__le32 opcode;
+	__le32 flags;
+	__le32 uid;
+	__le32 gid;
+	__le64 ino;
+	__le64 ino2;
+	__le32 generation;
+	__le32 generation2;
+	/* New inode's type and permission bits; setattr's mode. */
+	__le32 mode;
+	__le16 name_len;
+	__le16 name2_len;
+	__le64 rdev;
+	/* Setattr's size, allocate's start, a lock's start. */
+	__le64 offset;
+	/* Allocate's length, a lock's length (0 = to end of file). */
+	__le64 length;
+	__le64 atime_ns;
+	__le64 mtime_ns;
+	/* SGZ_ATTR_* of setattr. */
+	__le32 valid;
+	__le32 lock_type;
+	/* Lock owner id (opaque to the host). */
+	__le64 owner;
+	__le32 pid;
+	__le32 reserved0;
+	__le64 reserved1;
+	__u8 name[256];
+	__u8 name2[SGZ_SYMLINK_MAX];
+};
+_Static_assert(sizeof(struct sgz_request) == SGZ_REQUEST_SIZE, "sgz_request size");
+_Static_assert(__builtin_offsetof(struct sgz_request, name) == 128, "request names follow the fixed fields");
+
+/*
+ * A reply, SGZ_REPLY_SIZE bytes, written by the host only.
+ *
+ *   0 seq  8 done  16 status  20 generation  24 ino  32 size
+ *  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 reserved[8]
+ *
+ * status is 0 or a positive Linux errno. ino/generation: the inode made
+ * (create, mkdir, mknod, symlink) or linked. size: allocate's new
+ * allocated end. lock_*: the conflicting lock of a refused lock or getlk
+ * (lock_type SGZ_LOCK_UNLOCK if none).
+ */
+struct sgz_reply {
+	__le64 seq;
+	/* = seq once the reply may be read; stored last, after the change commits. */
+	__le64 done;
+	__le32 status;
+	__le32 generation;
+	__le64 ino;
+	__le64 size;
+	__le32 lock_type;
+	__le32 lock_pid;
+	__le64 lock_start;
+	__le64 lock_end;
+	__le64 reserved[8];
+};
+_Static_assert(sizeof(struct sgz_reply) == SGZ_REPLY_SIZE, "sgz_reply size");
+_Static_assert(SGZ_RING_REQUESTS + SGZ_RING_SLOTS * SGZ_REQUEST_SIZE == SGZ_RING_REPLIES, "reply ring place");
+_Static_assert(SGZ_RING_REPLIES + SGZ_RING_SLOTS * SGZ_REPLY_SIZE == SGZ_RING_OPENS, "open table place");
+_Static_assert(SGZ_RING_OPENS + SGZ_OPEN_ENTRIES * SGZ_OPEN_SIZE <= SGZ_RING_BYTES, "a peer's area");
+
+/*
+ * An open table entry, written by its guest only (untrusted): the guest
+ * has count open files on inode ino of that generation; count 0 (or ino 0)
+ * is a free entry. The host keeps an unlinked inode (SGZ_INODE_ORPHAN)
+ * while any live peer's table names it, and frees it when none does: at
+ * that guest's SGZ_OP_RELEASE, or when the peer is gone.
+ *   0 ino  8 generation  12 count
+ */
+struct sgz_open {
+	__le64 ino;
+	__le32 generation;
+	__le32 count;
+};
+_Static_assert(sizeof(struct sgz_open) == SGZ_OPEN_SIZE, "sgz_open size");
 
 #endif /* _STARGATE_ZONE_H */

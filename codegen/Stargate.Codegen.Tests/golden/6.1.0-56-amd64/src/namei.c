@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: namespace changes. Each is one request to the host
+ * (docs/requests.md), then the local VFS update: the directories involved
+ * are revalidated against the zone, and a new name gets the inode the
+ * reply names. The host checks permissions too (with the caller's fsuid and
+ * fsgid); the VFS's own checks against the revalidated inodes come first.
+ */
+#include <linux/dax.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "stargatefs.h"
+
+/* Brings inode up to date after a change the host made; a freed inode loses its links. */
+static void stargatefs_refresh(struct inode *inode)
+{
+	if (inode && stargatefs_revalidate(inode, true) == -ESTALE)
+		clear_nlink(inode);
+}
+
+static void stargatefs_req_name(u8 *field, __le16 *len, const struct qstr *name)
+{
+	memcpy(field, name->name, name->len);
+	*len = cpu_to_le16(name->len);
+}
+
+static struct sgz_request *stargatefs_dir_request(struct inode *dir, u32 opcode,
+						  const struct qstr *name, unsigned int *tag)
+{
+	struct sgz_request *req;
+
+	if (name->len > SGZ_NAME_MAX)
+		return ERR_PTR(-ENAMETOOLONG);
+	req = stargatefs_rpc_begin(stargatefs_dev(dir->i_sb), opcode, true, tag);
+	if (IS_ERR(req))
+		return req;
+	req->ino = cpu_to_le64(dir->i_ino);
+	req->generation = cpu_to_le32(dir->i_generation);
+	stargatefs_req_name(req->name, &req->name_len, name);
+	return req;
+}
+
+/*
+ * Makes name in dir through the host (create, mkdir, mknod, symlink with
+ * target, link of old) and instantiates dentry with the inode the reply
+ * names, which must be of the type asked for (and, for a directory, have
+ * no other name in this guest).
+ */
+static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
+			   umode_t mode, const char *target, struct inode *old)
+{
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	struct inode *inode;
+	unsigned int tag;
+	size_t target_len = target ? strlen(target) : 0;
+	int err;
+
+	if (target && !target_len)
+		return -ENOENT;
+	if (target_len > SGZ_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	req = stargatefs_dir_request(dir, opcode, &dentry->d_name, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->mode = cpu_to_le32(mode);
+	if (target) {
+		memcpy(req->name2, target, target_len);
+		req->name2_len = cpu_to_le16(target_len);
+	}
+	if (old) {
+		req->ino2 = cpu_to_le64(old->i_ino);
+		req->generation2 = cpu_to_le32(old->i_generation);
+	}
+	err = stargatefs_rpc_call(dev, tag, true, &rep);
+	stargatefs_refresh(dir);
+	if (err)
+		return err;
+
+	inode = stargatefs_iget(dir->i_sb, le64_to_cpu(rep.ino), le32_to_cpu(rep.generation), false);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	if ((inode->i_mode & S_IFMT) != (mode & S_IFMT) || (old && inode != old) ||
+	    (S_ISDIR(mode) && !hlist_empty(&inode->i_dentry))) {
+		stargatefs_err_ratelimited(dev, "request (opcode %u) answered with inode %lu of mode 0%o\n",
+					   opcode, inode->i_ino, inode->i_mode);
+		iput(inode);
+		return -EIO;
+	}
+	d_instantiate(dentry, inode);
+	return 0;
+}
+
+static int stargatefs_create(STARGATEFS_IDMAP *idmap, struct inode *dir,
+			     struct dentry *dentry, umode_t mode, bool excl)
+{
+	return stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL);
+}
+
+static int stargatefs_mkdir(STARGATEFS_IDMAP *idmap, struct inode *dir,
+			    struct dentry *dentry, umode_t mode)
+{
+	return stargatefs_make(dir, dentry, SGZ_OP_MKDIR, S_IFDIR | (mode & S_IALLUGO), NULL, NULL);
+}
+
+/* Only fifos and sockets: device nodes in a zone shared across machines are refused. */
+static int stargatefs_mknod(STARGATEFS_IDMAP *idmap, struct inode *dir,
+			    struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	if ((!S_ISFIFO(mode) && !S_ISSOCK(mode)) || rdev)
+		return -EPERM;
+	return stargatefs_make(dir, dentry, SGZ_OP_MKNOD, mode, NULL, NULL);
+}
+
+static int stargatefs_symlink(STARGATEFS_IDMAP *idmap, struct inode *dir,
+			      struct dentry *dentry, const char *target)
+{
+	return stargatefs_make(dir, dentry, SGZ_OP_SYMLINK, S_IFLNK | 0777, target, NULL);
+}
+
+static int stargatefs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
+{
+	struct inode *old = d_inode(old_dentry);
+
+	return stargatefs_make(dir, dentry, SGZ_OP_LINK, old->i_mode, NULL, old);
+}
+
+static int stargatefs_remove(struct inode *dir, struct dentry *dentry, u32 opcode)
+{
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	int err;
+
+	req = stargatefs_dir_request(dir, opcode, &dentry->d_name, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	err = stargatefs_rpc_call(stargatefs_dev(dir->i_sb), tag, true, &rep);
+	stargatefs_refresh(dir);
+	if (!err)
+		stargatefs_refresh(d_inode(dentry));
+	return err;
+}
+
+static int stargatefs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return stargatefs_remove(dir, dentry, SGZ_OP_UNLINK);
+}
+
+static int stargatefs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return stargatefs_remove(dir, dentry, SGZ_OP_RMDIR);
+}
+
+static int stargatefs_rename(STARGATEFS_IDMAP *idmap, struct inode *old_dir,
+			     struct dentry *old_dentry, struct inode *new_dir,
+			     struct dentry *new_dentry, unsigned int flags)
+{
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	int err;
+
+	/* The Linux RENAME_* values are the zone's; whiteouts are for overlayfs's upper layers. */
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if (new_dentry->d_name.len > SGZ_NAME_MAX)
+		return -ENAMETOOLONG;
+	req = stargatefs_dir_request(old_dir, SGZ_OP_RENAME, &old_dentry->d_name, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->flags = cpu_to_le32(flags);
+	req->ino2 = cpu_to_le64(new_dir->i_ino);
+	req->generation2 = cpu_to_le32(new_dir->i_generation);
+	stargatefs_req_name(req->name2, &req->name2_len, &new_dentry->d_name);
+	err = stargatefs_rpc_call(stargatefs_dev(old_dir->i_sb), tag, true, &rep);
+	stargatefs_refresh(old_dir);
+	if (new_dir != old_dir)
+		stargatefs_refresh(new_dir);
+	if (!err) {
+		stargatefs_refresh(d_inode(old_dentry));
+		stargatefs_refresh(d_inode(new_dentry));
+	}
+	return err;
+}
+
+static u64 stargatefs_time_ns(const struct iattr *attr, unsigned int set_flag,
+			      const struct timespec64 *ts)
+{
+	s64 ns;
+
+	if (!(attr->ia_valid & set_flag))
+		return SGZ_TIME_NOW;
+	ns = timespec64_to_ns(ts);
+	return ns < 0 ? 0 : ns;
+}
+
+/*
+ * Waits until no page of the file is pinned (O_DIRECT, GUP) and every
+ * mapping of it is gone, so that its DAX entries can be dropped.
+ * The invalidate lock is held.
+ */
+static int stargatefs_break_layouts(struct inode *inode)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_RPC_TIMEOUT_MS);
+
+	while (dax_layout_busy_page(inode->i_mapping)) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (time_after(jiffies, deadline))
+			return -EBUSY;
+		schedule_timeout_killable(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
+	}
+	return 0;
+}
+
+/*
+ * chmod, chown, utimes and truncate, as one SETATTR request. A size change
+ * holds the inode's zone lock word (writers on other machines wait) and
+ * the invalidate lock, with every mapping of the file broken, so that no
+ * DAX entry outlives the pages the host frees.
+ */
+int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool size = (attr->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	u32 valid = 0;
+	int err;
+
+	err = setattr_prepare(idmap, dentry, attr);
+	if (err)
+		return err;
+	if (attr->ia_valid & ATTR_MODE)
+		valid |= SGZ_ATTR_MODE;
+	if (attr->ia_valid & ATTR_UID)
+		valid |= SGZ_ATTR_UID;
+	if (attr->ia_valid & ATTR_GID)
+		valid |= SGZ_ATTR_GID;
+	if (attr->ia_valid & ATTR_ATIME)
+		valid |= SGZ_ATTR_ATIME;
+	if (attr->ia_valid & ATTR_MTIME)
+		valid |= SGZ_ATTR_MTIME;
+	if (size)
+		valid |= SGZ_ATTR_SIZE;
+	if (!valid)
+		return stargatefs_revalidate(inode, true);
+
+	if (size) {
+		err = stargatefs_ilock(dev, inode->i_ino, true);
+		if (err)
+			return err;
+		filemap_invalidate_lock(inode->i_mapping);
+		err = stargatefs_break_layouts(inode);
+		if (err)
+			goto unlock;
+	}
+	req = stargatefs_rpc_begin(dev, SGZ_OP_SETATTR, true, &tag);
+	if (IS_ERR(req)) {
+		err = PTR_ERR(req);
+		goto unlock;
+	}
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	req->valid = cpu_to_le32(valid);
+	req->mode = cpu_to_le32(attr->ia_mode & S_IALLUGO);
+	/*
+	 * docs/requests.md: setattr's uid and gid fields carry the new owner
+	 * when SGZ_ATTR_UID / SGZ_ATTR_GID is set (the VFS checked the
+	 * caller's right to chown above), else the caller's fsuid / fsgid.
+	 */
+	if (valid & SGZ_ATTR_UID)
+		req->uid = cpu_to_le32(from_kuid(&init_user_ns, attr->ia_uid));
+	if (valid & SGZ_ATTR_GID)
+		req->gid = cpu_to_le32(from_kgid(&init_user_ns, attr->ia_gid));
+	req->offset = cpu_to_le64(size ? attr->ia_size : 0);
+	req->atime_ns = cpu_to_le64(stargatefs_time_ns(attr, ATTR_ATIME_SET, &attr->ia_atime));
+	req->mtime_ns = cpu_to_le64(stargatefs_time_ns(attr, ATTR_MTIME_SET, &attr->ia_mtime));
+	err = stargatefs_rpc_call(dev, tag, true, &rep);
+	if (size && !err)
+		truncate_setsize(inode, attr->ia_size);
+unlock:
+	if (size)
+		filemap_invalidate_unlock(inode->i_mapping);
+	stargatefs_refresh(inode);
+	if (size)
+		stargatefs_iunlock(dev, inode->i_ino);
+	return err;
+}
+
+/*
+ * A symlink's target: size bytes (1..SGZ_SYMLINK_MAX) at the start of its
+ * data, copied under the inode's seqcount and checked to hold no NUL.
+ */
+static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inode,
+				       struct delayed_call *done)
+{
+	struct stargatefs_device *dev;
+	struct stargatefs_extent ext;
+	struct sgz_inode zi;
+	unsigned int tries;
+	u64 size = 0;
+	char *buf;
+	u32 seq;
+	int err;
+
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	dev = stargatefs_dev(inode->i_sb);
+	buf = kmalloc(SGZ_SYMLINK_MAX + 1, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	err = -EIO;
+	for (tries = 0; tries < 1000; tries++) {
+		err = stargatefs_zone_load_inode(dev, inode->i_ino, &zi, &seq);
+		if (err) {
+			err = err == -ENOENT ? -ESTALE : err;
+			break;
+		}
+		if (le32_to_cpu(zi.generation) != inode->i_generation ||
+		    (le32_to_cpu(zi.mode) & SGZ_S_IFMT) != SGZ_S_IFLNK) {
+			err = -ESTALE;
+			break;
+		}
+		size = le64_to_cpu(zi.size);
+		err = -EIO;
+		if (!size || size > SGZ_SYMLINK_MAX ||
+		    stargatefs_zone_map(dev, inode->i_ino, le64_to_cpu(zi.pt_root), zi.pt_depth,
+					0, size, &ext) || !ext.mapped || ext.len < size)
+			break;
+		memcpy(buf, stargatefs_zone_ptr(dev, ext.zone_off), size);
+		if (!stargatefs_zone_inode_moved(dev, inode->i_ino, seq)) {
+			err = memchr(buf, 0, size) ? -EIO : 0;
+			break;
+		}
+		err = -EIO;
+		cond_resched();
+	}
+	if (err) {
+		if (err == -EIO)
+			stargatefs_err_ratelimited(dev, "symlink %lu: bad target (%llu bytes)\n",
+						   inode->i_ino, size);
+		kfree(buf);
+		return ERR_PTR(err);
+	}
+	buf[size] = 0;
+	set_delayed_call(done, kfree_link, buf);
+	return buf;
+}
+
+const struct inode_operations stargatefs_dir_inode_ops = {
+	.lookup = stargatefs_lookup,
+	.create = stargatefs_create,
+	.mkdir = stargatefs_mkdir,
+	.mknod = stargatefs_mknod,
+	.symlink = stargatefs_symlink,
+	.link = stargatefs_link,
+	.unlink = stargatefs_unlink,
+	.rmdir = stargatefs_rmdir,
+	.rename = stargatefs_rename,
+	.getattr = stargatefs_getattr,
+	.setattr = stargatefs_setattr,
+};
+
+const struct inode_operations stargatefs_symlink_inode_ops = {
+	.get_link = stargatefs_get_link,
+	.getattr = stargatefs_getattr,
+	.setattr = stargatefs_setattr,
+};

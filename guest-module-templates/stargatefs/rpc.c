@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: the request client (docs/requests.md). A guest changes the
+ * namespace by writing a request into its own area of the zone's rings
+ * region, ringing the host (doorbell 0, vector 0) and waiting for the reply
+ * in the same tag's reply slot. Also here: the inode lock word and the open
+ * table, which live in the zone beside the rings.
+ *
+ * Only an ivshmem-doorbell device (MSI-X in BAR1, IVPosition in BAR0) has a
+ * peer slot and so an area; on an ivshmem-plain device every request fails
+ * with EROFS. Waits never trust the interrupt alone: eventfds coalesce, and
+ * a restarted host service has no doorbells, so each wait polls the zone
+ * every STARGATEFS_POLL_MS as well.
+ */
+#include <linux/bitops.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+
+#include "stargatefs.h"
+
+#define STARGATEFS_REGS_BAR 0
+#define STARGATEFS_MSIX_BAR 1
+#define STARGATEFS_REG_IVPOSITION 8
+#define STARGATEFS_REG_DOORBELL 12
+#define STARGATEFS_TAGS_ALL ((1UL << SGZ_RING_SLOTS) - 1)
+
+static struct sgz_request *stargatefs_req_slot(struct stargatefs_device *dev, unsigned int tag)
+{
+	return dev->rpc.area + SGZ_RING_REQUESTS + tag * SGZ_REQUEST_SIZE;
+}
+
+static struct sgz_reply *stargatefs_rep_slot(struct stargatefs_device *dev, unsigned int tag)
+{
+	return dev->rpc.area + SGZ_RING_REPLIES + tag * SGZ_REPLY_SIZE;
+}
+
+/* Every wake of the device wait queue counts in wakes: a sleeper can tell it was woken. */
+static void stargatefs_rpc_wake(struct stargatefs_device *dev)
+{
+	atomic_inc(&dev->rpc.wakes);
+	wake_up_all(&dev->rpc.wait);
+}
+
+static irqreturn_t stargatefs_rpc_irq(int irq, void *data)
+{
+	stargatefs_rpc_wake(data);
+	return IRQ_HANDLED;
+}
+
+unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev)
+{
+	return atomic_read(&dev->rpc.wakes);
+}
+
+/*
+ * Sleeps until the device wait queue is woken after stargatefs_rpc_wakes()
+ * returned seen, or for ms. Returns 0, or -EINTR on a fatal signal.
+ */
+int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsigned int ms)
+{
+	long left = wait_event_killable_timeout(dev->rpc.wait,
+						(unsigned int)atomic_read(&dev->rpc.wakes) != seen,
+						max_t(long, 1, msecs_to_jiffies(ms)));
+
+	return left < 0 ? -EINTR : 0;
+}
+
+/*
+ * Sets up the client of a freshly bound device: for a doorbell device,
+ * maps BAR0, reads its peer slot and takes one MSI-X vector (vector 0,
+ * whose interrupt wakes the device's waiters). Never fails the bind: a
+ * plain device gets EROFS for namespace changes, a doorbell device without
+ * its vector polls.
+ */
+void stargatefs_rpc_probe(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct pci_dev *pdev = dev->pdev;
+	int err;
+
+	init_waitqueue_head(&rpc->wait);
+	spin_lock_init(&rpc->tag_lock);
+	spin_lock_init(&rpc->open_lock);
+	get_random_bytes(&rpc->owner_key, sizeof(rpc->owner_key));
+	rpc->irq = -1;
+	if (!pdev->msix_cap || !(pci_resource_flags(pdev, STARGATEFS_MSIX_BAR) & IORESOURCE_MEM) ||
+	    !(pci_resource_flags(pdev, STARGATEFS_REGS_BAR) & IORESOURCE_MEM)) {
+		dev_info(&pdev->dev, "ivshmem-plain device: read and write only, namespace changes give EROFS\n");
+		return;
+	}
+	rpc->regs = pci_iomap(pdev, STARGATEFS_REGS_BAR, 256);
+	if (!rpc->regs) {
+		dev_err(&pdev->dev, "cannot map BAR0: namespace changes give EROFS\n");
+		return;
+	}
+	rpc->slot = ioread32(rpc->regs + STARGATEFS_REG_IVPOSITION);
+	/* MSI-X messages are memory writes of the device: they need bus mastering. */
+	pci_set_master(pdev);
+	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	if (err < 0) {
+		dev_warn(&pdev->dev, "no MSI-X vector (%d): requests poll the zone\n", err);
+		return;
+	}
+	err = request_irq(pci_irq_vector(pdev, 0), stargatefs_rpc_irq, 0, STARGATEFS_NAME, dev);
+	if (err) {
+		dev_warn(&pdev->dev, "cannot take vector 0 (%d): requests poll the zone\n", err);
+		pci_free_irq_vectors(pdev);
+		return;
+	}
+	rpc->irq = pci_irq_vector(pdev, 0);
+	dev_info(&pdev->dev, "peer slot %u\n", rpc->slot);
+}
+
+/* Unbinding: the vector goes now; waiters keep polling until their mounts go. */
+void stargatefs_rpc_remove(struct stargatefs_device *dev)
+{
+	if (dev->rpc.irq >= 0) {
+		free_irq(dev->rpc.irq, dev);
+		pci_free_irq_vectors(dev->pdev);
+		dev->rpc.irq = -1;
+	}
+}
+
+void stargatefs_rpc_release(struct stargatefs_device *dev)
+{
+	if (dev->rpc.regs)
+		pci_iounmap(dev->pdev, dev->rpc.regs);
+}
+
+/*
+ * At a new superblock (dev->geo just checked): finds the device's own area
+ * and continues its seq from the largest one the area holds. A tag whose
+ * request is still pending (sent before this mount, by this guest's
+ * earlier life) is left alone until its reply is done.
+ */
+void stargatefs_rpc_mount(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	unsigned int tag;
+	u64 seq, done;
+
+	spin_lock(&rpc->tag_lock);
+	if (!rpc->regs || !dev->geo.rings_ok || rpc->slot == SGZ_HOST_PEER_SLOT ||
+	    rpc->slot >= dev->geo.max_peers) {
+		if (rpc->regs)
+			dev_warn(&dev->pdev->dev, "no request area for peer slot %u: namespace changes give EROFS\n",
+				 rpc->slot);
+		rpc->area = NULL;
+		spin_unlock(&rpc->tag_lock);
+		return;
+	}
+	rpc->area = dev->kaddr + dev->geo.rings_offset + (u64)rpc->slot * dev->geo.ring_bytes;
+	for (tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
+		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
+		rpc->seq = max3(rpc->seq, seq, done);
+		if (seq && seq != done && !(rpc->busy & BIT(tag))) {
+			rpc->busy |= BIT(tag);
+			rpc->abandoned |= BIT(tag);
+			rpc->tag_seq[tag] = seq;
+		}
+	}
+	spin_unlock(&rpc->tag_lock);
+}
+
+/* Frees abandoned tags whose reply arrived; tag_lock held. */
+static void stargatefs_reclaim(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	unsigned int tag;
+
+	for (tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+		if (!(rpc->abandoned & BIT(tag)))
+			continue;
+		if (le64_to_cpu(smp_load_acquire(&stargatefs_rep_slot(dev, tag)->done)) ==
+		    rpc->tag_seq[tag]) {
+			rpc->abandoned &= ~BIT(tag);
+			rpc->busy &= ~BIT(tag);
+		}
+	}
+}
+
+static bool stargatefs_take_tag(struct stargatefs_device *dev, unsigned int *tag)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	bool got = false;
+
+	spin_lock(&rpc->tag_lock);
+	if (rpc->abandoned)
+		stargatefs_reclaim(dev);
+	if (rpc->busy != STARGATEFS_TAGS_ALL) {
+		*tag = ffz(rpc->busy);
+		rpc->busy |= BIT(*tag);
+		got = true;
+	}
+	spin_unlock(&rpc->tag_lock);
+	return got;
+}
+
+/*
+ * Sleeps on the device wait queue until cond(dev, arg) holds, re-checking
+ * every STARGATEFS_POLL_MS. Returns 0, -EINTR on a fatal signal (killable
+ * waits only) or -EIO after STARGATEFS_RPC_TIMEOUT_MS.
+ */
+static int stargatefs_wait(struct stargatefs_device *dev, bool killable,
+			   bool (*cond)(struct stargatefs_device *, void *), void *arg)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_RPC_TIMEOUT_MS);
+	long poll = max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS));
+	long left;
+
+	for (;;) {
+		if (killable)
+			left = wait_event_killable_timeout(dev->rpc.wait, cond(dev, arg), poll);
+		else
+			left = wait_event_timeout(dev->rpc.wait, cond(dev, arg), poll);
+		if (left > 0)
+			return 0;
+		if (left < 0)
+			return -EINTR;
+		if (time_after(jiffies, deadline))
+			return -EIO;
+	}
+}
+
+static bool stargatefs_tag_cond(struct stargatefs_device *dev, void *arg)
+{
+	return stargatefs_take_tag(dev, arg);
+}
+
+/*
+ * Takes a free tag and returns its request slot, zeroed but for seq, with
+ * opcode and the caller's fsuid/fsgid filled in; the caller fills the rest
+ * and calls stargatefs_rpc_call(). Returns an ERR_PTR: -EROFS without an
+ * area, -EINTR, -EIO when no tag frees up in time.
+ */
+struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
+					 bool killable, unsigned int *tag)
+{
+	struct sgz_request *req;
+	int err;
+
+	if (!dev->rpc.area)
+		return ERR_PTR(-EROFS);
+	err = stargatefs_wait(dev, killable, stargatefs_tag_cond, tag);
+	if (err)
+		return ERR_PTR(err);
+	req = stargatefs_req_slot(dev, *tag);
+	/* seq stays as it was (answered, so not pending) until the request is whole. */
+	memset((void *)req + sizeof(req->seq), 0, SGZ_REQUEST_SIZE - sizeof(req->seq));
+	req->opcode = cpu_to_le32(opcode);
+	req->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
+	req->gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	return req;
+}
+
+struct stargatefs_done_arg {
+	unsigned int tag;
+	u64 seq;
+};
+
+static bool stargatefs_done_cond(struct stargatefs_device *dev, void *arg)
+{
+	struct stargatefs_done_arg *a = arg;
+
+	return le64_to_cpu(smp_load_acquire(&stargatefs_rep_slot(dev, a->tag)->done)) == a->seq;
+}
+
+static void stargatefs_put_tag(struct stargatefs_device *dev, unsigned int tag)
+{
+	spin_lock(&dev->rpc.tag_lock);
+	dev->rpc.busy &= ~BIT(tag);
+	spin_unlock(&dev->rpc.tag_lock);
+	stargatefs_rpc_wake(dev);
+}
+
+/*
+ * Sends the request in tag's slot and waits for its reply, which is copied
+ * into reply once checked (status a possible errno, a made inode's number
+ * inside the table). Returns 0, the negated status, -EIO for a bad reply or
+ * none in STARGATEFS_RPC_TIMEOUT_MS, or -EINTR on a fatal signal; after
+ * -EINTR and -EIO the tag stays taken until the host answers it.
+ */
+int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
+			struct sgz_reply *reply)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct sgz_request *req = stargatefs_req_slot(dev, tag);
+	struct stargatefs_done_arg arg = { .tag = tag };
+	u32 opcode = le32_to_cpu(req->opcode), status;
+	u64 ino;
+	int err;
+
+	/* Published and numbered under one lock: the host takes a peer's slots in seq order. */
+	spin_lock(&rpc->tag_lock);
+	if (++rpc->seq == 0)
+		rpc->seq = 1;
+	arg.seq = rpc->seq;
+	rpc->tag_seq[tag] = arg.seq;
+	smp_store_release(&req->seq, cpu_to_le64(arg.seq));
+	spin_unlock(&rpc->tag_lock);
+	writel((SGZ_HOST_PEER_SLOT << 16) | 0, rpc->regs + STARGATEFS_REG_DOORBELL);
+
+	err = stargatefs_wait(dev, killable, stargatefs_done_cond, &arg);
+	if (err) {
+		spin_lock(&rpc->tag_lock);
+		rpc->abandoned |= BIT(tag);
+		spin_unlock(&rpc->tag_lock);
+		if (err == -EIO)
+			stargatefs_err_ratelimited(dev, "request %llu (opcode %u) got no reply in %d s\n",
+						   arg.seq, opcode, STARGATEFS_RPC_TIMEOUT_MS / 1000);
+		return err;
+	}
+	memcpy(reply, stargatefs_rep_slot(dev, tag), sizeof(*reply));
+	stargatefs_put_tag(dev, tag);
+
+	status = le32_to_cpu(reply->status);
+	ino = le64_to_cpu(reply->ino);
+	if (le64_to_cpu(reply->seq) != arg.seq || status > MAX_ERRNO) {
+		stargatefs_err_ratelimited(dev, "request %llu (opcode %u): bad reply (seq %llu, status %u)\n",
+					   arg.seq, opcode, le64_to_cpu(reply->seq), status);
+		return -EIO;
+	}
+	if (status)
+		return -(int)status;
+	if ((opcode == SGZ_OP_CREATE || opcode == SGZ_OP_MKDIR || opcode == SGZ_OP_MKNOD ||
+	     opcode == SGZ_OP_SYMLINK || opcode == SGZ_OP_LINK) &&
+	    (ino == 0 || ino >= dev->geo.inode_count)) {
+		stargatefs_err_ratelimited(dev, "request %llu (opcode %u): reply names inode %llu\n",
+					   arg.seq, opcode, ino);
+		return -EIO;
+	}
+	return 0;
+}
+
+static __le64 *stargatefs_lock_word(struct stargatefs_device *dev, u64 ino)
+{
+	return dev->kaddr + dev->geo.inode_table + ino * SGZ_INODE_SIZE +
+	       offsetof(struct sgz_inode, lock);
+}
+
+struct stargatefs_ilock_arg {
+	__le64 *word;
+	u64 mine;
+};
+
+/* Tries once to take the lock word; marks it wanted when another peer holds it. */
+static bool stargatefs_ilock_cond(struct stargatefs_device *dev, void *arg)
+{
+	struct stargatefs_ilock_arg *a = arg;
+	u64 old = le64_to_cpu(READ_ONCE(*a->word));
+
+	if (!old)
+		return cmpxchg((u64 *)a->word, 0, cpu_to_le64(a->mine)) == 0;
+	if (!(old & SGZ_ILOCK_WAITERS))
+		cmpxchg((u64 *)a->word, cpu_to_le64(old), cpu_to_le64(old | SGZ_ILOCK_WAITERS));
+	return false;
+}
+
+/*
+ * Takes zone inode ino's lock word for this guest (holder = slot + 1),
+ * waiting on the doorbell and by polling while another peer holds it.
+ * Returns 0, -EROFS without an area, -EINTR, or -EIO when it stays taken
+ * for STARGATEFS_RPC_TIMEOUT_MS.
+ */
+int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
+{
+	struct stargatefs_ilock_arg arg;
+
+	if (!dev->rpc.area)
+		return -EROFS;
+	if (ino == 0 || ino >= dev->geo.inode_count)
+		return -EIO;
+	arg.word = stargatefs_lock_word(dev, ino);
+	arg.mine = dev->rpc.slot + 1;
+	if (stargatefs_ilock_cond(dev, &arg))
+		return 0;
+	return stargatefs_wait(dev, killable, stargatefs_ilock_cond, &arg);
+}
+
+/*
+ * Rings vector 0 of every live peer but this guest. The peer table is
+ * untrusted: only the low 16 bits of an ivposition are used, and QEMU
+ * ignores a doorbell to a peer it does not know.
+ */
+static void stargatefs_ring_peers(struct stargatefs_device *dev)
+{
+	const struct sgz_peer *peer = dev->kaddr + dev->geo.peer_table;
+	u32 i, ivposition;
+
+	for (i = 0; i < dev->geo.max_peers; i++, peer++) {
+		if (i == dev->rpc.slot || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
+			continue;
+		ivposition = le32_to_cpu(READ_ONCE(peer->ivposition)) & 0xffff;
+		if (ivposition != dev->rpc.slot)
+			writel(ivposition << 16, dev->rpc.regs + STARGATEFS_REG_DOORBELL);
+	}
+}
+
+/* Releases a lock word stargatefs_ilock() took, waking the peers that wait for it. */
+void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino)
+{
+	u64 old = le64_to_cpu(xchg((u64 *)stargatefs_lock_word(dev, ino), 0));
+
+	if (old & SGZ_ILOCK_WAITERS)
+		stargatefs_ring_peers(dev);
+	stargatefs_rpc_wake(dev);
+}
+
+static struct sgz_open *stargatefs_open_table(struct stargatefs_device *dev)
+{
+	return dev->rpc.area + SGZ_RING_OPENS;
+}
+
+/*
+ * Counts one more open of (ino, generation) in the open table, which the
+ * host reads when a file's last name goes. Returns 0, -ENFILE when the
+ * table is full, or 0 without an area (nothing to tell the host).
+ */
+int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
+{
+	struct sgz_open *table, *free = NULL, *e;
+	unsigned int i;
+	int err = 0;
+
+	if (!dev->rpc.area)
+		return 0;
+	table = stargatefs_open_table(dev);
+	spin_lock(&dev->rpc.open_lock);
+	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
+		e = &table[i];
+		if (!e->ino || !e->count) {
+			if (!free)
+				free = e;
+			continue;
+		}
+		if (le64_to_cpu(e->ino) == ino && le32_to_cpu(e->generation) == generation &&
+		    le32_to_cpu(e->count) < U32_MAX) {
+			WRITE_ONCE(e->count, cpu_to_le32(le32_to_cpu(e->count) + 1));
+			goto out;
+		}
+	}
+	if (!free) {
+		err = -ENFILE;
+		goto out;
+	}
+	WRITE_ONCE(free->ino, cpu_to_le64(ino));
+	WRITE_ONCE(free->generation, cpu_to_le32(generation));
+	/* The count makes the entry live: the host must see it with its inode. */
+	smp_wmb();
+	WRITE_ONCE(free->count, cpu_to_le32(1));
+out:
+	spin_unlock(&dev->rpc.open_lock);
+	smp_mb();
+	return err;
+}
+
+/*
+ * Counts one open of (ino, generation) less. Returns true when it was the
+ * guest's last (the entry is then free).
+ */
+bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation)
+{
+	struct sgz_open *table, *e;
+	bool last = false;
+	unsigned int i;
+	u32 count;
+
+	if (!dev->rpc.area)
+		return false;
+	table = stargatefs_open_table(dev);
+	spin_lock(&dev->rpc.open_lock);
+	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
+		e = &table[i];
+		count = le32_to_cpu(e->count);
+		if (!count || le64_to_cpu(e->ino) != ino || le32_to_cpu(e->generation) != generation)
+			continue;
+		WRITE_ONCE(e->count, cpu_to_le32(count - 1));
+		if (count == 1) {
+			WRITE_ONCE(e->ino, 0);
+			last = true;
+		}
+		break;
+	}
+	spin_unlock(&dev->rpc.open_lock);
+	smp_mb();
+	return last;
+}
