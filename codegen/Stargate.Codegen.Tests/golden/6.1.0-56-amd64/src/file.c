@@ -376,11 +376,12 @@ static int stargatefs_set_lock(struct file *file, struct file_lock *fl, u32 flag
 		return local ? local : err;
 	}
 	for (;;) {
-		seen = stargatefs_rpc_wakes(dev);
 		err = stargatefs_lock_request(file, fl, SGZ_OP_LOCK,
 					      flags | (wait ? SGZ_REQ_LOCK_WAIT : 0), true, &rep);
 		if (err != -EAGAIN || !wait)
 			break;
+		/* Counted after the reply: the request's own wakes must not end the sleep. */
+		seen = stargatefs_rpc_wakes(dev);
 		err = stargatefs_rpc_sleep(dev, seen, STARGATEFS_LOCK_RETRY_MS);
 		if (err)
 			return err;

@@ -191,9 +191,11 @@ const struct inode_operations stargatefs_file_inode_ops = {
 };
 
 /*
- * A cached dentry stays valid while its directory's change counter has
- * not moved; after that it is looked up again and kept only if the name
- * still leads to the same inode number and generation (or still to none).
+ * A cached dentry, positive or negative, stays valid while its directory's
+ * change counter has not moved (the host bumps it at every entry made,
+ * removed or renamed, by any machine); after that it is looked up again
+ * and kept only if the name still leads to the same inode number and
+ * generation (or still to none).
  */
 static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
@@ -212,6 +214,11 @@ static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 	dev = stargatefs_dev(dir->i_sb);
 	inode = d_inode(dentry);
 	err = stargatefs_zone_load_inode(dev, dir->i_ino, &zi, &seq);
+	if (!err && le32_to_cpu(zi.generation) != dir->i_generation) {
+		/* The directory was removed and its number reused: nothing under it stands. */
+		dput(parent);
+		return 0;
+	}
 	if (!err && le64_to_cpu(zi.change) == dentry->d_time) {
 		dput(parent);
 		return 1;
