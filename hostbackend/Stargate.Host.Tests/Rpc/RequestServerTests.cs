@@ -107,6 +107,19 @@ public class RequestServerTests
     }
 
     [Fact]
+    public void Chown_CarriesTheNewOwnerInUidAndGid_TakenOnTheGuestKernelsWord()
+    {
+        using var bench = new RpcBench();
+        var guest = bench.Guest(1);
+        var file = bench.CreateFile(guest, "f", bench.SharedDirectory("d"));
+        var chown = Req.Base(SgzAbi.OpSetattr, file, 2000, 3000);
+        chown.Valid = SgzAbi.AttrUid | SgzAbi.AttrGid;
+        Assert.Equal(0u, bench.Call(guest, chown).Status);
+        Assert.Equal(2000u, bench.Zone.Stat("/d/f").Uid);
+        Assert.Equal(3000u, bench.Zone.Stat("/d/f").Gid);
+    }
+
+    [Fact]
     public void Nop_IsAnsweredWithNothingChanged()
     {
         using var bench = new RpcBench();

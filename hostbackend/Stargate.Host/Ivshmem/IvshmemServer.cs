@@ -353,7 +353,8 @@ public sealed partial class IvshmemServer : IDisposable
             ulong pid = _zone.PeerRecord(slot).Pid;
             if (IsAlive(pid))
             {
-                _adopted[slot] = new AdoptedPeer((int)pid, DateTimeOffset.UtcNow);
+                var since = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.PeerRecord(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+                _adopted[slot] = new AdoptedPeer((int)pid, since);
                 ServerLog.Adopted(_log, slot, (int)pid);
             }
             else

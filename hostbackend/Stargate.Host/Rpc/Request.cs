@@ -77,7 +77,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 Name2 = EntryName(raw, 1),
                 Flags = RenameFlags(raw.Flags),
             },
-            SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw) },
+            SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw), Caller = SetattrCaller(raw, slot) },
             SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
@@ -207,6 +207,15 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         (flags & ~KnownRenameFlags) == 0 && flags != KnownRenameFlags
             ? flags
             : throw new BadRequestException(Errno.EINVAL, $"rename flags 0x{flags:x}");
+
+    /// <summary>
+    /// A chown or chgrp carries the new owner in uid and gid, the only identity fields a
+    /// request has, so the caller's own ids are not there to check: the guest's kernel
+    /// checked them (setattr_prepare), and the host takes its word as it does for every
+    /// uid, as uid 0's. Other setattrs are checked against the caller's fsuid and fsgid.
+    /// </summary>
+    private static Caller SetattrCaller(in SgzRequest raw, int slot) =>
+        (raw.Valid & (SgzAbi.AttrUid | SgzAbi.AttrGid)) != 0 ? new Caller(0, 0, slot) : new Caller(raw.Uid, raw.Gid, slot);
 
     private static AttributeChange AttributeChangeOf(in SgzRequest raw)
     {
