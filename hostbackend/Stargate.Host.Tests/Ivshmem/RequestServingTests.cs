@@ -27,6 +27,22 @@ public class RequestServingTests
     }
 
     [Fact]
+    public void NewGuest_StartsWithAZeroArea_NotAStaleRequestSomeoneLeftInIt()
+    {
+        using var server = new RunningServer(prepare: zone =>
+        {
+            using var writer = new TestGuest(zone.Path, zone.Geometry, 1);
+            writer.Send(0, Req.Create(new NodeRef(SgzAbi.RootIno, zone.StatInode(SgzAbi.RootIno).Generation), "stale", uid: 0));
+        });
+        using var client = new ProtocolClient(server.Socket, 2);
+        using var guest = new TestGuest(server.Zone.Path, server.Opened.Geometry, client.Id);
+        Assert.Equal(1, client.Id);
+        server.Server.Requests.ProcessPending();
+        Assert.Equal(0ul, guest.Request(0).Seq);
+        Assert.Empty(server.Opened.ReadDirectory("/"));
+    }
+
+    [Fact]
     public void GuestThatLeaves_LosesItsLocksAndArea_AndTheOthersAreRung()
     {
         using var server = new RunningServer();

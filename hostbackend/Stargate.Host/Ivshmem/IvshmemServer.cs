@@ -224,6 +224,9 @@ public sealed partial class IvshmemServer : IDisposable
                 continue;
             }
 
+            // The area of a free slot is zero unless a guest wrote into another's area; a stale
+            // request left there must not be served as the newcomer's.
+            _zone.ClearPeerArea(id);
             _guests[id] = guest;
             _zone.SetPeer(id, live: true, (ulong)pid);
             foreach (var other in _guests.Values.Where(g => g.Id != id).ToList())
