@@ -91,6 +91,66 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void GuestRewritingItsSlotsWhileTheyAreServed_NeverMakesTheServerThrow_AndTheLastRequestsAreAnswered()
+    {
+        using var bench = new RpcBench(32UL << 20);
+        var guest = bench.Guest(1);
+        var dir = bench.SharedDirectory("d");
+        var known = new List<NodeRef> { bench.Root, dir };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var last = new ulong[SgzAbi.RingSlots];
+        var writer = new Thread(() =>
+        {
+            var random = new Random(11);
+            var garbage = new byte[SgzAbi.RequestSize];
+            while (!stop.IsCancellationRequested)
+            {
+                int tag = random.Next(SgzAbi.RingSlots);
+                if (random.Next(2) == 0)
+                {
+                    random.NextBytes(garbage);
+                    last[tag] = guest.SendBytes(tag, garbage);
+                }
+                else
+                {
+                    last[tag] = guest.Send(tag, Plausible(random, known));
+                }
+            }
+        });
+        writer.Start();
+        int served = 0;
+        while (writer.IsAlive)
+        {
+            served += bench.Serve();
+        }
+
+        bench.Serve();
+        Assert.True(served > 100, $"only {served} requests served while the guest wrote");
+        for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+        {
+            Assert.True(last[tag] == 0 || guest.IsDone(tag, last[tag]), $"tag {tag}: the last request {last[tag]} has no reply");
+        }
+
+        bench.Server.PeerGone(guest.Slot);
+        bench.AssertFsckClean();
+    }
+
+    [Fact]
+    public void CorruptDirectoryInTheZone_GivesErrorReplies_AndTheServerServesTheRest()
+    {
+        using var bench = new RpcBench();
+        var guest = bench.Guest(1);
+        var dir = bench.SharedDirectory("d");
+        var other = bench.SharedDirectory("e");
+        ulong at = bench.Zone.Geometry.InodeOffset(dir.Ino);
+        bench.Zone.Memory.Span(at + 32, 16).Fill(0xee); // page-table root and depth: garbage, so the crc no longer matches
+
+        var refused = bench.Call(guest, Req.Create(dir, "f"));
+        Assert.Equal((uint)Errno.EIO, refused.Status);
+        Assert.Equal(0u, bench.Call(guest, Req.Create(other, "f")).Status);
+    }
+
     private static void Fuzz(int seed, int batches)
     {
         var random = new Random(seed);
