@@ -77,6 +77,26 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ServiceKilledAfterTheCommitBeforeDone_IsNotAppliedAgain_TheNextServiceOnlyPublishes()
+    {
+        using var bench = new RpcBench();
+        var guest = bench.Guest(1);
+        var dir = bench.SharedDirectory("d");
+        ulong seq = guest.Send(2, Req.Create(dir, "once"));
+        bench.Serve();
+        var committed = guest.Reply(2, seq);
+
+        // The state a service leaves when it dies between its commit and its store of done.
+        Volatile.Write(ref guest.ReplyRef(2).Done, 0UL);
+        bench.RestartAfterCrash();
+
+        Assert.True(guest.IsDone(2, seq), "the new service publishes done at its start");
+        Assert.Equal(committed.Ino, guest.Reply(2, seq).Ino);
+        Assert.Equal(0, bench.Serve());
+        Assert.Equal(["once"], bench.Zone.ReadDirectory("/d").Select(e => e.Name));
+    }
+
+    [Fact]
     public void ThousandsOfGarbageAndPlausibleRequests_AllGetReplies_AndLeaveTheZoneClean()
     {
         int seed = int.TryParse(Environment.GetEnvironmentVariable("STARGATE_FUZZ_SEED"), out int fixedSeed) ? fixedSeed : Environment.TickCount;
