@@ -218,15 +218,16 @@ public sealed partial class IvshmemServer : IDisposable
                 continue;
             }
 
+            // The area of a free slot is zero unless a guest wrote into another's area; a stale
+            // request left there must not be served as the newcomer's. Cleared before QEMU
+            // learns its id, so nothing the newcomer writes is lost.
+            _zone.ClearPeerArea(id);
             if (!Welcome(guest))
             {
                 guest.Dispose();
                 continue;
             }
 
-            // The area of a free slot is zero unless a guest wrote into another's area; a stale
-            // request left there must not be served as the newcomer's.
-            _zone.ClearPeerArea(id);
             _guests[id] = guest;
             _zone.SetPeer(id, live: true, (ulong)pid);
             foreach (var other in _guests.Values.Where(g => g.Id != id).ToList())
