@@ -157,7 +157,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     private static NodeRef Inode(NodeRef node, ZoneGeometry geometry) =>
         node.Ino >= SgzAbi.RootIno && node.Ino < geometry.InodeCount
             ? node
-            : throw new BadRequestException(RpcErrno.ESTALE, $"inode {node.Ino} is outside the table (1..{geometry.InodeCount - 1})");
+            : throw new BadRequestException(ZoneErrors.ToErrno(ZoneError.Stale), $"inode {node.Ino} is outside the table (1..{geometry.InodeCount - 1})");
 
     private static unsafe byte[] EntryName(in SgzRequest raw, int which)
     {

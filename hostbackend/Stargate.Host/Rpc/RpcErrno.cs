@@ -1,9 +1,7 @@
 namespace Stargate.Host.Rpc;
 
-/// <summary>The reply statuses of docs/requests.md that the shared Errno class does not name.</summary>
+/// <summary>The reply status of docs/requests.md that neither Errno nor a zone error names: an unknown opcode.</summary>
 internal static class RpcErrno
 {
-    public const int ENOLCK = 37;
     public const int ENOSYS = 38;
-    public const int ESTALE = 116;
 }
