@@ -107,6 +107,47 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         }
     }
 
+    /// <summary>
+    /// Saves <paramref name="old"/> as the old bytes of a line-aligned range this change has not
+    /// saved yet: for a range whose live bytes already differ from what an undo must restore
+    /// (an inode whose seqcount this change has just made odd).
+    /// </summary>
+    public void ProtectAs(ulong offset, ReadOnlySpan<byte> old)
+    {
+        ulong length = (ulong)old.Length;
+        if (offset % Line != 0 || length % Line != 0 || length == 0)
+        {
+            throw new InvalidOperationException($"ProtectAs needs whole lines (0x{offset:x} +{length})");
+        }
+
+        for (ulong line = offset; line < offset + length; line += Line)
+        {
+            if (!_protectedLines.Add(line))
+            {
+                throw new InvalidOperationException($"line 0x{line:x} is already saved in this change");
+            }
+        }
+
+        Append(offset, length, old);
+    }
+
+    /// <summary>Where the next record goes: <see cref="DropSince"/> takes back what was saved after it.</summary>
+    public ulong Mark => _used;
+
+    /// <summary>
+    /// Takes back the records saved since <paramref name="mark"/> (one store of <c>used</c>),
+    /// which covered [offset, offset+length): the caller has not written that range.
+    /// </summary>
+    public void DropSince(ulong mark, ulong offset, ulong length)
+    {
+        _used = mark;
+        Volatile.Write(ref Header.Used, mark);
+        for (ulong line = offset & ~(Line - 1); line < offset + length; line += Line)
+        {
+            _protectedLines.Remove(line);
+        }
+    }
+
     public void Commit()
     {
         CrashPoint?.Invoke();
@@ -171,7 +212,9 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         return ~Crc32C.Append(Crc32C.Append(0xffffffffu, head), data);
     }
 
-    private void Append(ulong offset, ulong length)
+    private void Append(ulong offset, ulong length) => Append(offset, length, memory.Span(offset, length));
+
+    private void Append(ulong offset, ulong length, ReadOnlySpan<byte> old)
     {
         ulong size = 16 + length;
         if (_used + size > Capacity)
@@ -181,7 +224,6 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         }
 
         ulong at = region.Offset + HeaderSize + _used;
-        var old = memory.Span(offset, length);
         old.CopyTo(memory.Span(at + 16, length));
         ref var rec = ref memory.Ref<SgzJournalRecord>(at);
         rec.Offset = offset;

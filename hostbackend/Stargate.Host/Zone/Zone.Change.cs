@@ -11,6 +11,15 @@ namespace Stargate.Host.Zone;
 /// </summary>
 public sealed partial class Zone
 {
+    private const int SeqTakeMs = 1000;
+    private const int RepairSeqTakeMs = 100;
+
+    /// <summary>Where seq lies in an inode record.</summary>
+    private static readonly int SeqOffset = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Seq));
+
+    /// <summary>The bytes of an inode that a change journals: all before the lock word's line.</summary>
+    private static readonly int InodeJournalled = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Lock));
+
     private ChangeState? _change;
 
     internal void Change(Action body) => Change(() =>
@@ -33,7 +42,8 @@ public sealed partial class Zone
         }
 
         _journal!.Begin();
-        _change = new ChangeState();
+        var state = new ChangeState();
+        _change = state;
         List<ZoneRegion> toZero;
         T result;
         try
@@ -55,6 +65,7 @@ public sealed partial class Zone
         {
             _change = null;
             _journal.Rollback(Path);
+            BumpSeqAfterUndo(state.DirtyInodes);
             throw;
         }
 
@@ -75,20 +86,93 @@ public sealed partial class Zone
         return ref Superblock;
     }
 
-    /// <summary>The inode, journalled and with seq made odd for the rest of the change.</summary>
+    /// <summary>
+    /// The inode, journalled and with its seqcount held (odd) for the rest of the change.
+    /// Guests take the seqcount too (cmpxchg even to odd around their size and mtime
+    /// stores), so the host takes it the same way, waiting a bounded time for a guest that
+    /// holds it; a guest that keeps it longer fails the change with Busy (and it is undone).
+    /// </summary>
     internal ref SgzInode InodeForWrite(ulong ino)
     {
         var change = CurrentChange();
         CheckInodeNumber(ino);
-        ulong at = Geometry.InodeOffset(ino);
-        ref var inode = ref _memory.Ref<SgzInode>(at);
-        if (change.DirtyInodes.Add(ino))
+        ref var inode = ref _memory.Ref<SgzInode>(Geometry.InodeOffset(ino));
+        if (!change.DirtyInodes.Contains(ino))
         {
-            _journal!.Protect(at, SgzAbi.InodeSize);
-            Volatile.Write(ref inode.Seq, inode.Seq | 1);
+            TakeSeq(ino);
+            change.DirtyInodes.Add(ino);
         }
 
         return ref inode;
+    }
+
+    /// <summary>
+    /// Journals an inode and makes its even seq odd. The journal first saves a copy taken
+    /// at an even seq, then a compare-and-swap from that seq takes it: if a guest moved the
+    /// seq in between, the record is taken back and both steps run again. So whenever a
+    /// writer dies, the journal holds the inode as it was with an even seq, and an undo
+    /// frees the seqcount. Only the lines before the lock word are saved: the lock word is
+    /// changed by guests at any time and no change writes it.
+    /// </summary>
+    private void TakeSeq(ulong ino)
+    {
+        ulong at = Geometry.InodeOffset(ino);
+        ref uint seq = ref _memory.Ref<SgzInode>(at).Seq;
+        Span<byte> saved = stackalloc byte[InodeJournalled];
+        long deadline = Environment.TickCount64 + (_repairing ? RepairSeqTakeMs : SeqTakeMs);
+        for (int spin = 0; ; spin++)
+        {
+            uint found = Volatile.Read(ref seq);
+            if ((found & 1) == 0)
+            {
+                _memory.Span(at, (ulong)saved.Length).CopyTo(saved);
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref seq) == found)
+                {
+                    ulong mark = _journal!.Mark;
+                    _journal.ProtectAs(at, saved);
+                    if (Interlocked.CompareExchange(ref seq, found | 1, found) == found)
+                    {
+                        return;
+                    }
+
+                    _journal.DropSince(mark, at, (ulong)saved.Length);
+                }
+            }
+
+            if (spin % 64 == 63 && Environment.TickCount64 > deadline)
+            {
+                if (_repairing)
+                {
+                    // fsck --repair: a seq that stays odd this long is garbage or a dead writer's; take it as found.
+                    uint stuck = Volatile.Read(ref seq) | 1;
+                    _memory.Span(at, (ulong)saved.Length).CopyTo(saved);
+                    MemoryMarshal.Write(saved[SeqOffset..], stuck + 1);
+                    _journal!.ProtectAs(at, saved);
+                    Volatile.Write(ref seq, stuck);
+                    return;
+                }
+
+                throw new ZoneException(ZoneError.Busy,
+                    $"{Path}: inode {ino}: a guest has held its seqcount (seq {Volatile.Read(ref seq)}) for over {SeqTakeMs} ms; the change was not made");
+            }
+
+            Thread.SpinWait(32);
+        }
+    }
+
+    /// <summary>After an undo restored the seq the change found, moves it on so a reader that copied mid-change retries.</summary>
+    private void BumpSeqAfterUndo(IEnumerable<ulong> inodes)
+    {
+        foreach (ulong ino in inodes)
+        {
+            ref uint seq = ref _memory.Ref<SgzInode>(Geometry.InodeOffset(ino)).Seq;
+            uint now = Volatile.Read(ref seq);
+            if ((now & 1) == 0)
+            {
+                Interlocked.CompareExchange(ref seq, now + 2, now);
+            }
+        }
     }
 
     internal ref ulong U64ForWrite(ulong offset)

@@ -33,20 +33,22 @@ public sealed partial class Zone
     }
 
     /// <summary>Checks a name as a directory entry may hold it; returns its UTF-8 bytes.</summary>
-    internal static byte[] CheckName(string name)
+    internal static byte[] CheckName(string name) => CheckName(Encoding.UTF8.GetBytes(name));
+
+    /// <summary>The name rules (1..255 bytes, no '/' or NUL, not "." or ".."); returns a copy of the bytes.</summary>
+    internal static byte[] CheckName(ReadOnlySpan<byte> bytes)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(name);
         if (bytes.Length > SgzAbi.NameMax)
         {
-            throw new ZoneException(ZoneError.NameTooLong, $"name '{Shorten(name)}' is {bytes.Length} bytes long; the most is {SgzAbi.NameMax}");
+            throw new ZoneException(ZoneError.NameTooLong, $"name '{Shorten(Encoding.UTF8.GetString(bytes))}' is {bytes.Length} bytes long; the most is {SgzAbi.NameMax}");
         }
 
-        if (bytes.Length == 0 || name is "." or ".." || bytes.AsSpan().IndexOfAny((byte)'/', (byte)0) >= 0)
+        if (bytes.Length == 0 || bytes.SequenceEqual("."u8) || bytes.SequenceEqual(".."u8) || bytes.IndexOfAny((byte)'/', (byte)0) >= 0)
         {
-            throw new ZoneException(ZoneError.InvalidArgument, $"'{name}' cannot be a file name");
+            throw new ZoneException(ZoneError.InvalidArgument, $"'{Encoding.UTF8.GetString(bytes)}' cannot be a file name");
         }
 
-        return bytes;
+        return bytes.ToArray();
     }
 
     /// <summary>Every slot in use, each checked; a corrupt slot throws naming the directory, slot and offset.</summary>
@@ -143,6 +145,18 @@ public sealed partial class Zone
             FreeFrom(dirIno, last);
             InodeForWrite(dirIno).Size = last;
         }
+    }
+
+    /// <summary>Points an existing entry at another inode, keeping its name and slot; inside a change.</summary>
+    internal void RetargetEntry(ulong dirIno, Slot slot, ulong ino, byte type)
+    {
+        var d = slot.Entry;
+        d.Ino = ino;
+        d.Generation = LoadInode(ino).Generation;
+        d.Type = type;
+        d.Crc = DirentCrc(d);
+        MemoryMarshal.Write(BytesForWrite(slot.Offset, SgzAbi.DirentSize), in d);
+        TouchDirectory(dirIno, 0);
     }
 
     public IReadOnlyList<DirectoryEntry> ReadDirectory(ulong dirIno)

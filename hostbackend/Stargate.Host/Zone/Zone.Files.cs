@@ -9,8 +9,8 @@ namespace Stargate.Host.Zone;
 /// 1 GiB each, so any one change fits the journal), then copies the data
 /// straight into the zone, then raises size and mtime in a last change: a
 /// writer killed midway leaves the old size, never a size over missing data.
-/// Bytes past end-of-file are undefined in the zone; growing a file zeroes the
-/// allocated ones it exposes.
+/// Allocated bytes past end-of-file read as zeros: shrinking zeroes the tail it
+/// keeps, and growing zeroes what it exposes (a writer that died past the end).
 /// </summary>
 public sealed partial class Zone
 {
@@ -160,34 +160,27 @@ public sealed partial class Zone
         }
     }
 
-    /// <summary>Sets the size: shrinking frees whole pages (and chunks) past the end, growing leaves a hole.</summary>
+    /// <summary>
+    /// The host's own truncate: sets the size (shrinking frees whole pages and chunks past the
+    /// end and zeroes the rest of the last ones, growing leaves a hole), holding the inode's
+    /// lock word as slot 0 so that no guest's size-changing write runs across it.
+    /// </summary>
     public void Truncate(ulong ino, ulong size)
     {
         lock (Sync)
         {
             var inode = LoadLiveInode(ino);
             RequireFile(ino, inode);
-            if (size > MaxFileSize)
+            CheckFileSize(size);
+            TakeInodeLock(ino);
+            try
             {
-                throw new ZoneException(ZoneError.FileTooLarge, $"size {size} passes the largest file size, {Units.Bytes(MaxFileSize)}");
+                Change(() => Resize(ino, size));
             }
-
-            if (size > inode.Size)
+            finally
             {
-                ZeroAllocated(ino, inode.Size, size);
+                ReleaseInodeLock(ino);
             }
-
-            Change(() =>
-            {
-                if (size < inode.Size)
-                {
-                    FreeFrom(ino, Units.RoundUp(size, ZoneGeometry.PageSize));
-                }
-
-                ref var w = ref InodeForWrite(ino);
-                w.Size = size;
-                w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
-            });
         }
     }
 

@@ -114,9 +114,11 @@ public sealed partial class Zone
         uint generation = inode.Generation + 1;
         uint seq = inode.Seq;
         ulong change = inode.Change;
+        ulong lockWord = inode.Lock;
         inode = default;
         inode.Seq = seq;
         inode.Change = change;
+        inode.Lock = lockWord;
         inode.Generation = generation;
         inode.Mode = mode;
         inode.Uid = uid;
@@ -133,6 +135,7 @@ public sealed partial class Zone
     /// <summary>Frees an inode and everything it holds; inside a change. Keeps the generation.</summary>
     internal void FreeInode(ulong ino)
     {
+        DropInodeLocks(ino);
         FreeFrom(ino, 0);
         ClearInodeRecord(ino);
         ref ulong word = ref U64ForWrite(Geometry.InodeBitmap.Offset + (ino / 64 * 8));
@@ -147,10 +150,12 @@ public sealed partial class Zone
         uint generation = inode.Generation;
         uint seq = inode.Seq;
         ulong change = inode.Change;
+        ulong lockWord = inode.Lock;
         inode = default;
         inode.Generation = generation;
         inode.Seq = seq;
         inode.Change = change;
+        inode.Lock = lockWord;
     }
 
     private ulong FindFreeInode(ulong hint)

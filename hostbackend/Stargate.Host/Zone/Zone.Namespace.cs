@@ -36,10 +36,10 @@ public sealed partial class Zone
     public IReadOnlyList<DirectoryEntry> ReadDirectory(string path) => ReadDirectory(Resolve(path));
 
     public ulong CreateFile(string path, uint mode = DefaultFileMode) =>
-        CreateNode(path, SgzAbi.SIfreg | (mode & 0xfff), SgzAbi.DtReg);
+        CreateNode(path, SgzAbi.SIfreg | (mode & 0xfff));
 
     public ulong MakeDirectory(string path, uint mode = DefaultDirMode) =>
-        CreateNode(path, SgzAbi.SIfdir | (mode & 0xfff), SgzAbi.DtDir);
+        CreateNode(path, SgzAbi.SIfdir | (mode & 0xfff));
 
     /// <summary>mkdir -p: makes each missing directory on the path; fine if the whole path exists as a directory.</summary>
     public ulong MakeDirectories(string path)
@@ -67,18 +67,7 @@ public sealed partial class Zone
         lock (Sync)
         {
             var (dir, name) = ResolveParent(path);
-            var slot = FindEntry(dir, name) ?? throw NotFound(path);
-            var inode = LoadLiveInode(slot.Entry.Ino);
-            if (IsDirectory(inode))
-            {
-                throw new ZoneException(ZoneError.IsDirectory, $"{path}: is a directory (use rmdir)");
-            }
-
-            Change(() =>
-            {
-                RemoveEntry(dir, slot);
-                DropLink(slot.Entry.Ino);
-            });
+            UnlinkIn(Caller.Host, dir, name, path);
         }
     }
 
@@ -87,21 +76,7 @@ public sealed partial class Zone
         lock (Sync)
         {
             var (dir, name) = ResolveParent(path);
-            var slot = FindEntry(dir, name) ?? throw NotFound(path);
-            ulong ino = slot.Entry.Ino;
-            var inode = LoadLiveInode(ino);
-            RequireDirectory(ino, inode, path);
-            if (inode.Entries != 0)
-            {
-                throw new ZoneException(ZoneError.NotEmpty, $"{path}: directory not empty ({inode.Entries} entries)");
-            }
-
-            Change(() =>
-            {
-                RemoveEntry(dir, slot);
-                FreeInode(ino);
-                InodeForWrite(dir).Nlink--;
-            });
+            RemoveDirectoryIn(Caller.Host, dir, name, path);
         }
     }
 
@@ -115,68 +90,7 @@ public sealed partial class Zone
         {
             var (srcDir, srcName) = ResolveParent(from);
             var (dstDir, dstName) = ResolveParent(to);
-            var src = FindEntry(srcDir, srcName) ?? throw NotFound(from);
-            ulong ino = src.Entry.Ino;
-            bool isDir = IsDirectory(LoadLiveInode(ino));
-            if (isDir && IsWithin(dstDir, ino))
-            {
-                throw new ZoneException(ZoneError.InvalidArgument, $"cannot move {from} into itself ({to})");
-            }
-
-            var dst = FindEntry(dstDir, dstName);
-            if (dst is { } existing)
-            {
-                if (existing.Entry.Ino == ino)
-                {
-                    return;
-                }
-
-                var target = LoadLiveInode(existing.Entry.Ino);
-                if (isDir && !IsDirectory(target))
-                {
-                    throw new ZoneException(ZoneError.NotDirectory, $"{to}: not a directory (cannot replace a file with directory {from})");
-                }
-
-                if (!isDir && IsDirectory(target))
-                {
-                    throw new ZoneException(ZoneError.IsDirectory, $"{to}: is a directory (cannot replace it with file {from})");
-                }
-
-                if (isDir && target.Entries != 0)
-                {
-                    throw new ZoneException(ZoneError.NotEmpty, $"{to}: directory not empty");
-                }
-            }
-
-            Change(() =>
-            {
-                if (dst is { } replaced)
-                {
-                    RemoveEntry(dstDir, replaced);
-                    if (isDir)
-                    {
-                        FreeInode(replaced.Entry.Ino);
-                        InodeForWrite(dstDir).Nlink--;
-                    }
-                    else
-                    {
-                        DropLink(replaced.Entry.Ino);
-                    }
-                }
-
-                // The source slot may have moved if the destination directory shrank: find it again.
-                var again = FindEntry(srcDir, srcName) ?? throw new InvalidOperationException("source entry vanished during rename");
-                RemoveEntry(srcDir, again);
-                AddEntry(dstDir, dstName, ino, src.Entry.Type, HostSlot);
-                ref var moved = ref InodeForWrite(ino);
-                moved.CtimeNs = ZoneClock.NowNs();
-                if (isDir && srcDir != dstDir)
-                {
-                    moved.Parent = dstDir;
-                    InodeForWrite(srcDir).Nlink--;
-                    InodeForWrite(dstDir).Nlink++;
-                }
-            });
+            RenameIn(Caller.Host, srcDir, srcName, dstDir, dstName, 0, from, to);
         }
     }
 
@@ -194,41 +108,12 @@ public sealed partial class Zone
         _ => 0,
     };
 
-    private ulong CreateNode(string path, uint mode, byte type)
+    private ulong CreateNode(string path, uint mode)
     {
         lock (Sync)
         {
             var (dir, name) = ResolveParent(path);
-            if (FindEntry(dir, name) is not null)
-            {
-                throw new ZoneException(ZoneError.Exists, $"{path}: already exists");
-            }
-
-            return Change(() =>
-            {
-                bool isDir = type == SgzAbi.DtDir;
-                ulong ino = AllocateInode(mode, Libc.Getuid(), Libc.Getgid(), isDir ? dir : 0);
-                InodeForWrite(ino).Nlink = isDir ? 2u : 1u;
-                AddEntry(dir, name, ino, type, HostSlot);
-                if (isDir)
-                {
-                    InodeForWrite(dir).Nlink++;
-                }
-
-                return ino;
-            });
-        }
-    }
-
-    /// <summary>One fewer name for a non-directory; frees it at zero. Inside a change.</summary>
-    private void DropLink(ulong ino)
-    {
-        ref var inode = ref InodeForWrite(ino);
-        inode.Nlink--;
-        inode.CtimeNs = ZoneClock.NowNs();
-        if (inode.Nlink == 0)
-        {
-            FreeInode(ino);
+            return MakeNodeIn(Caller.Host, dir, name, mode, [], Libc.Getuid(), Libc.Getgid(), path);
         }
     }
 

@@ -30,6 +30,9 @@ public sealed partial class Zone : IDisposable
     private readonly Journal? _journal;
     private bool _closed;
 
+    /// <summary>Opened by fsck --repair: a seqcount that stays odd is taken anyway (see TakeSeq).</summary>
+    private bool _repairing;
+
     private Zone(string path, SafeFileHandle file, ZoneMemory memory, ZoneGeometry geometry)
     {
         Path = path;
@@ -100,8 +103,12 @@ public sealed partial class Zone : IDisposable
     /// no clean-flag change. Writable only when repairing.
     /// </summary>
     /// <param name="trustSuperblock">Skip the superblock crc (fsck has checked the geometry it seals and reported the mismatch).</param>
-    internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false) =>
-        Map(path, writable, exclusive: true, checkSeal: !trustSuperblock);
+    internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false)
+    {
+        var zone = Map(path, writable, exclusive: true, checkSeal: !trustSuperblock);
+        zone._repairing = writable;
+        return zone;
+    }
 
     /// <summary>
     /// The one way a zone file becomes a Zone: open, lock if asked, map, and prove the

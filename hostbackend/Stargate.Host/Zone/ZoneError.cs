@@ -1,5 +1,3 @@
-using Stargate.Interop.Native;
-
 namespace Stargate.Host.Zone;
 
 /// <summary>What went wrong, as a user or a guest's reply sees it; each maps to one errno.</summary>
@@ -19,6 +17,15 @@ public enum ZoneError
     NoSpace,
     InvalidArgument,
     FileTooLarge,
+
+    /// <summary>The inode is free, or has another generation than the caller knows.</summary>
+    Stale,
+    AccessDenied,
+    NotPermitted,
+
+    /// <summary>The lock table has no free slot.</summary>
+    NoLocks,
+    TooManyLinks,
 }
 
 /// <summary>A zone operation that failed; the message is one line fit for a user.</summary>
@@ -27,21 +34,7 @@ public class ZoneException(ZoneError error, string message) : Exception(message)
     public ZoneError Error { get; } = error;
 
     /// <summary>The errno a guest's reply carries for this error.</summary>
-    public int Errno => Error switch
-    {
-        ZoneError.NotFound => Interop.Native.Errno.ENOENT,
-        ZoneError.Exists => Interop.Native.Errno.EEXIST,
-        ZoneError.NotDirectory => Interop.Native.Errno.ENOTDIR,
-        ZoneError.IsDirectory => Interop.Native.Errno.EISDIR,
-        ZoneError.NotEmpty => Interop.Native.Errno.ENOTEMPTY,
-        ZoneError.NameTooLong => Interop.Native.Errno.ENAMETOOLONG,
-        ZoneError.NoSpace => Interop.Native.Errno.ENOSPC,
-        ZoneError.InvalidArgument => Interop.Native.Errno.EINVAL,
-        ZoneError.FileTooLarge => Interop.Native.Errno.EFBIG,
-        ZoneError.ReadOnly => Interop.Native.Errno.EROFS,
-        ZoneError.Busy => Interop.Native.Errno.EBUSY,
-        _ => Interop.Native.Errno.EIO,
-    };
+    public int Errno => ZoneErrors.ToErrno(Error);
 }
 
 /// <summary>A structure in the zone failed a check: names the structure and where it is.</summary>
