@@ -1,0 +1,119 @@
+using Stargate.Host.Zone;
+using Stargate.Testing;
+
+namespace Stargate.Host.Tests.Cli;
+
+/// <summary>
+/// While `stargate serve` holds a zone, the changing commands are forwarded to it (ZONE.serve
+/// names its control socket) and run there by the same handlers: the user sees the same
+/// results, output, messages and exit codes as without serve.
+/// </summary>
+public class ServeForwardingTests
+{
+    [Fact]
+    public void ChangingCommands_WhileServeRuns_ChangeTheZone_AsReadersSeeAtOnce()
+    {
+        using var zone = new TempZone(16UL << 20);
+        byte[] data = ZoneContent.Bytes(10_000, 3);
+        string local = zone.Scratch("local");
+        File.WriteAllBytes(local, data);
+        using var serve = BackgroundStargate.Serve(zone);
+
+        CliAssert.Succeeds(StargateProcess.Run("mkdir", "-p", zone.Path, "/a/b"));
+        CliAssert.Succeeds(StargateProcess.Run("put", zone.Path, local, "/a/b/f"));
+        Assert.Equal(data, ZoneContent.Read(zone.Path, "/a/b/f"));
+        CliAssert.Succeeds(StargateProcess.Run("mv", zone.Path, "/a/b/f", "/a/g"));
+        CliAssert.Succeeds(StargateProcess.Run("truncate", zone.Path, "/a/g", "--size", "100"));
+        Assert.Equal(data[..100], ZoneContent.Read(zone.Path, "/a/g"));
+        Assert.Equal(["b", "g"], CliAssert.Lines(CliAssert.Succeeds(StargateProcess.Run("ls", zone.Path, "/a"))));
+        CliAssert.Succeeds(StargateProcess.Run("rm", zone.Path, "/a/g"));
+        CliAssert.Succeeds(StargateProcess.Run("rmdir", zone.Path, "/a/b"));
+        Assert.Empty(ZoneContent.List(zone.Path, "/a"));
+    }
+
+    [Theory]
+    [InlineData("rm", "/missing")]
+    [InlineData("rmdir", "/f")]
+    [InlineData("mkdir", "/f")]
+    [InlineData("mv", "/f", "/nowhere/g")]
+    [InlineData("truncate", "/d", "--size", "1")]
+    [InlineData("put", "LOCAL", "/d/x/y")]
+    public void FailingCommand_WhileServeRuns_ExitsAndSaysExactlyWhatItDoesWithoutServe(string command, params string[] rest)
+    {
+        using var zone = new TempZone(16UL << 20);
+        string local = zone.Scratch("local");
+        File.WriteAllText(local, "x");
+        ZoneContent.Write(zone, "/f", [1, 2, 3]);
+        using (var z = zone.Open())
+        {
+            z.MakeDirectory("/d");
+        }
+
+        string[] args = [command, zone.Path, .. rest.Select(a => a == "LOCAL" ? local : a)];
+        var direct = StargateProcess.Run(args);
+        StargateProcess.Result forwarded;
+        using (BackgroundStargate.Serve(zone))
+        {
+            forwarded = StargateProcess.Run(args);
+        }
+
+        CliAssert.FailsWithOneLine(direct, 1);
+        Assert.Equal(direct, forwarded);
+    }
+
+    [Fact]
+    public void Put_WithRelativePaths_WhileServeRuns_ReadsTheFileFromTheCallersDirectory()
+    {
+        using var zone = new TempZone(16UL << 20);
+        string dir = zone.Scratch("cwd");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "note.txt"), "from the caller's directory\n");
+        using var serve = BackgroundStargate.Serve(zone);
+
+        var r = ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "put", Path.GetRelativePath(dir, zone.Path), "note.txt"], workingDirectory: dir);
+        Directory.Delete(dir, recursive: true);
+
+        Assert.True(r.ExitCode == 0 && r.Stderr.Length == 0, r.ToString());
+        Assert.Equal("from the caller's directory\n"u8.ToArray(), ZoneContent.Read(zone.Path, "/note.txt"));
+    }
+
+    [Fact]
+    public void Serve_PublishesItsControlSocketBesideTheZone_AndRemovesItWhenItStops()
+    {
+        using var zone = new TempZone(16UL << 20);
+        var serve = BackgroundStargate.Serve(zone);
+        using (serve)
+        {
+            Assert.Equal(zone.Path + ".sock.ctl\n", File.ReadAllText(zone.Path + ".serve"));
+            serve.Terminate();
+            Assert.Equal(0, serve.WaitForExit());
+        }
+
+        Assert.False(File.Exists(zone.Path + ".serve"), "serve left ZONE.serve behind");
+    }
+
+    [Fact]
+    public void Writer_WhenZoneServeNamesADeadSocket_FailsAsBusy_NamingTheHolder()
+    {
+        using var zone = new TempZone(16UL << 20);
+        File.WriteAllText(zone.Scratch("serve"), zone.Path + ".gone.ctl\n");
+        StargateProcess.Result r;
+        using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
+        {
+            r = StargateProcess.Run("mkdir", zone.Path, "/d");
+        }
+
+        CliAssert.FailsWithOneLine(r, 1, zone.Path, $"pid {Environment.ProcessId}", "stargate serve");
+    }
+
+    [Fact]
+    public void ReadingCommands_WhileServeRuns_StillReadTheZoneThemselves()
+    {
+        using var zone = new TempZone(16UL << 20);
+        ZoneContent.Write(zone, "/f", "hello\n"u8.ToArray());
+        using var serve = BackgroundStargate.Serve(zone);
+
+        Assert.Equal("hello\n", CliAssert.Succeeds(StargateProcess.Run("cat", zone.Path, "/f")).Stdout);
+        Assert.Contains("Size: 6", CliAssert.Succeeds(StargateProcess.Run("stat", zone.Path, "/f")).Stdout, StringComparison.Ordinal);
+    }
+}
