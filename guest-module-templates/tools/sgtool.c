@@ -838,6 +838,8 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 		else
 			printf("status_%d=%" PRIu64 "\n", status, histogram[status]);
 	}
+	/* The counts come first, then the failure line, whatever buffers stdout. */
+	fflush(stdout);
 	if (answered != sent) {
 		ret = -ETIMEDOUT;
 		sgtool_report(__FILE__, __LINE__, "every request answered within 2 s", dev, ret);
