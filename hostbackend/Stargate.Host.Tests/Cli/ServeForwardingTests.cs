@@ -78,6 +78,27 @@ public class ServeForwardingTests
     }
 
     [Fact]
+    public void FailingPut_WithRelativePaths_WhileServeRuns_NamesThemAsTyped_AsWithoutServe()
+    {
+        using var zone = new TempZone(16UL << 20);
+        string dir = zone.Scratch("cwd");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "note.txt"), "x");
+        string[] args = [Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "put", Path.GetRelativePath(dir, zone.Path), "note.txt", "/no/such/dir/note.txt"];
+
+        var direct = ProcessRunner.Run("dotnet", args, workingDirectory: dir);
+        ProcessRunner.Result forwarded;
+        using (BackgroundStargate.Serve(zone))
+        {
+            forwarded = ProcessRunner.Run("dotnet", args, workingDirectory: dir);
+        }
+
+        Directory.Delete(dir, recursive: true);
+        Assert.Equal(1, direct.ExitCode);
+        Assert.Equal((direct.ExitCode, direct.Stdout, direct.Stderr), (forwarded.ExitCode, forwarded.Stdout, forwarded.Stderr));
+    }
+
+    [Fact]
     public void Serve_PublishesItsControlSocketBesideTheZone_AndRemovesItWhenItStops()
     {
         using var zone = new TempZone(16UL << 20);

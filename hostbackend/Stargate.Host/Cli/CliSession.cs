@@ -43,8 +43,11 @@ internal sealed class CliSession
     public static CliSession InServe(Zone.Zone zone, IReadOnlyList<string> args, string workingDirectory, TextWriter output, TextWriter error) =>
         new(output, error, workingDirectory, false, zone, args);
 
-    /// <summary>A host path as the user meant it: relative ones from the user's directory, not serve's.</summary>
-    public string HostPath(string path) => System.IO.Path.GetFullPath(path, WorkingDirectory);
+    /// <summary>
+    /// A host path as the user meant it: inside serve, relative ones from the user's directory,
+    /// not serve's; on the console, as typed (messages name it so).
+    /// </summary>
+    public string HostPath(string path) => _served is null ? path : System.IO.Path.GetFullPath(path, WorkingDirectory);
 
     /// <summary>
     /// Runs <paramref name="body"/> on the zone opened for writing. A zone another process
