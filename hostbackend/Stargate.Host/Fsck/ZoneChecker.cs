@@ -42,6 +42,7 @@ public static class ZoneChecker
             var walk = new ZoneWalk(zone);
             walk.Run();
             report.Problems.AddRange(walk.Problems);
+            report.Notes.AddRange(walk.Notes);
             if (!repair)
             {
                 zone.Abandon();
@@ -56,6 +57,13 @@ public static class ZoneChecker
                 walk.Run();
             }
 
+            if (walk.Problems.Count == 0 && walk.KeptOrphans.Count > 0)
+            {
+                FreeOrphans(zone, walk, report);
+                walk = new ZoneWalk(zone);
+                walk.Run();
+            }
+
             report.Remaining.AddRange(walk.Problems);
             zone.FinishRepair();
             return report;
@@ -65,6 +73,24 @@ public static class ZoneChecker
             zone.Abandon();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Orphans are kept for peers that may have them open. With no service running (fsck
+    /// holds the zone's lock) and no peer marked live, nobody can: repair frees them through
+    /// the zone's own code, on a structure the walk has just found sound.
+    /// </summary>
+    private static void FreeOrphans(Zone.Zone zone, ZoneWalk walk, FsckReport report)
+    {
+        var live = Enumerable.Range(0, (int)zone.Geometry.MaxPeers).Where(p => zone.PeerRecord(p).State == SgzAbi.PeerLive).ToList();
+        if (live.Count > 0)
+        {
+            report.Notes.Add($"{walk.KeptOrphans.Count} orphan(s) kept: the peer table marks slot(s) {string.Join(", ", live)} live");
+            return;
+        }
+
+        int freed = zone.FreeOrphans(static (_, _) => false);
+        report.Repairs.Add($"orphans: freed {freed} unlinked file(s) that no live peer can hold open");
     }
 
     /// <summary>

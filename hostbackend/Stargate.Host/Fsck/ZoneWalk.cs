@@ -27,6 +27,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     private readonly List<(ulong Offset, byte Type)> _slotTypes = [];
     private readonly HashSet<ulong> _broken = [];
     private readonly HashSet<ulong> _orphans = [];
+    private readonly List<ulong> _badLocks = [];
     private RootRepair _rootRebuild;
 
     private enum RootRepair
@@ -37,6 +38,12 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     }
 
     public List<string> Problems { get; } = [];
+
+    /// <summary>What is legal but worth saying (orphans kept for their open holders).</summary>
+    public List<string> Notes { get; } = [];
+
+    /// <summary>Unlinked regular files kept (SGZ_INODE_ORPHAN, nlink 0, no entry) because a peer may have them open.</summary>
+    public List<ulong> KeptOrphans { get; } = [];
 
     public void Run()
     {
@@ -60,9 +67,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             }
         }
 
+        VisitOrphans();
         CheckCounts();
         CheckInodeBitmap();
         CheckSpace();
+        CheckLocks();
     }
 
     /// <summary>Fixes what this walk found, through journalled changes; a later walk checks the result.</summary>
@@ -86,6 +95,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             foreach (ulong entry in _badEntries)
             {
                 zone.U64ForWrite(entry) = 0;
+            }
+
+            foreach (ulong record in _badLocks)
+            {
+                zone.BytesForWrite(record, SgzAbi.LockSize).Clear();
             }
 
             foreach (ulong ino in _broken.Concat(_orphans))
@@ -115,6 +129,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 ref var w = ref zone.InodeForWrite(ino);
                 w.Nlink = node.IsDirectory ? 2 + node.Subdirs : node.Links;
                 w.Pages = node.Pages;
+                w.Flags = node.Kept ? SgzAbi.InodeOrphan : w.Flags & ~SgzAbi.InodeOrphan;
                 if (node.IsDirectory)
                 {
                     w.Entries = node.Entries;
@@ -127,7 +142,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 }
             }
         });
-        done.Add($"namespace: cleared {_badSlots.Count} bad entries, retyped {_slotTypes.Count}, cut {_badEntries.Count} bad table entries, dropped {_broken.Count} broken and {_orphans.Count} unreachable inodes, recounted links, entries and pages");
+        done.Add($"namespace: cleared {_badSlots.Count} bad entries, retyped {_slotTypes.Count}, cut {_badEntries.Count} bad table entries, dropped {_broken.Count} broken and {_orphans.Count} unreachable inodes and {_badLocks.Count} bad lock records, recounted links, entries and pages");
 
         RebuildBitmaps();
         done.Add("space: rebuilt the inode and page bitmaps, chunk usage, group owners and free counts from what is reachable");
@@ -373,6 +388,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 node.SizeFound = node.LastByte;
             }
 
+            if ((i.Flags & SgzAbi.InodeOrphan) != 0 && !node.Kept)
+            {
+                Problems.Add($"inode {ino}: flagged orphan but it has {links} link(s)");
+            }
+
             if (i.Pages != node.Pages)
             {
                 Problems.Add($"inode {ino}: counts {i.Pages} pages, but its table holds {node.Pages}");
@@ -390,6 +410,75 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         }
     }
 
+    /// <summary>
+    /// Format 1.1: a regular file flagged SGZ_INODE_ORPHAN with nlink 0 that no entry names
+    /// is legal (its last name went while a peer had it open): walked like any file, kept.
+    /// </summary>
+    private void VisitOrphans()
+    {
+        var bitmap = zone.InodeBitmap;
+        for (int w = 0; w < bitmap.Length; w++)
+        {
+            for (ulong bits = bitmap[w]; bits != 0; bits &= bits - 1)
+            {
+                ulong ino = ((ulong)w * 64) + (ulong)BitOperations.TrailingZeroCount(bits);
+                if (ino <= SgzAbi.RootIno || ino >= _g.InodeCount || _nodes.ContainsKey(ino))
+                {
+                    continue;
+                }
+
+                var inode = _m.Ref<SgzInode>(_g.InodeOffset(ino));
+                if ((inode.Flags & SgzAbi.InodeOrphan) == 0 || inode.Nlink != 0 || (inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg)
+                {
+                    continue;
+                }
+
+                if (Visit(ino) is { } node)
+                {
+                    node.Kept = true;
+                    KeptOrphans.Add(ino);
+                    Notes.Add($"inode {ino}: orphan (unlinked while open in a peer), {node.Pages} pages kept until its last holder closes it");
+                }
+            }
+        }
+    }
+
+    /// <summary>Every lock-table record in use must name a live inode of its generation, with a sane holder, kind and range.</summary>
+    private void CheckLocks()
+    {
+        for (ulong i = 0; i < _g.LockSlots; i++)
+        {
+            ulong at = _g.LockTable.Offset + (i * SgzAbi.LockSize);
+            var r = _m.Ref<SgzLock>(at);
+            if (r.Word == 0)
+            {
+                continue;
+            }
+
+            ulong holder = r.Word & SgzAbi.LockHolderMask;
+            ulong kind = (r.Word >> SgzAbi.LockKindShift) & 0xf;
+            string? bad = null;
+            if (holder == 0 || holder > _g.MaxPeers || kind is not (SgzAbi.LockKindFlock or SgzAbi.LockKindPosix) || r.Start > r.End)
+            {
+                bad = $"word 0x{r.Word:x} or range {r.Start}..{r.End} is invalid";
+            }
+            else if (r.Ino == 0 || r.Ino >= _g.InodeCount || !_nodes.TryGetValue(r.Ino, out var node) || _broken.Contains(r.Ino) || !node.IsLive)
+            {
+                bad = $"names inode {r.Ino}, which is free";
+            }
+            else if (node.Inode.Generation != r.Generation)
+            {
+                bad = $"names generation {r.Generation} of inode {r.Ino}, which is at {node.Inode.Generation}";
+            }
+
+            if (bad is not null)
+            {
+                Problems.Add($"lock table: record {i} at 0x{at:x} {bad}");
+                _badLocks.Add(at);
+            }
+        }
+    }
+
     private void CheckInodeBitmap()
     {
         var bitmap = zone.InodeBitmap;
@@ -403,7 +492,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         for (ulong ino = 1; ino < _g.InodeCount; ino++)
         {
             bool used = ((bitmap[(int)(ino / 64)] >> (int)(ino % 64)) & 1) != 0;
-            bool reached = _nodes.TryGetValue(ino, out var n) && !_broken.Contains(ino) && (n.Links > 0 || n.ParentFound != 0);
+            bool reached = _nodes.TryGetValue(ino, out var n) && !_broken.Contains(ino) && n.IsLive;
             if (reached && !used)
             {
                 unmarked.Add(ino);
@@ -503,7 +592,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             Problems.Add($"superblock: free_pages is {sb.FreePages}, but {_g.DataPages - used} pages are free");
         }
 
-        ulong live = (ulong)_nodes.Count(n => !_broken.Contains(n.Key) && (n.Value.Links > 0 || n.Value.ParentFound != 0));
+        ulong live = (ulong)_nodes.Count(n => !_broken.Contains(n.Key) && n.Value.IsLive);
         if (sb.FreeInodes != _g.InodeCount - 1 - live)
         {
             Problems.Add($"superblock: free_inodes is {sb.FreeInodes}, but {_g.InodeCount - 1 - live} inodes are free");
@@ -514,7 +603,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     {
         zone.Change(() =>
         {
-            var live = _nodes.Where(n => !_broken.Contains(n.Key) && !_orphans.Contains(n.Key) && (n.Value.Links > 0 || n.Value.ParentFound != 0))
+            var live = _nodes.Where(n => !_broken.Contains(n.Key) && !_orphans.Contains(n.Key) && n.Value.IsLive)
                 .Select(n => n.Key).ToHashSet();
             ulong words = (_g.InodeCount + 63) / 64;
             for (ulong w = 0; w < words; w++)
@@ -642,6 +731,11 @@ internal sealed class ZoneWalk(Zone.Zone zone)
 
         /// <summary>The size repair gives it, where its size is impossible.</summary>
         public ulong? SizeFound { get; set; }
+
+        /// <summary>A legal orphan: reached through no entry, kept for a peer that may have it open.</summary>
+        public bool Kept { get; set; }
+
+        public bool IsLive => Links > 0 || ParentFound != 0 || Kept;
 
         /// <summary>For directories: the directory that lists it (0 = none yet).</summary>
         public ulong ParentFound { get; set; }

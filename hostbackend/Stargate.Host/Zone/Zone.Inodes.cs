@@ -11,7 +11,8 @@ namespace Stargate.Host.Zone;
 /// </summary>
 public sealed partial class Zone
 {
-    private const int SeqRetries = 10_000;
+    /// <summary>How long a reader waits for an odd seq to become even (a guest holds it for a few stores); the writer waits as long as a change does.</summary>
+    private const int SeqLoadMs = 100;
 
     /// <summary>The crc seals the bytes before it (the host half): its offset comes from the header.</summary>
     private static readonly int InodeSealed = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Crc));
@@ -35,7 +36,9 @@ public sealed partial class Zone
             return live;
         }
 
-        for (int attempt = 0; attempt < SeqRetries; attempt++)
+        int waitMs = IsWritable && !_repairing ? SeqTakeMs : SeqLoadMs;
+        long deadline = Environment.TickCount64 + waitMs;
+        for (int attempt = 0; attempt < 1024 || Environment.TickCount64 <= deadline; attempt++)
         {
             uint seq = Volatile.Read(ref live.Seq);
             if ((seq & 1) == 0)
@@ -57,7 +60,13 @@ public sealed partial class Zone
             Thread.SpinWait(16);
         }
 
-        throw new ZoneCorruptException($"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}): its writer died mid-change; any writing command, or 'stargate zone fsck --repair', undoes the change");
+        if (IsWritable)
+        {
+            // This process is the zone's only host writer: the holder is a guest (or garbage).
+            throw new ZoneException(ZoneError.Busy, $"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}) for over {waitMs} ms: a guest holds its seqcount");
+        }
+
+        throw new ZoneCorruptException($"{Path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}): a guest holds it, or its writer died mid-change (then any writing command, or 'stargate zone fsck --repair', undoes the change)");
     }
 
     /// <summary>An inode that must be in use (reached through a directory entry or a handle).</summary>

@@ -26,5 +26,8 @@ public sealed record GuestReply(string Command, int ExitCode, IReadOnlyList<stri
                 .ToDictionary(g => g.Key, g => g.First()[1]))
             .ToList();
 
+    /// <summary>The whole output, its lines joined with newlines (no trailing one).</summary>
+    public string Text => string.Join('\n', Lines);
+
     public override string ToString() => $"'{Command}' exited {ExitCode}:\n{string.Join('\n', Lines)}";
 }

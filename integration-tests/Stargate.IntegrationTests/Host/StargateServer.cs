@@ -192,6 +192,17 @@ public sealed class StargateServer : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL, as a crash would (no clean-up of its own); waits until it is gone.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        _process.WaitForExit();
+    }
+
     public void Dispose()
     {
         try
