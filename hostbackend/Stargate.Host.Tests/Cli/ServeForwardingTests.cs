@@ -65,12 +65,10 @@ public class ServeForwardingTests
     public void Put_WithRelativePaths_WhileServeRuns_ReadsTheFileFromTheCallersDirectory()
     {
         using var zone = new TempZone(16UL << 20);
-        string dir = zone.Scratch("cwd");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "note.txt"), "from the caller's directory\n");
+        string dir = CallersDirectory(zone, "from the caller's directory\n");
         using var serve = BackgroundStargate.Serve(zone);
 
-        var r = ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "put", Path.GetRelativePath(dir, zone.Path), "note.txt"], workingDirectory: dir);
+        var r = PutFrom(dir, zone, "note.txt");
         Directory.Delete(dir, recursive: true);
 
         Assert.True(r.ExitCode == 0 && r.Stderr.Length == 0, r.ToString());
@@ -81,16 +79,13 @@ public class ServeForwardingTests
     public void FailingPut_WithRelativePaths_WhileServeRuns_NamesThemAsTyped_AsWithoutServe()
     {
         using var zone = new TempZone(16UL << 20);
-        string dir = zone.Scratch("cwd");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "note.txt"), "x");
-        string[] args = [Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "put", Path.GetRelativePath(dir, zone.Path), "note.txt", "/no/such/dir/note.txt"];
+        string dir = CallersDirectory(zone, "x");
 
-        var direct = ProcessRunner.Run("dotnet", args, workingDirectory: dir);
+        var direct = PutFrom(dir, zone, "note.txt", "/no/such/dir/note.txt");
         ProcessRunner.Result forwarded;
         using (BackgroundStargate.Serve(zone))
         {
-            forwarded = ProcessRunner.Run("dotnet", args, workingDirectory: dir);
+            forwarded = PutFrom(dir, zone, "note.txt", "/no/such/dir/note.txt");
         }
 
         Directory.Delete(dir, recursive: true);
@@ -137,4 +132,17 @@ public class ServeForwardingTests
         Assert.Equal("hello\n", CliAssert.Succeeds(StargateProcess.Run("cat", zone.Path, "/f")).Stdout);
         Assert.Contains("Size: 6", CliAssert.Succeeds(StargateProcess.Run("stat", zone.Path, "/f")).Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>A directory beside the zone holding note.txt: the caller's working directory.</summary>
+    private static string CallersDirectory(TempZone zone, string note)
+    {
+        string dir = zone.Scratch("cwd");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "note.txt"), note);
+        return dir;
+    }
+
+    /// <summary>`stargate put` run in <paramref name="dir"/>, naming the zone relative to it.</summary>
+    private static ProcessRunner.Result PutFrom(string dir, TempZone zone, params string[] rest) =>
+        ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "put", Path.GetRelativePath(dir, zone.Path), .. rest], workingDirectory: dir);
 }
