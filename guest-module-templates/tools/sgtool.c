@@ -647,10 +647,11 @@ static void sgtool_fuzz_name(uint64_t *state, uint8_t *name, size_t len)
  * Fills @req (everything but seq) with pure random bytes (one request in
  * four) or with a request a guest could have meant: known and unknown
  * opcodes, every flag bit, names with '/', NUL, "." and "..", lengths from
- * 0 past the field, inode numbers inside and outside the table, any
- * generation, sizes and ranges up to and past the largest file.
+ * 0 past the field, the root and inode numbers inside and outside the
+ * table, any generation, sizes and ranges up to and past the largest file.
  */
-static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64_t inode_count)
+static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64_t inode_count,
+				uint64_t root_ino)
 {
 	static const uint64_t modes[] = {
 		SGZ_S_IFREG | 0644, SGZ_S_IFDIR | 0755, SGZ_S_IFIFO | 0600, SGZ_S_IFSOCK | 0600,
@@ -671,8 +672,9 @@ static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64
 	req->flags = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 4 : sgtool_rand(state));
 	req->uid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
 	req->gid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
-	req->ino = sgtool_edgy(state, inode_count + 2);
-	req->ino2 = sgtool_edgy(state, inode_count + 2);
+	/* The root half the time: requests on a live directory reach past the inode checks. */
+	req->ino = sgtool_rand(state) % 2 ? root_ino : sgtool_edgy(state, inode_count + 2);
+	req->ino2 = sgtool_rand(state) % 2 ? root_ino : sgtool_edgy(state, inode_count + 2);
 	req->generation = (uint32_t)sgtool_edgy(state, 4);
 	req->generation2 = (uint32_t)sgtool_edgy(state, 4);
 	req->mode = (uint32_t)sgtool_pick(state, modes, sizeof(modes) / sizeof(modes[0]));
@@ -751,7 +753,7 @@ static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *re
 static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const char *dev_arg)
 {
 	uint64_t count, seed, state, seq = 0, sent = 0, answered = 0, histogram[257] = { 0 };
-	uint64_t rings_offset, rings_size, inode_count, area_offset;
+	uint64_t rings_offset, rings_size, inode_count, root_ino, area_offset;
 	uint32_t ring_bytes, max_peers;
 	struct sgtool_window regs, sb, area;
 	struct sgz_request req;
@@ -785,6 +787,7 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 		ring_bytes = super->ring_bytes;
 		max_peers = super->max_peers;
 		inode_count = super->inode_count;
+		root_ino = super->root_ino;
 	}
 	sgtool_unmap(&sb);
 	/* The zone is as untrusted here as anywhere: the area must lie inside the rings region and BAR2. */
@@ -816,7 +819,7 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 		unsigned int tag = (unsigned int)(sgtool_rand(&state) % SGZ_RING_SLOTS);
 		int64_t status;
 
-		sgtool_fuzz_request(&state, &req, inode_count);
+		sgtool_fuzz_request(&state, &req, inode_count, root_ino);
 		if (++seq == 0)
 			seq = 1;
 		status = sgtool_fuzz_send(area.base, &regs, tag, &req, seq);
