@@ -29,6 +29,9 @@ public class ServeForwardingTests
         CliAssert.Succeeds(StargateProcess.Run("rm", zone.Path, "/a/g"));
         CliAssert.Succeeds(StargateProcess.Run("rmdir", zone.Path, "/a/b"));
         Assert.Empty(ZoneContent.List(zone.Path, "/a"));
+        CliAssert.Succeeds(StargateProcess.Run("put", zone.Path, local, "/a/again"));
+        CliAssert.Succeeds(StargateProcess.Run("rm", "--recursive", zone.Path, "/a"));
+        Assert.Empty(ZoneContent.List(zone.Path, "/"));
     }
 
     [Theory]

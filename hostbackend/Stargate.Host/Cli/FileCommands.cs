@@ -219,11 +219,63 @@ internal sealed class FileCommands(CliSession session)
         return command;
     }
 
-    private Command Rm() => EachPath("rm", "Remove files from the zone.", (zone, p) => zone.Unlink(p));
+    private Command Rm()
+    {
+        var recursive = new Option<bool>("--recursive", "-r") { Description = "Remove directories and everything in them." };
+        var command = EachPath("rm", "Remove files from the zone.", (zone, p, r) =>
+        {
+            if (r.GetValue(recursive))
+            {
+                RemoveTree(zone, p);
+            }
+            else
+            {
+                zone.Unlink(p);
+            }
+        });
+        command.Options.Add(recursive);
+        return command;
+    }
 
-    private Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p) => zone.RemoveDirectory(p));
+    /// <summary>
+    /// rm -r: a file, or a directory after everything in it, depth first. An explicit stack,
+    /// not recursion: guests may nest directories deeper than a thread's stack goes. The root
+    /// stays (it cannot be removed; remove what is in it).
+    /// </summary>
+    private static void RemoveTree(Zone.Zone zone, string path)
+    {
+        if (zone.Stat(path).Ino == zone.Stat("/").Ino)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"{path}: the root of the zone cannot be removed (remove what is in it)");
+        }
 
-    private Command EachPath(string name, string description, Action<Zone.Zone, string> action)
+        var pending = new Stack<(string Path, bool Emptied)>();
+        pending.Push((path.TrimEnd('/'), false));
+        while (pending.TryPop(out var item))
+        {
+            var info = zone.Stat(item.Path);
+            if (!info.IsDirectory)
+            {
+                zone.Unlink(item.Path);
+            }
+            else if (item.Emptied)
+            {
+                zone.RemoveDirectory(item.Path);
+            }
+            else
+            {
+                pending.Push((item.Path, true));
+                foreach (var entry in zone.ReadDirectory(info.Ino))
+                {
+                    pending.Push(($"{item.Path}/{entry.Name}", false));
+                }
+            }
+        }
+    }
+
+    private Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p, _) => zone.RemoveDirectory(p));
+
+    private Command EachPath(string name, string description, Action<Zone.Zone, string, ParseResult> action)
     {
         var zoneArg = ZoneArg();
         var paths = new Argument<string[]>("paths") { Description = "Paths inside the zone.", Arity = ArgumentArity.OneOrMore };
@@ -234,7 +286,7 @@ internal sealed class FileCommands(CliSession session)
             {
                 foreach (string p in r.GetValue(paths)!)
                 {
-                    action(zone, p);
+                    action(zone, p, r);
                 }
 
                 return StargateCli.Ok;
