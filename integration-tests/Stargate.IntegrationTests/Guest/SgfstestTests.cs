@@ -256,12 +256,12 @@ public sealed class SgfstestTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(3, writers.Lines.Count(l => l == "records=300"));
             Assert.Equal("900", guest.Exec($"sgfstest checkrecords {file} a 300 b 300 c 300")["records"]);
 
-            guest.Exec($"sgfstest lockhold {file} {kind} > /tmp/hold.out & echo holder=$!");
+            guest.Exec($"sgfstest lockhold {file} {kind} > /tmp/hold.out & holder=$!");
             guest.Exec("for i in $(seq 1 100); do grep -q locked=1 /tmp/hold.out && break; usleep 50000; done; cat /tmp/hold.out");
             var refused = guest.TryExec($"sgfstest trylock {file} {kind}");
             Assert.Equal(1, refused.ExitCode);
             Assert.Equal("EAGAIN", refused["error"]);
-            guest.Exec("kill %1; wait; echo released=1");
+            Assert.Equal("143", guest.Exec("kill $holder; wait $holder; echo status=$?")["status"]); // 128 + SIGTERM: the holder, still holding, was killed
             Assert.Equal("1", guest.Exec($"sgfstest trylock {file} {kind}")["locked"]);
         }
 
