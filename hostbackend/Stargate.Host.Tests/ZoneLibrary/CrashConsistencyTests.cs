@@ -53,7 +53,23 @@ public class CrashConsistencyTests
             }
         }),
         ("rmdir", true, z => z.RemoveDirectory("/moved")),
+        ("set the stage for requests", false, z =>
+        {
+            z.Write(z.CreateFile("/a/x"), 0, Fill(10_000, 5));
+            z.MakeDirectory("/d");
+            z.CreateFile("/d/in");
+        }),
+        ("link request", true, z => z.Link(Caller.Host, Node(z, "/"), "hard"u8, Node(z, "/a/x"))),
+        ("setattr mode and shrink", true, z => z.SetAttributes(Caller.Host, Node(z, "/a/x"),
+            new AttributeChange(Interop.Abi.SgzAbi.AttrMode | Interop.Abi.SgzAbi.AttrSize, 0x180, 0, 0, 5000, 0, 0))),
+        ("exchange a directory and a file", true, z => z.Rename(Caller.Host, Node(z, "/"), "d"u8, Node(z, "/a"), "x"u8, Interop.Abi.SgzAbi.RenameExchange)),
     ];
+
+    private static NodeRef Node(Zone.Zone z, string path)
+    {
+        ulong ino = z.Resolve(path);
+        return new NodeRef(ino, z.StatInode(ino).Generation);
+    }
 
     [Fact]
     public void EveryCrashPointOfEveryStep_LeavesTheStateBeforeOrAfter_AndFsckClean()

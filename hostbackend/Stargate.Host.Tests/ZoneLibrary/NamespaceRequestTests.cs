@@ -48,6 +48,16 @@ public sealed class NamespaceRequestTests : IDisposable
     }
 
     [Fact]
+    public void Requests_FromAPeerSlotOutsideTheTable_FailWithEINVAL()
+    {
+        var f = _rz.File(_rz.Root, "f");
+        var outside = new Caller(0, 0, (int)Z.Geometry.MaxPeers);
+        Assert.Equal(EINVAL, Errno(() => _rz.File(_rz.Root, "g", outside)));
+        Assert.Equal(EINVAL, Errno(() => Z.Link(outside, _rz.Root, N("h"), f)));
+        Assert.Equal(EINVAL, Errno(() => Z.Rename(outside, _rz.Root, N("f"), _rz.Root, N("h"), 0)));
+    }
+
+    [Fact]
     public void MakeNode_WhenTheNameExists_FailsWithEEXIST()
     {
         _rz.File(_rz.Root, "x");

@@ -28,6 +28,7 @@ public sealed partial class Zone
     public NodeRef MakeNode(Caller c, NodeRef dir, ReadOnlySpan<byte> name, uint mode, ReadOnlySpan<byte> target)
     {
         byte[] n = CheckName(name);
+        CheckSlot(c.Slot);
         lock (Sync)
         {
             LoadDirectory(dir);
@@ -40,6 +41,7 @@ public sealed partial class Zone
     public NodeRef Link(Caller c, NodeRef dir, ReadOnlySpan<byte> name, NodeRef target)
     {
         byte[] n = CheckName(name);
+        CheckSlot(c.Slot);
         lock (Sync)
         {
             var d = LoadDirectory(dir);
@@ -98,6 +100,7 @@ public sealed partial class Zone
     {
         byte[] from = CheckName(srcName);
         byte[] to = CheckName(dstName);
+        CheckSlot(c.Slot);
         lock (Sync)
         {
             LoadDirectory(srcDir);
