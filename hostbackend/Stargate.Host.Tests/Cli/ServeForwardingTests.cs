@@ -1,4 +1,5 @@
 using Stargate.Host.Zone;
+using Stargate.Interop.Native;
 using Stargate.Testing;
 
 namespace Stargate.Host.Tests.Cli;
@@ -123,6 +124,43 @@ public class ServeForwardingTests
         }
 
         CliAssert.FailsWithOneLine(r, 1, zone.Path, $"pid {Environment.ProcessId}", "stargate serve");
+    }
+
+    [SkippableFact]
+    public void Writer_WhenZoneServeNamesAnotherUsersSocket_SendsItNothing_AndFailsAsBusy()
+    {
+        Skip.If(Libc.Getuid() != 0 || !File.Exists("/usr/bin/setpriv") || !File.Exists("/usr/bin/python3"), "needs root, setpriv and /usr/bin/python3 to listen as another user");
+        using var zone = new TempZone(16UL << 20);
+        string dir = Directory.CreateTempSubdirectory("stargate-nobody-").FullName;
+        ProcessRunner.RunChecked("chmod", ["0777", dir]); // nobody binds its socket here
+        string socket = Path.Combine(dir, "fake.ctl");
+        string heard = Path.Combine(dir, "heard");
+        File.WriteAllText(zone.Scratch("serve"), socket + "\n");
+        // Listens as nobody, and writes down whatever a client sends in its first second.
+        string listener = $"import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('{socket}')\ns.listen(4)\nprint('listening',flush=True)\n"
+            + $"c,_=s.accept()\nc.settimeout(1)\ntry:\n  d=c.recv(65536)\nexcept Exception:\n  d=b''\nopen('{heard}','wb').write(d)\n";
+        using var fake = new System.Diagnostics.Process
+        {
+            StartInfo = new("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", listener]) { RedirectStandardOutput = true },
+        };
+        try
+        {
+            fake.Start();
+            Assert.Equal("listening", fake.StandardOutput.ReadLine());
+            StargateProcess.Result r;
+            using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
+            {
+                r = StargateProcess.Run("mkdir", zone.Path, "/d");
+            }
+
+            Assert.True(fake.WaitForExit(10_000), "the fake listener ended");
+            Assert.Equal(string.Empty, File.ReadAllText(heard));
+            CliAssert.FailsWithOneLine(r, 1, zone.Path, "stargate serve");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Stargate.Host.Cli;
 /// How a CLI command finds and talks to the `stargate serve` that holds its zone.
 /// Serve writes ZONE.serve (one line: the absolute path of its control socket) when it
 /// starts and removes it when it stops; a file left by a serve that died names a socket
-/// nobody answers on, and is ignored. A connection carries one request line
+/// nobody answers on, and is ignored, as is a socket of another user (not root). A connection carries one request line
 /// (IvshmemServer.Control.cs has the grammar) and its reply line; a granted lock then
 /// keeps the connection, and closing it unlocks.
 /// </summary>
@@ -75,14 +75,26 @@ internal sealed class ServeLink : IDisposable
             return null;
         }
 
+        int socket;
         try
         {
-            return new ServeLink(UnixSockets.Connect(control), control);
+            socket = UnixSockets.Connect(control);
         }
         catch (NativeException)
         {
             return null;
         }
+
+        // ZONE.serve may sit in a shared directory (/dev/shm): a socket another user listens
+        // on is not our serve, and gets neither this command line nor a say in its result.
+        uint uid = UnixSockets.PeerCredentials(socket).Uid;
+        if (uid != 0 && uid != Libc.Getuid())
+        {
+            Libc.Close(socket);
+            return null;
+        }
+
+        return new ServeLink(socket, control);
     }
 
     public static bool SameFile(string a, string b) => Canonical(a) == Canonical(b);
