@@ -208,7 +208,7 @@ public class IvshmemServerTests
         Assert.Contains("no stargate serve answers there", nobody.Stderr);
     }
 
-    private static void Eventually(Func<bool> condition, string what)
+    internal static void Eventually(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!condition())

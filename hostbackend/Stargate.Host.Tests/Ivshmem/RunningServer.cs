@@ -10,11 +10,13 @@ internal sealed class RunningServer : IDisposable
     private readonly Thread _loop;
     private Exception? _failure;
 
-    public RunningServer(int vectors = 2, int maxPeers = 8)
+    /// <param name="prepare">Runs on the opened zone before the server starts: the state a previous service left.</param>
+    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone.Zone>? prepare = null)
     {
         Zone = new TempZone();
         Socket = Zone.Scratch("sock");
         Opened = Zone.Open();
+        prepare?.Invoke(Opened);
         Log = new ListLogger();
         Server = new IvshmemServer(Opened, new ServerOptions(Socket, Socket + ".ctl", vectors, maxPeers), Log);
         _loop = new Thread(() =>

@@ -25,7 +25,7 @@ public class ServeCommandTests
             string? line = serve.StandardError.ReadLine();
             Assert.Equal($"stargate: serving {zone.Path} on {socket}", line);
             Assert.True(File.Exists(socket) && File.Exists(socket + ".ctl"));
-            var busy = StargateProcess.Run("mkdir", zone.Path, "/x");
+            var busy = StargateProcess.Run("zone", "fsck", zone.Path);
             Assert.Contains("(stargate serve)", busy.Stderr);
 
             Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();

@@ -69,6 +69,22 @@ public sealed class OrphanTests : IDisposable
     }
 
     [Fact]
+    public void FreeOrphans_SkipsACorruptOrphan_AndStillFreesTheOthers()
+    {
+        var bad = _rz.File(_rz.Root, "bad");
+        var good = _rz.File(_rz.Root, "good");
+        _open.UnionWith([bad.Ino, good.Ino]);
+        Z.Unlink(Caller.Host, _rz.Root, N("bad"));
+        Z.Unlink(Caller.Host, _rz.Root, N("good"));
+        ref byte reserved = ref Z.Memory.Span(Z.Geometry.InodeOffset(bad.Ino) + 100, 1)[0];
+        reserved ^= 0xff;
+        Assert.Equal(1, Z.FreeOrphans((_, _) => false));
+        Assert.False(Z.IsOrphan(good.Ino));
+        reserved ^= 0xff;
+        Assert.Equal(1, Z.FreeOrphans((_, _) => false));
+    }
+
+    [Fact]
     public void Orphans_SurviveAReopen_AndAreFoundAgain()
     {
         var f = _rz.File(_rz.Root, "f");

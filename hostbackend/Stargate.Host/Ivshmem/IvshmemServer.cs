@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Stargate.Host.Rpc;
 using Stargate.Host.Zone;
 using Stargate.Interop.Native;
 
@@ -15,7 +16,10 @@ public sealed record ServerOptions(string SocketPath, string ControlPath, int Ve
 /// the server owns: the listening socket, each QEMU's connection (it never
 /// sends, so data or hang-up from one ends that peer only), the host's own
 /// eventfds (guests' doorbells), the control socket of `stargate peers` and
-/// `stargate ring`, and a wake eventfd for Stop.
+/// `stargate ring`, and a wake eventfd for Stop. After every wake-up, and on a poll
+/// timer, the loop serves the guests' requests (<see cref="Requests"/>).
+/// Guests a previous service left live whose QEMU still runs are adopted: served
+/// by polling (their doorbells went with that service) and watched until they die.
 /// </summary>
 public sealed partial class IvshmemServer : IDisposable
 {
@@ -23,6 +27,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly ServerOptions _options;
     private readonly ILogger _log;
     private readonly SortedDictionary<int, IvshmemPeer> _guests = [];
+    private readonly SortedDictionary<int, AdoptedPeer> _adopted = [];
     private readonly Dictionary<int, ControlClient> _controls = [];
     private readonly IvshmemPeer _host;
     private readonly int _zoneFd;
@@ -30,6 +35,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly int _control;
     private readonly int _wake;
     private volatile bool _stopping;
+    private long _nextPidCheck;
 
     public IvshmemServer(Zone.Zone zone, ServerOptions options, ILogger log)
     {
@@ -64,16 +70,16 @@ public sealed partial class IvshmemServer : IDisposable
             throw;
         }
 
-        int stale = zone.ClearStalePeers();
-        if (stale > 0)
-        {
-            ServerLog.ClearedStale(_log, stale);
-        }
-
+        Requests = new RequestServer(zone, RingGuest, log);
+        AdoptOrClean();
+        Requests.Start();
         zone.SetPeer(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
     }
 
     public ServerOptions Options => _options;
+
+    /// <summary>The guests' requests; a control handler that waits for the zone to change calls its ProcessPending in its wait loop.</summary>
+    public RequestServer Requests { get; }
 
     /// <summary>Runs the loop until <see cref="Stop"/>; each event is handled to completion on this thread.</summary>
     public void Run()
@@ -89,13 +95,15 @@ public sealed partial class IvshmemServer : IDisposable
             fds.AddRange(_host.Eventfds.Select(Watch));
             fds.AddRange(_guests.Values.Select(g => Watch(g.Socket)));
             fds.AddRange(_controls.Keys.Select(Watch));
-            var ready = PollOnce(fds, MillisecondsToNextDeadline());
+            var ready = PollOnce(fds, PollTimeout());
             foreach (var fd in ready)
             {
                 Dispatch(fd);
             }
 
             ExpireControls();
+            Requests.ProcessPending();
+            WatchAdopted();
         }
     }
 
@@ -108,14 +116,16 @@ public sealed partial class IvshmemServer : IDisposable
 
     /// <summary>A snapshot of the peers, the host first: what `stargate peers` prints.</summary>
     public IReadOnlyList<PeerStatus> Peers() =>
-        [.. new[] { _host }.Concat(_guests.Values).Select(p => new PeerStatus(p.Id, p.Id == ServerLimits.HostId ? "host" : "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells]))];
+        [.. new[] { _host }.Concat(_guests.Values).Select(p => new PeerStatus(p.Id, p.Id == ServerLimits.HostId ? "host" : "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells]))
+            .Concat(_adopted.Select(a => new PeerStatus(a.Key, "guest", a.Value.Pid, a.Value.Since, 0, [])))
+            .OrderBy(p => p.Id)];
 
     public void Dispose()
     {
+        // Guests stay live in the peer table: their QEMUs run on, and the next service adopts them.
         foreach (var guest in _guests.Values)
         {
             guest.Dispose();
-            _zone.SetPeer(guest.Id, live: false);
         }
 
         _guests.Clear();
@@ -186,7 +196,7 @@ public sealed partial class IvshmemServer : IDisposable
         for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
         {
             int pid = UnixSockets.PeerCredentials(socket).Pid;
-            int id = Enumerable.Range(1, _options.MaxPeers).FirstOrDefault(i => !_guests.ContainsKey(i));
+            int id = Enumerable.Range(1, _options.MaxPeers).FirstOrDefault(i => !_guests.ContainsKey(i) && !_adopted.ContainsKey(i));
             if (id == 0)
             {
                 // QEMU cannot be told no: closing before the zone fd makes it spin (FACTS.md), so
@@ -208,6 +218,10 @@ public sealed partial class IvshmemServer : IDisposable
                 continue;
             }
 
+            // The area of a free slot is zero unless a guest wrote into another's area; a stale
+            // request left there must not be served as the newcomer's. Cleared before QEMU
+            // learns its id, so nothing the newcomer writes is lost.
+            _zone.ClearPeerArea(id);
             if (!Welcome(guest))
             {
                 guest.Dispose();
@@ -289,8 +303,8 @@ public sealed partial class IvshmemServer : IDisposable
         }
 
         guest.Dispose();
-        _zone.SetPeer(guest.Id, live: false);
         ServerLog.Dropped(_log, guest.Id, guest.Pid, why);
+        Departed(guest.Id);
         foreach (var other in _guests.Values.ToList())
         {
             if (!Send(other, () => UnixSockets.SendMessage(other.Socket, guest.Id, -1)))
@@ -299,6 +313,95 @@ public sealed partial class IvshmemServer : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// A guest gone (dropped or dead): the zone forgets it (locks, inode lock words, area,
+    /// slot, orphans only it held), and every remaining guest is rung so that whoever waits
+    /// on a lock it held asks again.
+    /// </summary>
+    private void Departed(int id)
+    {
+        Requests.PeerGone(id);
+        foreach (var other in _guests.Values)
+        {
+            RingGuest(other.Id);
+        }
+    }
+
+    /// <summary>Rings vector 0 of a connected guest; an adopted guest has no doorbell and polls.</summary>
+    private void RingGuest(int id)
+    {
+        if (_guests.TryGetValue(id, out var guest) && guest.Eventfds.Length > 0 && guest.Eventfds[0] >= 0)
+        {
+            try
+            {
+                UnixSockets.Signal(guest.Eventfds[0]);
+            }
+            catch (NativeException e)
+            {
+                ServerLog.SendFailed(_log, id, guest.Pid, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// At start (docs/requests.md "When a peer dies, and when the service restarts"): a guest
+    /// slot a previous service left live is adopted if its QEMU still runs, else cleaned up
+    /// as a departure. The pid is the guest's word only as far as the peer table is
+    /// guest-writable: a wrong one keeps a slot adopted, it cannot harm another guest.
+    /// </summary>
+    private void AdoptOrClean()
+    {
+        foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+        {
+            ulong pid = _zone.PeerRecord(slot).Pid;
+            if (IsAlive(pid))
+            {
+                var since = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.PeerRecord(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+                _adopted[slot] = new AdoptedPeer((int)pid, since);
+                ServerLog.Adopted(_log, slot, (int)pid);
+            }
+            else
+            {
+                Requests.PeerGone(slot);
+                ServerLog.ClearedStale(_log, slot, pid);
+            }
+        }
+
+        _nextPidCheck = Environment.TickCount64 + (long)ServerLimits.AdoptedPidCheck.TotalMilliseconds;
+    }
+
+    /// <summary>Every 500 ms: an adopted guest whose QEMU has exited departs.</summary>
+    private void WatchAdopted()
+    {
+        if (_adopted.Count == 0 || Environment.TickCount64 < _nextPidCheck)
+        {
+            return;
+        }
+
+        _nextPidCheck = Environment.TickCount64 + (long)ServerLimits.AdoptedPidCheck.TotalMilliseconds;
+        foreach (var (id, peer) in _adopted.Where(a => !IsAlive((ulong)a.Value.Pid)).ToList())
+        {
+            _adopted.Remove(id);
+            ServerLog.Dropped(_log, id, peer.Pid, "left (its QEMU process is gone)");
+            Departed(id);
+        }
+    }
+
+    /// <summary>
+    /// Adopted guests have no doorbells, so their requests are found by polling fast; otherwise
+    /// a slow poll only covers a guest whose doorbell was lost (eventfds coalesce, MSI-X may be off).
+    /// </summary>
+    private int PollTimeout()
+    {
+        var poll = _adopted.Count > 0 ? ServerLimits.AdoptedPoll : ServerLimits.SafetyPoll;
+        int control = MillisecondsToNextDeadline();
+        int ms = (int)poll.TotalMilliseconds;
+        return control < 0 ? ms : Math.Min(control, ms);
+    }
+
+    private static bool IsAlive(ulong pid) =>
+        pid is > 0 and <= int.MaxValue && (Libc.Kill((int)pid, 0) == 0 || Directory.Exists($"/proc/{pid}"));
 
     /// <summary>
     /// Listens on <paramref name="path"/>, removing a stale socket file first (one nobody
@@ -346,6 +449,9 @@ public sealed partial class IvshmemServer : IDisposable
         }
     }
 }
+
+/// <summary>A guest a previous service left live whose QEMU still runs: served by polling, its process watched.</summary>
+internal sealed record AdoptedPeer(int Pid, DateTimeOffset Since);
 
 /// <summary>One row of `stargate peers`.</summary>
 public sealed record PeerStatus(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells)

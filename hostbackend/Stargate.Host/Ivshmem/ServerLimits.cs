@@ -30,6 +30,15 @@ public static class ServerLimits
     /// <summary>A control client has this long to send its request line, then it is closed.</summary>
     public static readonly TimeSpan ControlDeadline = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often requests are looked for while an adopted guest (no doorbells) is live.</summary>
+    public static readonly TimeSpan AdoptedPoll = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>How often requests are looked for otherwise: only a lost doorbell needs it.</summary>
+    public static readonly TimeSpan SafetyPoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often an adopted guest's QEMU is checked for life.</summary>
+    public static readonly TimeSpan AdoptedPidCheck = TimeSpan.FromMilliseconds(500);
+
     public static void CheckVectors(int vectors)
     {
         if (vectors < 1 || vectors > MaxVectors)

@@ -8,8 +8,11 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "serving {Zone} on {Socket} ({Vectors} vectors, up to {Peers} guests; control on {Control})")]
     public static partial void Serving(ILogger log, string zone, string socket, int vectors, int peers, string control);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "cleared {Count} peer slots a previous service left marked live")]
-    public static partial void ClearedStale(ILogger log, int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id}: a previous service left it live, but its QEMU (pid {Pid}) is gone: cleaned up")]
+    public static partial void ClearedStale(ILogger log, int id, ulong pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} adopted: its QEMU (pid {Pid}) still runs; served by polling")]
+    public static partial void Adopted(ILogger log, int id, int pid);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "doorbell to the host on vector {Vector} ({Count})")]
     public static partial void HostDoorbell(ILogger log, int vector, ulong count);

@@ -66,6 +66,7 @@ public sealed partial class Zone
             _change = null;
             _journal.Rollback(Path);
             BumpSeqAfterUndo(state.DirtyInodes);
+            _lockIndex = null; // the undo brought back records the index had let go of
             throw;
         }
 

@@ -17,8 +17,15 @@ public sealed partial class Zone
 {
     private const int InodeLockWaitMs = 1000;
 
-    /// <summary>Inodes that may have lock records: one scan at first use, then kept by this writer (a hint: records are checked).</summary>
-    private HashSet<ulong>? _lockedHint;
+    /// <summary>
+    /// Where each inode's lock records are: one scan of the table at first use, then kept by
+    /// this writer's own writes, and dropped (rebuilt at next use) when a change is undone.
+    /// Every slot it names is checked against the record before use.
+    /// </summary>
+    private Dictionary<ulong, HashSet<uint>>? _lockIndex;
+
+    /// <summary>Where the search for a free lock slot starts: after the last one taken.</summary>
+    private uint _lockCursor;
 
     /// <summary>Called after the host released an inode lock word that a peer waits on (the request server rings every live peer).</summary>
     public Action? InodeLockWaitersWoken { get; set; }
@@ -37,16 +44,14 @@ public sealed partial class Zone
 
             Change(() =>
             {
-                var mine = new List<uint>();
-                var free = new Queue<uint>();
-                ScanLocks(file, range.Kind, who, mine, free);
+                var mine = OwnLocks(file, range.Kind, who);
                 if (range.Kind == SgzAbi.LockKindFlock)
                 {
-                    SetFlock(who, file, range, mine, free);
+                    SetFlock(who, file, range, mine);
                 }
                 else
                 {
-                    SetPosixLock(who, file, range, mine, free);
+                    SetPosixLock(who, file, range, mine);
                 }
             });
             return null;
@@ -83,11 +88,6 @@ public sealed partial class Zone
             if (drop.Count > 0)
             {
                 Change(() => drop.ForEach(ClearLock));
-            }
-
-            if (drop.Count > 0)
-            {
-                _lockedHint = null; // rebuilt by the next scan, without the inodes that no longer have locks
             }
 
             return drop.Count;
@@ -143,19 +143,9 @@ public sealed partial class Zone
     /// <summary>Drops every lock record of an inode being freed; inside a change.</summary>
     private void DropInodeLocks(ulong ino)
     {
-        // The hint keeps the number: if this change is undone, the records come back.
-        if (!LockedInodes().Contains(ino))
+        foreach (uint i in RecordsOf(ino))
         {
-            return;
-        }
-
-        for (uint i = 0; i < Geometry.LockSlots; i++)
-        {
-            var r = LockRecord(i);
-            if (r.Word != 0 && r.Ino == ino)
-            {
-                ClearLock(i);
-            }
+            ClearLock(i);
         }
     }
 
@@ -213,15 +203,10 @@ public sealed partial class Zone
     private LockConflict? FindConflict(LockHolder who, NodeRef file, LockRange range)
     {
         bool exclusive = range.Type == SgzAbi.LockWrite;
-        if (!LockedInodes().Contains(file.Ino))
-        {
-            return null;
-        }
-
-        for (uint i = 0; i < Geometry.LockSlots; i++)
+        foreach (uint i in RecordsOf(file.Ino))
         {
             var r = LockRecord(i);
-            if (r.Word == 0 || r.Ino != file.Ino || r.Generation != file.Generation || KindOf(r.Word) != range.Kind
+            if (r.Generation != file.Generation || KindOf(r.Word) != range.Kind
                 || (HolderOf(r.Word) == who.Slot && r.Owner == who.Owner) || r.Start > r.End)
             {
                 continue;
@@ -237,36 +222,27 @@ public sealed partial class Zone
         return null;
     }
 
-    /// <summary>The holder's records of this inode and kind, and free slots; drops the inode's stale records. Inside a change.</summary>
-    private void ScanLocks(NodeRef file, int kind, LockHolder who, List<uint> mine, Queue<uint> free)
+    /// <summary>The holder's records of this inode and kind; drops the inode's stale and garbage records. Inside a change.</summary>
+    private List<uint> OwnLocks(NodeRef file, int kind, LockHolder who)
     {
-        for (uint i = 0; i < Geometry.LockSlots; i++)
+        var mine = new List<uint>();
+        foreach (uint i in RecordsOf(file.Ino))
         {
             var r = LockRecord(i);
-            if (r.Word == 0)
-            {
-                free.Enqueue(i);
-                continue;
-            }
-
-            if (r.Ino != file.Ino)
-            {
-                continue;
-            }
-
             if (r.Generation != file.Generation || r.Start > r.End || KindOf(r.Word) is not (SgzAbi.LockKindFlock or SgzAbi.LockKindPosix))
             {
                 ClearLock(i);
-                free.Enqueue(i);
             }
             else if (KindOf(r.Word) == kind && HolderOf(r.Word) == who.Slot && r.Owner == who.Owner)
             {
                 mine.Add(i);
             }
         }
+
+        return mine;
     }
 
-    private void SetFlock(LockHolder who, NodeRef file, LockRange range, List<uint> mine, Queue<uint> free)
+    private void SetFlock(LockHolder who, NodeRef file, LockRange range, List<uint> mine)
     {
         foreach (uint i in mine.Skip(range.Type == SgzAbi.LockUnlock ? 0 : 1))
         {
@@ -275,11 +251,11 @@ public sealed partial class Zone
 
         if (range.Type != SgzAbi.LockUnlock)
         {
-            WriteLock(mine.Count > 0 ? mine[0] : TakeLockSlot(free), who, file, range, range.Start, range.End);
+            WriteLock(mine.Count > 0 ? mine[0] : TakeLockSlot(), who, file, range, range.Start, range.End);
         }
     }
 
-    private void SetPosixLock(LockHolder who, NodeRef file, LockRange range, List<uint> mine, Queue<uint> free)
+    private void SetPosixLock(LockHolder who, NodeRef file, LockRange range, List<uint> mine)
     {
         ulong start = range.Start;
         ulong end = range.End;
@@ -299,7 +275,6 @@ public sealed partial class Zone
                     start = Math.Min(start, r.Start);
                     end = Math.Max(end, r.End);
                     ClearLock(i);
-                    free.Enqueue(i);
                     live.Remove(i);
                     merged = true;
                     break;
@@ -323,7 +298,7 @@ public sealed partial class Zone
                 UpdateLock(i, r.Start, start - 1);
                 var split = r;
                 split.Start = end + 1;
-                WriteLockRecord(TakeLockSlot(free), split);
+                WriteLockRecord(TakeLockSlot(), split);
             }
             else if (left)
             {
@@ -336,21 +311,34 @@ public sealed partial class Zone
             else
             {
                 ClearLock(i);
-                free.Enqueue(i);
             }
         }
 
         if (range.Type != SgzAbi.LockUnlock)
         {
-            WriteLock(TakeLockSlot(free), who, file, range, start, end);
+            WriteLock(TakeLockSlot(), who, file, range, start, end);
         }
     }
 
     /// <summary>The byte after <paramref name="end"/>; end of file stays end of file.</summary>
     private static ulong Next(ulong end) => end == SgzAbi.LockEof ? end : end + 1;
 
-    private uint TakeLockSlot(Queue<uint> free) =>
-        free.Count > 0 ? free.Dequeue() : throw new ZoneException(ZoneError.NoLocks, $"{Path}: the lock table is full (all {Geometry.LockSlots} slots hold locks)");
+    /// <summary>A free slot (word 0), searched round the table from after the last one taken.</summary>
+    private uint TakeLockSlot()
+    {
+        uint count = Geometry.LockSlots;
+        for (uint n = 0; n < count; n++)
+        {
+            uint i = (_lockCursor + n) % count;
+            if (LockRecord(i).Word == 0)
+            {
+                _lockCursor = (i + 1) % count;
+                return i;
+            }
+        }
+
+        throw new ZoneException(ZoneError.NoLocks, $"{Path}: the lock table is full (all {count} slots hold locks)");
+    }
 
     private void WriteLock(uint i, LockHolder who, NodeRef file, LockRange range, ulong start, ulong end)
     {
@@ -367,8 +355,15 @@ public sealed partial class Zone
 
     private void WriteLockRecord(uint i, in SgzLock r)
     {
+        var index = LockIndex();
+        Unindex(index, i);
         MemoryMarshal.Write(BytesForWrite(LockOffset(i), SgzAbi.LockSize), in r);
-        LockedInodes().Add(r.Ino);
+        if (!index.TryGetValue(r.Ino, out var slots))
+        {
+            index[r.Ino] = slots = [];
+        }
+
+        slots.Add(i);
     }
 
     private void UpdateLock(uint i, ulong start, ulong end)
@@ -379,7 +374,34 @@ public sealed partial class Zone
         WriteLockRecord(i, r);
     }
 
-    private void ClearLock(uint i) => BytesForWrite(LockOffset(i), SgzAbi.LockSize).Clear();
+    private void ClearLock(uint i)
+    {
+        Unindex(LockIndex(), i);
+        BytesForWrite(LockOffset(i), SgzAbi.LockSize).Clear();
+    }
+
+    private void Unindex(Dictionary<ulong, HashSet<uint>> index, uint i)
+    {
+        ulong ino = LockRecord(i).Ino;
+        if (index.TryGetValue(ino, out var slots) && slots.Remove(i) && slots.Count == 0)
+        {
+            index.Remove(ino);
+        }
+    }
+
+    /// <summary>The slots that hold records of <paramref name="ino"/> (a copy: callers change the table).</summary>
+    private uint[] RecordsOf(ulong ino)
+    {
+        var index = LockIndex();
+        if (!index.TryGetValue(ino, out var slots))
+        {
+            return [];
+        }
+
+        // A guest may scribble on the table: keep only slots whose record still names the inode.
+        slots.RemoveWhere(i => LockRecord(i) is var r && (r.Word == 0 || r.Ino != ino));
+        return [.. slots];
+    }
 
     private ulong LockOffset(uint i) => Geometry.LockTable.Offset + ((ulong)i * SgzAbi.LockSize);
 
@@ -389,23 +411,28 @@ public sealed partial class Zone
 
     private static int KindOf(ulong word) => (int)((word >> SgzAbi.LockKindShift) & 0xf);
 
-    private HashSet<ulong> LockedInodes()
+    private Dictionary<ulong, HashSet<uint>> LockIndex()
     {
-        if (_lockedHint is not null)
+        if (_lockIndex is not null)
         {
-            return _lockedHint;
+            return _lockIndex;
         }
 
-        var found = new HashSet<ulong>();
+        var index = new Dictionary<ulong, HashSet<uint>>();
         for (uint i = 0; i < Geometry.LockSlots; i++)
         {
             var r = LockRecord(i);
             if (r.Word != 0)
             {
-                found.Add(r.Ino);
+                if (!index.TryGetValue(r.Ino, out var slots))
+                {
+                    index[r.Ino] = slots = [];
+                }
+
+                slots.Add(i);
             }
         }
 
-        return _lockedHint = found;
+        return _lockIndex = index;
     }
 }

@@ -39,8 +39,17 @@ public sealed partial class Zone
             int freed = 0;
             foreach (ulong ino in hint.ToArray())
             {
-                var inode = IsInodeUsed(ino) ? LoadInode(ino) : default;
-                if (inode.Mode == 0 || (inode.Flags & SgzAbi.InodeOrphan) == 0 || inode.Nlink != 0)
+                SgzInode inode;
+                try
+                {
+                    inode = IsInodeUsed(ino) ? LoadInode(ino) : default;
+                }
+                catch (ZoneException)
+                {
+                    continue; // a corrupt or busy inode waits for fsck or the next pass; the others are still freed
+                }
+
+                if (inode.Mode == 0 || (inode.Flags & SgzAbi.InodeOrphan) == 0 || inode.Nlink != 0 || (inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg)
                 {
                     hint.Remove(ino);
                     continue;

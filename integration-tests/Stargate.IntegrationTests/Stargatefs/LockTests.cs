@@ -54,7 +54,7 @@ public sealed class LockTests(ITestOutputHelper output)
 
         // C holds a shared lock on a third file; shared with B, not with the host's exclusive one.
         c.Exec(": > /mnt/s");
-        c.Background("sgfstest lockhold /mnt/s flock shared", "locked=1");
+        string shared = c.Background("sgfstest lockhold /mnt/s flock shared", "locked=1");
         b.Check(b.Exec("sgfstest trylock /mnt/s flock shared")["locked"] == "1", "B shares C's shared lock");
 
         // A dies holding both locks: the host frees them, and B gets them.
@@ -70,6 +70,8 @@ public sealed class LockTests(ITestOutputHelper output)
         b.Check(got.ExitCode == 0, $"B takes the locks the killed guest held: {got}");
         var hostLock = StargateCli.Run("lock", served.Zone.Path, "/f", "--", "true");
         b.Check(hostLock.ExitCode == 0, $"the host takes the lock too: {hostLock}");
+        c.Exec($"kill $(cat /tmp/{shared}.pid)");
+        c.Join(shared);
         served.Finish();
     }
 

@@ -1,0 +1,216 @@
+using System.IO.MemoryMappedFiles;
+using System.Text;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Tests.Rpc;
+
+/// <summary>
+/// A guest as the host sees one: its own shared mapping of the zone file, through
+/// which it writes requests into its slot's ring area the way stargatefs does
+/// (every field, then seq last with a release store) and reads replies (done,
+/// then the body) and keeps its open table.
+/// </summary>
+internal sealed unsafe class TestGuest : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly ulong _area;
+    private readonly ZoneGeometry _geometry;
+    private ulong _seq;
+
+    public TestGuest(string zonePath, ZoneGeometry geometry, int slot)
+    {
+        Slot = slot;
+        _file = MemoryMappedFile.CreateFromFile(zonePath, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        _base = p + _view.PointerOffset;
+        _area = geometry.Rings.Offset + ((ulong)slot * geometry.RingBytes);
+        _geometry = geometry;
+    }
+
+    public int Slot { get; }
+
+    /// <summary>The seq the next request takes; a guest may start anywhere above 0.</summary>
+    public ulong NextSeq
+    {
+        get => _seq + 1;
+        set => _seq = value - 1;
+    }
+
+    public ref SgzRequest Request(int tag) => ref *(SgzRequest*)(_base + _area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize));
+
+    public ref SgzReply ReplyRef(int tag) => ref *(SgzReply*)(_base + _area + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize));
+
+    public ref SgzRingHeader Header => ref *(SgzRingHeader*)(_base + _area);
+
+    public ref SgzOpen Open(int entry) => ref *(SgzOpen*)(_base + _area + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize));
+
+    /// <summary>An inode's zone lock word, which guests take with cmpxchg(0 -> slot + 1).</summary>
+    public ref ulong InodeLockWord(ulong ino) => ref *(ulong*)(_base + _geometry.InodeOffset(ino) + 192);
+
+    /// <summary>Writes <paramref name="request"/> into slot <paramref name="tag"/>, seq last; returns the seq.</summary>
+    public ulong Send(int tag, SgzRequest request)
+    {
+        ulong seq = ++_seq;
+        SendWithSeq(tag, request, seq);
+        return seq;
+    }
+
+    public void SendWithSeq(int tag, SgzRequest request, ulong seq)
+    {
+        ref var slot = ref Request(tag);
+        Volatile.Write(ref slot.Seq, 0UL);
+        request.Seq = 0;
+        slot = request;
+        Volatile.Write(ref slot.Seq, seq);
+    }
+
+    /// <summary>Raw bytes into a slot (the fuzz test's garbage), with seq stored last.</summary>
+    public ulong SendBytes(int tag, ReadOnlySpan<byte> bytes)
+    {
+        ulong seq = ++_seq;
+        var target = new Span<byte>(_base + _area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize), SgzAbi.RequestSize);
+        bytes[8..SgzAbi.RequestSize].CopyTo(target[8..]);
+        Volatile.Write(ref Request(tag).Seq, seq);
+        return seq;
+    }
+
+    public bool IsDone(int tag, ulong seq) => Volatile.Read(ref ReplyRef(tag).Done) == seq;
+
+    /// <summary>The reply to <paramref name="seq"/> in slot <paramref name="tag"/>; fails if it is not published.</summary>
+    public SgzReply Reply(int tag, ulong seq)
+    {
+        Assert.True(IsDone(tag, seq), $"request {seq} in slot {tag} of guest {Slot} has no reply (done {ReplyRef(tag).Done}, reply seq {ReplyRef(tag).Seq})");
+        var reply = ReplyRef(tag);
+        Assert.Equal(seq, reply.Seq);
+        return reply;
+    }
+
+    public void SetOpen(int entry, NodeRef node, uint count) => Open(entry) = new SgzOpen { Ino = node.Ino, Generation = node.Generation, Count = count };
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}
+
+/// <summary>Requests as stargatefs fills them, one builder per opcode.</summary>
+internal static unsafe class Req
+{
+    public const uint User = 1000;
+
+    public static SgzRequest Make(int opcode, NodeRef dir, string name, uint mode, uint uid = User, uint gid = User)
+    {
+        var r = Base(opcode, dir, uid, gid);
+        r.Mode = mode;
+        SetName(ref r, name);
+        return r;
+    }
+
+    public static SgzRequest Create(NodeRef dir, string name, uint mode = SgzAbi.SIfreg | 0x1a4, uint uid = User) => Make(SgzAbi.OpCreate, dir, name, mode, uid, uid);
+
+    public static SgzRequest Mkdir(NodeRef dir, string name, uint mode = SgzAbi.SIfdir | 0x1ed, uint uid = User) => Make(SgzAbi.OpMkdir, dir, name, mode, uid, uid);
+
+    public static SgzRequest Symlink(NodeRef dir, string name, string target)
+    {
+        var r = Make(SgzAbi.OpSymlink, dir, name, SgzAbi.SIflnk | 0x1ff);
+        SetName2(ref r, Encoding.UTF8.GetBytes(target));
+        return r;
+    }
+
+    public static SgzRequest Link(NodeRef dir, string name, NodeRef file)
+    {
+        var r = Make(SgzAbi.OpLink, dir, name, 0);
+        r.Ino2 = file.Ino;
+        r.Generation2 = file.Generation;
+        return r;
+    }
+
+    public static SgzRequest Unlink(NodeRef dir, string name, uint uid = User) => Make(SgzAbi.OpUnlink, dir, name, 0, uid, uid);
+
+    public static SgzRequest Rmdir(NodeRef dir, string name) => Make(SgzAbi.OpRmdir, dir, name, 0);
+
+    public static SgzRequest Rename(NodeRef from, string name, NodeRef to, string newName, uint flags = 0)
+    {
+        var r = Make(SgzAbi.OpRename, from, name, 0);
+        r.Ino2 = to.Ino;
+        r.Generation2 = to.Generation;
+        r.Flags = flags;
+        SetName2(ref r, Encoding.UTF8.GetBytes(newName));
+        return r;
+    }
+
+    public static SgzRequest SetSize(NodeRef file, ulong size, uint uid = User)
+    {
+        var r = Base(SgzAbi.OpSetattr, file, uid, uid);
+        r.Valid = SgzAbi.AttrSize;
+        r.Offset = size;
+        return r;
+    }
+
+    public static SgzRequest Chmod(NodeRef node, uint mode, uint uid = User)
+    {
+        var r = Base(SgzAbi.OpSetattr, node, uid, uid);
+        r.Valid = SgzAbi.AttrMode;
+        r.Mode = mode;
+        return r;
+    }
+
+    public static SgzRequest Allocate(NodeRef file, ulong offset, ulong length)
+    {
+        var r = Base(SgzAbi.OpAllocate, file, User, User);
+        r.Offset = offset;
+        r.Length = length;
+        return r;
+    }
+
+    public static SgzRequest Lock(NodeRef file, int type, ulong start, ulong length, ulong owner, uint pid, uint flags = 0, int opcode = SgzAbi.OpLock)
+    {
+        var r = Base(opcode, file, User, User);
+        r.LockType = (uint)type;
+        r.Offset = start;
+        r.Length = length;
+        r.Owner = owner;
+        r.Pid = pid;
+        r.Flags = flags;
+        return r;
+    }
+
+    public static SgzRequest Release(NodeRef file) => Base(SgzAbi.OpRelease, file, User, User);
+
+    public static SgzRequest Nop() => Base(SgzAbi.OpNop, default, User, User);
+
+    public static SgzRequest Base(int opcode, NodeRef node, uint uid, uint gid) => new()
+    {
+        Opcode = (uint)opcode,
+        Uid = uid,
+        Gid = gid,
+        Ino = node.Ino,
+        Generation = node.Generation,
+    };
+
+    public static void SetName(ref SgzRequest r, string name)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(name);
+        r.NameLen = (ushort)bytes.Length;
+        fixed (byte* p = r.Name)
+        {
+            bytes.AsSpan(0, Math.Min(bytes.Length, 256)).CopyTo(new Span<byte>(p, 256));
+        }
+    }
+
+    public static void SetName2(ref SgzRequest r, byte[] bytes)
+    {
+        r.Name2Len = (ushort)bytes.Length;
+        fixed (byte* p = r.Name2)
+        {
+            bytes.AsSpan(0, Math.Min(bytes.Length, 768)).CopyTo(new Span<byte>(p, 768));
+        }
+    }
+}

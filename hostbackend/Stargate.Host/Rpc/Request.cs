@@ -1,0 +1,261 @@
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Rpc;
+
+/// <summary>
+/// A guest's request after every check of docs/requests.md "What the host checks":
+/// only values that passed are here, in the Zone API's types. Fields an opcode
+/// does not use keep their defaults.
+/// </summary>
+internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
+{
+    public NodeRef Node { get; init; }
+
+    public NodeRef Node2 { get; init; }
+
+    public uint Mode { get; init; }
+
+    public byte[] Name { get; init; } = [];
+
+    /// <summary>Rename's new name or a symlink's target.</summary>
+    public byte[] Name2 { get; init; } = [];
+
+    public uint Flags { get; init; }
+
+    public AttributeChange Attributes { get; init; }
+
+    public ulong Offset { get; init; }
+
+    public ulong Length { get; init; }
+
+    public LockRange Range { get; init; }
+
+    public LockHolder Holder { get; init; }
+
+    /// <summary>A refused LOCK asks to be rung when a lock on its inode goes.</summary>
+    public bool Wait => (Flags & SgzAbi.ReqLockWait) != 0;
+
+    /// <summary>
+    /// Checks every field <paramref name="opcode"/> uses; a field that fails throws
+    /// <see cref="BadRequestException"/> with the status the reply carries.
+    /// </summary>
+    public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry)
+    {
+        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpNop
+            ? (int)raw.Opcode
+            : throw new BadRequestException(RpcErrno.ENOSYS, $"unknown opcode {raw.Opcode}");
+        var request = new Request(raw.Seq, opcode, new Caller(raw.Uid, raw.Gid, slot));
+        var node = new NodeRef(raw.Ino, raw.Generation);
+        return opcode switch
+        {
+            SgzAbi.OpCreate => request.Making(raw, geometry, SgzAbi.SIfreg),
+            SgzAbi.OpMkdir => request.Making(raw, geometry, SgzAbi.SIfdir),
+            SgzAbi.OpMknod => raw.Rdev == 0
+                ? request.Making(raw, geometry, SgzAbi.SIfifo, SgzAbi.SIfsock)
+                : throw new BadRequestException(Errno.EINVAL, "mknod makes fifos and sockets only (rdev must be 0)"),
+            SgzAbi.OpSymlink => request with
+            {
+                Node = Inode(node, geometry),
+                Name = EntryName(raw, 0),
+                Mode = SgzAbi.SIflnk | 0x1ff,
+                Name2 = SymlinkTarget(raw),
+            },
+            SgzAbi.OpLink => request with
+            {
+                Node = Inode(node, geometry),
+                Name = EntryName(raw, 0),
+                Node2 = Inode(new NodeRef(raw.Ino2, raw.Generation2), geometry),
+            },
+            SgzAbi.OpUnlink or SgzAbi.OpRmdir => request with { Node = Inode(node, geometry), Name = EntryName(raw, 0) },
+            SgzAbi.OpRename => request with
+            {
+                Node = Inode(node, geometry),
+                Name = EntryName(raw, 0),
+                Node2 = Inode(new NodeRef(raw.Ino2, raw.Generation2), geometry),
+                Name2 = EntryName(raw, 1),
+                Flags = RenameFlags(raw.Flags),
+            },
+            SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw), Caller = SetattrCaller(raw, slot) },
+            SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
+            SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, geometry),
+            SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
+            _ => raw.Ino == 0 ? request : throw new BadRequestException(Errno.EINVAL, $"nop names inode {raw.Ino}"),
+        };
+    }
+
+    private Request Making(in SgzRequest raw, ZoneGeometry geometry, params uint[] types)
+    {
+        uint type = raw.Mode & SgzAbi.SIfmt;
+        if (Array.IndexOf(types, type) < 0 || (raw.Mode & ~(SgzAbi.SIfmt | Permissions)) != 0)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"mode 0{Convert.ToString(raw.Mode, 8)} is not allowed for opcode {Opcode}");
+        }
+
+        return this with { Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
+    }
+
+    private Request Locking(in SgzRequest raw, ZoneGeometry geometry)
+    {
+        uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockFlock | SgzAbi.ReqLockWait : SgzAbi.ReqLockFlock;
+        if ((raw.Flags & ~known) != 0)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"lock flags 0x{raw.Flags:x} have unknown bits");
+        }
+
+        bool getlk = Opcode == SgzAbi.OpGetlk;
+        if (raw.LockType > SgzAbi.LockWrite || (getlk && raw.LockType == SgzAbi.LockUnlock))
+        {
+            throw new BadRequestException(Errno.EINVAL, $"lock type {raw.LockType} is not allowed for opcode {Opcode}");
+        }
+
+        bool flock = (raw.Flags & SgzAbi.ReqLockFlock) != 0;
+        var range = flock
+            ? new LockRange(SgzAbi.LockKindFlock, (int)raw.LockType, 0, SgzAbi.LockEof)
+            : new LockRange(SgzAbi.LockKindPosix, (int)raw.LockType, raw.Offset, LockEnd(raw.Offset, raw.Length));
+        return this with
+        {
+            Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry),
+            Flags = raw.Flags,
+            Range = range,
+            Holder = new LockHolder(Caller.Slot, raw.Owner, raw.Pid),
+        };
+    }
+
+    /// <summary>
+    /// A POSIX range's last byte. No byte lies past the largest file, so a range reaching
+    /// beyond it is the same lock as one to the end of file and is stored as such.
+    /// </summary>
+    private static ulong LockEnd(ulong start, ulong length)
+    {
+        if (start >= LargestFile)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"lock start {start} is past the largest file");
+        }
+
+        if (length == 0 || length > LargestFile - start)
+        {
+            return SgzAbi.LockEof;
+        }
+
+        return start + length - 1;
+    }
+
+    private const uint Permissions = 0xfff;
+
+    private const uint KnownRenameFlags = SgzAbi.RenameNoreplace | SgzAbi.RenameExchange;
+
+    private const uint KnownAttributes = SgzAbi.AttrMode | SgzAbi.AttrUid | SgzAbi.AttrGid | SgzAbi.AttrSize | SgzAbi.AttrAtime | SgzAbi.AttrMtime;
+
+    /// <summary>The most bytes one ALLOCATE may ask for.</summary>
+    public const ulong MaxAllocate = 1UL << 30;
+
+    private static ulong LargestFile => Zone.Zone.MaxFileSize;
+
+    /// <summary>An inode number inside the table; whether it is live, of that generation and type, the zone checks under its lock.</summary>
+    private static NodeRef Inode(NodeRef node, ZoneGeometry geometry) =>
+        node.Ino >= SgzAbi.RootIno && node.Ino < geometry.InodeCount
+            ? node
+            : throw new BadRequestException(ZoneErrors.ToErrno(ZoneError.Stale), $"inode {node.Ino} is outside the table (1..{geometry.InodeCount - 1})");
+
+    private static unsafe byte[] EntryName(in SgzRequest raw, int which)
+    {
+        int length = which == 0 ? raw.NameLen : raw.Name2Len;
+        if (length == 0)
+        {
+            throw new BadRequestException(Errno.EINVAL, "empty name");
+        }
+
+        if (length > SgzAbi.NameMax)
+        {
+            throw new BadRequestException(Errno.ENAMETOOLONG, $"name of {length} bytes (at most {SgzAbi.NameMax})");
+        }
+
+        byte[] name;
+        fixed (SgzRequest* r = &raw)
+        {
+            name = new ReadOnlySpan<byte>(which == 0 ? r->Name : r->Name2, length).ToArray();
+        }
+
+        if (name.AsSpan().IndexOfAny((byte)'/', (byte)0) >= 0 || name is [(byte)'.'] or [(byte)'.', (byte)'.'])
+        {
+            throw new BadRequestException(Errno.EINVAL, "a name has '/' or NUL in it, or is '.' or '..'");
+        }
+
+        return name;
+    }
+
+    private static unsafe byte[] SymlinkTarget(in SgzRequest raw)
+    {
+        int length = raw.Name2Len;
+        if (length == 0 || length > SgzAbi.SymlinkMax)
+        {
+            throw new BadRequestException(length == 0 ? Errno.EINVAL : Errno.ENAMETOOLONG, $"symlink target of {length} bytes (1..{SgzAbi.SymlinkMax})");
+        }
+
+        byte[] target;
+        fixed (byte* bytes = raw.Name2)
+        {
+            target = new ReadOnlySpan<byte>(bytes, length).ToArray();
+        }
+
+        return target.AsSpan().IndexOf((byte)0) < 0 ? target : throw new BadRequestException(Errno.EINVAL, "symlink target has a NUL in it");
+    }
+
+    private static uint RenameFlags(uint flags) =>
+        (flags & ~KnownRenameFlags) == 0 && flags != KnownRenameFlags
+            ? flags
+            : throw new BadRequestException(Errno.EINVAL, $"rename flags 0x{flags:x}");
+
+    /// <summary>
+    /// A chown or chgrp carries the new owner in uid and gid, the only identity fields a
+    /// request has, so the caller's own ids are not there to check: the guest's kernel
+    /// checked them (setattr_prepare), and the host takes its word as it does for every
+    /// uid, as uid 0's. Other setattrs are checked against the caller's fsuid and fsgid.
+    /// </summary>
+    private static Caller SetattrCaller(in SgzRequest raw, int slot) =>
+        (raw.Valid & (SgzAbi.AttrUid | SgzAbi.AttrGid)) != 0 ? new Caller(0, 0, slot) : new Caller(raw.Uid, raw.Gid, slot);
+
+    private static AttributeChange AttributeChangeOf(in SgzRequest raw)
+    {
+        if ((raw.Valid & ~KnownAttributes) != 0)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"setattr valid 0x{raw.Valid:x} has unknown bits");
+        }
+
+        // A chmod may carry the inode's type bits with the permissions (the kernel's ia_mode does); only the permissions change.
+        if ((raw.Valid & SgzAbi.AttrMode) != 0 && (raw.Mode & ~(SgzAbi.SIfmt | Permissions)) != 0)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"setattr mode 0{Convert.ToString(raw.Mode, 8)}");
+        }
+
+        if ((raw.Valid & SgzAbi.AttrSize) != 0 && raw.Offset > LargestFile)
+        {
+            throw new BadRequestException(Errno.EFBIG, $"size {raw.Offset} is past the largest file");
+        }
+
+        return new AttributeChange(raw.Valid, raw.Mode & Permissions, raw.Uid, raw.Gid, raw.Offset, raw.AtimeNs, raw.MtimeNs);
+    }
+
+    private static ulong AllocateLength(in SgzRequest raw)
+    {
+        if (raw.Length == 0 || raw.Length > MaxAllocate)
+        {
+            throw new BadRequestException(Errno.EINVAL, $"allocate length {raw.Length} (1..{MaxAllocate})");
+        }
+
+        if (raw.Offset > LargestFile || raw.Length > LargestFile - raw.Offset)
+        {
+            throw new BadRequestException(Errno.EFBIG, $"allocate {raw.Offset}+{raw.Length} is past the largest file");
+        }
+
+        return raw.Length;
+    }
+}
+
+/// <summary>A request field failed a check: the reply carries <see cref="Errno"/>; nothing changes.</summary>
+internal sealed class BadRequestException(int errno, string message) : Exception(message)
+{
+    public int Errno { get; } = errno;
+}

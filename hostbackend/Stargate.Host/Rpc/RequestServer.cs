@@ -1,0 +1,438 @@
+using Microsoft.Extensions.Logging;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Rpc;
+
+/// <summary>
+/// Serves the guests' requests (docs/requests.md): scans the live peers' request
+/// rings, checks each request, applies it through the Zone API and writes its
+/// reply body in the same journalled change, then publishes done and rings the
+/// guest. Everything read from the zone is untrusted; nothing a guest writes makes
+/// this class throw (the zone's own faults end as an EIO reply and a log line).
+/// Not thread-safe beyond the zone's lock, which every entry point takes.
+/// </summary>
+public sealed class RequestServer
+{
+    /// <summary>Passes over the rings per <see cref="ProcessPending"/>: a guest that keeps writing cannot hold the loop.</summary>
+    private const int MaxRounds = 4;
+
+    private readonly Zone.Zone _zone;
+    private readonly Action<int> _ringGuest;
+    private readonly ILogger _log;
+    private readonly OpenTables _opens;
+    private readonly bool _hasRings;
+    private readonly Dictionary<ulong, HashSet<int>> _lockWaiters = [];
+    private readonly RateLimit _faultLog = new(TimeSpan.FromSeconds(1));
+
+    /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
+    public RequestServer(Zone.Zone zone, Action<int> ringGuest, ILogger log)
+    {
+        _zone = zone;
+        _ringGuest = ringGuest;
+        _log = log;
+        _opens = new OpenTables(zone);
+        _hasRings = RingArea.Fits(zone.Geometry);
+    }
+
+    /// <summary>Requests answered since this server started (replies published).</summary>
+    public long Served { get; private set; }
+
+    /// <summary>Fault injection for tests: called after a request's bytes are copied, before its seq is read again.</summary>
+    internal Action<int, int>? AfterCopy { get; set; }
+
+    /// <summary>
+    /// A service's start (docs/requests.md "When a peer dies, and when the service restarts"):
+    /// tells every live guest a new service is here (host_epoch), publishes replies a dead
+    /// service committed but did not publish, installs the open-table check and frees the
+    /// orphans nobody holds any more.
+    /// </summary>
+    public void Start()
+    {
+        lock (_zone.Sync)
+        {
+            _zone.IsOpen = _opens.IsOpenAnywhere;
+            _zone.InodeLockWaitersWoken = RingAllGuests;
+
+            // Whatever the host held belonged to the service that is gone: its inode lock words
+            // (a change it died in) and its processes' locks (their control connections died with it).
+            Guarded("clearing the previous service's inode lock words", () => _zone.ReleaseInodeLocks(SgzAbi.HostPeerSlot));
+            Guarded("dropping the previous service's host locks", () => _zone.DropLocks(SgzAbi.HostPeerSlot));
+            if (!_hasRings)
+            {
+                RpcLog.NoRings(_log, _zone.Path, _zone.Geometry.RingBytes);
+                return;
+            }
+
+            foreach (int slot in OpenTables.LiveGuests(_zone))
+            {
+                // Not journalled: the epoch only tells a guest that doorbells it knew are gone.
+                Interlocked.Increment(ref _zone.Memory.Ref<SgzRingHeader>(RingArea.Of(_zone.Geometry, slot).Offset).HostEpoch);
+                for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+                {
+                    PublishIfCommitted(slot, tag);
+                }
+            }
+
+            Guarded("freeing orphans at start", () => _zone.FreeOrphans(_opens.IsOpenAnywhere));
+        }
+    }
+
+    /// <summary>Serves every pending request of every live guest now; returns how many were answered.</summary>
+    public int ProcessPending()
+    {
+        if (!_hasRings)
+        {
+            return 0;
+        }
+
+        int served = 0;
+        lock (_zone.Sync)
+        {
+            for (int round = 0; round < MaxRounds; round++)
+            {
+                int before = served;
+                foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+                {
+                    served += ServePeer(slot);
+                }
+
+                if (served == before)
+                {
+                    break;
+                }
+            }
+        }
+
+        return served;
+    }
+
+    /// <summary>
+    /// A guest that left or died: its locks and inode lock words go, its area is zeroed,
+    /// its slot freed and the orphans only it held are freed; lock waiters are rung.
+    /// The caller rings the remaining guests (inode-lock waiters retry on any ring).
+    /// </summary>
+    public void PeerGone(int slot)
+    {
+        lock (_zone.Sync)
+        {
+            Guarded($"dropping the locks of peer {slot}", () => _zone.DropLocks(slot));
+            Guarded($"clearing the inode lock words of peer {slot}", () => _zone.ReleaseInodeLocks(slot));
+            Guarded($"zeroing the area of peer {slot}", () => _zone.ClearPeerArea(slot));
+            Guarded($"freeing peer slot {slot}", () => _zone.SetPeer(slot, live: false));
+            Guarded("freeing orphans", () => _zone.FreeOrphans(_opens.IsOpenAnywhere));
+            foreach (var waiters in _lockWaiters.Values)
+            {
+                waiters.Remove(slot);
+            }
+
+            RingAllLockWaiters();
+        }
+    }
+
+    /// <summary>A lock for a process of the host (holder slot 0) in the same lock table the guests use; null = granted.</summary>
+    public LockConflict? HostLock(NodeRef file, LockRange range, ulong owner, uint pid)
+    {
+        lock (_zone.Sync)
+        {
+            var conflict = _zone.SetLock(new LockHolder(SgzAbi.HostPeerSlot, owner, pid), file, range);
+            if (conflict is null)
+            {
+                RingLockWaiters(file.Ino);
+            }
+
+            return conflict;
+        }
+    }
+
+    /// <summary>Drops every host lock of <paramref name="owner"/> (a host process that ended) and rings the waiters.</summary>
+    public int HostUnlockAll(ulong owner)
+    {
+        lock (_zone.Sync)
+        {
+            int dropped = _zone.DropLocks(SgzAbi.HostPeerSlot, owner);
+            if (dropped > 0)
+            {
+                RingAllLockWaiters();
+            }
+
+            return dropped;
+        }
+    }
+
+    /// <summary>Serves one guest's pending slots in rising seq order; returns how many were answered.</summary>
+    private int ServePeer(int slot)
+    {
+        var area = RingArea.Of(_zone.Geometry, slot);
+        var pending = new List<(ulong Seq, int Tag)>();
+        for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+        {
+            ulong seq = Volatile.Read(ref _zone.Memory.Ref<SgzRequest>(area.Request(tag)).Seq);
+            if (seq != 0 && seq != Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
+            {
+                pending.Add((seq, tag));
+            }
+        }
+
+        pending.Sort();
+        int served = 0;
+        foreach (var (_, tag) in pending)
+        {
+            if (ServeSlot(slot, tag))
+            {
+                served++;
+            }
+        }
+
+        return served;
+    }
+
+    /// <summary>One request: copy, check, apply with its reply in one change, publish. False if it was not answered now.</summary>
+    private bool ServeSlot(int slot, int tag)
+    {
+        var area = RingArea.Of(_zone.Geometry, slot);
+        ref var live = ref _zone.Memory.Ref<SgzRequest>(area.Request(tag));
+        ulong seq = Volatile.Read(ref live.Seq);
+        if (seq == 0 || seq == Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
+        {
+            return false;
+        }
+
+        if (PublishIfCommitted(slot, tag))
+        {
+            return true;
+        }
+
+        var copy = live;
+        AfterCopy?.Invoke(slot, tag);
+        Interlocked.MemoryBarrier();
+        if (copy.Seq != seq || Volatile.Read(ref live.Seq) != seq)
+        {
+            return false; // the guest is still writing this slot: looked at again on the next pass
+        }
+
+        var reply = Answer(copy, slot, area, tag);
+        if (reply is null)
+        {
+            return false;
+        }
+
+        Publish(slot, area, tag, seq);
+        AfterReply(reply.Value, slot);
+        return true;
+    }
+
+    /// <summary>Applies the request and writes its reply in one change, or, failing, writes an error reply in a change of its own.</summary>
+    private Outcome? Answer(in SgzRequest raw, int slot, RingArea area, int tag)
+    {
+        ulong seq = raw.Seq;
+        int status;
+        try
+        {
+            var request = Request.Parse(raw, slot, _zone.Geometry);
+            return _zone.Change(() =>
+            {
+                var outcome = Apply(request);
+                WriteReply(area, tag, seq, outcome);
+                return outcome;
+            });
+        }
+        catch (BadRequestException e)
+        {
+            status = e.Errno;
+            RpcLog.Refused(_log, slot, seq, status, e.Message);
+        }
+        catch (ZoneException e)
+        {
+            status = ZoneErrors.ToErrno(e.Error);
+            RpcLog.Refused(_log, slot, seq, status, e.Message);
+        }
+        catch (Exception e) when (e is not SimulatedCrashException)
+        {
+            status = Errno.EIO;
+            Fault($"peer {slot} request {seq}", e);
+        }
+
+        var failed = new Outcome(0, status, default, 0, null);
+        try
+        {
+            _zone.Change(() => WriteReply(area, tag, seq, failed));
+            return failed;
+        }
+        catch (Exception e) when (e is not SimulatedCrashException)
+        {
+            Fault($"the error reply to peer {slot} request {seq}", e);
+            return null;
+        }
+    }
+
+    private Outcome Apply(Request r)
+    {
+        var c = r.Caller;
+        switch (r.Opcode)
+        {
+            case SgzAbi.OpCreate or SgzAbi.OpMkdir or SgzAbi.OpMknod or SgzAbi.OpSymlink:
+                return Made(r, _zone.MakeNode(c, r.Node, r.Name, r.Mode, r.Name2));
+            case SgzAbi.OpLink:
+                return Made(r, _zone.Link(c, r.Node, r.Name, r.Node2));
+            case SgzAbi.OpUnlink:
+                _zone.Unlink(c, r.Node, r.Name);
+                break;
+            case SgzAbi.OpRmdir:
+                _zone.RemoveDirectory(c, r.Node, r.Name);
+                break;
+            case SgzAbi.OpRename:
+                _zone.Rename(c, r.Node, r.Name, r.Node2, r.Name2, r.Flags);
+                break;
+            case SgzAbi.OpSetattr:
+                return new Outcome(r.Opcode, 0, default, _zone.SetAttributes(c, r.Node, r.Attributes), null);
+            case SgzAbi.OpAllocate:
+                return new Outcome(r.Opcode, 0, default, _zone.Allocate(c, r.Node, r.Offset, r.Length), null);
+            case SgzAbi.OpLock:
+                var refused = _zone.SetLock(r.Holder, r.Node, r.Range);
+                return new Outcome(r.Opcode, refused is null ? 0 : Errno.EAGAIN, r.Node, 0, refused) { Wait = refused is not null && r.Wait };
+            case SgzAbi.OpGetlk:
+                return new Outcome(r.Opcode, 0, r.Node, 0, _zone.TestLock(r.Holder, r.Node, r.Range));
+            case SgzAbi.OpRelease:
+                _zone.FreeOrphans(_opens.IsOpenAnywhere);
+                break;
+        }
+
+        return new Outcome(r.Opcode, 0, default, 0, null);
+    }
+
+    private static Outcome Made(Request r, NodeRef made) => new(r.Opcode, 0, made, 0, null);
+
+    /// <summary>The reply body: everything but done, which is stored only after the change commits.</summary>
+    private void WriteReply(RingArea area, int tag, ulong seq, Outcome outcome)
+    {
+        ref var reply = ref MemoryMarshal.AsRef<SgzReply>(_zone.BytesForWrite(area.Reply(tag), SgzAbi.ReplySize));
+        ulong done = reply.Done;
+        reply = default;
+        reply.Done = done;
+        reply.Seq = seq;
+        reply.Status = (uint)outcome.Status;
+        bool made = outcome.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpLink;
+        reply.Ino = made ? outcome.Node.Ino : 0;
+        reply.Generation = made ? outcome.Node.Generation : 0;
+        reply.Size = outcome.Size;
+        if (outcome.Conflict is { } conflict)
+        {
+            reply.LockType = (uint)conflict.Type;
+            reply.LockPid = conflict.Pid;
+            reply.LockStart = conflict.Start;
+            reply.LockEnd = conflict.End;
+        }
+    }
+
+    /// <summary>A reply body that carries the request's seq is committed: only done is missing (its service died in between).</summary>
+    private bool PublishIfCommitted(int slot, int tag)
+    {
+        var area = RingArea.Of(_zone.Geometry, slot);
+        ulong seq = Volatile.Read(ref _zone.Memory.Ref<SgzRequest>(area.Request(tag)).Seq);
+        ref var reply = ref _zone.Memory.Ref<SgzReply>(area.Reply(tag));
+        if (seq == 0 || Volatile.Read(ref reply.Done) == seq || Volatile.Read(ref reply.Seq) != seq)
+        {
+            return false;
+        }
+
+        Publish(slot, area, tag, seq);
+        return true;
+    }
+
+    private void Publish(int slot, RingArea area, int tag, ulong seq)
+    {
+        Volatile.Write(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done, seq);
+        Served++;
+        _ringGuest(slot);
+    }
+
+    private void AfterReply(Outcome outcome, int slot)
+    {
+        if (outcome.Opcode != SgzAbi.OpLock)
+        {
+            return;
+        }
+
+        if (outcome.Status == 0)
+        {
+            RingLockWaiters(outcome.Node.Ino, except: slot);
+        }
+        else if (outcome.Wait)
+        {
+            if (!_lockWaiters.TryGetValue(outcome.Node.Ino, out var waiters))
+            {
+                _lockWaiters[outcome.Node.Ino] = waiters = [];
+            }
+
+            waiters.Add(slot);
+        }
+    }
+
+    /// <summary>
+    /// A lock on <paramref name="ino"/> was granted or dropped (either may free a range): its
+    /// waiters ask again. The slot whose request did it is rung by its reply anyway and stays
+    /// waiting (another of its processes may still wait for someone else's lock).
+    /// </summary>
+    private void RingLockWaiters(ulong ino, int except = -1)
+    {
+        if (!_lockWaiters.Remove(ino, out var waiters))
+        {
+            return;
+        }
+
+        foreach (int slot in waiters.Where(s => s != except))
+        {
+            _ringGuest(slot);
+        }
+
+        if (waiters.Contains(except))
+        {
+            _lockWaiters[ino] = [except];
+        }
+    }
+
+    private void RingAllGuests()
+    {
+        foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+        {
+            _ringGuest(slot);
+        }
+    }
+
+    private void RingAllLockWaiters()
+    {
+        foreach (ulong ino in _lockWaiters.Keys.ToList())
+        {
+            RingLockWaiters(ino);
+        }
+    }
+
+    /// <summary>Runs a clean-up step whose failure (a hostile or damaged zone) must not stop the others.</summary>
+    private void Guarded(string what, Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (Exception e) when (e is not SimulatedCrashException)
+        {
+            Fault(what, e);
+        }
+    }
+
+    private void Fault(string what, Exception e)
+    {
+        if (_faultLog.Allow(out int suppressed))
+        {
+            RpcLog.Fault(_log, what, e.GetType().Name, e.Message, suppressed);
+        }
+    }
+
+    /// <summary>What a request's reply carries besides seq.</summary>
+    private readonly record struct Outcome(int Opcode, int Status, NodeRef Node, ulong Size, LockConflict? Conflict)
+    {
+        public bool Wait { get; init; }
+    }
+}
