@@ -65,8 +65,6 @@ internal sealed class ServiceCommands(CliSession session)
             using var server = new IvshmemServer(zone, options, log);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            // Host locks live as long as their control connection; a serve that died left its own behind.
-            zone.DropLocks(SgzAbi.HostPeerSlot);
             server.Commands = request => StargateCli.RunInServe(zone, request);
             ServeLink.Publish(zone.Path, options.ControlPath);
             session.Err.WriteLine($"stargate: serving {zone.Path} on {options.SocketPath}");
@@ -77,6 +75,8 @@ internal sealed class ServiceCommands(CliSession session)
             finally
             {
                 ServeLink.Withdraw(zone.Path, options.ControlPath);
+
+                // Host locks live as long as their control connection, which ends with serve.
                 zone.DropLocks(SgzAbi.HostPeerSlot);
             }
 

@@ -16,6 +16,9 @@ namespace Stargate.Host.Ivshmem;
 /// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
 /// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
 ///
+/// A host lock is a record of the zone's lock table (slot 0, one owner per connection), taken
+/// and dropped through the request server, which wakes the guests waiting for the file.
+///
 /// A client has ControlDeadline to send its line. `run` and `lock` act with this service's
 /// rights (a forwarded `put` reads host files), so they are taken only from a process of the
 /// same user or root (SO_PEERCRED).
@@ -323,7 +326,7 @@ public sealed partial class IvshmemServer
         LockConflict? conflict;
         try
         {
-            conflict = _zone.SetLock(new LockHolder(SgzAbi.HostPeerSlot, owner, (uint)request.Pid), file, range);
+            conflict = Requests.HostLock(file, range, owner, (uint)request.Pid);
         }
         catch (ZoneException e)
         {
@@ -348,21 +351,16 @@ public sealed partial class IvshmemServer
         return $"error: {request.Path} is locked ({(c.Type == SgzAbi.LockRead ? "shared" : "exclusive")}) by pid {c.Pid}; use --wait to wait for it";
     }
 
-    /// <summary>Drops a host connection's lock and rings every guest: a guest waiting for the file asks again.</summary>
+    /// <summary>Drops a host connection's lock; the request server rings the guests that wait for it.</summary>
     private void ReleaseHostLock(ulong owner)
     {
         try
         {
-            _zone.DropLocks(SgzAbi.HostPeerSlot, owner);
+            Requests.HostUnlockAll(owner);
         }
         catch (ZoneException e)
         {
             ServerLog.SendFailed(_log, ServerLimits.HostId, Environment.ProcessId, $"could not drop a host lock: {e.Message}");
-        }
-
-        foreach (var guest in _guests.Values)
-        {
-            UnixSockets.Signal(guest.Eventfds[0]);
         }
     }
 }
