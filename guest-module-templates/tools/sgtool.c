@@ -667,8 +667,9 @@ static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64
 		return;
 	}
 	memset(bytes + sizeof(req->seq), 0, sizeof(*req) - sizeof(req->seq));
+	/* Mostly known opcodes (pure random bytes test the unknown ones enough), some 0, 15 or any. */
 	r = sgtool_rand(state) % 20;
-	req->opcode = (uint32_t)(r < 17 ? r : sgtool_rand(state));
+	req->opcode = (uint32_t)(r < 17 ? 1 + r % SGZ_OP_NOP : r == 17 ? 0 : r == 18 ? SGZ_OP_NOP + 1 : sgtool_rand(state));
 	req->flags = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 4 : sgtool_rand(state));
 	req->uid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
 	req->gid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
