@@ -23,6 +23,42 @@
  *                                     every page; faults taken and the mapping's
  *                                     smaps sizes
  *   sgfstest mount SOURCE DIR [ro]    mount(2) SOURCE on DIR as stargatefs
+ *   sgfstest lockappend FILE COUNT TAG [flock|posix]
+ *                                     COUNT times: lock FILE exclusively, append
+ *                                     one record (below), unlock; "records=COUNT"
+ *   sgfstest lockhold FILE [flock|posix] [shared]
+ *                                     take the lock (waiting), print "locked=1",
+ *                                     then sleep until killed
+ *   sgfstest trylock FILE [flock|posix] [shared]
+ *                                     one attempt without waiting: "locked=1", or
+ *                                     error=EAGAIN (EWOULDBLOCK) or EACCES
+ *   sgfstest checkrecords FILE TAG COUNT [TAG COUNT...]
+ *                                     FILE is whole records; each TAG's numbers
+ *                                     are 0..COUNT-1, each once, rising, and no
+ *                                     other tag appears: "records=N", or
+ *                                     error=EBADMSG and what is wrong on stderr
+ *   sgfstest treesum DIR              files, directories, bytes and one crc of a
+ *                                     tree (below): "files= dirs= bytes= crc="
+ *
+ * Locks: flock (the default) is flock(2) LOCK_EX/LOCK_SH; posix is fcntl(2)
+ * F_SETLKW/F_SETLK of the whole file (start 0, length 0), F_WRLCK or F_RDLCK.
+ *
+ * A record is 32 bytes: TAG, one space, the record's number as 8 decimal
+ * digits, spaces up to byte 30, and '\n' as byte 31 ("w1 00000007" + 20
+ * spaces + "\n"). TAG is 1..22 bytes without spaces; a number is below 10^8.
+ * Appends use O_APPEND, so records of several writers never overlap when
+ * the file system appends atomically; the lock orders them.
+ *
+ * The tree sum: the tree is walked depth first, the entries of each
+ * directory in bytewise (strcmp) order of their names, "." and ".." left
+ * out, symbolic links not followed. A directory counts in dirs (DIR itself
+ * does not) and is walked where it sorts; a regular file counts in files and
+ * its size in bytes, and the crc continues over its path relative to DIR
+ * ("a/b/c", '/' between names, no leading "./"), one NUL byte, then its
+ * content. Other entries (symbolic links, fifos, sockets, devices) are left
+ * out entirely. crc is the crc32c below over that whole stream, printed as 8
+ * hex digits (00000000 for a tree without files). The tests' C# mirror
+ * computes the same from the host's copy of the tree.
  *
  * crc32c is Castagnoli with initial value 0xffffffff and final xor
  * 0xffffffff, as the zone header's (crc of "123456789" is 0xe3069283).
@@ -44,6 +80,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -641,6 +679,308 @@ static int sgfs_mount(const char *source, const char *dir, const char *options)
 	return 0;
 }
 
+/* ---- locks and records ------------------------------------------------------ */
+
+#define SGFS_RECORD 32
+#define SGFS_TAG_MAX 22
+#define SGFS_RECORD_NUMBERS 100000000ULL
+
+/* Takes (@wait) or tries a whole-file lock on @fd; 0, or the failure line's exit status. */
+static int sgfs_lock(int fd, const char *path, bool posix, bool shared, bool wait)
+{
+	if (posix) {
+		struct flock fl = {
+			.l_type = shared ? F_RDLCK : F_WRLCK,
+			.l_whence = SEEK_SET,
+		};
+
+		while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) != 0)
+			if (errno != EINTR)
+				return sgfs_fail_errno(errno, "fcntl", path);
+		return 0;
+	}
+	while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)) != 0)
+		if (errno != EINTR)
+			return sgfs_fail_errno(errno, "flock", path);
+	return 0;
+}
+
+static int sgfs_unlock(int fd, const char *path, bool posix)
+{
+	if (posix) {
+		struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+		return fcntl(fd, F_SETLK, &fl) ? sgfs_fail_errno(errno, "fcntl", path) : 0;
+	}
+	return flock(fd, LOCK_UN) ? sgfs_fail_errno(errno, "flock", path) : 0;
+}
+
+static bool sgfs_valid_tag(const char *tag)
+{
+	size_t len = strlen(tag);
+
+	return len >= 1 && len <= SGFS_TAG_MAX && !strchr(tag, ' ') && !strchr(tag, '\n');
+}
+
+static int sgfs_lockappend(const char *path, uint64_t count, const char *tag, bool posix)
+{
+	int fd, ret = 0;
+
+	ret = sgfs_open(path, O_WRONLY | O_APPEND | O_CREAT, &fd);
+	for (uint64_t i = 0; !ret && i < count; i++) {
+		char record[SGFS_RECORD + 1];
+		ssize_t n;
+
+		snprintf(record, sizeof(record), "%s %08" PRIu64 "%*s\n", tag, i,
+			 (int)(SGFS_RECORD - 1 - strlen(tag) - 9), "");
+		ret = sgfs_lock(fd, path, posix, false, true);
+		if (ret)
+			break;
+		do
+			n = write(fd, record, SGFS_RECORD);
+		while (n < 0 && errno == EINTR);
+		if (n != SGFS_RECORD)
+			ret = sgfs_fail_errno(n < 0 ? errno : EIO, "write", path);
+		if (sgfs_unlock(fd, path, posix) && !ret)
+			ret = 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!ret)
+		printf("records=%" PRIu64 "\n", count);
+	return ret;
+}
+
+static int sgfs_lockhold(const char *path, bool posix, bool shared, bool wait)
+{
+	int fd, ret;
+
+	/* fcntl needs the file open for reading (F_RDLCK) or writing (F_WRLCK). */
+	ret = sgfs_open(path, shared ? O_RDONLY : O_RDWR, &fd);
+	if (!ret)
+		ret = sgfs_lock(fd, path, posix, shared, wait);
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	printf("locked=1\n");
+	fflush(stdout);
+	if (!wait) {
+		close(fd);
+		return 0;
+	}
+	for (;;)
+		pause();
+}
+
+/* Reads all of @path into a malloc'd buffer. */
+static int sgfs_read_all(const char *path, uint8_t **data, uint64_t *size)
+{
+	uint64_t done = 0;
+	int fd, ret;
+
+	*data = NULL;
+	ret = sgfs_open(path, O_RDONLY, &fd);
+	if (!ret)
+		ret = sgfs_size(fd, path, size);
+	if (!ret && !(*data = malloc(*size ? *size : 1)))
+		ret = sgfs_fail_errno(ENOMEM, "malloc", path);
+	while (!ret && done < *size) {
+		ssize_t n = read(fd, *data + done, *size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			ret = sgfs_fail_errno(n < 0 ? errno : EIO, "read", path);
+		else
+			done += (uint64_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * True if the record at @rec is TAG (@tag_len bytes, then the space), 8
+ * digits, spaces and the final newline; @number gets the digits' value.
+ */
+static bool sgfs_record_shape(const char *rec, size_t tag_len, uint64_t *number)
+{
+	size_t i;
+
+	if (tag_len > SGFS_TAG_MAX || rec[SGFS_RECORD - 1] != '\n')
+		return false;
+	*number = 0;
+	for (i = tag_len + 1; i < tag_len + 9; i++) {
+		if (rec[i] < '0' || rec[i] > '9')
+			return false;
+		*number = *number * 10 + (uint64_t)(rec[i] - '0');
+	}
+	for (; i < SGFS_RECORD - 1; i++)
+		if (rec[i] != ' ')
+			return false;
+	return true;
+}
+
+static int sgfs_bad_records(const char *path, uint64_t record, const char *what)
+{
+	fprintf(stderr, "sgfstest: %s: record %" PRIu64 " (byte %" PRIu64 "): %s\n", path,
+		record, record * SGFS_RECORD, what);
+	return sgfs_fail("EBADMSG", "checkrecords", path);
+}
+
+static int sgfs_checkrecords(const char *path, char **tags, const uint64_t *counts, int ntags)
+{
+	uint64_t *next = calloc((size_t)ntags, sizeof(*next));
+	uint64_t size = 0, records;
+	uint8_t *data;
+	int ret;
+
+	if (!next)
+		return sgfs_fail_errno(ENOMEM, "malloc", path);
+	ret = sgfs_read_all(path, &data, &size);
+	records = size / SGFS_RECORD;
+	if (!ret && size % SGFS_RECORD) {
+		fprintf(stderr, "sgfstest: %s: size %" PRIu64 " is not whole %d-byte records\n",
+			path, size, SGFS_RECORD);
+		ret = sgfs_fail("EBADMSG", "checkrecords", path);
+	}
+	for (uint64_t r = 0; !ret && r < records; r++) {
+		const char *rec = (const char *)data + r * SGFS_RECORD;
+		const char *space = memchr(rec, ' ', SGFS_TAG_MAX + 1);
+		char message[160];
+		uint64_t number = 0;
+		size_t tag_len;
+		int t;
+
+		if (!space || space == rec || !sgfs_record_shape(rec, (size_t)(space - rec), &number)) {
+			ret = sgfs_bad_records(path, r, "not TAG NNNNNNNN padded to 31 bytes and a newline");
+			break;
+		}
+		tag_len = (size_t)(space - rec);
+		for (t = 0; t < ntags; t++)
+			if (strlen(tags[t]) == tag_len && !memcmp(tags[t], rec, tag_len))
+				break;
+		if (t == ntags) {
+			snprintf(message, sizeof(message), "tag '%.*s' is not one of the expected",
+				 (int)tag_len, rec);
+			ret = sgfs_bad_records(path, r, message);
+		} else if (number != next[t]) {
+			snprintf(message, sizeof(message), "tag %s: number %" PRIu64 " where %" PRIu64
+				 " was due (lost, repeated or reordered)", tags[t], number, next[t]);
+			ret = sgfs_bad_records(path, r, message);
+		} else if (++next[t] > counts[t]) {
+			snprintf(message, sizeof(message), "tag %s: more than %" PRIu64 " records",
+				 tags[t], counts[t]);
+			ret = sgfs_bad_records(path, r, message);
+		}
+	}
+	for (int t = 0; !ret && t < ntags; t++) {
+		if (next[t] != counts[t]) {
+			fprintf(stderr, "sgfstest: %s: tag %s has %" PRIu64 " records of %" PRIu64 "\n",
+				path, tags[t], next[t], counts[t]);
+			ret = sgfs_fail("EBADMSG", "checkrecords", path);
+		}
+	}
+	free(data);
+	free(next);
+	if (!ret)
+		printf("records=%" PRIu64 "\n", records);
+	return ret;
+}
+
+/* ---- the tree sum -------------------------------------------------------------- */
+
+struct sgfs_tree {
+	uint64_t files, dirs, bytes;
+	uint32_t crc;
+	uint8_t *buf;
+};
+
+static int sgfs_by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int sgfs_skip_dots(const struct dirent *d)
+{
+	return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
+}
+
+/* Adds regular file @path (shown as @rel) to the sum. */
+static int sgfs_tree_file(struct sgfs_tree *t, const char *path, const char *rel)
+{
+	int fd, ret;
+
+	t->crc = sgfs_crc_append(t->crc, (const uint8_t *)rel, strlen(rel) + 1);
+	ret = sgfs_open(path, O_RDONLY | O_NOFOLLOW, &fd);
+	while (!ret) {
+		ssize_t n = read(fd, t->buf, SGFS_BLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			ret = sgfs_fail_errno(errno, "read", path);
+		if (n <= 0)
+			break;
+		t->crc = sgfs_crc_append(t->crc, t->buf, (size_t)n);
+		t->bytes += (uint64_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	t->files++;
+	return ret;
+}
+
+/* Walks directory @path, whose path relative to the root is @rel ("" for the root). */
+static int sgfs_tree_dir(struct sgfs_tree *t, const char *path, const char *rel)
+{
+	struct dirent **names;
+	int n, i, ret = 0;
+
+	n = scandir(path, &names, sgfs_skip_dots, sgfs_by_name);
+	if (n < 0)
+		return sgfs_fail_errno(errno, "scandir", path);
+	for (i = 0; i < n; i++) {
+		char *child = NULL, *child_rel = NULL;
+		struct stat st;
+
+		if (!ret && (asprintf(&child, "%s/%s", path, names[i]->d_name) < 0 ||
+			     asprintf(&child_rel, "%s%s%s", rel, rel[0] ? "/" : "",
+				      names[i]->d_name) < 0))
+			ret = sgfs_fail_errno(ENOMEM, "asprintf", path);
+		if (!ret && lstat(child, &st) != 0)
+			ret = sgfs_fail_errno(errno, "lstat", child);
+		if (!ret && S_ISDIR(st.st_mode)) {
+			t->dirs++;
+			ret = sgfs_tree_dir(t, child, child_rel);
+		} else if (!ret && S_ISREG(st.st_mode)) {
+			ret = sgfs_tree_file(t, child, child_rel);
+		}
+		free(child);
+		free(child_rel);
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
+static int sgfs_treesum(const char *dir)
+{
+	struct sgfs_tree t = { .crc = 0xffffffffU, .buf = malloc(SGFS_BLOCK) };
+	int ret;
+
+	if (!t.buf)
+		return sgfs_fail_errno(ENOMEM, "malloc", dir);
+	ret = sgfs_tree_dir(&t, dir, "");
+	free(t.buf);
+	if (!ret)
+		printf("files=%" PRIu64 " dirs=%" PRIu64 " bytes=%" PRIu64 " crc=%08" PRIx32 "\n",
+		       t.files, t.dirs, t.bytes, ~t.crc);
+	return ret;
+}
+
 /* ---- command line ---------------------------------------------------------- */
 
 static int sgfs_usage(void)
@@ -652,7 +992,12 @@ static int sgfs_usage(void)
 	      "       sgfstest mmpoke FILE OFFSET U64\n"
 	      "       sgfstest mmwait FILE OFFSET U64 TIMEOUT_MS\n"
 	      "       sgfstest mmhuge FILE [fixed]\n"
-	      "       sgfstest mount SOURCE DIR [ro]\n",
+	      "       sgfstest mount SOURCE DIR [ro]\n"
+	      "       sgfstest lockappend FILE COUNT TAG [flock|posix]\n"
+	      "       sgfstest lockhold FILE [flock|posix] [shared]\n"
+	      "       sgfstest trylock FILE [flock|posix] [shared]\n"
+	      "       sgfstest checkrecords FILE TAG COUNT [TAG COUNT...]\n"
+	      "       sgfstest treesum DIR\n",
 	      stderr);
 	return 2;
 }
@@ -666,8 +1011,57 @@ static bool sgfs_numbers(char **argv, int first, int count, uint64_t *values)
 	return true;
 }
 
+/*
+ * Parses the optional "[flock|posix] [shared]" words from argv[first] on:
+ * false if a word is anything else (or shared is not allowed and given).
+ */
+static bool sgfs_lock_words(int argc, char **argv, int first, bool allow_shared,
+			    bool *posix, bool *shared)
+{
+	*posix = false;
+	*shared = false;
+	if (first < argc && (!strcmp(argv[first], "flock") || !strcmp(argv[first], "posix")))
+		*posix = !strcmp(argv[first++], "posix");
+	if (allow_shared && first < argc && !strcmp(argv[first], "shared")) {
+		*shared = true;
+		first++;
+	}
+	return first == argc;
+}
+
+/* checkrecords FILE TAG COUNT...: the pairs after FILE. */
+static int sgfs_checkrecords_args(int argc, char **argv)
+{
+	int ntags = (argc - 3) / 2;
+	uint64_t *counts;
+	char **tags;
+	int ret;
+
+	if (argc < 5 || (argc - 3) % 2)
+		return sgfs_usage();
+	counts = calloc((size_t)ntags, sizeof(*counts));
+	tags = calloc((size_t)ntags, sizeof(*tags));
+	if (!counts || !tags) {
+		free(counts);
+		free(tags);
+		return sgfs_fail_errno(ENOMEM, "malloc", argv[2]);
+	}
+	ret = 0;
+	for (int t = 0; t < ntags && !ret; t++) {
+		tags[t] = argv[3 + 2 * t];
+		if (!sgfs_valid_tag(tags[t]) || !sgfs_parse_u64(argv[4 + 2 * t], &counts[t]) ||
+		    counts[t] > SGFS_RECORD_NUMBERS)
+			ret = -1;
+	}
+	ret = ret ? sgfs_usage() : sgfs_checkrecords(argv[2], tags, counts, ntags);
+	free(counts);
+	free(tags);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
+	bool posix, shared;
 	const char *cmd = argc > 1 ? argv[1] : "";
 	uint64_t n[3];
 	int ret;
@@ -688,6 +1082,20 @@ int main(int argc, char **argv)
 		ret = sgfs_mmhuge(argv[2], argc == 4);
 	else if (!strcmp(cmd, "mount") && (argc == 4 || argc == 5))
 		ret = sgfs_mount(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	else if (!strcmp(cmd, "lockappend") && argc >= 5 && sgfs_numbers(argv, 3, 1, n) &&
+		 n[0] <= SGFS_RECORD_NUMBERS && sgfs_valid_tag(argv[4]) &&
+		 sgfs_lock_words(argc, argv, 5, false, &posix, &shared))
+		ret = sgfs_lockappend(argv[2], n[0], argv[4], posix);
+	else if (!strcmp(cmd, "lockhold") && argc >= 3 &&
+		 sgfs_lock_words(argc, argv, 3, true, &posix, &shared))
+		ret = sgfs_lockhold(argv[2], posix, shared, true);
+	else if (!strcmp(cmd, "trylock") && argc >= 3 &&
+		 sgfs_lock_words(argc, argv, 3, true, &posix, &shared))
+		ret = sgfs_lockhold(argv[2], posix, shared, false);
+	else if (!strcmp(cmd, "checkrecords"))
+		return sgfs_checkrecords_args(argc, argv);
+	else if (!strcmp(cmd, "treesum") && argc == 3)
+		ret = sgfs_treesum(argv[2]);
 	else
 		return sgfs_usage();
 	fflush(stdout);

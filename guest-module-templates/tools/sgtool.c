@@ -17,6 +17,12 @@
  *                                    CPUVEC of CPU 0, then enable MSI-X
  *   sgtool write DEV OFFSET U64      store a u64 in BAR2
  *   sgtool read DEV OFFSET           load a u64 from BAR2
+ *   sgtool rpcfuzz COUNT SEED [DEV]  the hostile guest: COUNT requests of
+ *                                    random and random-but-plausible bytes on
+ *                                    this guest's request ring (below);
+ *                                    "sent= answered=", then the replies'
+ *                                    statuses as status_ENAME=count; exit 1
+ *                                    if one was not answered within 2 s
  *
  * ivshmem (QEMU docs/specs/ivshmem-spec.rst): BAR0 holds 32-bit registers
  * (0 IntrMask, 4 IntrStatus, 8 IVPosition, 12 Doorbell; only 32-bit
@@ -36,6 +42,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stargate_zone.h"
@@ -582,6 +589,271 @@ static int sgtool_zone_u64(const char *dev, const char *offset_arg,
 	return 0;
 }
 
+/* ---- rpcfuzz: the hostile guest --------------------------------------------- */
+
+#define SGTOOL_FUZZ_WAIT_MS 2000
+
+/* xorshift64*: the fuzz is the same for the same seed. */
+static uint64_t sgtool_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t sgtool_pick(uint64_t *state, const uint64_t *choices, size_t n)
+{
+	return choices[sgtool_rand(state) % n];
+}
+
+/* A u64 that tends to sit on a boundary: 0, small, near a limit, or anything. */
+static uint64_t sgtool_edgy(uint64_t *state, uint64_t plausible)
+{
+	static const uint64_t edges[] = {
+		0, 1, 4095, 4096, 2ULL << 20, 1ULL << 30, (1ULL << 30) + 1, 1ULL << 48,
+		(1ULL << 48) + 1, 0x7fffffffffffffffULL, 0xfffffffffffff000ULL, ~0ULL,
+	};
+
+	switch (sgtool_rand(state) % 4) {
+	case 0:
+		return sgtool_pick(state, edges, sizeof(edges) / sizeof(edges[0]));
+	case 1:
+		return sgtool_rand(state);
+	default:
+		return plausible ? sgtool_rand(state) % plausible : 0;
+	}
+}
+
+/* @len bytes of a name: letters mixed with '/', NUL and dots, or exactly "." or "..". */
+static void sgtool_fuzz_name(uint64_t *state, uint8_t *name, size_t len)
+{
+	static const uint8_t alphabet[] = "abcxyz09._-/\0\377 ";
+	uint64_t form = sgtool_rand(state) % 8;
+
+	for (size_t i = 0; i < len; i++)
+		name[i] = form == 0 ? alphabet[sgtool_rand(state) % (sizeof(alphabet) - 1)]
+				    : (uint8_t)('a' + sgtool_rand(state) % 26);
+	if (form == 1 && len >= 1)
+		name[0] = '.';
+	if (form == 2 && len >= 2)
+		memcpy(name, "..", 2);
+}
+
+/*
+ * Fills @req (everything but seq) with pure random bytes (one request in
+ * four) or with a request a guest could have meant: known and unknown
+ * opcodes, every flag bit, names with '/', NUL, "." and "..", lengths from
+ * 0 past the field, the root and inode numbers inside and outside the
+ * table, any generation, sizes and ranges up to and past the largest file.
+ */
+static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64_t inode_count,
+				uint64_t root_ino)
+{
+	static const uint64_t modes[] = {
+		SGZ_S_IFREG | 0644, SGZ_S_IFDIR | 0755, SGZ_S_IFIFO | 0600, SGZ_S_IFSOCK | 0600,
+		SGZ_S_IFLNK | 0777, SGZ_S_IFCHR | 0600, SGZ_S_IFBLK | 0600, 07777, 0xffffffff,
+	};
+	static const uint64_t name_lens[] = { 0, 1, 2, 8, 255, 256, 767, 768, 769, 0xffff };
+	uint8_t *bytes = (uint8_t *)req;
+	uint64_t r;
+
+	if (sgtool_rand(state) % 4 == 0) {
+		for (size_t i = sizeof(req->seq); i < sizeof(*req); i++)
+			bytes[i] = (uint8_t)sgtool_rand(state);
+		return;
+	}
+	memset(bytes + sizeof(req->seq), 0, sizeof(*req) - sizeof(req->seq));
+	/* Mostly known opcodes (pure random bytes test the unknown ones enough), some 0, 15 or any. */
+	r = sgtool_rand(state) % 20;
+	req->opcode = (uint32_t)(r < 17 ? 1 + r % SGZ_OP_NOP : r == 17 ? 0 : r == 18 ? SGZ_OP_NOP + 1 : sgtool_rand(state));
+	req->flags = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 4 : sgtool_rand(state));
+	req->uid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
+	req->gid = (uint32_t)(sgtool_rand(state) % 2 ? 0 : sgtool_edgy(state, 2000));
+	/* The root half the time: requests on a live directory reach past the inode checks. */
+	req->ino = sgtool_rand(state) % 2 ? root_ino : sgtool_edgy(state, inode_count + 2);
+	req->ino2 = sgtool_rand(state) % 2 ? root_ino : sgtool_edgy(state, inode_count + 2);
+	req->generation = (uint32_t)sgtool_edgy(state, 4);
+	req->generation2 = (uint32_t)sgtool_edgy(state, 4);
+	req->mode = (uint32_t)sgtool_pick(state, modes, sizeof(modes) / sizeof(modes[0]));
+	req->name_len = (uint16_t)sgtool_pick(state, name_lens, sizeof(name_lens) / sizeof(name_lens[0]));
+	req->name2_len = (uint16_t)sgtool_pick(state, name_lens, sizeof(name_lens) / sizeof(name_lens[0]));
+	req->rdev = sgtool_rand(state) % 4 ? 0 : sgtool_rand(state);
+	req->offset = sgtool_edgy(state, 1 << 20);
+	req->length = sgtool_edgy(state, 1 << 20);
+	req->atime_ns = sgtool_rand(state) % 2 ? SGZ_TIME_NOW : sgtool_rand(state);
+	req->mtime_ns = sgtool_rand(state) % 2 ? SGZ_TIME_NOW : sgtool_rand(state);
+	req->valid = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 64 : sgtool_rand(state));
+	req->lock_type = (uint32_t)(sgtool_rand(state) % 4 ? sgtool_rand(state) % 4 : sgtool_rand(state));
+	req->owner = sgtool_rand(state);
+	req->pid = (uint32_t)sgtool_rand(state);
+	if (sgtool_rand(state) % 8 == 0) {
+		req->reserved0 = (uint32_t)sgtool_rand(state);
+		req->reserved1 = sgtool_rand(state);
+	}
+	sgtool_fuzz_name(state, req->name, sizeof(req->name));
+	sgtool_fuzz_name(state, req->name2, sizeof(req->name2));
+}
+
+/* The first ivshmem device in /sys/bus/pci/devices, for rpcfuzz without DEV. */
+static int sgtool_first_ivshmem(char *dev, size_t len)
+{
+	struct dirent **names;
+	int n, i, found = 0;
+
+	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
+	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
+	for (i = 0; i < n; i++) {
+		if (!found && names[i]->d_name[0] != '.' && sgtool_is_ivshmem(names[i]->d_name) == 1) {
+			snprintf(dev, len, "%s", names[i]->d_name);
+			found = 1;
+		}
+		free(names[i]);
+	}
+	free(names);
+	sgtool_check_at(found, -ENODEV, SGTOOL_PCI_DEVICES);
+	return 0;
+}
+
+static void sgtool_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Stores one request on ring slot @tag and waits for its reply: its status, or -ETIMEDOUT. */
+static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *regs,
+				unsigned int tag, const struct sgz_request *req, uint64_t seq)
+{
+	volatile uint8_t *slot = area + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE;
+	volatile struct sgz_reply *reply =
+		(volatile struct sgz_reply *)(area + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+	const uint8_t *bytes = (const uint8_t *)req;
+
+	for (size_t i = sizeof(req->seq); i < sizeof(*req); i++)
+		slot[i] = bytes[i];
+	/* Release: the body is visible before the seq that makes it pending. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*(volatile uint64_t *)slot = seq;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sgtool_write32(regs, SGTOOL_REG_DOORBELL, (uint32_t)(0 << 16 | 0));
+	for (int waited = 0; waited <= SGTOOL_FUZZ_WAIT_MS; waited++) {
+		if (reply->done == seq) {
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			return (int64_t)reply->status;
+		}
+		sgtool_sleep_ms(1);
+	}
+	return -ETIMEDOUT;
+}
+
+static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const char *dev_arg)
+{
+	uint64_t count, seed, state, seq = 0, sent = 0, answered = 0, histogram[257] = { 0 };
+	uint64_t rings_offset, rings_size, inode_count, root_ino, area_offset;
+	uint32_t ring_bytes, max_peers;
+	struct sgtool_window regs, sb, area;
+	struct sgz_request req;
+	char dev[256];
+	int32_t slot;
+	int ret;
+
+	ret = sgtool_parse_u64(count_arg, &count);
+	if (!ret)
+		ret = sgtool_parse_u64(seed_arg, &seed);
+	if (!ret && dev_arg)
+		snprintf(dev, sizeof(dev), "%s", dev_arg);
+	else if (!ret)
+		ret = sgtool_first_ivshmem(dev, sizeof(dev));
+	if (!ret)
+		ret = sgtool_open_dev(dev);
+	if (ret)
+		return ret;
+	ret = sgtool_map(dev, 0, 0, SGTOOL_BAR0_SIZE, &regs);
+	if (ret)
+		return ret;
+	ret = sgtool_map(dev, 2, 0, sizeof(struct sgz_superblock), &sb);
+	if (ret)
+		goto unmap_regs;
+	slot = (int32_t)sgtool_read32(&regs, SGTOOL_REG_IVPOSITION);
+	{
+		volatile struct sgz_superblock *super = (volatile struct sgz_superblock *)sb.base;
+
+		rings_offset = super->rings.offset;
+		rings_size = super->rings.size;
+		ring_bytes = super->ring_bytes;
+		max_peers = super->max_peers;
+		inode_count = super->inode_count;
+		root_ino = super->root_ino;
+	}
+	sgtool_unmap(&sb);
+	/* The zone is as untrusted here as anywhere: the area must lie inside the rings region and BAR2. */
+	if (slot < 1 || (uint32_t)slot >= max_peers || ring_bytes < SGZ_RING_OPENS ||
+	    rings_size / ring_bytes < max_peers || rings_offset > sb.bar_size ||
+	    sb.bar_size - rings_offset < rings_size) {
+		ret = -EIO;
+		sgtool_report(__FILE__, __LINE__, "ivposition and the superblock's rings region name an area in BAR2",
+			      dev, ret);
+		goto unmap_regs;
+	}
+	area_offset = rings_offset + (uint64_t)slot * ring_bytes;
+	ret = sgtool_map(dev, 2, area_offset, ring_bytes, &area);
+	if (ret)
+		goto unmap_regs;
+
+	/* Seqs rise by one per request of this peer: start past every one the area has seen. */
+	for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+		uint64_t asked = *(volatile uint64_t *)(area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
+		uint64_t done = ((volatile struct sgz_reply *)(area.base + SGZ_RING_REPLIES +
+							      (size_t)tag * SGZ_REPLY_SIZE))->done;
+
+		seq = asked > seq ? asked : seq;
+		seq = done > seq ? done : seq;
+	}
+
+	state = seed ? seed : 0x9e3779b97f4a7c15ULL;
+	for (uint64_t i = 0; i < count; i++) {
+		unsigned int tag = (unsigned int)(sgtool_rand(&state) % SGZ_RING_SLOTS);
+		int64_t status;
+
+		sgtool_fuzz_request(&state, &req, inode_count, root_ino);
+		if (++seq == 0)
+			seq = 1;
+		status = sgtool_fuzz_send(area.base, &regs, tag, &req, seq);
+		sent++;
+		if (status < 0)
+			continue;
+		answered++;
+		histogram[status < 256 ? status : 256]++;
+	}
+
+	printf("sent=%" PRIu64 " answered=%" PRIu64 "\n", sent, answered);
+	for (int status = 0; status <= 256; status++) {
+		const char *name = status == 0 ? "0" : status == 256 ? "OTHER" : strerrorname_np(status);
+
+		if (!histogram[status])
+			continue;
+		if (name)
+			printf("status_%s=%" PRIu64 "\n", name, histogram[status]);
+		else
+			printf("status_%d=%" PRIu64 "\n", status, histogram[status]);
+	}
+	/* The counts come first, then the failure line, whatever buffers stdout. */
+	fflush(stdout);
+	if (answered != sent) {
+		ret = -ETIMEDOUT;
+		sgtool_report(__FILE__, __LINE__, "every request answered within 2 s", dev, ret);
+	}
+	sgtool_unmap(&area);
+unmap_regs:
+	sgtool_unmap(&regs);
+	return ret;
+}
+
 static int sgtool_usage(void)
 {
 	fputs("usage: sgtool list\n"
@@ -590,6 +862,7 @@ static int sgtool_usage(void)
 	      "       sgtool msix DEV VECTOR CPUVEC\n"
 	      "       sgtool write DEV OFFSET U64\n"
 	      "       sgtool read DEV OFFSET\n"
+	      "       sgtool rpcfuzz COUNT SEED [DEV]\n"
 	      "DEV is a PCI address as in /sys/bus/pci/devices (0000:00:04.0)\n",
 	      stderr);
 	return 2;
@@ -612,6 +885,8 @@ int main(int argc, char **argv)
 		ret = sgtool_zone_u64(argv[2], argv[3], argv[4]);
 	else if (!strcmp(cmd, "read") && argc == 4)
 		ret = sgtool_zone_u64(argv[2], argv[3], NULL);
+	else if (!strcmp(cmd, "rpcfuzz") && (argc == 4 || argc == 5))
+		ret = sgtool_rpcfuzz(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	else
 		return sgtool_usage();
 	fflush(stdout);

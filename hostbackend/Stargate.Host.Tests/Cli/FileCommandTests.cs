@@ -243,4 +243,51 @@ public class FileCommandTests
 
         ZoneContent.AssertHolds(zone.Path, "/in/" + Path.GetFileName(local), data);
     }
+
+    [Fact]
+    public void RmRecursive_RemovesADirectoryWithEverythingInIt_AndLeavesItsNeighbours()
+    {
+        using var zone = new TempZone(Size16M);
+        using (var z = zone.Open())
+        {
+            z.MakeDirectories("/t/a/b/c");
+            z.MakeDirectory("/t/empty");
+            z.MakeDirectory("/keep");
+            foreach (string file in new[] { "/t/f", "/t/a/g", "/t/a/b/c/h", "/keep/k" })
+            {
+                z.Write(z.CreateFile(file), 0, Encoding.ASCII.GetBytes(file));
+            }
+
+            var root = z.Stat("/t");
+            z.MakeNode(Stargate.Host.Zone.Caller.Host, new(root.Ino, root.Generation), "link"u8, Stargate.Interop.Abi.SgzAbi.SIflnk | 0x1ff, "a/g"u8);
+        }
+
+        CliAssert.Succeeds(StargateProcess.Run("rm", "-r", zone.Path, "/t/"));
+
+        Assert.Equal(["keep"], ZoneContent.List(zone.Path, "/"));
+        ZoneContent.AssertHolds(zone.Path, "/keep/k", Encoding.ASCII.GetBytes("/keep/k"));
+        ZoneContent.AssertFsckClean(zone.Path);
+    }
+
+    [Fact]
+    public void Rm_OfADirectory_WithoutRecursive_FailsAndKeepsIt()
+    {
+        using var zone = new TempZone(Size16M);
+        CliAssert.Succeeds(StargateProcess.Run("mkdir", zone.Path, "/d"));
+
+        CliAssert.FailsWithOneLine(StargateProcess.Run("rm", zone.Path, "/d"), 1, "/d");
+
+        Assert.Equal(["d"], ZoneContent.List(zone.Path, "/"));
+    }
+
+    [Fact]
+    public void RmRecursive_OfTheRoot_FailsSayingWhy_AndRemovesNothing()
+    {
+        using var zone = new TempZone(Size16M);
+        CliAssert.Succeeds(StargateProcess.Run("mkdir", zone.Path, "/d"));
+
+        CliAssert.FailsWithOneLine(StargateProcess.Run("rm", "--recursive", zone.Path, "/"), 1, "root of the zone cannot be removed");
+
+        Assert.Equal(["d"], ZoneContent.List(zone.Path, "/"));
+    }
 }

@@ -55,7 +55,7 @@ public class ZoneOpenErrorTests
 
         var r = command == "ls" ? StargateProcess.Run("ls", zone.Path) : StargateProcess.Run("mkdir", zone.Path, "/d");
 
-        CliAssert.FailsWithOneLine(r, 1, zone.Path, "format 2.0", $"format {SgzAbi.VersionMajor}.x", "upgrade");
+        CliAssert.FailsWithOneLine(r, 1, zone.Path, $"format 2.{SgzAbi.VersionMinor}", $"format {SgzAbi.VersionMajor}.x", "upgrade");
         ZoneContent.AssertSameBytes(before, File.ReadAllBytes(zone.Path), "the zone file");
     }
 

@@ -10,11 +10,13 @@ namespace Stargate.Host.Cli;
 /// <summary>
 /// File commands on a zone from the host: ls, stat, cat, put, get, mkdir, rm,
 /// rmdir, mv, truncate. Reading commands open the zone read-only (they work
-/// beside a running writer); changing ones open it for writing.
+/// beside a running writer); changing ones open it for writing, or, when a
+/// running `stargate serve` holds it, are forwarded there and run by this same
+/// code on serve's zone (CliSession.Writing).
 /// </summary>
-internal static class FileCommands
+internal sealed class FileCommands(CliSession session)
 {
-    public static IEnumerable<Command> Create() =>
+    public IEnumerable<Command> Create() =>
         [Ls(), Stat(), Cat(), Put(), Get(), Mkdir(), Rm(), Rmdir(), Mv(), Truncate()];
 
     private static Argument<string> ZoneArg() => new("zone") { Description = "Zone file." };
@@ -22,15 +24,15 @@ internal static class FileCommands
     private static Argument<string> PathArg(string name = "path", string description = "Path inside the zone.") =>
         new(name) { Description = description };
 
-    private static Command Ls()
+    private Command Ls()
     {
         var zoneArg = ZoneArg();
         var path = new Argument<string>("path") { Description = "Directory or file inside the zone.", DefaultValueFactory = _ => "/" };
         var longFormat = new Option<bool>("--long", "-l") { Description = "Mode, links, owner, size and time of each entry." };
         var command = new Command("ls", "List a directory in the zone.") { zoneArg, path, longFormat };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "ls");
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "ls");
             string p = r.GetValue(path)!;
             var info = zone.Stat(p);
             var rows = info.IsDirectory
@@ -40,12 +42,12 @@ internal static class FileCommands
             {
                 if (!r.GetValue(longFormat))
                 {
-                    Console.WriteLine(name);
+                    session.Out.WriteLine(name);
                     continue;
                 }
 
                 var s = zone.StatInode(ino);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{ModeString(s.Mode)} {s.Nlink,3} {s.Uid,5} {s.Gid,5} {s.Size,14} {ZoneClock.ToDateTime(s.MtimeNs):yyyy-MM-dd HH:mm} {name}"));
             }
 
@@ -54,16 +56,16 @@ internal static class FileCommands
         return command;
     }
 
-    private static Command Stat()
+    private Command Stat()
     {
         var zoneArg = ZoneArg();
         var path = PathArg();
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var extents = new Option<bool>("--extents") { Description = "The file's allocated extents instead: file offset, zone offset, length, 2M or 4K (contiguous ones merged)." };
         var command = new Command("stat", "Show a file's inode.") { zoneArg, path, json, extents };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "stat");
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "stat");
             if (r.GetValue(extents))
             {
                 PrintExtents(zone, r.GetValue(path)!, r.GetValue(json));
@@ -74,19 +76,19 @@ internal static class FileCommands
 
             if (r.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(s, StargateCli.Json));
+                session.Out.WriteLine(JsonSerializer.Serialize(s, StargateCli.Json));
                 return StargateCli.Ok;
             }
 
             string Time(ulong ns) => ZoneClock.ToDateTime(ns).ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "Z";
-            Console.WriteLine($"  File: {r.GetValue(path)}");
-            Console.WriteLine($"  Size: {s.Size}\tPages: {s.Pages}\tType: {TypeName(s.Mode)}");
-            Console.WriteLine($" Inode: {s.Ino}\tGeneration: {s.Generation}\tLinks: {s.Nlink}{(s.IsDirectory ? $"\tEntries: {s.Entries}" : string.Empty)}");
-            Console.WriteLine($"Access: ({Convert.ToString(s.Permissions, 8).PadLeft(4, '0')}/{ModeString(s.Mode)})\tUid: {s.Uid}\tGid: {s.Gid}");
-            Console.WriteLine($"Modify: {Time(s.MtimeNs)}");
-            Console.WriteLine($"Change: {Time(s.CtimeNs)}");
-            Console.WriteLine($" Birth: {Time(s.BtimeNs)}");
-            Console.WriteLine($" Index: page-table depth {s.PageTableDepth}");
+            session.Out.WriteLine($"  File: {r.GetValue(path)}");
+            session.Out.WriteLine($"  Size: {s.Size}\tPages: {s.Pages}\tType: {TypeName(s.Mode)}");
+            session.Out.WriteLine($" Inode: {s.Ino}\tGeneration: {s.Generation}\tLinks: {s.Nlink}{(s.IsDirectory ? $"\tEntries: {s.Entries}" : string.Empty)}");
+            session.Out.WriteLine($"Access: ({Convert.ToString(s.Permissions, 8).PadLeft(4, '0')}/{ModeString(s.Mode)})\tUid: {s.Uid}\tGid: {s.Gid}");
+            session.Out.WriteLine($"Modify: {Time(s.MtimeNs)}");
+            session.Out.WriteLine($"Change: {Time(s.CtimeNs)}");
+            session.Out.WriteLine($" Birth: {Time(s.BtimeNs)}");
+            session.Out.WriteLine($" Index: page-table depth {s.PageTableDepth}");
             return StargateCli.Ok;
         }));
         return command;
@@ -96,34 +98,34 @@ internal static class FileCommands
     /// `stat --extents`: a header, then one line per extent in hex, so that 2 MiB alignment
     /// shows at a glance; with --json an object with path, size and the extents in bytes.
     /// </summary>
-    private static void PrintExtents(Zone.Zone zone, string path, bool json)
+    private void PrintExtents(Zone.Zone zone, string path, bool json)
     {
         var s = RegularFile(zone, path);
         var list = FileExtents.Of(zone, s.Ino);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new { path, s.Size, extents = list }, StargateCli.Json));
+            session.Out.WriteLine(JsonSerializer.Serialize(new { path, s.Size, extents = list }, StargateCli.Json));
             return;
         }
 
-        Console.WriteLine($"  File: {path}\tSize: {s.Size}\tExtents: {list.Count}");
-        Console.WriteLine(" ext   file offset   zone offset        length  kind");
+        session.Out.WriteLine($"  File: {path}\tSize: {s.Size}\tExtents: {list.Count}");
+        session.Out.WriteLine(" ext   file offset   zone offset        length  kind");
         for (int i = 0; i < list.Count; i++)
         {
             var e = list[i];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{i,4}  {"0x" + e.FileOffset.ToString("x", CultureInfo.InvariantCulture),12}  {"0x" + e.ZoneOffset.ToString("x", CultureInfo.InvariantCulture),12}  {"0x" + e.Length.ToString("x", CultureInfo.InvariantCulture),12}  {e.Kind}"));
         }
     }
 
-    private static Command Cat()
+    private Command Cat()
     {
         var zoneArg = ZoneArg();
         var path = PathArg();
         var command = new Command("cat", "Write a file's bytes to standard output.") { zoneArg, path };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "cat");
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "cat");
             var file = RegularFile(zone, r.GetValue(path)!);
             using var stdout = Console.OpenStandardOutput();
             zone.Read(file.Ino, 0, file.Size, new StreamSink(stdout), null);
@@ -132,42 +134,44 @@ internal static class FileCommands
         return command;
     }
 
-    private static Command Put()
+    private Command Put()
     {
         var zoneArg = ZoneArg();
         var local = new Argument<string>("local") { Description = "Host file to copy into the zone." };
         var dest = new Argument<string?>("dest") { Description = "Path in the zone (default: /NAME; an existing directory receives NAME).", DefaultValueFactory = _ => null };
         var command = new Command("put", "Copy a host file into the zone (replacing a file there).") { zoneArg, local, dest };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             string source = r.GetValue(local)!;
-            using var file = OpenHostFile(source, FileMode.Open, FileAccess.Read);
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "put");
-            string name = System.IO.Path.GetFileName(source);
-            string target = r.GetValue(dest) ?? "/" + name;
-            if (TryStat(zone, target) is { IsDirectory: true })
+            using var file = OpenHostFile(session.HostPath(source), source, FileMode.Open, FileAccess.Read);
+            return session.Writing(r.GetValue(zoneArg)!, "put", zone =>
             {
-                target = target.TrimEnd('/') + "/" + name;
-            }
+                string name = System.IO.Path.GetFileName(source);
+                string target = r.GetValue(dest) ?? "/" + name;
+                if (TryStat(zone, target) is { IsDirectory: true })
+                {
+                    target = target.TrimEnd('/') + "/" + name;
+                }
 
-            ulong length = (ulong)RandomAccess.GetLength(file);
-            var progress = new Progress("put", target, length);
-            ImportReplacing(zone, file, target, progress);
-            progress.Done(length);
-            return StargateCli.Ok;
+                ulong length = (ulong)RandomAccess.GetLength(file);
+                var progress = new Progress(session, "put", target, length);
+                ImportReplacing(zone, file, target, progress);
+                progress.Done(length);
+                return StargateCli.Ok;
+            });
         }));
         return command;
     }
 
-    private static Command Get()
+    private Command Get()
     {
         var zoneArg = ZoneArg();
         var path = PathArg("src", "File in the zone.");
         var local = new Argument<string?>("local") { Description = "Host file to write (default: NAME in the current directory; '-' for standard output).", DefaultValueFactory = _ => null };
         var command = new Command("get", "Copy a file out of the zone (holes stay holes).") { zoneArg, path, local };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadOnly, "get");
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "get");
             string src = r.GetValue(path)!;
             var info = RegularFile(zone, src);
 
@@ -180,13 +184,13 @@ internal static class FileCommands
                 return StargateCli.Ok;
             }
 
-            if (Directory.Exists(target))
+            if (Directory.Exists(session.HostPath(target)))
             {
                 target = System.IO.Path.Combine(target, name);
             }
 
-            using var file = OpenHostFile(target, FileMode.Create, FileAccess.ReadWrite);
-            var progress = new Progress("get", src, info.Size);
+            using var file = OpenHostFile(session.HostPath(target), target, FileMode.Create, FileAccess.ReadWrite);
+            var progress = new Progress(session, "get", src, info.Size);
             ulong n = zone.Export(info.Ino, file, progress.Report);
             progress.Done(n);
             return StargateCli.Ok;
@@ -194,87 +198,147 @@ internal static class FileCommands
         return command;
     }
 
-    private static Command Mkdir()
+    private Command Mkdir()
     {
         var zoneArg = ZoneArg();
         var paths = new Argument<string[]>("paths") { Description = "Directories to make.", Arity = ArgumentArity.OneOrMore };
         var parents = new Option<bool>("--parents", "-p") { Description = "Make missing parents; no error if the directory exists." };
         var command = new Command("mkdir", "Make directories in the zone.") { zoneArg, paths, parents };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "mkdir");
-            foreach (string p in r.GetValue(paths)!)
+            return session.Writing(r.GetValue(zoneArg)!, "mkdir", zone =>
             {
-                _ = r.GetValue(parents) ? zone.MakeDirectories(p) : zone.MakeDirectory(p);
-            }
+                foreach (string p in r.GetValue(paths)!)
+                {
+                    _ = r.GetValue(parents) ? zone.MakeDirectories(p) : zone.MakeDirectory(p);
+                }
 
-            return StargateCli.Ok;
+                return StargateCli.Ok;
+            });
         }));
         return command;
     }
 
-    private static Command Rm() => EachPath("rm", "Remove files from the zone.", (zone, p) => zone.Unlink(p));
+    private Command Rm()
+    {
+        var recursive = new Option<bool>("--recursive", "-r") { Description = "Remove directories and everything in them." };
+        var command = EachPath("rm", "Remove files from the zone.", (zone, p, r) =>
+        {
+            if (r.GetValue(recursive))
+            {
+                RemoveTree(zone, p);
+            }
+            else
+            {
+                zone.Unlink(p);
+            }
+        });
+        command.Options.Add(recursive);
+        return command;
+    }
 
-    private static Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p) => zone.RemoveDirectory(p));
+    /// <summary>
+    /// rm -r: a file, or a directory after everything in it, depth first. An explicit stack,
+    /// not recursion: guests may nest directories deeper than a thread's stack goes. The root
+    /// stays (it cannot be removed; remove what is in it).
+    /// </summary>
+    private static void RemoveTree(Zone.Zone zone, string path)
+    {
+        if (zone.Stat(path).Ino == zone.Stat("/").Ino)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"{path}: the root of the zone cannot be removed (remove what is in it)");
+        }
 
-    private static Command EachPath(string name, string description, Action<Zone.Zone, string> action)
+        var pending = new Stack<(string Path, bool Emptied)>();
+        pending.Push((path.TrimEnd('/'), false));
+        while (pending.TryPop(out var item))
+        {
+            var info = zone.Stat(item.Path);
+            if (!info.IsDirectory)
+            {
+                zone.Unlink(item.Path);
+            }
+            else if (item.Emptied)
+            {
+                zone.RemoveDirectory(item.Path);
+            }
+            else
+            {
+                pending.Push((item.Path, true));
+                foreach (var entry in zone.ReadDirectory(info.Ino))
+                {
+                    pending.Push(($"{item.Path}/{entry.Name}", false));
+                }
+            }
+        }
+    }
+
+    private Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p, _) => zone.RemoveDirectory(p));
+
+    private Command EachPath(string name, string description, Action<Zone.Zone, string, ParseResult> action)
     {
         var zoneArg = ZoneArg();
         var paths = new Argument<string[]>("paths") { Description = "Paths inside the zone.", Arity = ArgumentArity.OneOrMore };
         var command = new Command(name, description) { zoneArg, paths };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, name);
-            foreach (string p in r.GetValue(paths)!)
+            return session.Writing(r.GetValue(zoneArg)!, name, zone =>
             {
-                action(zone, p);
-            }
+                foreach (string p in r.GetValue(paths)!)
+                {
+                    action(zone, p, r);
+                }
 
-            return StargateCli.Ok;
+                return StargateCli.Ok;
+            });
         }));
         return command;
     }
 
-    private static Command Mv()
+    private Command Mv()
     {
         var zoneArg = ZoneArg();
         var from = PathArg("from", "Existing path.");
         var to = PathArg("to", "New path; an existing directory receives the entry under its own name.");
         var command = new Command("mv", "Rename or move within the zone (replacing a file, or an empty directory, at the target).") { zoneArg, from, to };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "mv");
-            string src = r.GetValue(from)!;
-            string dst = r.GetValue(to)!;
-            var source = zone.Stat(src);
-            if (TryStat(zone, dst) is { IsDirectory: true } dir && dir.Ino != source.Ino && !source.IsDirectory)
+            return session.Writing(r.GetValue(zoneArg)!, "mv", zone =>
             {
-                dst = dst.TrimEnd('/') + "/" + src.TrimEnd('/').Split('/')[^1];
-            }
+                string src = r.GetValue(from)!;
+                string dst = r.GetValue(to)!;
+                var source = zone.Stat(src);
+                if (TryStat(zone, dst) is { IsDirectory: true } dir && dir.Ino != source.Ino && !source.IsDirectory)
+                {
+                    dst = dst.TrimEnd('/') + "/" + src.TrimEnd('/').Split('/')[^1];
+                }
 
-            zone.Rename(src, dst);
-            return StargateCli.Ok;
+                zone.Rename(src, dst);
+                return StargateCli.Ok;
+            });
         }));
         return command;
     }
 
-    private static Command Truncate()
+    private Command Truncate()
     {
         var zoneArg = ZoneArg();
         var path = PathArg();
         var size = new Option<string>("--size", "-s") { Description = "New size (suffixes K, M, G, T).", Required = true };
         var command = new Command("truncate", "Shrink or extend a file in the zone.") { zoneArg, path, size };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             string text = r.GetValue(size)!;
             if (!Units.TryParseSize(text, out ulong bytes))
             {
-                return StargateCli.BadUsage($"--size '{text}' is not a size (examples: 0, 4096, 10M)", "truncate");
+                return session.BadUsage($"--size '{text}' is not a size (examples: 0, 4096, 10M)", "truncate");
             }
 
-            using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "truncate");
-            zone.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
-            return StargateCli.Ok;
+            return session.Writing(r.GetValue(zoneArg)!, "truncate", zone =>
+            {
+                zone.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
+                return StargateCli.Ok;
+            });
         }));
         return command;
     }
@@ -342,7 +406,8 @@ internal static class FileCommands
         }
     }
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHostFile(string path, FileMode mode, FileAccess access)
+    /// <summary>Opens <paramref name="path"/> (absolute); messages name it as the user wrote it, <paramref name="shown"/>.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHostFile(string path, string shown, FileMode mode, FileAccess access)
     {
         try
         {
@@ -350,11 +415,11 @@ internal static class FileCommands
         }
         catch (FileNotFoundException)
         {
-            throw new ZoneException(ZoneError.NotFound, $"{path}: no such host file");
+            throw new ZoneException(ZoneError.NotFound, $"{shown}: no such host file");
         }
         catch (DirectoryNotFoundException)
         {
-            throw new ZoneException(ZoneError.NotFound, $"{path}: no such host directory");
+            throw new ZoneException(ZoneError.NotFound, $"{shown}: no such host directory");
         }
     }
 

@@ -7,11 +7,11 @@ namespace Stargate.Host.Cli;
 /// only for copies of 64 MiB or more); with STARGATE_TIMING=1 a final
 /// "timing:" line gives the copy's own time for the benchmark scripts.
 /// </summary>
-internal sealed class Progress(string verb, string name, ulong total)
+internal sealed class Progress(CliSession session, string verb, string name, ulong total)
 {
     private const ulong Threshold = 64UL << 20;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly bool _show = !Console.IsErrorRedirected && total >= Threshold;
+    private readonly bool _show = session.Terminal && total >= Threshold;
     private long _lastDraw;
 
     public void Report(ulong done)
@@ -24,7 +24,7 @@ internal sealed class Progress(string verb, string name, ulong total)
         _lastDraw = _clock.ElapsedMilliseconds;
         double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
         int percent = total == 0 ? 100 : (int)(done * 100 / total);
-        Console.Error.Write($"\r{verb} {name}: {Zone.Units.Bytes(done)} of {Zone.Units.Bytes(total)} ({percent}%), {Zone.Units.Bytes((ulong)(done / seconds))}/s   ");
+        session.Err.Write($"\r{verb} {name}: {Zone.Units.Bytes(done)} of {Zone.Units.Bytes(total)} ({percent}%), {Zone.Units.Bytes((ulong)(done / seconds))}/s   ");
     }
 
     public void Done(ulong bytes)
@@ -32,12 +32,12 @@ internal sealed class Progress(string verb, string name, ulong total)
         if (_show)
         {
             Report(total);
-            Console.Error.WriteLine();
+            session.Err.WriteLine();
         }
 
         if (Environment.GetEnvironmentVariable("STARGATE_TIMING") == "1")
         {
-            Console.Error.WriteLine($"timing: {verb} {bytes} bytes in {_clock.Elapsed.TotalSeconds:0.000} s");
+            session.Err.WriteLine($"timing: {verb} {bytes} bytes in {_clock.Elapsed.TotalSeconds:0.000} s");
         }
     }
 }

@@ -7,9 +7,9 @@ using Stargate.Host.Zone;
 namespace Stargate.Host.Cli;
 
 /// <summary>`stargate qemu-args` and `stargate libvirt-xml`: how to attach a zone to a guest.</summary>
-internal static class QemuCommands
+internal sealed class QemuCommands(CliSession session)
 {
-    public static IEnumerable<Command> Create() => [QemuArgs(), Libvirt()];
+    public IEnumerable<Command> Create() => [QemuArgs(), Libvirt()];
 
     private static Option<AttachMode> ModeOption() => new("--mode")
     {
@@ -32,7 +32,7 @@ internal static class QemuCommands
     private static Option<int> VectorsOption() =>
         new("--vectors") { Description = "Interrupt vectors (doorbell; must match `stargate serve --vectors`).", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
 
-    private static Command QemuArgs()
+    private Command QemuArgs()
     {
         var zoneArg = new Argument<string>("zone") { Description = "Zone file." };
         var mode = ModeOption();
@@ -40,29 +40,29 @@ internal static class QemuCommands
         var vectors = VectorsOption();
         var id = new Option<string>("--id") { Description = "QEMU object id.", DefaultValueFactory = _ => "stargate0" };
         var command = new Command("qemu-args", "Print the QEMU arguments that attach the zone to a guest.") { zoneArg, mode, socket, vectors, id };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             var m = r.GetValue(mode);
             if (m == AttachMode.Doorbell && r.GetValue(socket) is null)
             {
-                return StargateCli.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "qemu-args");
+                return session.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "qemu-args");
             }
 
             if (r.GetValue(vectors) is < 1 or > ServerLimits.MaxVectors)
             {
-                return StargateCli.BadUsage($"--vectors must be 1..{ServerLimits.MaxVectors}", "qemu-args");
+                return session.BadUsage($"--vectors must be 1..{ServerLimits.MaxVectors}", "qemu-args");
             }
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
             ulong size = QemuArguments.ZoneSize(zone);
             string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
-            Console.WriteLine(QemuArguments.ShellLine(QemuArguments.For(zone, size, m, sock, r.GetValue(vectors), r.GetValue(id)!)));
+            session.Out.WriteLine(QemuArguments.ShellLine(QemuArguments.For(zone, size, m, sock, r.GetValue(vectors), r.GetValue(id)!)));
             return StargateCli.Ok;
         }));
         return command;
     }
 
-    private static Command Libvirt()
+    private Command Libvirt()
     {
         var zoneArg = new Argument<string>("zone") { Description = "Zone file." };
         var name = new Option<string>("--name") { Description = "The <shmem> name (plain: the zone must be /dev/shm/NAME).", Required = true };
@@ -71,12 +71,12 @@ internal static class QemuCommands
         var vectors = VectorsOption();
         var domain = new Option<string?>("--domain") { Description = "A domain XML file: print it with the <shmem> element added to <devices>." };
         var command = new Command("libvirt-xml", "Print the libvirt <shmem> element for the zone, or a domain XML with it inserted.") { zoneArg, name, mode, socket, vectors, domain };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             var m = r.GetValue(mode);
             if (m == AttachMode.Doorbell && r.GetValue(socket) is null)
             {
-                return StargateCli.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "libvirt-xml");
+                return session.BadUsage("--mode doorbell needs --socket (the path `stargate serve --socket` listens on)", "libvirt-xml");
             }
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
@@ -84,7 +84,7 @@ internal static class QemuCommands
             var shmem = LibvirtXml.Shmem(zone, QemuArguments.ZoneSize(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors));
             if (r.GetValue(domain) is not { } file)
             {
-                Console.WriteLine(shmem.ToString());
+                session.Out.WriteLine(shmem.ToString());
                 return StargateCli.Ok;
             }
 
@@ -95,14 +95,14 @@ internal static class QemuCommands
             }
             catch (XmlException e)
             {
-                return StargateCli.Fail($"{file}: not a readable domain XML: {e.Message}");
+                return session.Fail($"{file}: not a readable domain XML: {e.Message}");
             }
             catch (FileNotFoundException)
             {
-                return StargateCli.Fail($"{file}: no such file");
+                return session.Fail($"{file}: no such file");
             }
 
-            Console.WriteLine(LibvirtXml.InsertInto(document, shmem).ToString());
+            session.Out.WriteLine(LibvirtXml.InsertInto(document, shmem).ToString());
             return StargateCli.Ok;
         }));
         return command;

@@ -6,14 +6,15 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
 using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
 
-/// <summary>`stargate serve`, and `peers` and `ring`, which talk to a running service.</summary>
-internal static class ServiceCommands
+/// <summary>`stargate serve`, and `peers`, `ring` and `lock`, which talk to a running service.</summary>
+internal sealed class ServiceCommands(CliSession session)
 {
-    public static IEnumerable<Command> Create() => [Serve(), Peers(), Ring()];
+    public IEnumerable<Command> Create() => [Serve(), Peers(), Ring(), Lock()];
 
     private static Option<string> SocketOption() =>
         new("--socket") { Description = "The ivshmem server socket (QEMU's -chardev socket,path=...).", Required = true };
@@ -24,7 +25,7 @@ internal static class ServiceCommands
     private static string ControlPath(ParseResult r, Option<string> socket, Option<string?> control) =>
         r.GetValue(control) ?? r.GetValue(socket)! + ".ctl";
 
-    private static Command Serve()
+    private Command Serve()
     {
         var zoneArg = new Argument<string>("zone") { Description = "Zone file to serve." };
         var socket = SocketOption();
@@ -36,17 +37,17 @@ internal static class ServiceCommands
         {
             zoneArg, socket, control, vectors, maxPeers, verbose,
         };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             int v = r.GetValue(vectors);
             if (v < 1 || v > ServerLimits.MaxVectors)
             {
-                return StargateCli.BadUsage($"--vectors {v} is outside 1..{ServerLimits.MaxVectors}", "serve");
+                return session.BadUsage($"--vectors {v} is outside 1..{ServerLimits.MaxVectors}", "serve");
             }
 
             if (r.GetValue(maxPeers) < 1)
             {
-                return StargateCli.BadUsage("--max-peers must be at least 1", "serve");
+                return session.BadUsage("--max-peers must be at least 1", "serve");
             }
 
             using var logs = LoggerFactory.Create(b => b
@@ -64,8 +65,21 @@ internal static class ServiceCommands
             using var server = new IvshmemServer(zone, options, log);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            Console.Error.WriteLine($"stargate: serving {zone.Path} on {options.SocketPath}");
-            server.Run();
+            server.Commands = request => StargateCli.RunInServe(zone, request);
+            ServeLink.Publish(zone.Path, options.ControlPath);
+            session.Err.WriteLine($"stargate: serving {zone.Path} on {options.SocketPath}");
+            try
+            {
+                server.Run();
+            }
+            finally
+            {
+                ServeLink.Withdraw(zone.Path, options.ControlPath);
+
+                // Host locks live as long as their control connection, which ends with serve.
+                zone.DropLocks(SgzAbi.HostPeerSlot);
+            }
+
             return StargateCli.Ok;
 
             void Stop(PosixSignalContext context)
@@ -77,27 +91,27 @@ internal static class ServiceCommands
         return command;
     }
 
-    private static Command Peers()
+    private Command Peers()
     {
         var socket = SocketOption();
         var control = ControlOption();
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("peers", "List the peers of a running `stargate serve`: the host (id 0) and each guest.") { socket, control, json };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             string reply = Ask(ControlPath(r, socket, control), "peers");
             if (r.GetValue(json))
             {
-                Console.WriteLine(reply);
+                session.Out.WriteLine(reply);
                 return StargateCli.Ok;
             }
 
             var peers = JsonSerializer.Deserialize<PeerStatus[]>(reply, PeerStatus.Json) ?? [];
-            Console.WriteLine("  id  kind      pid  connected since        doorbells received per vector");
+            session.Out.WriteLine("  id  kind      pid  connected since        doorbells received per vector");
             foreach (var p in peers)
             {
                 string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : "-";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {p.Kind,-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {doorbells}"));
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {p.Kind,-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {doorbells}"));
             }
 
             return StargateCli.Ok;
@@ -105,19 +119,93 @@ internal static class ServiceCommands
         return command;
     }
 
-    private static Command Ring()
+    private Command Ring()
     {
         var socket = SocketOption();
         var control = ControlOption();
         var peer = new Option<int>("--peer") { Description = "The guest's id.", Required = true };
         var vector = new Option<int>("--vector") { Description = "Its interrupt vector.", DefaultValueFactory = _ => 0 };
         var command = new Command("ring", "Make a running `stargate serve` ring a guest's doorbell (an MSI-X interrupt in the guest).") { socket, control, peer, vector };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             string reply = Ask(ControlPath(r, socket, control), $"ring {r.GetValue(peer)} {r.GetValue(vector)}");
-            return reply == "ok" ? StargateCli.Ok : StargateCli.Fail(reply.StartsWith("error: ", StringComparison.Ordinal) ? reply[7..] : reply);
+            return reply == "ok" ? StargateCli.Ok : session.Fail(reply.StartsWith("error: ", StringComparison.Ordinal) ? reply[7..] : reply);
         }));
         return command;
+    }
+
+    /// <summary>The argument of `stargate lock` that is a command line of its own: its words may start with '-'.</summary>
+    internal const string LockedCommand = "command";
+
+    private Command Lock()
+    {
+        var zoneArg = new Argument<string>("zone") { Description = "Zone file, served by a running `stargate serve`." };
+        var path = new Argument<string>("path") { Description = "File inside the zone to lock." };
+        var command = new Argument<string[]>(LockedCommand) { Description = "The command to run while the lock is held (after --).", Arity = ArgumentArity.OneOrMore };
+        var shared = new Option<bool>("--shared") { Description = "A shared lock (LOCK_SH) instead of an exclusive one." };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the lock instead of failing when another holder has it." };
+        var lockCommand = new Command("lock", "Run a command while holding a zone file's flock, through `stargate serve`: guests' flock() and other host lock holders exclude it.")
+        {
+            zoneArg, path, command, shared, wait,
+        };
+        lockCommand.SetAction(r => session.Guard(() =>
+        {
+            string zonePath = session.HostPath(r.GetValue(zoneArg)!);
+            string file = r.GetValue(path)!;
+            using var link = ServeLink.TryConnect(zonePath)
+                ?? throw new ZoneException(ZoneError.NotFound, $"{zonePath}: no stargate serve is running for this zone, and a lock is only held by one (start `stargate serve {zonePath} --socket PATH` first)");
+            if (link.Lock(new IvshmemServer.LockRequest(file, r.GetValue(shared), r.GetValue(wait), Environment.ProcessId)) is { } refusal)
+            {
+                return session.Fail(refusal);
+            }
+
+            return RunLocked(link, file, r.GetValue(command)!);
+        }));
+        return lockCommand;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="argv"/> with this process's standard streams while <paramref name="link"/>
+    /// holds the lock. A serve that stops meanwhile took the lock with it: that is said at once,
+    /// and the command, left to finish, makes this exit 1 (or its own failing code).
+    /// </summary>
+    private int RunLocked(ServeLink link, string file, string[] argv)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(argv[0]) { UseShellExecute = false, WorkingDirectory = session.WorkingDirectory };
+        foreach (string a in argv[1..])
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(start) ?? throw new IOException($"{argv[0]}: did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return session.Fail($"{argv[0]}: cannot run it: {e.Message}");
+        }
+
+        using (process)
+        {
+            bool lost = false;
+            while (!process.WaitForExit(0))
+            {
+                if (!lost && link.ClosedWithin(50))
+                {
+                    lost = true;
+                    session.Err.WriteLine($"stargate: the lock on {file} is lost: stargate serve stopped while {argv[0]} (pid {process.Id}) ran");
+                }
+                else if (lost)
+                {
+                    process.WaitForExit(50);
+                }
+            }
+
+            int code = process.ExitCode;
+            return lost && code == 0 ? StargateCli.Failed : code;
+        }
     }
 
     /// <summary>One request line to the service's control socket, one reply line back.</summary>

@@ -20,69 +20,46 @@ public static class StargateCli
     /// <summary>The one JSON style of every --json output: indented, snake_case names.</summary>
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static int Run(string[] args)
+    /// <summary>The commands `stargate serve` runs for a client that found the zone held by serve: those that change a zone.</summary>
+    public static readonly IReadOnlySet<string> Changing = new HashSet<string>(StringComparer.Ordinal) { "put", "mkdir", "rm", "rmdir", "mv", "truncate" };
+
+    public static int Run(string[] args) => Run(CliSession.OnConsole(args));
+
+    /// <summary>
+    /// Runs a command line forwarded to `stargate serve` on serve's own zone, through the same
+    /// handlers as on the command line; only the changing commands (<see cref="Changing"/>).
+    /// </summary>
+    internal static Ivshmem.IvshmemServer.RunReply RunInServe(Zone.Zone zone, Ivshmem.IvshmemServer.RunRequest request)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var session = CliSession.InServe(zone, request.Argv, request.Cwd, output, error);
+        int code = Changing.Contains(request.Argv[0])
+            ? Run(session)
+            : session.BadUsage($"stargate serve runs only the commands that change a zone ({string.Join(", ", Changing.Order(StringComparer.Ordinal))}), not '{request.Argv[0]}'", request.Argv[0]);
+        return new(code, output.ToString(), error.ToString());
+    }
+
+    private static int Run(CliSession session)
     {
         var root = new RootCommand("Stargate: a shared in-memory file system for the VMs of one host, and for the host.");
-        root.Subcommands.Add(ZoneCommands.Create());
-        foreach (var command in FileCommands.Create().Concat(ServiceCommands.Create()).Concat(QemuCommands.Create()))
+        root.Subcommands.Add(new ZoneCommands(session).Create());
+        foreach (var command in new FileCommands(session).Create().Concat(new ServiceCommands(session).Create()).Concat(new QemuCommands(session).Create()))
         {
             root.Subcommands.Add(command);
         }
 
         RejectOptionLikeArguments(root);
-        var result = root.Parse(args);
+        var result = root.Parse([.. session.Args]);
         if (result.Errors.Count > 0)
         {
             // An unknown word explains the other errors it causes ("required command missing").
             var error = result.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? result.Errors[0];
-            Console.Error.WriteLine($"stargate: {error.Message} (see '{CommandPath(result.CommandResult)} --help')");
+            session.Err.WriteLine($"stargate: {error.Message} (see '{CommandPath(result.CommandResult)} --help')");
             return Usage;
         }
 
-        return result.Invoke();
-    }
-
-    /// <summary>Runs a command body, turning every expected failure into one line and an exit code.</summary>
-    internal static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (ZoneException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (NativeException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (IOException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
-        {
-            Console.Error.WriteLine($"stargate: internal error: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
-            return InternalError;
-        }
-    }
-
-    internal static int Fail(string message)
-    {
-        Console.Error.WriteLine($"stargate: {message}");
-        return Failed;
-    }
-
-    /// <summary>A value on the command line that does not parse: exit 2, like any other usage error.</summary>
-    internal static int BadUsage(string message, string command)
-    {
-        Console.Error.WriteLine($"stargate: {message} (see 'stargate {command} --help')");
-        return Usage;
+        return result.Invoke(new InvocationConfiguration { Output = session.Out, Error = session.Err });
     }
 
     /// <summary>
@@ -92,7 +69,7 @@ public static class StargateCli
     /// </summary>
     private static void RejectOptionLikeArguments(Command command)
     {
-        foreach (var argument in command.Arguments)
+        foreach (var argument in command.Arguments.Where(a => a.Name != ServiceCommands.LockedCommand))
         {
             argument.Validators.Add(result =>
             {

@@ -7,9 +7,9 @@ using Stargate.Host.Zone;
 namespace Stargate.Host.Cli;
 
 /// <summary>`stargate zone create|info|fsck`.</summary>
-internal static class ZoneCommands
+internal sealed class ZoneCommands(CliSession session)
 {
-    public static Command Create()
+    public Command Create()
     {
         var zone = new Command("zone", "Create, inspect and check zone files.");
         zone.Subcommands.Add(CreateCommand());
@@ -18,18 +18,18 @@ internal static class ZoneCommands
         return zone;
     }
 
-    private static Command CreateCommand()
+    private Command CreateCommand()
     {
         var path = new Argument<string>("path") { Description = "Zone file to create (in /dev/shm, on hugetlbfs, or on a DAX file system)." };
         var size = new Option<string>("--size") { Description = "Zone size: a power of two from 16M to 1T (suffixes K, M, G, T; binary).", Required = true };
         var force = new Option<bool>("--force") { Description = "Format over an existing file (its contents are lost)." };
         var command = new Command("create", "Format a new zone file.") { path, size, force };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             string sizeText = r.GetValue(size)!;
             if (!Units.TryParseSize(sizeText, out ulong bytes))
             {
-                return StargateCli.BadUsage($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)", "zone create");
+                return session.BadUsage($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)", "zone create");
             }
 
             try
@@ -38,49 +38,49 @@ internal static class ZoneCommands
             }
             catch (ZoneException e)
             {
-                return StargateCli.BadUsage($"--size: {e.Message}", "zone create");
+                return session.BadUsage($"--size: {e.Message}", "zone create");
             }
 
             string file = r.GetValue(path)!;
             var geometry = Zone.Zone.Format(file, bytes, r.GetValue(force));
-            Console.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
+            session.Out.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
             return StargateCli.Ok;
         }));
         return command;
     }
 
-    private static Command InfoCommand()
+    private Command InfoCommand()
     {
         var path = new Argument<string>("path") { Description = "Zone file." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var command = new Command("info", "Show a zone's identity, state, usage and layout.") { path, json };
-        command.SetAction(r => StargateCli.Guard(() =>
+        command.SetAction(r => session.Guard(() =>
         {
             using var zone = ZoneOpener.Open(r.GetValue(path)!, ZoneAccess.ReadOnly, "zone info");
             var s = zone.Summarize();
             if (r.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(s, StargateCli.Json));
+                session.Out.WriteLine(JsonSerializer.Serialize(s, StargateCli.Json));
                 return StargateCli.Ok;
             }
 
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine($"zone      {s.Path}");
-            Console.WriteLine($"format    {s.Version}   uuid {s.Uuid}");
-            Console.WriteLine($"size      {Units.Bytes(s.Size)} ({s.Size} bytes), created {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
-            Console.WriteLine($"state     {(s.Clean ? "clean" : "open or not closed cleanly")}{(s.JournalActive ? ", journal holds an unfinished change" : string.Empty)}; opened for writing {s.OpenCount} times");
+            session.Out.WriteLine($"zone      {s.Path}");
+            session.Out.WriteLine($"format    {s.Version}   uuid {s.Uuid}");
+            session.Out.WriteLine($"size      {Units.Bytes(s.Size)} ({s.Size} bytes), created {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
+            session.Out.WriteLine($"state     {(s.Clean ? "clean" : "open or not closed cleanly")}{(s.JournalActive ? ", journal holds an unfinished change" : string.Empty)}; opened for writing {s.OpenCount} times");
             if (s.Writer is not null)
             {
-                Console.WriteLine($"writer    {(s.Clean ? "last: " : string.Empty)}{s.Writer}");
+                session.Out.WriteLine($"writer    {(s.Clean ? "last: " : string.Empty)}{s.Writer}");
             }
 
-            Console.WriteLine($"inodes    {s.InodesUsed} used of {s.Inodes}");
-            Console.WriteLine($"data      {Units.Bytes(s.DataBytesUsed)} used of {Units.Bytes(s.DataBytes)} ({s.Chunks} chunks of 2 MiB, {s.GroupChunks} per allocation group)");
-            Console.WriteLine($"peers     up to {s.MaxPeers}");
-            Console.WriteLine("regions");
+            session.Out.WriteLine($"inodes    {s.InodesUsed} used of {s.Inodes}");
+            session.Out.WriteLine($"data      {Units.Bytes(s.DataBytesUsed)} used of {Units.Bytes(s.DataBytes)} ({s.Chunks} chunks of 2 MiB, {s.GroupChunks} per allocation group)");
+            session.Out.WriteLine($"peers     up to {s.MaxPeers}");
+            session.Out.WriteLine("regions");
             foreach (var region in s.Regions)
             {
-                Console.WriteLine($"  {region.Name,-13} 0x{region.Offset:x12}  {Units.Bytes(region.Size),10}");
+                session.Out.WriteLine($"  {region.Name,-13} 0x{region.Offset:x12}  {Units.Bytes(region.Size),10}");
             }
 
             return StargateCli.Ok;
@@ -88,7 +88,7 @@ internal static class ZoneCommands
         return command;
     }
 
-    private static Command FsckCommand()
+    private Command FsckCommand()
     {
         var path = new Argument<string>("path") { Description = "Zone file." };
         var repair = new Option<bool>("--repair") { Description = "Fix what can be fixed (roll back an unfinished change, rebuild bitmaps and counts, drop broken entries)." };
@@ -101,20 +101,20 @@ internal static class ZoneCommands
                 var report = ZoneChecker.Check(file, r.GetValue(repair));
                 foreach (string line in report.Lines())
                 {
-                    Console.WriteLine(line);
+                    session.Out.WriteLine(line);
                 }
 
                 return report.Problems.Count == 0 ? 0 : 1;
             }
             catch (Exception e) when (e is ZoneException or IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"stargate: {e.Message}");
+                session.Err.WriteLine($"stargate: {e.Message}");
                 return 2;
             }
             catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
             {
                 // fsck's 1 means "problems found": a failure of fsck itself must not look like that.
-                Console.Error.WriteLine($"stargate: internal error in fsck: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
+                session.Err.WriteLine($"stargate: internal error in fsck: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
                 return StargateCli.InternalError;
             }
         });

@@ -1,12 +1,55 @@
 using System.Text;
 using System.Text.Json;
+using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Ivshmem;
 
-/// <summary>The control socket of `stargate peers` and `stargate ring`: one request line, one reply line.</summary>
+/// <summary>
+/// The control socket: one request line, one reply line (JSON where it says so).
+///
+/// | request | reply | then |
+/// | --- | --- | --- |
+/// | `peers` | JSON array of PeerStatus | closed |
+/// | `ring ID VECTOR` | `ok` or `error: ...` | closed |
+/// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
+/// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
+///
+/// A host lock is a record of the zone's lock table (slot 0, one owner per connection), taken
+/// and dropped through the request server, which wakes the guests waiting for the file.
+///
+/// A client has ControlDeadline to send its line. `run` and `lock` act with this service's
+/// rights (a forwarded `put` reads host files), so they are taken only from a process of the
+/// same user or root (SO_PEERCRED).
+/// </summary>
 public sealed partial class IvshmemServer
 {
+    /// <summary>A control request's largest size: a forwarded command line with many long paths.</summary>
+    public const int MaxControlRequestBytes = 64 << 10;
+
+    /// <summary>How often waiting host locks ask the lock table again (guests' releases come without a host-side event).</summary>
+    private const int LockRetryMs = 10;
+
+    /// <summary>The one JSON style of `run` and `lock`.</summary>
+    public static readonly JsonSerializerOptions ControlJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private ulong _lastLockOwner;
+
+    /// <summary>A changing CLI command line, forwarded by a client that found the zone held by this service.</summary>
+    public sealed record RunRequest(string[] Argv, string Cwd);
+
+    public sealed record RunReply(int ExitCode, string Stdout, string Stderr);
+
+    /// <summary>A whole-file flock of a zone file by a host process, held as long as its connection is open.</summary>
+    public sealed record LockRequest(string Path, bool Shared, bool Wait, int Pid);
+
+    /// <summary>
+    /// Runs a forwarded command line (argv, the client's working directory) on the loop
+    /// thread against this service's zone; set by `stargate serve`. Null: `run` is refused.
+    /// </summary>
+    public Func<RunRequest, RunReply>? Commands { get; set; }
+
     private void AcceptControls()
     {
         for (int socket = UnixSockets.Accept(_control); socket >= 0; socket = UnixSockets.Accept(_control))
@@ -21,7 +64,10 @@ public sealed partial class IvshmemServer
         }
     }
 
-    /// <summary>Closes control clients that have not sent their request in time: they cannot hold slots.</summary>
+    /// <summary>
+    /// Closes control clients that have not sent their request in time (they cannot hold
+    /// slots), and asks again for the host locks that wait; the loop calls this once per turn.
+    /// </summary>
     private void ExpireControls()
     {
         var now = DateTime.UtcNow;
@@ -29,6 +75,18 @@ public sealed partial class IvshmemServer
         {
             _controls.Remove(socket);
             Libc.Close(socket);
+        }
+
+        foreach (var (socket, client) in _controls.Where(c => c.Value.Waiting is not null).ToList())
+        {
+            if (TryLock(client) is { } reply)
+            {
+                Reply(socket, reply);
+                if (client.HeldBy is null)
+                {
+                    CloseControl(socket);
+                }
+            }
         }
     }
 
@@ -39,76 +97,270 @@ public sealed partial class IvshmemServer
             return -1;
         }
 
+        if (_controls.Values.Any(c => c.Waiting is not null))
+        {
+            return LockRetryMs;
+        }
+
         var next = _controls.Values.Min(c => c.Deadline) - DateTime.UtcNow;
         return (int)Math.Clamp(Math.Ceiling(next.TotalMilliseconds), 0, int.MaxValue);
     }
 
-    /// <summary>A control connection: what it has sent so far, and when it must have finished.</summary>
-    private sealed record ControlClient(DateTime Deadline)
+    /// <summary>A control connection: what it has sent so far, when it must have finished, and the host lock it waits for or holds.</summary>
+    private sealed class ControlClient(DateTime deadline)
     {
+        public DateTime Deadline { get; set; } = deadline;
+
         public List<byte> Buffer { get; } = [];
+
+        public (LockRequest Request, NodeRef File, ulong Owner)? Waiting { get; set; }
+
+        public ulong? HeldBy { get; set; }
     }
 
-    /// <summary>Control requests are one line: "peers" or "ring ID VECTOR"; the reply is one line, then the connection closes.</summary>
     private void ControlReadable(int socket)
     {
-        Span<byte> chunk = stackalloc byte[ServerLimits.MaxControlRequest];
+        var client = _controls[socket];
+        if (client.Waiting is not null || client.HeldBy is not null)
+        {
+            LockClientReadable(socket, client);
+            return;
+        }
+
+        byte[] chunk = new byte[4096];
         int n = UnixSockets.ReceiveNow(socket, chunk);
         if (n < 0)
         {
             return;
         }
 
-        var buffer = _controls[socket].Buffer;
-        buffer.AddRange(chunk[..n]);
+        var buffer = client.Buffer;
+        buffer.AddRange(chunk.AsSpan(0, n));
         int newline = buffer.IndexOf((byte)'\n');
-        if (n > 0 && newline < 0 && buffer.Count < ServerLimits.MaxControlRequest)
+        if (n > 0 && newline < 0 && buffer.Count < MaxControlRequestBytes)
         {
             return;
         }
 
         string request = Encoding.UTF8.GetString([.. buffer.Take(newline < 0 ? buffer.Count : newline)]).Trim();
-        string reply = newline < 0 ? "error: a request is one line of at most 256 bytes" : Answer(request);
+        string? reply;
+        try
+        {
+            reply = newline < 0 ? $"error: a request is one line of at most {MaxControlRequestBytes} bytes" : Answer(socket, client, request);
+        }
+        catch (Exception e) when (e is NativeException or IOException or ZoneException)
+        {
+            // A bad or vanished asker ends its own connection, never the service.
+            reply = $"error: {e.Message}";
+        }
+
+        if (reply is not null)
+        {
+            Reply(socket, reply);
+        }
+
+        if (client.HeldBy is null && client.Waiting is null)
+        {
+            CloseControl(socket);
+        }
+    }
+
+    private static void Reply(int socket, string reply)
+    {
         try
         {
             byte[] bytes = Encoding.UTF8.GetBytes(reply + "\n");
-            using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(socket, ownsHandle: false), FileAccess.Write);
+            using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(socket, ownsHandle: false), FileAccess.Write, 1);
             stream.Write(bytes);
         }
         catch (IOException)
         {
             // The asker went away: nothing to tell.
         }
+    }
 
-        _controls.Remove(socket);
+    private void CloseControl(int socket)
+    {
+        if (_controls.Remove(socket, out var client) && client.HeldBy is ulong owner)
+        {
+            ReleaseHostLock(owner);
+        }
+
         Libc.Close(socket);
     }
 
-    private string Answer(string request)
+    /// <summary>A lock client never sends after its request: end of file (or anything) ends the connection and its lock.</summary>
+    private void LockClientReadable(int socket, ControlClient client)
     {
-        string[] words = request.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words is ["peers"])
+        Span<byte> probe = stackalloc byte[64];
+        if (UnixSockets.ReceiveNow(socket, probe) >= 0)
         {
-            return JsonSerializer.Serialize(Peers(), PeerStatus.Json);
+            client.Waiting = null;
+            CloseControl(socket);
+        }
+    }
+
+    /// <summary>The reply line, or null for a lock that waits (it is answered when granted).</summary>
+    private string? Answer(int socket, ControlClient client, string request)
+    {
+        string[] words = request.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        switch (words)
+        {
+            case ["peers"]:
+                return JsonSerializer.Serialize(Peers(), PeerStatus.Json);
+            case ["ring"]:
+                return Ring(string.Empty);
+            case ["ring", var rest]:
+                return Ring(rest);
+            case ["run", var json]:
+                return FromOwner(socket) ?? Run(json);
+            case ["lock", var json]:
+                return FromOwner(socket) ?? Lock(client, json);
+            default:
+                return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR; run JSON; lock JSON)";
+        }
+    }
+
+    private string Ring(string rest)
+    {
+        string[] words = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words is not [var idText, var vectorText] || !int.TryParse(idText, out int id) || !int.TryParse(vectorText, out int vector))
+        {
+            return "error: ring takes a guest id and a vector (ring ID VECTOR)";
         }
 
-        if (words is ["ring", var idText, var vectorText] && int.TryParse(idText, out int id) && int.TryParse(vectorText, out int vector))
+        if (!_guests.TryGetValue(id, out var guest))
         {
-            if (!_guests.TryGetValue(id, out var guest))
+            return $"error: no guest has id {id}";
+        }
+
+        if (vector < 0 || vector >= guest.Eventfds.Length)
+        {
+            return $"error: vector {vector} is outside 0..{guest.Eventfds.Length - 1}";
+        }
+
+        UnixSockets.Signal(guest.Eventfds[vector]);
+        ServerLog.Rang(_log, id, vector);
+        return "ok";
+    }
+
+    /// <summary>Null when the peer may act as this service (same uid, or root); else the refusal.</summary>
+    private static string? FromOwner(int socket)
+    {
+        uint uid = UnixSockets.PeerCredentials(socket).Uid;
+        uint own = Libc.Getuid();
+        return uid == own || uid == 0 ? null : $"error: uid {uid} may not act as this service (uid {own}); run the command as that user";
+    }
+
+    private string Run(string json)
+    {
+        if (Commands is null)
+        {
+            return "error: this service does not run commands";
+        }
+
+        RunRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<RunRequest>(json, ControlJson);
+        }
+        catch (JsonException e)
+        {
+            return $"error: not a run request: {e.Message}";
+        }
+
+        if (request?.Argv is not { Length: > 0 } || string.IsNullOrEmpty(request.Cwd) || !System.IO.Path.IsPathRooted(request.Cwd) || request.Argv.Any(a => a is null))
+        {
+            return "error: a run request needs argv (at least the command) and an absolute cwd";
+        }
+
+        return JsonSerializer.Serialize(Commands(request), ControlJson);
+    }
+
+    private string? Lock(ControlClient client, string json)
+    {
+        LockRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<LockRequest>(json, ControlJson);
+        }
+        catch (JsonException e)
+        {
+            return $"error: not a lock request: {e.Message}";
+        }
+
+        if (request?.Path is not { Length: > 0 })
+        {
+            return "error: a lock request needs the path of a zone file";
+        }
+
+        NodeRef file;
+        try
+        {
+            var info = _zone.Stat(request.Path);
+            if (!info.IsRegularFile)
             {
-                return $"error: no guest has id {id}";
+                return $"error: {request.Path}: not a regular file (only files are locked)";
             }
 
-            if (vector < 0 || vector >= guest.Eventfds.Length)
-            {
-                return $"error: vector {vector} is outside 0..{guest.Eventfds.Length - 1}";
-            }
+            file = new NodeRef(info.Ino, info.Generation);
+        }
+        catch (ZoneException e)
+        {
+            return $"error: {e.Message}";
+        }
 
-            UnixSockets.Signal(guest.Eventfds[vector]);
-            ServerLog.Rang(_log, id, vector);
+        client.Deadline = DateTime.MaxValue;
+        client.Waiting = (request, file, ++_lastLockOwner);
+        return TryLock(client);
+    }
+
+    /// <summary>
+    /// Asks the lock table for a waiting client's lock: `ok` when granted (the client holds
+    /// it from now on), the refusal when refused without wait, null while it waits.
+    /// </summary>
+    private string? TryLock(ControlClient client)
+    {
+        var (request, file, owner) = client.Waiting!.Value;
+        var range = new LockRange(SgzAbi.LockKindFlock, request.Shared ? SgzAbi.LockRead : SgzAbi.LockWrite, 0, SgzAbi.LockEof);
+        LockConflict? conflict;
+        try
+        {
+            conflict = Requests.HostLock(file, range, owner, (uint)request.Pid);
+        }
+        catch (ZoneException e)
+        {
+            client.Waiting = null;
+            return $"error: {request.Path}: {e.Message}";
+        }
+
+        if (conflict is null)
+        {
+            client.Waiting = null;
+            client.HeldBy = owner;
             return "ok";
         }
 
-        return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR)";
+        if (request.Wait)
+        {
+            return null;
+        }
+
+        client.Waiting = null;
+        var c = conflict.Value;
+        return $"error: {request.Path} is locked ({(c.Type == SgzAbi.LockRead ? "shared" : "exclusive")}) by pid {c.Pid}; use --wait to wait for it";
+    }
+
+    /// <summary>Drops a host connection's lock; the request server rings the guests that wait for it.</summary>
+    private void ReleaseHostLock(ulong owner)
+    {
+        try
+        {
+            Requests.HostUnlockAll(owner);
+        }
+        catch (ZoneException e)
+        {
+            ServerLog.SendFailed(_log, ServerLimits.HostId, Environment.ProcessId, $"could not drop a host lock: {e.Message}");
+        }
     }
 }

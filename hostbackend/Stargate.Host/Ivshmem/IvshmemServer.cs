@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Rpc;
 using Stargate.Host.Zone;
+using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Ivshmem;
@@ -20,6 +21,9 @@ public sealed record ServerOptions(string SocketPath, string ControlPath, int Ve
 /// timer, the loop serves the guests' requests (<see cref="Requests"/>).
 /// Guests a previous service left live whose QEMU still runs are adopted: served
 /// by polling (their doorbells went with that service) and watched until they die.
+/// Guests without doorbells (ivshmem-plain: QEMU maps the zone file itself and never
+/// connects) claim a free slot in the zone; they are found by a scan of the claims,
+/// served by polling, and depart when their heartbeat stops or they release the claim.
 /// </summary>
 public sealed partial class IvshmemServer : IDisposable
 {
@@ -28,6 +32,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly ILogger _log;
     private readonly SortedDictionary<int, IvshmemPeer> _guests = [];
     private readonly SortedDictionary<int, AdoptedPeer> _adopted = [];
+    private readonly PlainPeers _plain;
     private readonly Dictionary<int, ControlClient> _controls = [];
     private readonly IvshmemPeer _host;
     private readonly int _zoneFd;
@@ -71,6 +76,7 @@ public sealed partial class IvshmemServer : IDisposable
         }
 
         Requests = new RequestServer(zone, RingGuest, log);
+        _plain = new PlainPeers(zone);
         AdoptOrClean();
         Requests.Start();
         zone.SetPeer(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
@@ -102,6 +108,7 @@ public sealed partial class IvshmemServer : IDisposable
             }
 
             ExpireControls();
+            WatchPlain();
             Requests.ProcessPending();
             WatchAdopted();
         }
@@ -118,6 +125,7 @@ public sealed partial class IvshmemServer : IDisposable
     public IReadOnlyList<PeerStatus> Peers() =>
         [.. new[] { _host }.Concat(_guests.Values).Select(p => new PeerStatus(p.Id, p.Id == ServerLimits.HostId ? "host" : "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells]))
             .Concat(_adopted.Select(a => new PeerStatus(a.Key, "guest", a.Value.Pid, a.Value.Since, 0, [])))
+            .Concat(_plain.Slots.Select(slot => new PeerStatus(slot, "plain", 0, Since(slot), 0, [])))
             .OrderBy(p => p.Id)];
 
     public void Dispose()
@@ -196,7 +204,7 @@ public sealed partial class IvshmemServer : IDisposable
         for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
         {
             int pid = UnixSockets.PeerCredentials(socket).Pid;
-            int id = Enumerable.Range(1, _options.MaxPeers).FirstOrDefault(i => !_guests.ContainsKey(i) && !_adopted.ContainsKey(i));
+            int id = ReserveSlot();
             if (id == 0)
             {
                 // QEMU cannot be told no: closing before the zone fd makes it spin (FACTS.md), so
@@ -213,17 +221,15 @@ public sealed partial class IvshmemServer : IDisposable
             }
             catch (NativeException e)
             {
+                _plain.Unreserve(id);
                 ServerLog.SetupFailed(_log, pid, e.Message);
                 Libc.Close(socket);
                 continue;
             }
 
-            // The area of a free slot is zero unless a guest wrote into another's area; a stale
-            // request left there must not be served as the newcomer's. Cleared before QEMU
-            // learns its id, so nothing the newcomer writes is lost.
-            _zone.ClearPeerArea(id);
             if (!Welcome(guest))
             {
+                _plain.Unreserve(id);
                 guest.Dispose();
                 continue;
             }
@@ -240,6 +246,27 @@ public sealed partial class IvshmemServer : IDisposable
 
             ServerLog.Joined(_log, id, pid, _options.Vectors);
         }
+    }
+
+    /// <summary>
+    /// The lowest free id whose area the host could mark as its own (0: none). The mark goes
+    /// on before QEMU learns the id, so a plain guest's claim (on a slot it read FREE) and a
+    /// doorbell QEMU never share a slot; the mark also zeroes the rest of the area, so a
+    /// stale request left there is not served as the newcomer's.
+    /// </summary>
+    private int ReserveSlot()
+    {
+        for (int id = 1; id <= _options.MaxPeers; id++)
+        {
+            bool free = !_guests.ContainsKey(id) && !_adopted.ContainsKey(id) && !_plain.Contains(id)
+                && Volatile.Read(ref _zone.PeerRecord(id).State) == SgzAbi.PeerFree;
+            if (free && _plain.ReserveForDoorbell(id))
+            {
+                return id;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>The set-up sequence a new QEMU reads while its device is created: version, its id, the zone, every peer's eventfds, its own.</summary>
@@ -328,7 +355,36 @@ public sealed partial class IvshmemServer : IDisposable
         }
     }
 
-    /// <summary>Rings vector 0 of a connected guest; an adopted guest has no doorbell and polls.</summary>
+    /// <summary>
+    /// Every loop turn: plain guests whose heartbeat stopped or who released their claim
+    /// depart, and (every PlainPeers.ScanInterval) FREE slots a plain guest claimed join.
+    /// </summary>
+    private void WatchPlain()
+    {
+        long now = Environment.TickCount64;
+        foreach (var (slot, why) in _plain.Gone(now))
+        {
+            ServerLog.PlainLeft(_log, slot, why);
+            Departed(slot);
+        }
+
+        try
+        {
+            foreach (int slot in _plain.Join(now))
+            {
+                ServerLog.PlainJoined(_log, slot);
+            }
+        }
+        catch (ZoneException e)
+        {
+            ServerLog.PlainJoinFailed(_log, e.Message);
+        }
+    }
+
+    private DateTimeOffset Since(int slot) =>
+        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.PeerRecord(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+
+    /// <summary>Rings vector 0 of a connected guest; an adopted or plain guest has no doorbell and polls.</summary>
     private void RingGuest(int id)
     {
         if (_guests.TryGetValue(id, out var guest) && guest.Eventfds.Length > 0 && guest.Eventfds[0] >= 0)
@@ -346,19 +402,24 @@ public sealed partial class IvshmemServer : IDisposable
 
     /// <summary>
     /// At start (docs/requests.md "When a peer dies, and when the service restarts"): a guest
-    /// slot a previous service left live is adopted if its QEMU still runs, else cleaned up
-    /// as a departure. The pid is the guest's word only as far as the peer table is
+    /// slot a previous service left live is adopted if its QEMU still runs, or, with pid 0, if
+    /// a plain guest's claim is in its area (its heartbeat is watched from now); else it is
+    /// cleaned up as a departure. The pid is the guest's word only as far as the peer table is
     /// guest-writable: a wrong one keeps a slot adopted, it cannot harm another guest.
     /// </summary>
     private void AdoptOrClean()
     {
+        _plain.DropStaleMarks();
         foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
         {
             ulong pid = _zone.PeerRecord(slot).Pid;
-            if (IsAlive(pid))
+            if (pid == 0 && _plain.Adopt(slot, Environment.TickCount64))
             {
-                var since = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.PeerRecord(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
-                _adopted[slot] = new AdoptedPeer((int)pid, since);
+                ServerLog.PlainAdopted(_log, slot);
+            }
+            else if (IsAlive(pid))
+            {
+                _adopted[slot] = new AdoptedPeer((int)pid, Since(slot));
                 ServerLog.Adopted(_log, slot, (int)pid);
             }
             else
@@ -389,12 +450,13 @@ public sealed partial class IvshmemServer : IDisposable
     }
 
     /// <summary>
-    /// Adopted guests have no doorbells, so their requests are found by polling fast; otherwise
-    /// a slow poll only covers a guest whose doorbell was lost (eventfds coalesce, MSI-X may be off).
+    /// Adopted and plain guests have no doorbells, so their requests are found by polling fast;
+    /// otherwise a slow poll covers a guest whose doorbell was lost (eventfds coalesce, MSI-X may
+    /// be off) and the scan for new plain guests' claims.
     /// </summary>
     private int PollTimeout()
     {
-        var poll = _adopted.Count > 0 ? ServerLimits.AdoptedPoll : ServerLimits.SafetyPoll;
+        var poll = _adopted.Count > 0 || _plain.Count > 0 ? ServerLimits.AdoptedPoll : ServerLimits.SafetyPoll;
         int control = MillisecondsToNextDeadline();
         int ms = (int)poll.TotalMilliseconds;
         return control < 0 ? ms : Math.Min(control, ms);

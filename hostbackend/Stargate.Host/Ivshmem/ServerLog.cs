@@ -14,6 +14,18 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} adopted: its QEMU (pid {Pid}) still runs; served by polling")]
     public static partial void Adopted(ILogger log, int id, int pid);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} adopted: a plain guest (no doorbells) holds its claim; served by polling while its heartbeat goes on")]
+    public static partial void PlainAdopted(ILogger log, int id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} joined: a plain guest (no doorbells) claimed the slot; served by polling")]
+    public static partial void PlainJoined(ILogger log, int id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} (plain) {Why}: it departs")]
+    public static partial void PlainLeft(ILogger log, int id, string why);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not make a plain guest's claim a peer: {Error}")]
+    public static partial void PlainJoinFailed(ILogger log, string error);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "doorbell to the host on vector {Vector} ({Count})")]
     public static partial void HostDoorbell(ILogger log, int vector, ulong count);
 

@@ -4,15 +4,18 @@ using System.Text;
 using Stargate.IntegrationTests.Support;
 using Stargate.Interop.Abi;
 using Stargate.Testing;
+using Xunit.Abstractions;
 
 namespace Stargate.IntegrationTests.Guest;
 
 /// <summary>
 /// sgfstest, the guest's file-system tool, run on the host over ordinary files: its crc is the
 /// zone header's crc32c (Stargate.Interop.Abi.Crc32C), its fill pattern is <see cref="FillPattern"/>,
-/// its mapping commands see stores from elsewhere, and every failure names the errno.
+/// its tree sum is <see cref="TreeSum"/>, its mapping commands see stores from elsewhere, its
+/// locked appends lose and tear nothing, and every failure names the errno. The lock commands
+/// run in a guest on tmpfs too.
 /// </summary>
-public sealed class SgfstestTests : IDisposable
+public sealed class SgfstestTests(ITestOutputHelper output) : IDisposable
 {
     private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("stargate-sgfstest-");
 
@@ -124,6 +127,221 @@ public sealed class SgfstestTests : IDisposable
         var result = ProcessRunner.Run(GuestTools.Sgfstest, []);
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("usage: sgfstest sum FILE", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void Treesum_OfATree_IsWhatTheHostComputes_WalkingNamesBytewise_AndSkippingSymlinks()
+    {
+        GuestEnvironment.RequireOrSkip();
+        string root = Path.Combine(_scratch.FullName, "tree");
+        var random = new Random(5);
+        foreach (string file in new[] { "B", "ab", "a.b", "a-b/x", "a/z", "a/y/deep", "a/y/empty", "é", "d/e/f/g" })
+        {
+            string path = Path.Combine(root, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            byte[] data = new byte[file.Contains("empty", StringComparison.Ordinal) ? 0 : random.Next(1, 300_000)];
+            random.NextBytes(data);
+            File.WriteAllBytes(path, data);
+        }
+
+        Directory.CreateDirectory(Path.Combine(root, "emptydir"));
+        File.CreateSymbolicLink(Path.Combine(root, "link-to-a"), Path.Combine(root, "a"));
+        File.CreateSymbolicLink(Path.Combine(root, "a", "link-to-B"), Path.Combine(root, "B"));
+
+        var reply = Run("treesum", root);
+
+        var expected = TreeSum.Of(root);
+        Assert.Equal(expected.ToString(), string.Join(' ', reply.Lines));
+        Assert.Equal("9", reply["files"]);
+        Assert.Equal("7", reply["dirs"]);
+    }
+
+    [SkippableFact]
+    public void Treesum_OfAnEmptyDirectory_IsZeroEverywhere()
+    {
+        GuestEnvironment.RequireOrSkip();
+        string root = Path.Combine(_scratch.FullName, "empty");
+        Directory.CreateDirectory(root);
+        Assert.Equal("files=0 dirs=0 bytes=0 crc=00000000", string.Join(' ', Run("treesum", root).Lines));
+    }
+
+    [SkippableFact]
+    public void Checkrecords_AcceptsInterleavedTags_EachNumberedInOrder()
+    {
+        GuestEnvironment.RequireOrSkip();
+        string file = Scratch("records", Records(("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 2), ("a", 2)));
+        Assert.Equal("6", Run("checkrecords", file, "a", "3", "b", "3")["records"]);
+        Assert.Equal("0", Run("checkrecords", Scratch("none", []), "a", "0")["records"]);
+    }
+
+    [SkippableTheory]
+    [InlineData("lost", "number 2 where 1 was due")]
+    [InlineData("repeated", "number 0 where 1 was due")]
+    [InlineData("short", "has 2 records of 3")]
+    [InlineData("stranger", "tag 'c' is not one of the expected")]
+    [InlineData("torn", "not whole 32-byte records")]
+    [InlineData("garbled", "not TAG NNNNNNNN")]
+    public void Checkrecords_WhenARecordIsLostRepeatedForeignOrTorn_FailsWithEBADMSG_SayingWhich(string damage, string message)
+    {
+        GuestEnvironment.RequireOrSkip();
+        byte[] good = Records(("a", 0), ("a", 1), ("a", 2));
+        byte[] data = damage switch
+        {
+            "lost" => Records(("a", 0), ("a", 2)),
+            "repeated" => Records(("a", 0), ("a", 0), ("a", 1), ("a", 2)),
+            "short" => Records(("a", 0), ("a", 1)),
+            "stranger" => Records(("a", 0), ("c", 0), ("a", 1), ("a", 2)),
+            "torn" => good[..^5],
+            _ => [.. good[..40], (byte)'x', .. good[41..]],
+        };
+
+        var reply = Reply(["checkrecords", Scratch(damage, data), "a", "3"]);
+
+        // The error line on stdout, then what is wrong on stderr.
+        Assert.True(reply.ExitCode == 1 && reply.Lines.Count == 2, reply.ToString());
+        Assert.Equal("EBADMSG", reply["error"]);
+        Assert.Contains(message, reply.Lines[1], StringComparison.Ordinal);
+    }
+
+    [SkippableTheory]
+    [InlineData("flock")]
+    [InlineData("posix")]
+    public void Lockappend_FromConcurrentProcesses_LeavesEveryRecordOnce_InEachWritersOrder(string kind)
+    {
+        GuestEnvironment.RequireOrSkip();
+        string file = Path.Combine(_scratch.FullName, "appends");
+        var writers = Enumerable.Range(1, 3)
+            .Select(i => Task.Run(() => Reply(["lockappend", file, "500", $"w{i}", kind])))
+            .ToArray();
+        Task.WaitAll(writers);
+
+        Assert.All(writers, w => Assert.Equal("500", w.Result["records"]));
+        Assert.Equal("1500", Run("checkrecords", file, "w1", "500", "w2", "500", "w3", "500")["records"]);
+    }
+
+    [SkippableTheory]
+    [InlineData("flock", "flock")]
+    [InlineData("posix", "fcntl")]
+    public void Trylock_WhileLockholdHoldsTheFile_FailsWithEAGAIN_ButSharedLocksShare(string kind, string call)
+    {
+        GuestEnvironment.RequireOrSkip();
+        string file = Scratch("locked", [1]);
+        using (var holder = Hold(file, kind))
+        {
+            var refused = Fails("trylock", file, kind);
+            Assert.Equal("EAGAIN", refused["error"]);
+            Assert.Equal(call, refused["call"]);
+            Assert.Equal("EAGAIN", Fails("trylock", file, kind, "shared")["error"]);
+        }
+
+        using (var sharer = Hold(file, kind, "shared"))
+        {
+            Assert.Equal("1", Run("trylock", file, kind, "shared")["locked"]);
+            Assert.Equal("EAGAIN", Fails("trylock", file, kind)["error"]);
+        }
+
+        Assert.Equal("1", Run("trylock", file, kind)["locked"]);
+    }
+
+    [SkippableFact]
+    public void LockCommands_InAGuestOnTmpfs_AppendWithoutLoss_AndExcludeEachOther()
+    {
+        GuestEnvironment.RequireOrSkip();
+        using var guest = QemuGuest.Start(new GuestOptions(), output);
+
+        foreach (string kind in new[] { "flock", "posix" })
+        {
+            string file = $"/tmp/{kind}.records";
+            var writers = guest.Exec($"for t in a b c; do sgfstest lockappend {file} 300 $t {kind} & done; wait");
+            Assert.Equal(3, writers.Lines.Count(l => l == "records=300"));
+            Assert.Equal("900", guest.Exec($"sgfstest checkrecords {file} a 300 b 300 c 300")["records"]);
+
+            guest.Exec($"sgfstest lockhold {file} {kind} > /tmp/hold.out & holder=$!");
+            guest.Exec("for i in $(seq 1 100); do grep -q locked=1 /tmp/hold.out && break; usleep 50000; done; cat /tmp/hold.out");
+            var refused = guest.TryExec($"sgfstest trylock {file} {kind}");
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Equal("EAGAIN", refused["error"]);
+            Assert.Equal("143", guest.Exec("kill $holder; wait $holder; echo status=$?")["status"]); // 128 + SIGTERM: the holder, still holding, was killed
+            Assert.Equal("1", guest.Exec($"sgfstest trylock {file} {kind}")["locked"]);
+        }
+
+        guest.Exec("mkdir -p /tmp/tree/d/e && printf abc > /tmp/tree/d/x && printf '' > /tmp/tree/d/e/empty && printf 0123456789 > /tmp/tree/B && ln -s d /tmp/tree/link");
+        string root = Path.Combine(_scratch.FullName, "guest-tree");
+        Directory.CreateDirectory(Path.Combine(root, "d", "e"));
+        File.WriteAllText(Path.Combine(root, "d", "x"), "abc");
+        File.WriteAllText(Path.Combine(root, "d", "e", "empty"), string.Empty);
+        File.WriteAllText(Path.Combine(root, "B"), "0123456789");
+        Assert.Equal(TreeSum.Of(root).ToString(), string.Join(' ', guest.Exec("sgfstest treesum /tmp/tree").Lines));
+        Assert.Equal(0, guest.Shutdown());
+    }
+
+    /// <summary>
+    /// sgfstest treesum's sum, computed here (the algorithm is in sgfstest.c's header comment):
+    /// depth first, each directory's entries in bytewise order of their UTF-8 names, symbolic
+    /// links left out; crc32c over each regular file's relative path, a NUL and its bytes.
+    /// </summary>
+    public sealed record TreeSum(long Files, long Dirs, long Bytes, uint Crc)
+    {
+        public static TreeSum Of(string root)
+        {
+            var sum = new TreeSum(0, 0, 0, 0xffffffffu);
+            sum = Walk(root, string.Empty, sum);
+            return sum with { Crc = ~sum.Crc };
+        }
+
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"files={Files} dirs={Dirs} bytes={Bytes} crc={Crc:x8}");
+
+        private static TreeSum Walk(string dir, string relative, TreeSum sum)
+        {
+            var entries = new DirectoryInfo(dir).EnumerateFileSystemInfos()
+                .OrderBy(e => Encoding.UTF8.GetBytes(e.Name), Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+            foreach (var entry in entries)
+            {
+                string path = relative.Length == 0 ? entry.Name : $"{relative}/{entry.Name}";
+                if (entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo)
+                {
+                    sum = Walk(entry.FullName, path, sum with { Dirs = sum.Dirs + 1 });
+                    continue;
+                }
+
+                byte[] data = File.ReadAllBytes(entry.FullName);
+                uint crc = Crc32C.Append(sum.Crc, [.. Encoding.UTF8.GetBytes(path), 0]);
+                sum = sum with { Files = sum.Files + 1, Bytes = sum.Bytes + data.Length, Crc = Crc32C.Append(crc, data) };
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>sgfstest's 32-byte records: "TAG NNNNNNNN", spaces to byte 30, '\n'.</summary>
+    private static byte[] Records(params (string Tag, int Number)[] records) =>
+        Encoding.ASCII.GetBytes(string.Concat(records.Select(r =>
+            string.Create(CultureInfo.InvariantCulture, $"{r.Tag} {r.Number:D8}").PadRight(31) + "\n")));
+
+    /// <summary>sgfstest lockhold in the background, once it says it holds the lock; killed on Dispose.</summary>
+    private static Holder Hold(string file, params string[] words)
+    {
+        var holder = new Holder(Process.Start(new ProcessStartInfo(GuestTools.Sgfstest, ["lockhold", file, .. words]) { RedirectStandardOutput = true })!);
+        Assert.Equal("locked=1", holder.Process.StandardOutput.ReadLine());
+        return holder;
+    }
+
+    private sealed class Holder(Process process) : IDisposable
+    {
+        public Process Process => process;
+
+        public void Dispose()
+        {
+            process.Kill();
+            process.WaitForExit();
+            process.Dispose();
+        }
     }
 
     private string Scratch(string name, byte[] data)

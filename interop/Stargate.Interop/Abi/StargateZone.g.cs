@@ -217,6 +217,22 @@ public static class SgzAbi
     public const int LockUnlock = 0;
     public const int LockRead = 1;
     public const int LockWrite = 2;
+
+    /// <summary>
+    /// A guest without doorbells (ivshmem-plain: no IVPosition, no peer slot from
+    /// the server) claims a free slot's area itself: it reads the slot FREE in the
+    /// peer table, then cmpxchg(claim, 0 -&gt; nonce), nonce random and neither 0 nor
+    /// SGZ_CLAIM_HOST, trying slots from max_peers-1 down. The host makes a
+    /// claimed FREE slot a live peer (pid 0) and serves it by polling. The guest
+    /// bumps heartbeat at least every SGZ_CLAIM_HEARTBEAT_MS; a heartbeat
+    /// unchanged for SGZ_CLAIM_TIMEOUT_MS, or claim stored back to 0, is the
+    /// guest's departure (the host then zeroes the area). The host stores
+    /// SGZ_CLAIM_HOST, with the same cmpxchg, into the area of a slot it gives a
+    /// doorbell QEMU, so the two never share a slot.
+    /// </summary>
+    public const ulong ClaimHost = 0xffffffffffffffff;
+    public const int ClaimHeartbeatMs = 100;
+    public const int ClaimTimeoutMs = 3000;
 }
 
 /// <summary>A region of the zone: byte offset and byte length.</summary>
@@ -504,7 +520,8 @@ public unsafe struct SgzLock
 
 /// <summary>
 /// Head of a peer's ring area.
-///   0 host_epoch  8 guest_flags  12 reserved0  16 reserved[6]
+///   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
+///  32 reserved[4]
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 64)]
@@ -516,7 +533,13 @@ public unsafe struct SgzRingHeader
     /// <summary>Written by the guest; no flags are defined yet.</summary>
     [FieldOffset(8)] public uint GuestFlags;
     [FieldOffset(12)] public uint Reserved0;
-    [FieldOffset(16)] public fixed ulong Reserved[6];
+
+    /// <summary>0 = unclaimed; a plain guest's nonce, or SGZ_CLAIM_HOST (cmpxchg only).</summary>
+    [FieldOffset(16)] public ulong Claim;
+
+    /// <summary>Bumped by the plain guest holding the claim.</summary>
+    [FieldOffset(24)] public ulong Heartbeat;
+    [FieldOffset(32)] public fixed ulong Reserved[4];
 }
 
 /// <summary>

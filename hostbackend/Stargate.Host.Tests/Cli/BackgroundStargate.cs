@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Stargate.Host.Tests.Cli;
+
+/// <summary>
+/// A `stargate` command running in the background (serve, or a lock holding its command),
+/// its output read line by line; Dispose kills what is still running.
+/// </summary>
+internal sealed class BackgroundStargate : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _stdout = [];
+    private readonly List<string> _stderr = [];
+
+    public BackgroundStargate(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "stargate.dll") }.Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(info)!;
+        _process.OutputDataReceived += (_, e) => Add(_stdout, e.Data);
+        _process.ErrorDataReceived += (_, e) => Add(_stderr, e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>`stargate serve ZONE --socket ZONE.sock`, once it says it serves.</summary>
+    public static BackgroundStargate Serve(TempZone zone)
+    {
+        var serve = new BackgroundStargate("serve", zone.Path, "--socket", zone.Scratch("sock"));
+        zone.Scratch("sock.ctl");
+        zone.Scratch("serve");
+        serve.WaitForStderr("stargate: serving");
+        return serve;
+    }
+
+    public string Stdout => Snapshot(_stdout);
+
+    public string Stderr => Snapshot(_stderr);
+
+    /// <summary>Closes the command's standard input (a `read` in it returns).</summary>
+    public void CloseInput() => _process.StandardInput.Close();
+
+    public void Terminate()
+    {
+        Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+    }
+
+    public int WaitForExit()
+    {
+        Assert.True(_process.WaitForExit(30_000), $"stargate did not exit\nstdout: {Stdout}\nstderr: {Stderr}");
+        _process.WaitForExit(); // flushes the asynchronous readers
+        return _process.ExitCode;
+    }
+
+    public void WaitForStdout(string text) => WaitFor(_stdout, text);
+
+    public void WaitForStderr(string text) => WaitFor(_stderr, text);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    private static void Add(List<string> lines, string? line)
+    {
+        if (line is not null)
+        {
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+        }
+    }
+
+    private static string Snapshot(List<string> lines)
+    {
+        lock (lines)
+        {
+            return string.Join('\n', lines);
+        }
+    }
+
+    private void WaitFor(List<string> lines, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Snapshot(lines).Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // flushes the asynchronous readers
+                Assert.True(Snapshot(lines).Contains(text, StringComparison.Ordinal), $"stargate exited without printing '{text}'\nstdout: {Stdout}\nstderr: {Stderr}");
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"stargate never printed '{text}'\nstdout: {Stdout}\nstderr: {Stderr}");
+            Thread.Sleep(20);
+        }
+    }
+}
