@@ -499,8 +499,25 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_LOCK_WRITE 2
 
 /*
+ * A guest without doorbells (ivshmem-plain: no IVPosition, no peer slot from
+ * the server) claims a free slot's area itself: it reads the slot FREE in the
+ * peer table, then cmpxchg(claim, 0 -> nonce), nonce random and neither 0 nor
+ * SGZ_CLAIM_HOST, trying slots from max_peers-1 down. The host makes a
+ * claimed FREE slot a live peer (pid 0) and serves it by polling. The guest
+ * bumps heartbeat at least every SGZ_CLAIM_HEARTBEAT_MS; a heartbeat
+ * unchanged for SGZ_CLAIM_TIMEOUT_MS, or claim stored back to 0, is the
+ * guest's departure (the host then zeroes the area). The host stores
+ * SGZ_CLAIM_HOST, with the same cmpxchg, into the area of a slot it gives a
+ * doorbell QEMU, so the two never share a slot.
+ */
+#define SGZ_CLAIM_HOST 0xffffffffffffffffULL
+#define SGZ_CLAIM_HEARTBEAT_MS 100
+#define SGZ_CLAIM_TIMEOUT_MS 3000
+
+/*
  * Head of a peer's ring area.
- *   0 host_epoch  8 guest_flags  12 reserved0  16 reserved[6]
+ *   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
+ *  32 reserved[4]
  */
 struct sgz_ring_header {
 	/* Bumped by the host each time a host service starts serving the zone. */
@@ -508,7 +525,11 @@ struct sgz_ring_header {
 	/* Written by the guest; no flags are defined yet. */
 	__le32 guest_flags;
 	__le32 reserved0;
-	__le64 reserved[6];
+	/* 0 = unclaimed; a plain guest's nonce, or SGZ_CLAIM_HOST (cmpxchg only). */
+	__le64 claim;
+	/* Bumped by the plain guest holding the claim. */
+	__le64 heartbeat;
+	__le64 reserved[4];
 };
 _Static_assert(sizeof(struct sgz_ring_header) == SGZ_RING_REQUESTS, "sgz_ring_header size");
 
