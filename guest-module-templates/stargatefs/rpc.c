@@ -6,11 +6,13 @@
  * in the same tag's reply slot. Also here: the inode lock word and the open
  * table, which live in the zone beside the rings.
  *
- * Only an ivshmem-doorbell device (MSI-X in BAR1, IVPosition in BAR0) has a
- * peer slot and so an area; on an ivshmem-plain device every request fails
- * with EROFS. Waits never trust the interrupt alone: eventfds coalesce, and
- * a restarted host service has no doorbells, so each wait polls the zone
- * every STARGATEFS_POLL_MS as well.
+ * An ivshmem-doorbell device (MSI-X in BAR1, IVPosition in BAR0) gets its
+ * peer slot from the server. An ivshmem-plain device claims a free slot's
+ * area itself at mount and keeps a heartbeat in it (docs/requests.md,
+ * "Guests without doorbells"); it sends requests once the host made the
+ * slot live, and polls. Waits never trust the interrupt alone: eventfds
+ * coalesce, and a restarted host service has no doorbells, so each wait
+ * polls the zone every STARGATEFS_POLL_MS as well.
  */
 #include <linux/bitops.h>
 #include <linux/interrupt.h>
@@ -25,6 +27,10 @@
 #define STARGATEFS_REG_IVPOSITION 8
 #define STARGATEFS_REG_DOORBELL 12
 #define STARGATEFS_TAGS_ALL ((1UL << SGZ_RING_SLOTS) - 1)
+/* A plain device's heartbeat period (the host's limit is SGZ_CLAIM_HEARTBEAT_MS). */
+#define STARGATEFS_HEARTBEAT_MS 50
+/* How long a plain device's first request waits for the host to make its slot live. */
+#define STARGATEFS_JOIN_WAIT_MS 1000
 
 static struct sgz_request *stargatefs_req_slot(struct stargatefs_device *dev, unsigned int tag)
 {
@@ -67,6 +73,88 @@ int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsig
 	return left < 0 ? -EINTR : 0;
 }
 
+static struct sgz_ring_header *stargatefs_area_of(struct stargatefs_device *dev, u32 slot)
+{
+	return dev->kaddr + dev->geo.rings_offset + (u64)slot * dev->geo.ring_bytes;
+}
+
+static const struct sgz_peer *stargatefs_peer(struct stargatefs_device *dev, u32 slot)
+{
+	return dev->kaddr + dev->geo.peer_table + (u64)slot * SGZ_PEER_SIZE;
+}
+
+/*
+ * Every STARGATEFS_HEARTBEAT_MS while a plain device holds its claim: bumps
+ * the heartbeat, and stops (requests then fail with EIO) once the claim no
+ * longer holds the nonce: the host took the slot away.
+ */
+static void stargatefs_heartbeat(struct work_struct *work)
+{
+	struct stargatefs_rpc *rpc = container_of(to_delayed_work(work), struct stargatefs_rpc, heartbeat);
+	struct stargatefs_device *dev = container_of(rpc, struct stargatefs_device, rpc);
+	struct sgz_ring_header *hdr = rpc->area;
+
+	if (le64_to_cpu(READ_ONCE(hdr->claim)) != rpc->nonce) {
+		stargatefs_err_ratelimited(dev, "lost the claim on peer slot %u: namespace changes fail with EIO until the next mount\n",
+					   rpc->slot);
+		WRITE_ONCE(rpc->lost, true);
+		stargatefs_rpc_wake(dev);
+		return;
+	}
+	WRITE_ONCE(hdr->heartbeat, cpu_to_le64(le64_to_cpu(READ_ONCE(hdr->heartbeat)) + 1));
+	schedule_delayed_work(&rpc->heartbeat, max_t(long, 1, msecs_to_jiffies(STARGATEFS_HEARTBEAT_MS)));
+}
+
+/*
+ * A plain device claims the area of a free slot, from max_peers - 1 down,
+ * with cmpxchg(claim, 0 -> nonce). Returns the area, or NULL when no slot
+ * is free. tag_lock held.
+ */
+static void *stargatefs_claim(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct sgz_ring_header *hdr;
+	u64 nonce;
+	u32 slot;
+
+	do
+		nonce = get_random_u64();
+	while (!nonce || nonce == SGZ_CLAIM_HOST);
+	for (slot = dev->geo.max_peers - 1; slot > SGZ_HOST_PEER_SLOT; slot--) {
+		if (le32_to_cpu(READ_ONCE(stargatefs_peer(dev, slot)->state)) != SGZ_PEER_FREE)
+			continue;
+		hdr = stargatefs_area_of(dev, slot);
+		if (cmpxchg((u64 *)&hdr->claim, 0, cpu_to_le64(nonce)) != 0)
+			continue;
+		rpc->slot = slot;
+		rpc->nonce = nonce;
+		rpc->lost = false;
+		schedule_delayed_work(&rpc->heartbeat, 0);
+		dev_info(&dev->pdev->dev, "claimed peer slot %u\n", slot);
+		return hdr;
+	}
+	dev_warn(&dev->pdev->dev, "no free peer slot to claim: namespace changes give EROFS\n");
+	return NULL;
+}
+
+/*
+ * True when requests may go into the area now: always on a doorbell
+ * device; on a plain one once the host made the claimed slot live, while
+ * the claim holds.
+ */
+bool stargatefs_rpc_ready(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+
+	if (!rpc->area)
+		return false;
+	if (rpc->regs)
+		return true;
+	return !READ_ONCE(rpc->lost) &&
+	       le32_to_cpu(READ_ONCE(stargatefs_peer(dev, rpc->slot)->state)) == SGZ_PEER_LIVE &&
+	       le64_to_cpu(READ_ONCE(((struct sgz_ring_header *)rpc->area)->claim)) == rpc->nonce;
+}
+
 /*
  * Sets up the client of a freshly bound device: for a doorbell device,
  * maps BAR0, reads its peer slot and takes one MSI-X vector (vector 0,
@@ -85,14 +173,15 @@ void stargatefs_rpc_probe(struct stargatefs_device *dev)
 	spin_lock_init(&rpc->open_lock);
 	get_random_bytes(&rpc->owner_key, sizeof(rpc->owner_key));
 	rpc->irq = -1;
+	INIT_DELAYED_WORK(&rpc->heartbeat, stargatefs_heartbeat);
 	if (!pdev->msix_cap || !(pci_resource_flags(pdev, STARGATEFS_MSIX_BAR) & IORESOURCE_MEM) ||
 	    !(pci_resource_flags(pdev, STARGATEFS_REGS_BAR) & IORESOURCE_MEM)) {
-		dev_info(&pdev->dev, "ivshmem-plain device: read and write only, namespace changes give EROFS\n");
+		dev_info(&pdev->dev, "ivshmem-plain device: claims a peer slot at mount, requests poll\n");
 		return;
 	}
 	rpc->regs = pci_iomap(pdev, STARGATEFS_REGS_BAR, 256);
 	if (!rpc->regs) {
-		dev_err(&pdev->dev, "cannot map BAR0: namespace changes give EROFS\n");
+		dev_err(&pdev->dev, "cannot map BAR0: claims a peer slot at mount, requests poll\n");
 		return;
 	}
 	rpc->slot = ioread32(rpc->regs + STARGATEFS_REG_IVPOSITION);
@@ -142,16 +231,24 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	u64 seq, done;
 
 	spin_lock(&rpc->tag_lock);
-	if (!rpc->regs || !dev->geo.rings_ok || rpc->slot == SGZ_HOST_PEER_SLOT ||
-	    rpc->slot >= dev->geo.max_peers) {
-		if (rpc->regs)
-			dev_warn(&dev->pdev->dev, "no request area for peer slot %u: namespace changes give EROFS\n",
-				 rpc->slot);
-		rpc->area = NULL;
+	rpc->area = NULL;
+	if (!dev->geo.rings_ok) {
 		spin_unlock(&rpc->tag_lock);
 		return;
 	}
-	rpc->area = dev->kaddr + dev->geo.rings_offset + (u64)rpc->slot * dev->geo.ring_bytes;
+	if (!rpc->regs) {
+		/* The host zeroes the area when it makes the slot live: nothing in it is pending. */
+		rpc->area = stargatefs_claim(dev);
+		spin_unlock(&rpc->tag_lock);
+		return;
+	}
+	if (rpc->slot == SGZ_HOST_PEER_SLOT || rpc->slot >= dev->geo.max_peers) {
+		dev_warn(&dev->pdev->dev, "no request area for peer slot %u: namespace changes give EROFS\n",
+			 rpc->slot);
+		spin_unlock(&rpc->tag_lock);
+		return;
+	}
+	rpc->area = stargatefs_area_of(dev, rpc->slot);
 	for (tag = 0; tag < SGZ_RING_SLOTS; tag++) {
 		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
 		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
@@ -163,6 +260,22 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 		}
 	}
 	spin_unlock(&rpc->tag_lock);
+}
+
+/*
+ * At the end of the superblock (no file open): a plain device gives its
+ * claim back, and the host sees it depart within a poll.
+ */
+void stargatefs_rpc_unmount(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+
+	if (!rpc->nonce)
+		return;
+	cancel_delayed_work_sync(&rpc->heartbeat);
+	cmpxchg((u64 *)&((struct sgz_ring_header *)rpc->area)->claim, cpu_to_le64(rpc->nonce), 0);
+	rpc->nonce = 0;
+	rpc->area = NULL;
 }
 
 /* Frees abandoned tags whose reply arrived; tag_lock held. */
@@ -220,6 +333,8 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable,
 			return 0;
 		if (left < 0)
 			return -EINTR;
+		if (READ_ONCE(dev->rpc.lost))
+			return -EIO;
 		if (time_after(jiffies, deadline))
 			return -EIO;
 	}
@@ -228,6 +343,30 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable,
 static bool stargatefs_tag_cond(struct stargatefs_device *dev, void *arg)
 {
 	return stargatefs_take_tag(dev, arg);
+}
+
+/*
+ * A plain device's first requests wait up to STARGATEFS_JOIN_WAIT_MS for
+ * the host to make its claimed slot live. Returns 0, -EIO when the claim
+ * was lost, -EROFS when no service answers the claim, or -EINTR.
+ */
+static int stargatefs_join_wait(struct stargatefs_device *dev, bool killable)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_JOIN_WAIT_MS);
+
+	while (!stargatefs_rpc_ready(dev)) {
+		if (READ_ONCE(dev->rpc.lost))
+			return -EIO;
+		if (time_after(jiffies, deadline))
+			return -EROFS;
+		if (killable && fatal_signal_pending(current))
+			return -EINTR;
+		if (killable)
+			schedule_timeout_killable(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
+		else
+			schedule_timeout_uninterruptible(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
+	}
+	return 0;
 }
 
 /*
@@ -244,6 +383,11 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 
 	if (!dev->rpc.area)
 		return ERR_PTR(-EROFS);
+	if (!stargatefs_rpc_ready(dev)) {
+		err = stargatefs_join_wait(dev, killable);
+		if (err)
+			return ERR_PTR(err);
+	}
 	err = stargatefs_wait(dev, killable, stargatefs_tag_cond, tag);
 	if (err)
 		return ERR_PTR(err);
@@ -301,7 +445,8 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	rpc->tag_seq[tag] = arg.seq;
 	smp_store_release(&req->seq, cpu_to_le64(arg.seq));
 	spin_unlock(&rpc->tag_lock);
-	writel((SGZ_HOST_PEER_SLOT << 16) | 0, rpc->regs + STARGATEFS_REG_DOORBELL);
+	if (rpc->regs)
+		writel((SGZ_HOST_PEER_SLOT << 16) | 0, rpc->regs + STARGATEFS_REG_DOORBELL);
 
 	err = stargatefs_wait(dev, killable, stargatefs_done_cond, &arg);
 	if (err) {
@@ -369,7 +514,7 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
 {
 	struct stargatefs_ilock_arg arg;
 
-	if (!dev->rpc.area)
+	if (!stargatefs_rpc_ready(dev))
 		return -EROFS;
 	if (ino == 0 || ino >= dev->geo.inode_count)
 		return -EIO;
@@ -390,6 +535,9 @@ static void stargatefs_ring_peers(struct stargatefs_device *dev)
 	const struct sgz_peer *peer = dev->kaddr + dev->geo.peer_table;
 	u32 i, ivposition;
 
+	/* A plain device has no doorbell: its peers' waits poll. */
+	if (!dev->rpc.regs)
+		return;
 	for (i = 0; i < dev->geo.max_peers; i++, peer++) {
 		if (i == dev->rpc.slot || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
 			continue;
@@ -425,7 +573,7 @@ int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
 	unsigned int i;
 	int err = 0;
 
-	if (!dev->rpc.area)
+	if (!stargatefs_rpc_ready(dev))
 		return 0;
 	table = stargatefs_open_table(dev);
 	spin_lock(&dev->rpc.open_lock);

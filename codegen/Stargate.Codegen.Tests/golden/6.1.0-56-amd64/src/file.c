@@ -136,7 +136,7 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 
 /*
  * A write, under the inode's zone lock word when the device takes
- * requests (on an ivshmem-plain device it writes only allocated pages, and
+ * requests (without a live peer slot it writes only allocated pages, and
  * a hole gives ENOSPC): revalidate (O_APPEND starts at the zone's size),
  * allocate the holes, copy, then publish size and mtime.
  */
@@ -149,7 +149,7 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	int err;
 
 	inode_lock(inode);
-	if (dev->rpc.area) {
+	if (stargatefs_rpc_ready(dev)) {
 		ret = stargatefs_ilock(dev, inode->i_ino, true);
 		if (ret)
 			goto unlock;

@@ -27,6 +27,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "stargate_zone.h"
 
@@ -90,6 +91,10 @@ struct stargatefs_rpc {
 	u64 seq;			/* the last seq sent */
 	spinlock_t open_lock;
 	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
+	/* ivshmem-plain: the claim on the slot's area (docs/requests.md "Guests without doorbells"). */
+	u64 nonce;			/* 0: no claim */
+	bool lost;			/* the claim was taken away: requests fail with EIO */
+	struct delayed_work heartbeat;
 };
 
 /*
@@ -165,6 +170,8 @@ void stargatefs_rpc_probe(struct stargatefs_device *dev);
 void stargatefs_rpc_remove(struct stargatefs_device *dev);
 void stargatefs_rpc_release(struct stargatefs_device *dev);
 void stargatefs_rpc_mount(struct stargatefs_device *dev);
+void stargatefs_rpc_unmount(struct stargatefs_device *dev);
+bool stargatefs_rpc_ready(struct stargatefs_device *dev);
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
 					 bool killable, unsigned int *tag);
 int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,

@@ -150,8 +150,10 @@ static void stargatefs_kill_sb(struct super_block *sb)
 	struct stargatefs_device *dev = stargatefs_dev(sb);
 
 	kill_anon_super(sb);
-	if (dev)
+	if (dev) {
+		stargatefs_rpc_unmount(dev);
 		stargatefs_device_put(dev);
+	}
 }
 
 static struct file_system_type stargatefs_type = {
