@@ -2,7 +2,8 @@
 # The live demo (./build.sh --target=Demo): a zone in /dev/shm, filled and read back from
 # the host, a writer killed in the middle of a change, recovery, a clean fsck; then the zone
 # served to two QEMU guests that mount it with stargatefs, read the host's files (by read(2)
-# and by a mapping of 2 MiB pages) and write for each other and for the host.
+# and by a mapping of 2 MiB pages), create, rename and append to files through requests to
+# the host service, and lock a file against each other and the host.
 # Everything it makes is removed at the end.
 set -euo pipefail
 
@@ -59,37 +60,43 @@ if [[ ! -f "$module" ]]; then
   echo "no stargatefs module for $release: run ./build.sh --target=Build-Guest-Modules (the Demo target does)"
   exit 1
 fi
-# A board the guests write on: the host allocates it (guests cannot allocate yet).
-head -c $((4 << 20)) /dev/zero >"$work/board"
-run put "$zone" "$work/board" /shared/board
 make -s -C "$root/guest-module-templates/tools" O="$work/tools"
 mkdir -p "$work/initramfs/bin" "$work/initramfs/lib"
 cp /bin/busybox "$work/tools/sgtool" "$work/tools/sgfstest" "$work/initramfs/bin/"
 cp "$module" "$work/initramfs/lib/stargatefs.ko"
 ln -s busybox "$work/initramfs/bin/sh" # /init is a #!/bin/sh script
 cp "$root/integration-tests/Stargate.IntegrationTests/Guest/init.sh" "$work/initramfs/init"
-# Each guest mounts the zone, reads the host's files (big.bin through a mapping made of
-# 2 MiB pages), and writes on the board: guest 1 a line with write(2), guest 2 a word
-# through a shared mapping that guest 1 waits for; then it rings the host's doorbell.
+# Each guest mounts the zone and reads the host's files (big.bin through a mapping made of
+# 2 MiB pages). Then they change the namespace through requests to the host service: guest 1
+# creates a board (the host allocates its space on request) and waits in a mapping for
+# guest 2's store; guest 2 renames guest 1's note; both append 100 records to one log under
+# flock(); each rings the host's doorbell when done.
 cat >"$work/initramfs/demo.sh" <<'GUEST'
 id=$(sgtool info "$SG_DEV" | sg_value ivposition)
+z=/mnt/zone/shared
 insmod /lib/stargatefs.ko
 mkdir -p /mnt/zone
 mount -t stargatefs "$SG_DEV" /mnt/zone
-sg_say "guest $id: mount -t stargatefs $SG_DEV /mnt/zone: $(ls /mnt/zone/shared | tr '\n' ' ')"
-sg_say "guest $id: cat hello.txt: $(cat /mnt/zone/shared/hello.txt)"
-sg_say "guest $id: big.bin read(2): $(sgfstest sum /mnt/zone/shared/big.bin)"
-sg_say "guest $id: big.bin mmap: $(sgfstest mmhuge /mnt/zone/shared/big.bin | tr ' ' '\n' | grep -E '^(size|chunks|faults)=' | tr '\n' ' ')2 MiB faults served: $(cat /sys/bus/pci/devices/$SG_DEV/stargatefs_pmd_faults)"
+sg_say "guest $id: mount -t stargatefs $SG_DEV /mnt/zone: $(ls $z | tr '\n' ' ')"
+sg_say "guest $id: cat hello.txt: $(cat $z/hello.txt)"
+sg_say "guest $id: big.bin read(2): $(sgfstest sum $z/big.bin)"
+sg_say "guest $id: big.bin mmap: $(sgfstest mmhuge $z/big.bin | tr ' ' '\n' | grep -E '^(size|chunks|faults)=' | tr '\n' ' ')2 MiB faults served: $(cat /sys/bus/pci/devices/$SG_DEV/stargatefs_pmd_faults)"
 if [ "$id" = 1 ]; then
-  printf "guest 1 wrote this line with write(2)\n" >/tmp/line
-  dd if=/tmp/line of=/mnt/zone/shared/board conv=notrunc 2>&1 | sed "s/^/STARGATE: guest 1: dd: /"
-  sg_say "guest 1: waiting for guest 2's word at board offset 1 MiB"
-  sg_say "guest 1: $(sgfstest mmwait /mnt/zone/shared/board 1048576 0x6f6c6c6568 60000 | tail -n 1)"
+  echo "guest 1 wrote this note" >$z/note-from-guest1
+  dd if=/dev/zero of=$z/board bs=1M count=4 2>/dev/null
+  sg_say "guest 1: created note-from-guest1 and a 4 MiB board; waiting for guest 2's word at board offset 1 MiB"
+  sg_say "guest 1: $(sgfstest mmwait $z/board 1048576 0x6f6c6c6568 60000 | tail -n 1)"
+  until [ -e $z/renamed-by-guest2 ]; do sleep 0.1; done
+  sg_say "guest 1: ls shared: $(ls $z | tr '\n' ' ')"
 else
-  sleep 2
-  sgfstest mmpoke /mnt/zone/shared/board 1048576 0x6f6c6c6568 >/dev/null
+  until [ "$(stat -c %s $z/board 2>/dev/null)" = 4194304 ]; do sleep 0.1; done
+  sg_say "guest 2: cat note-from-guest1: $(cat $z/note-from-guest1)"
+  sgfstest mmpoke $z/board 1048576 0x6f6c6c6568 >/dev/null
   sg_say "guest 2: stored 0x6f6c6c6568 at board offset 1 MiB through its mapping"
+  mv $z/note-from-guest1 $z/renamed-by-guest2
+  sg_say "guest 2: mv note-from-guest1 renamed-by-guest2"
 fi
+sg_say "guest $id: $(sgfstest lockappend $z/log 100 guest$id flock) appended to shared/log under flock()"
 sgtool ring "$SG_DEV" 0 0 >/dev/null
 sg_say "guest $id: rang the host's doorbell; done"
 sleep 60
@@ -121,10 +128,15 @@ grep -h "STARGATE: guest" "$work"/guest*.log | sort -s -k3,3
 echo "host's crc of big.bin: $("$work/tools/sgfstest" sum "$work/big.bin")"
 run peers --socket "$work/serve.sock"
 
-step "The host reads what the guests wrote, straight from the zone"
-echo "\$ stargate cat $zone /shared/board | head -n 1"
-"$sg" cat "$zone" /shared/board | head -n 1
+step "The host reads what the guests made, and changes the namespace too, while the service runs"
+run ls -l "$zone" /shared
+echo "\$ stargate cat $zone /shared/renamed-by-guest2"
+"$sg" cat "$zone" /shared/renamed-by-guest2
 printf 'board offset 1 MiB: 0x%s\n' "$(od -An -tx8 -j $((1 << 20)) -N8 <("$sg" cat "$zone" /shared/board) | tr -d ' ')"
+"$sg" get "$zone" /shared/log "$work/log"
+echo "shared/log: $("$work/tools/sgfstest" checkrecords "$work/log" guest1 100 guest2 100) (every record of both guests, once, in order)"
+run rm "$zone" /shared/renamed-by-guest2   # the zone is the service's: the command runs inside it
+run lock "$zone" /shared/log -- echo "the host holds shared/log's flock() now, as a guest would"
 
 step "A guest dies (SIGKILL to its QEMU): the service notices at once; the other carries on"
 kill -9 "${guests[1]}"; wait "${guests[1]}" 2>/dev/null || true
@@ -139,4 +151,4 @@ ls "$work"/serve.sock* 2>/dev/null || echo "no socket files left"
 run zone fsck "$zone"
 
 step "Done"
-echo "Next: guests create, rename and remove files themselves (README, Status)."
+echo "Next: the benchmark harness against tmpfs, virtio-9p, virtio-fs, NFS and Samba (README, Status)."

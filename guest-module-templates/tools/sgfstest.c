@@ -255,7 +255,8 @@ static void sgfs_unmap(struct sgfs_map *m)
 
 static int sgfs_open(const char *path, int flags, int *fd)
 {
-	*fd = open(path, flags | O_CLOEXEC);
+	/* The mode matters only with O_CREAT (lockappend): what a shell's > would give. */
+	*fd = open(path, flags | O_CLOEXEC, 0644);
 	return *fd < 0 ? sgfs_fail_errno(errno, "open", path) : 0;
 }
 
