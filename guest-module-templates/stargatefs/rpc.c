@@ -92,7 +92,8 @@ static void stargatefs_heartbeat(struct work_struct *work)
 {
 	struct stargatefs_rpc *rpc = container_of(to_delayed_work(work), struct stargatefs_rpc, heartbeat);
 	struct stargatefs_device *dev = container_of(rpc, struct stargatefs_device, rpc);
-	struct sgz_ring_header *hdr = rpc->area;
+	/* From the slot, not rpc->area: the claim queues this work before it sets the area. */
+	struct sgz_ring_header *hdr = stargatefs_area_of(dev, rpc->slot);
 
 	if (le64_to_cpu(READ_ONCE(hdr->claim)) != rpc->nonce) {
 		stargatefs_err_ratelimited(dev, "lost the claim on peer slot %u: namespace changes fail with EIO until the next mount\n",
@@ -108,7 +109,8 @@ static void stargatefs_heartbeat(struct work_struct *work)
 /*
  * A plain device claims the area of a free slot, from max_peers - 1 down,
  * with cmpxchg(claim, 0 -> nonce). Returns the area, or NULL when no slot
- * is free. tag_lock held.
+ * is free. Tags of an earlier claim are forgotten: their area is gone, and
+ * at a new superblock nobody waits on them. tag_lock held.
  */
 static void *stargatefs_claim(struct stargatefs_device *dev)
 {
@@ -129,6 +131,8 @@ static void *stargatefs_claim(struct stargatefs_device *dev)
 		rpc->slot = slot;
 		rpc->nonce = nonce;
 		rpc->lost = false;
+		rpc->busy = 0;
+		rpc->abandoned = 0;
 		schedule_delayed_work(&rpc->heartbeat, 0);
 		dev_info(&dev->pdev->dev, "claimed peer slot %u\n", slot);
 		return hdr;
@@ -202,9 +206,29 @@ void stargatefs_rpc_probe(struct stargatefs_device *dev)
 	dev_info(&pdev->dev, "peer slot %u\n", rpc->slot);
 }
 
-/* Unbinding: the vector goes now; waiters keep polling until their mounts go. */
+/*
+ * A plain device gives its claim back (the host sees it depart within a
+ * poll) and sends nothing more: requests fail with EIO. The area stays
+ * mapped (and rpc->area set) as long as the device lives, so a request
+ * racing with this only ever reads zone memory.
+ */
+static void stargatefs_unclaim(struct stargatefs_device *dev)
+{
+	struct stargatefs_rpc *rpc = &dev->rpc;
+
+	if (!rpc->nonce)
+		return;
+	cancel_delayed_work_sync(&rpc->heartbeat);
+	WRITE_ONCE(rpc->lost, true);
+	cmpxchg((u64 *)&stargatefs_area_of(dev, rpc->slot)->claim, cpu_to_le64(rpc->nonce), 0);
+	rpc->nonce = 0;
+	stargatefs_rpc_wake(dev);
+}
+
+/* Unbinding: the vector and a plain device's claim go now; waiters keep polling until their mounts go. */
 void stargatefs_rpc_remove(struct stargatefs_device *dev)
 {
+	stargatefs_unclaim(dev);
 	if (dev->rpc.irq >= 0) {
 		free_irq(dev->rpc.irq, dev);
 		pci_free_irq_vectors(dev->pdev);
@@ -222,9 +246,11 @@ void stargatefs_rpc_release(struct stargatefs_device *dev)
  * At a new superblock (dev->geo just checked): finds the device's own area
  * and continues its seq from the largest one the area holds. A tag whose
  * request is still pending (sent before this mount, by this guest's
- * earlier life) is left alone until its reply is done.
+ * earlier life) is left alone until its reply is done. A plain device
+ * claims a slot only for a read-write superblock: a read-only one sends
+ * no request.
  */
-void stargatefs_rpc_mount(struct stargatefs_device *dev)
+void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw)
 {
 	struct stargatefs_rpc *rpc = &dev->rpc;
 	unsigned int tag;
@@ -238,7 +264,7 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	}
 	if (!rpc->regs) {
 		/* The host zeroes the area when it makes the slot live: nothing in it is pending. */
-		rpc->area = stargatefs_claim(dev);
+		rpc->area = rw ? stargatefs_claim(dev) : NULL;
 		spin_unlock(&rpc->tag_lock);
 		return;
 	}
@@ -270,11 +296,9 @@ void stargatefs_rpc_unmount(struct stargatefs_device *dev)
 {
 	struct stargatefs_rpc *rpc = &dev->rpc;
 
-	if (!rpc->nonce)
+	if (rpc->regs)
 		return;
-	cancel_delayed_work_sync(&rpc->heartbeat);
-	cmpxchg((u64 *)&((struct sgz_ring_header *)rpc->area)->claim, cpu_to_le64(rpc->nonce), 0);
-	rpc->nonce = 0;
+	stargatefs_unclaim(dev);
 	rpc->area = NULL;
 }
 

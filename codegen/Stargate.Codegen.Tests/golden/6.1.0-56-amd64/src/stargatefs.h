@@ -169,7 +169,7 @@ const void *stargatefs_zone_ptr(struct stargatefs_device *dev, u64 off);
 void stargatefs_rpc_probe(struct stargatefs_device *dev);
 void stargatefs_rpc_remove(struct stargatefs_device *dev);
 void stargatefs_rpc_release(struct stargatefs_device *dev);
-void stargatefs_rpc_mount(struct stargatefs_device *dev);
+void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw);
 void stargatefs_rpc_unmount(struct stargatefs_device *dev);
 bool stargatefs_rpc_ready(struct stargatefs_device *dev);
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,

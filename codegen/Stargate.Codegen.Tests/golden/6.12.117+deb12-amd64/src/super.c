@@ -81,7 +81,7 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	/* Only a new superblock takes the geometry: a live one keeps its own. */
 	dev->geo = *(struct stargatefs_geometry *)fc->fs_private;
-	stargatefs_rpc_mount(dev);
+	stargatefs_rpc_mount(dev, !sb_rdonly(sb));
 	sb->s_magic = STARGATEFS_MAGIC;
 	sb->s_op = &stargatefs_super_ops;
 	sb->s_d_op = &stargatefs_dentry_ops;
