@@ -1,3 +1,4 @@
+using System.Text;
 using System.Runtime.CompilerServices;
 using Stargate.IntegrationTests.Guest;
 using Stargate.IntegrationTests.Host;
@@ -8,7 +9,8 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// <summary>
 /// A zone served by `stargate serve` (ivshmem-doorbell) to guests on one kernel of the matrix,
 /// each with stargatefs mounted on /mnt: the set-up of every test where guests change the
-/// namespace through requests to the host. <see cref="Finish"/> ends every guest as
+/// namespace through requests to the host. With plain guests (ivshmem-plain: QEMU maps the zone
+/// file itself, no doorbells) the service still runs, and each guest claims a slot in the zone. <see cref="Finish"/> ends every guest as
 /// <see cref="StargatefsGuest.Finish"/> does, stops the service and requires a clean fsck.
 /// </summary>
 public sealed class ServedZone : IDisposable
@@ -19,9 +21,10 @@ public sealed class ServedZone : IDisposable
     private readonly string _test;
     private readonly string _testFile;
 
-    private ServedZone(ModuleKernel kernel, ITestOutputHelper output, string test, string testFile)
+    private ServedZone(ModuleKernel kernel, ITestOutputHelper output, bool plain, string test, string testFile)
     {
         Kernel = kernel;
+        Plain = plain;
         _output = output;
         _test = test;
         _testFile = testFile;
@@ -30,6 +33,9 @@ public sealed class ServedZone : IDisposable
 
     public ModuleKernel Kernel { get; }
 
+    /// <summary>Guests get ivshmem-plain (no doorbells, no id from the service) instead of ivshmem-doorbell.</summary>
+    public bool Plain { get; }
+
     public TestZone Zone { get; }
 
     /// <summary>The service now running (the last one started).</summary>
@@ -37,11 +43,14 @@ public sealed class ServedZone : IDisposable
 
     public IReadOnlyList<StargatefsGuest> Guests => _guests;
 
-    /// <summary>Makes the zone (@prepare may put files in it first, before any service holds it), serves it, and boots @guests guests.</summary>
+    /// <summary>
+    /// Makes the zone (@prepare may put files in it first, before any service holds it), serves it, and boots @guests guests
+    /// (with ivshmem-plain when @plain).
+    /// </summary>
     public static ServedZone Start(ModuleKernel kernel, int guests, ITestOutputHelper output, Action<TestZone>? prepare = null,
-        bool mount = true, [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
+        bool mount = true, bool plain = false, [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
-        var served = new ServedZone(kernel, output, test, testFile);
+        var served = new ServedZone(kernel, output, plain, test, testFile);
         try
         {
             prepare?.Invoke(served.Zone);
@@ -63,7 +72,8 @@ public sealed class ServedZone : IDisposable
     /// <summary>Boots one more guest on the current service (mounted on /mnt unless @mount is false, and then without the module).</summary>
     public StargatefsGuest AddGuest(bool mount = true)
     {
-        var guest = StargatefsGuest.Start(Kernel, QemuDevices.IvshmemDoorbell(Server.SocketPath, Server.Vectors), _output, load: mount, _test, _testFile);
+        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path, Zone.Size) : QemuDevices.IvshmemDoorbell(Server.SocketPath, Server.Vectors);
+        var guest = StargatefsGuest.Start(Kernel, devices, _output, load: mount, _test, _testFile);
         _guests.Add(guest);
         if (mount)
         {
@@ -95,6 +105,20 @@ public sealed class ServedZone : IDisposable
 
         return result.Stdout;
     }
+
+    /// <summary>The host reads @path from the zone (the service running) as exactly @expected.</summary>
+    public void AssertHostReads(string path, string expected)
+    {
+        byte[] got = ZoneFiles.Get(Zone, path);
+        if (!got.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(expected)))
+        {
+            throw new InvalidOperationException($"the host reads {path} as '{Encoding.UTF8.GetString(got)}', expected '{expected}'");
+        }
+    }
+
+    /// <summary>The names `stargate ls` lists in @dir, as the host sees them with the service running.</summary>
+    public IReadOnlyList<string> HostList(string dir) =>
+        [.. Host("ls", dir).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     /// <summary>Ends every guest (no kernel trouble), stops the service (exit 0), and checks the zone with fsck.</summary>
     public void Finish()
