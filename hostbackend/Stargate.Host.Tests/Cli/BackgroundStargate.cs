@@ -59,7 +59,9 @@ internal sealed class BackgroundStargate : IDisposable
     public int WaitForExit()
     {
         Assert.True(_process.WaitForExit(30_000), $"stargate did not exit\nstdout: {Stdout}\nstderr: {Stderr}");
-        _process.WaitForExit(); // flushes the asynchronous readers
+        // Flushes the asynchronous readers; bounded, since a process another test started at the
+        // same instant can hold this one's pipes open (ProcessRunner says more).
+        _process.WaitForExit(TimeSpan.FromSeconds(5));
         return _process.ExitCode;
     }
 
@@ -72,7 +74,7 @@ internal sealed class BackgroundStargate : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            _process.WaitForExit(TimeSpan.FromSeconds(5));
         }
 
         _process.Dispose();
@@ -104,7 +106,7 @@ internal sealed class BackgroundStargate : IDisposable
         {
             if (_process.HasExited)
             {
-                _process.WaitForExit(); // flushes the asynchronous readers
+                _process.WaitForExit(TimeSpan.FromSeconds(5)); // flushes the asynchronous readers (bounded: see WaitForExit)
                 Assert.True(Snapshot(lines).Contains(text, StringComparison.Ordinal), $"stargate exited without printing '{text}'\nstdout: {Stdout}\nstderr: {Stderr}");
                 return;
             }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 // Shared by the host tests and the guest tests (linked into integration-tests): one runner.
 namespace Stargate.Testing;
@@ -36,8 +37,9 @@ public static class ProcessRunner
         string command = $"{file} {string.Join(' ', info.ArgumentList)}";
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command}");
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        var pumps = new[] { Pump(process.StandardOutput.BaseStream, stdout), Pump(process.StandardError.BaseStream, stderr) };
         var limit = timeout ?? TimeSpan.FromMinutes(2);
         if (!process.WaitForExit(limit))
         {
@@ -46,7 +48,52 @@ public static class ProcessRunner
             throw new TimeoutException($"{command} did not finish in {limit.TotalSeconds:0} s");
         }
 
-        return new Result(command, process.ExitCode, stdout.Result, stderr.Result);
+        // End of file normally follows the exit at once. It does not when another process holds
+        // the pipes' write ends: a long-lived child another test started (a `stargate serve`) at
+        // the instant this one was forked, and inherited them. The command has exited, so all it
+        // wrote is in the pipes: take what the pumps read, rather than wait for that other
+        // process to end (seen: a test run hung on it).
+        if (!pumps.All(p => p.Join(TimeSpan.FromSeconds(5))))
+        {
+            Thread.Sleep(200);
+        }
+
+        return new Result(command, process.ExitCode, Text(stdout), Text(stderr));
+    }
+
+    /// <summary>Copies @from into @into on a thread of its own (not the pool, which busy parallel tests can starve).</summary>
+    private static Thread Pump(Stream from, MemoryStream into)
+    {
+        var thread = new Thread(() =>
+        {
+            byte[] buffer = new byte[65536];
+            try
+            {
+                int n;
+                while ((n = from.Read(buffer)) > 0)
+                {
+                    lock (into)
+                    {
+                        into.Write(buffer, 0, n);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // Run gave up waiting for end of file and disposed the process (and this stream).
+            }
+        })
+        { IsBackground = true, Name = "process output" };
+        thread.Start();
+        return thread;
+    }
+
+    private static string Text(MemoryStream bytes)
+    {
+        lock (bytes)
+        {
+            return Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
+        }
     }
 
     /// <summary>As <see cref="Run"/>, but a non-zero exit is an exception carrying the output.</summary>
