@@ -4,6 +4,9 @@
 #   ./build.sh                     # the Default target (Test)
 #   ./build.sh --target=Build
 #   ./build.sh --target=Test --verbosity=diagnostic
+#   ./build.sh --target=Bench --quick
+#   ./build.sh --install-only      # only the Debian packages (build.cake's Install-Packages runs
+#                                  # this when started as `dotnet cake` without build.sh)
 set -euo pipefail
 
 # Debian packages the build and the tests need, one per line, each with the reason.
@@ -24,6 +27,12 @@ packages=(
   linux-headers-6.12-amd64   # ... and for the 6.12 guests
   linux-image-6.12-amd64     # the 6.12 guests' kernel
   kmod                       # modinfo, depmod: reading and installing the built stargatefs.ko
+                             # ... and modprobe --show-depends: the bench guests' kernel modules
+  xz-utils                   # the bench guests' modules (.ko.xz) are unpacked for busybox insmod
+  nfs-ganesha                # bench baseline: an NFS 4.1 server on 127.0.0.1 ...
+  nfs-ganesha-vfs            # ... exporting a folder through its VFS backend
+  samba                      # bench baseline: smbd on 127.0.0.1 (guests mount it with cifs)
+  gnuplot-nox                # the bench's PNG bar chart
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,6 +53,12 @@ if ((${#missing[@]} > 0)); then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
   fi
+fi
+
+# Cake's Install-Packages task checks this and does not run the list again.
+export STARGATE_PACKAGES_CHECKED=1
+if [[ "${1:-}" == "--install-only" ]]; then
+  exit 0
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

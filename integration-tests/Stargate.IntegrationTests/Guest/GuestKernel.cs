@@ -47,6 +47,15 @@ public static partial class GuestKernel
         return newest is null ? null : Path.GetFileName(newest)["vmlinuz-".Length..];
     }
 
+    /// <summary>The release of the kernel image @path (/boot/vmlinuz-RELEASE), whose modules are in /lib/modules/RELEASE.</summary>
+    public static string ReleaseOf(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith("vmlinuz-", StringComparison.Ordinal)
+            ? name["vmlinuz-".Length..]
+            : throw new GuestException($"{path}: not named vmlinuz-RELEASE, so its modules cannot be found");
+    }
+
     /// <summary>The kernel image of @release: /boot/vmlinuz-RELEASE.</summary>
     public static string ImagePath(string release) => $"/boot/vmlinuz-{release}";
 

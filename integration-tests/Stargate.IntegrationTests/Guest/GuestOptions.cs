@@ -18,6 +18,12 @@ public sealed record GuestOptions
     /// <summary>A kernel module on the host, put in the initramfs as /lib/NAME (<see cref="Initramfs.ModuleDirectory"/>); null: none.</summary>
     public string? Module { get; init; }
 
+    /// <summary>
+    /// Modules of the guest kernel's own tree to load at boot, by name as modprobe knows them
+    /// ("virtio_net", "9p", "nfsv4", "cifs"); their dependencies come too (<see cref="KernelModules"/>).
+    /// </summary>
+    public IReadOnlyList<string> KernelModules { get; init; } = [];
+
     /// <summary>After the script, read commands from ttyS1 (<see cref="QemuGuest.Exec"/>); false: power off.</summary>
     public bool Interactive { get; init; } = true;
 

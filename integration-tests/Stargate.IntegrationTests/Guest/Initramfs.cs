@@ -14,6 +14,9 @@ namespace Stargate.IntegrationTests.Guest;
 /// the other applet links), /bin/sgtool, /bin/sgfstest, /dev/console;</item>
 /// <item>for a guest that loads a kernel module, an archive with it in <see cref="ModuleDirectory"/>,
 /// cached by content hash the same way;</item>
+/// <item>for a guest that needs modules of its kernel's own tree (<see cref="GuestOptions.KernelModules"/>),
+/// an archive with them in <see cref="KernelModules.Directory"/> and their load order in
+/// <see cref="KernelModules.ListPath"/>, built once per set of modules in a run;</item>
 /// <item>a small per-guest archive with the test's script at <see cref="ScriptPath"/>.</item>
 /// </list>
 /// All are deterministic: the same inputs give the same bytes.
@@ -27,6 +30,7 @@ public static class Initramfs
     public const string ModuleDirectory = "/lib";
 
     private static readonly Lazy<byte[]> LazyBase = new(() => Cached("base", BuildBaseArchive()));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<byte[]>> KernelModuleArchives = new();
 
     /// <summary>The base archive (gzip'd), built on first use.</summary>
     public static byte[] Base => LazyBase.Value;
@@ -45,15 +49,22 @@ public static class Initramfs
 
     /// <summary>
     /// Writes the initrd for one guest to @path: the base, then the kernel module at host path
-    /// @module (if any) in /lib, then @script (if any) as /stargate/test.sh.
+    /// @module (if any) in /lib, then the module files @kernelModules (host paths in load
+    /// order, <see cref="KernelModules.Resolve"/>), then @script (if any) as /stargate/test.sh.
     /// </summary>
-    public static void WriteForGuest(string path, string? script, string? module = null)
+    public static void WriteForGuest(string path, string? script, string? module = null, IReadOnlyList<string>? kernelModules = null)
     {
         using var file = File.Create(path);
         file.Write(Base);
         if (module is not null)
         {
             file.Write(ModuleArchive(module));
+        }
+
+        if (kernelModules is { Count: > 0 })
+        {
+            string key = string.Join('\n', kernelModules);
+            file.Write(KernelModuleArchives.GetOrAdd(key, _ => new Lazy<byte[]>(() => KernelModuleArchive(kernelModules))).Value);
         }
 
         if (script is not null)
@@ -95,6 +106,19 @@ public static class Initramfs
             .File($"{ModuleDirectory}/{Path.GetFileName(module)}", File.ReadAllBytes(module))
             .Finish();
         return Cached($"module-{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(module)))}", archive);
+    }
+
+    /// <summary>The gzip'd archive of the kernel's own modules @files, unpacked, with their load order.</summary>
+    private static byte[] KernelModuleArchive(IReadOnlyList<string> files)
+    {
+        var archive = new NewcArchive().Directory(KernelModules.Directory);
+        foreach (string file in files)
+        {
+            archive.File(KernelModules.GuestPath(file), KernelModules.Read(file));
+        }
+
+        string order = string.Concat(files.Select(f => KernelModules.GuestPath(f) + "\n"));
+        return Gzip(archive.File(KernelModules.ListPath, Encoding.UTF8.GetBytes(order)).Finish());
     }
 
     /// <summary>

@@ -68,12 +68,15 @@ public sealed partial class QemuGuest : IDisposable
         LogPath = TestLogs.PathFor(name);
 
         string initrd = Path.Combine(WorkDirectory, "initrd.gz");
-        Initramfs.WriteForGuest(initrd, options.Script, options.Module);
         string kernel = options.KernelRelease is null ? environment.Kernel : GuestKernel.ImagePath(options.KernelRelease);
         if (!File.Exists(kernel))
         {
             throw new GuestException($"{name}: no kernel {kernel} (apt-get install linux-image-{options.KernelRelease})");
         }
+
+        var kernelModules = options.KernelModules.Count == 0 ? null
+            : Guest.KernelModules.Resolve(options.KernelRelease ?? GuestKernel.ReleaseOf(kernel), options.KernelModules);
+        Initramfs.WriteForGuest(initrd, options.Script, options.Module, kernelModules);
 
 
         var append = new StringBuilder(KernelCommandLine);

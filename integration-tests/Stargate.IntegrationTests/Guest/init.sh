@@ -40,6 +40,14 @@ sg_value() {
 
 sg_say "boot uptime=$(cut -d' ' -f1 /proc/uptime)"
 
+# Modules of the kernel's own tree that the guest was given (GuestOptions.KernelModules), in
+# dependency order.
+if [ -f /stargate/modules ]; then
+	for module in $(cat /stargate/modules); do
+		insmod "$module" || sg_say "fail=init: insmod $module"
+	done
+fi
+
 SG_DEVS=$(sgtool list | sed -n 's/^dev=\([^ ]*\).*/\1/p')
 SG_DEV=$(echo "$SG_DEVS" | head -n 1)
 export SG_DEVS SG_DEV
