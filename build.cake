@@ -1,5 +1,5 @@
 // Stargate's build. Run it through ./build.sh, which installs what the machine lacks first:
-//   ./build.sh --target=Build | Build-Guest-Modules | Test | Generate-Interop | Demo | Bench | Clean
+//   ./build.sh --target=Build | Build-Guest-Modules | Test | Generate-Interop | Demo | Bench [--quick] | Bench-Zone-Copy | Clean
 //   ./build.sh --target=Test --configuration=Debug
 // Tasks do one thing each; targets only list dependencies. --exclusive runs a task without them.
 // Test prints, as the very last line of its output, "N passed, N failed, N skipped": CI reads it.
@@ -68,8 +68,17 @@ Task("Clean")
     }
 });
 
+Task("Install-Packages")
+    .Description("Installs the Debian packages build.sh lists, when started without build.sh (dotnet cake).")
+    .WithCriteria(() => Environment.GetEnvironmentVariable("STARGATE_PACKAGES_CHECKED") != "1")
+    .Does(() =>
+{
+    RunBash(root.CombineWithFilePath("build.sh"), "--install-only");
+});
+
 Task("Restore")
     .Description("Restores NuGet packages for the solution.")
+    .IsDependentOn("Install-Packages")
     .Does(() =>
 {
     DotNetRestore(solution.FullPath);
@@ -265,17 +274,37 @@ Task("Demo")
 });
 
 Task("Bench")
-    .Description("Runs bench/zone-copy.sh (stargate put/get against cp in /dev/shm).")
+    .Description("Runs the benchmark harness (bench/Stargate.Bench) over every file system into bench/results; --quick: a few minutes; --bench-args=\"...\": more of its options.")
+    .IsDependentOn("Build")
+    .IsDependentOn("Build-Guest-Modules")
+    .Does(() =>
+{
+    var bench = root.CombineWithFilePath($"bench/Stargate.Bench/bin/{configuration}/net10.0/stargate-bench.dll");
+    var arguments = new ProcessArgumentBuilder().AppendQuoted(bench.FullPath);
+    if (HasArgument("quick"))
+        arguments.Append("--quick");
+    foreach (var word in Argument("bench-args", "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        arguments.AppendQuoted(word);
+    var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = arguments, WorkingDirectory = root });
+    if (exitCode != 0)
+        throw new CakeException($"stargate-bench exited with {exitCode}: see its output above and bench/results.");
+});
+
+Task("Bench-Zone-Copy")
+    .Description("Runs bench/zone-copy.sh (host only: stargate put/get against cp in /dev/shm).")
     .Does(() =>
 {
     RunBash(root.CombineWithFilePath("bench/zone-copy.sh"));
 });
 
-void RunBash(FilePath script)
+void RunBash(FilePath script, string argument = null)
 {
+    var arguments = new ProcessArgumentBuilder().AppendQuoted(script.FullPath);
+    if (argument != null)
+        arguments.Append(argument);
     var exitCode = StartProcess("bash", new ProcessSettings
     {
-        Arguments = new ProcessArgumentBuilder().AppendQuoted(script.FullPath),
+        Arguments = arguments,
         WorkingDirectory = root,
     });
     if (exitCode != 0)

@@ -1,12 +1,68 @@
-namespace Stargate.Bench;
+using System.Diagnostics;
+using Stargate.Bench;
+using Stargate.Bench.Report;
+using Stargate.IntegrationTests.Support;
+using FileSystemInfo = Stargate.Bench.FileSystemInfo;
 
-/// <summary>A placeholder entry point until the harness lands (the harness's Program.cs replaces this file).</summary>
-internal static class Program
+// stargate-bench: see BenchSettings.Usage. Exit 0: every figure measured; 1: results written
+// but some failed (each says why); 2: a command-line mistake.
+BenchSettings settings;
+try
 {
-    private static int Main(string[] args)
-    {
-        _ = args;
-        Console.Error.WriteLine("stargate-bench: the harness is not written yet");
-        return 2;
-    }
+    settings = BenchSettings.Parse(args);
 }
+catch (BenchUsageException e)
+{
+    if (!e.IsHelp)
+    {
+        Console.Error.WriteLine($"stargate-bench: {e.Message}");
+    }
+
+    Console.Error.WriteLine(BenchSettings.Usage);
+    return e.IsHelp ? 0 : 2;
+}
+
+TestLogs.UseFolder("bench-logs");
+var started = DateTimeOffset.UtcNow;
+var clock = Stopwatch.StartNew();
+var harness = new Harness(settings, Console.Out);
+var fileSystems = new List<FileSystemInfo>();
+var results = new List<Measurement>();
+Console.WriteLine($"stargate-bench {settings.Mode}: {string.Join(", ", settings.FileSystems)}; guest kernel {settings.KernelRelease}; logs in {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
+foreach (string id in settings.FileSystems)
+{
+    var (info, measured) = harness.Measure(harness.Create(id));
+    fileSystems.Add(info);
+    results.AddRange(measured);
+}
+
+var run = new BenchRun
+{
+    Name = settings.Name,
+    Mode = settings.Mode,
+    Started = started,
+    DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+    Commit = MachineProbe.Commit(),
+    Machine = MachineProbe.Read(settings),
+    Sizes = settings.Sizes,
+    FileSystems = fileSystems,
+    Results = results,
+};
+
+Directory.CreateDirectory(settings.OutputDirectory);
+string stem = Path.Combine(settings.OutputDirectory, settings.Name);
+File.WriteAllText(stem + ".json", run.ToJson());
+string markdown = MarkdownReport.Render(run);
+File.WriteAllText(stem + ".md", markdown);
+ChartReport.Render(run, stem + ".png");
+Console.WriteLine();
+Console.WriteLine(markdown);
+Console.WriteLine($"stargate-bench: wrote {stem}.json, .md and .png in {clock.Elapsed.TotalSeconds:0} s");
+int failed = results.Count(r => r.Error is not null) + fileSystems.Count(f => f.Error is not null);
+if (failed > 0)
+{
+    Console.Error.WriteLine($"stargate-bench: {failed} figure(s) or file system(s) failed; see the results' footnotes and {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
+    return 1;
+}
+
+return 0;

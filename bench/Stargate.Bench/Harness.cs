@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using Stargate.Bench.FileSystems;
+
+namespace Stargate.Bench;
+
+/// <summary>
+/// Measures every chosen file system in turn: starts its host side, boots guest A (and guest B
+/// when it can be shared), mounts it, and runs every workload <see cref="BenchSizes.Runs"/>
+/// times, interleaved (run 1 of each workload, then run 2, ...). A workload that fails is
+/// recorded with its error and not run again; the other workloads go on.
+/// </summary>
+public sealed class Harness(BenchSettings settings, TextWriter progress)
+{
+    private const string Dir = BenchFileSystem.Mount;
+    private static readonly Workload[] SingleGuest =
+        [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink];
+
+    private BenchSizes Sizes => settings.Sizes;
+
+    /// <summary>The file system of id @id.</summary>
+    public BenchFileSystem Create(string id)
+    {
+        ulong zone = 1UL << (int)Math.Ceiling(Math.Log2(((2L * Math.Max(Sizes.FileMiB, Sizes.TransferMiB)) + 64) << 20));
+        return id switch
+        {
+            "tmpfs" => new GuestTmpfs(),
+            "stargate" => new StargateZone(mapped: false, zone),
+            "stargate-mmap" => new StargateZone(mapped: true, zone),
+            "9p" => new NineP(),
+            "virtiofs" => new VirtioFs(),
+            "nfs" => new Nfs(),
+            "samba" => new Samba(),
+            _ => throw new ArgumentException($"no file system '{id}'", nameof(id)),
+        };
+    }
+
+    /// <summary>Measures @fileSystem; its description and its measurements (failures included).</summary>
+    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results) Measure(BenchFileSystem fileSystem)
+    {
+        var workloads = Workload.All.Where(fileSystem.Measures).ToList();
+        var runs = workloads.ToDictionary(w => w, _ => new List<double>());
+        var errors = new Dictionary<Workload, string>();
+        string work = Path.Combine("/dev/shm", string.Create(CultureInfo.InvariantCulture, $"stargate-bench-{Environment.ProcessId}-{fileSystem.Id}"));
+        string? failure = null;
+        var guests = new List<BenchGuest>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            Directory.CreateDirectory(work);
+            fileSystem.Start(work);
+            guests.Add(BenchGuest.Boot(settings, fileSystem, 0));
+            if (fileSystem.Shareable)
+            {
+                guests.Add(BenchGuest.Boot(settings, fileSystem, 1));
+            }
+
+            progress.WriteLine($"  {fileSystem.Id}: {guests.Count} guest(s) up and mounted after {clock.Elapsed.TotalSeconds:0.0} s");
+            for (int run = 1; run <= Sizes.Runs; run++)
+            {
+                foreach (var workload in workloads.Where(w => !errors.ContainsKey(w)))
+                {
+                    try
+                    {
+                        double value = workload.TwoGuests ? RunShared(workload, fileSystem, guests[0], guests[1]) : RunSingle(workload, fileSystem, guests[0]);
+                        runs[workload].Add(value);
+                    }
+                    catch (BenchException e)
+                    {
+                        errors[workload] = e.Message;
+                        progress.WriteLine($"  {fileSystem.Id} {workload.Id}: failed: {FirstLine(e.Message)}");
+                    }
+                }
+
+                progress.WriteLine($"  {fileSystem.Id}: run {run} of {Sizes.Runs} done at {clock.Elapsed.TotalSeconds:0.0} s");
+            }
+
+            foreach (var guest in guests)
+            {
+                guest.Finish();
+            }
+
+            fileSystem.Finish();
+        }
+        catch (BenchException e)
+        {
+            failure = e.Message;
+            progress.WriteLine($"  {fileSystem.Id}: failed: {FirstLine(e.Message)}");
+        }
+        finally
+        {
+            foreach (var guest in guests)
+            {
+                guest.Dispose();
+            }
+
+            fileSystem.Dispose();
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+
+        var results = workloads.Select(w =>
+            errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error)
+            : runs[w].Count == Sizes.Runs ? Measurement.Of(fileSystem.Id, w, runs[w])
+            : Measurement.Failed(fileSystem.Id, w, failure ?? "not measured")).ToList();
+        var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = failure };
+        return (info, results);
+    }
+
+    /// <summary>One run of a one-guest workload on guest @a; its figure in the workload's unit.</summary>
+    private double RunSingle(Workload workload, BenchFileSystem fileSystem, BenchGuest a)
+    {
+        string flags = fileSystem.DataFlags;
+        string mib = Sizes.FileMiB.ToString(CultureInfo.InvariantCulture);
+        string ops = Sizes.RandomOps.ToString(CultureInfo.InvariantCulture);
+        string files = Sizes.MetadataFiles.ToString(CultureInfo.InvariantCulture);
+        if (workload == Workload.Create)
+        {
+            a.Shell($"rm -rf {Dir}/meta");
+        }
+
+        var result = a.Sgbench(workload.Id switch
+        {
+            "seqwrite" => $"{flags} seqwrite {Dir} {mib}",
+            "seqread" => $"{flags} --drop-caches seqread {Dir} {mib}",
+            "randwrite" => $"{flags} randwrite {Dir} {mib} {ops}",
+            "randread" => $"{flags} --drop-caches randread {Dir} {mib} {ops}",
+            "mmapread" => $"--drop-caches mmapread {Dir} {mib}",
+            "create" => $"create {Dir} {files}",
+            "stat" => $"--drop-caches stat {Dir} {files}",
+            "readdir" => $"--drop-caches readdir {Dir} {files}",
+            "unlink" => $"unlink {Dir} {files}",
+            _ => throw new ArgumentException($"{workload.Id} is not a one-guest workload", nameof(workload)),
+        });
+        return workload.Unit == "MiB/s" ? result.Number("bytes") / (double)(1 << 20) / result.Seconds : result.Number("ops") / result.Seconds;
+    }
+
+    /// <summary>One run of a two-guest workload: guest @a changes, guest @b sees.</summary>
+    private double RunShared(Workload workload, BenchFileSystem fileSystem, BenchGuest a, BenchGuest b)
+    {
+        if (workload == Workload.Transfer)
+        {
+            string mib = Sizes.TransferMiB.ToString(CultureInfo.InvariantCulture);
+            a.Shell($"rm -f {Dir}/xfer.dat");
+            var written = a.Sgbench($"xwrite {Dir} {mib}");
+            var read = b.Sgbench($"{fileSystem.DataFlags} --drop-caches xread {Dir} {mib}");
+            if (written.Text("sum") != read.Text("sum"))
+            {
+                throw new BenchException($"guest B read other bytes than guest A wrote: sum {read.Text("sum")}, written {written.Text("sum")}");
+            }
+
+            return Sizes.TransferMiB / (written.Seconds + read.Seconds);
+        }
+
+        string rounds = Sizes.LatencyRounds.ToString(CultureInfo.InvariantCulture);
+        a.Shell($"rm -f {Dir}/ping {Dir}/pong");
+        string reader = b.Background($"sgbench pingpong {Dir} b {rounds}", "ready");
+        var pingpong = a.Sgbench($"pingpong {Dir} a {rounds}");
+        b.Join(reader);
+        // A round trip is two one-way visibilities: A's change seen by B, and B's seen by A.
+        return pingpong.Number("median_ns") / 2.0 / 1000.0;
+    }
+
+    private static string FirstLine(string text) => text.Split('\n')[0];
+}
