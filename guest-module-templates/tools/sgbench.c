@@ -124,7 +124,7 @@
 #define SGB_NS 1000000000ULL
 #define SGB_DROP_CACHES "/proc/sys/vm/drop_caches"
 
-static const char *sgb_workload = "-";
+static const char *sgb_workload; /* NULL until the command line names it */
 static bool sgb_drop_caches;
 
 /* The files in DIR, and DIR/meta/f of the metadata files (digits at sgb_name_digits); set by main. */
@@ -135,13 +135,13 @@ static size_t sgb_name_digits;
 
 /* ---- failures, time, the result line ------------------------------------ */
 
-/* Prints "sgbench: WORKLOAD: " and the message on stderr; returns 1, the exit status. */
+/* Prints "sgbench: WORKLOAD: " (once known) and the message on stderr; returns 1, the exit status. */
 __attribute__((format(printf, 1, 2)))
 static int sgb_failf(const char *format, ...)
 {
 	va_list args;
 
-	fprintf(stderr, "sgbench: %s: ", sgb_workload);
+	fprintf(stderr, "sgbench: %s%s", sgb_workload ? sgb_workload : "", sgb_workload ? ": " : "");
 	va_start(args, format);
 	vfprintf(stderr, format, args);
 	va_end(args);
