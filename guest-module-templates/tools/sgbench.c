@@ -50,6 +50,8 @@
  *                       read(2)s into one MIB MiB buffer, close (--mmap:
  *                       memcpy out of a shared mapping). sum= of every word,
  *                       taken after: equal to xwrite's when the bytes arrived.
+ *                       (An older xfer.dat of that size would be read too, and
+ *                       its sum differ: remove it before starting the pair.)
  *   pingpong DIR ROLE ROUNDS
  *                       visibility latency between two machines sharing DIR.
  *                       DIR/ping and DIR/pong hold a little-endian u64 round
@@ -57,7 +59,9 @@
  *                       preads 8 bytes and closes (NFS close-to-open); a
  *                       missing file or short read is "not yet"; polls
  *                       sched_yield() in between. Each write opens O_CREAT,
- *                       pwrites 8 bytes at 0 and closes.
+ *                       pwrites 8 bytes at 0 and closes. Remove ping and pong
+ *                       before starting b: an old pong of 0 would let a start
+ *                       early.
  *                       ROLE b, started first: removes DIR/ping, writes 0 to
  *                       DIR/pong, prints "sgbench pingpong ready"; then for
  *                       k = 1..ROUNDS waits for ping == k (60 s for k = 1,
