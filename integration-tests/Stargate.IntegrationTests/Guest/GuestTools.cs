@@ -17,6 +17,9 @@ public static class GuestTools
     /// <summary>The host path of the built sgfstest (a mounted stargatefs); it runs on the host too, over any file.</summary>
     public static string Sgfstest => Tool("sgfstest");
 
+    /// <summary>The host path of the built sgbench (one timed file-system workload per run); it runs on the host too, over any directory.</summary>
+    public static string Sgbench => Tool("sgbench");
+
     private static string Tool(string name)
     {
         string path = Path.Combine(LazyOutput.Value, name);

@@ -11,7 +11,7 @@ namespace Stargate.IntegrationTests.Guest;
 /// <list type="bullet">
 /// <item>the base, built once per run and cached by content hash under
 /// artifacts/guest-initramfs: /init (Guest/init.sh), /bin/busybox (+ /bin/sh; init installs
-/// the other applet links), /bin/sgtool, /bin/sgfstest, /dev/console;</item>
+/// the other applet links), /bin/sgtool, /bin/sgfstest, /bin/sgbench, /dev/console;</item>
 /// <item>for a guest that loads a kernel module, an archive with it in <see cref="ModuleDirectory"/>,
 /// cached by content hash the same way;</item>
 /// <item>for a guest that needs modules of its kernel's own tree (<see cref="GuestOptions.KernelModules"/>),
@@ -92,6 +92,7 @@ public static class Initramfs
             .Symlink("/bin/sh", "busybox")
             .File("/bin/sgtool", File.ReadAllBytes(GuestTools.Sgtool), permissions: 0x1ED)
             .File("/bin/sgfstest", File.ReadAllBytes(GuestTools.Sgfstest), permissions: 0x1ED)
+            .File("/bin/sgbench", File.ReadAllBytes(GuestTools.Sgbench), permissions: 0x1ED)
             .Finish();
     }
 
