@@ -279,7 +279,18 @@ static int stargatefs_open(struct inode *inode, struct file *file)
 	return err;
 }
 
-/* The guest's last close of an unlinked file tells the host, which may free it then. */
+/*
+ * The guest's last close of an unlinked file tells the host, which may free
+ * it then.
+ *
+ * Every close with no mapping of the file left in this guest first drops the
+ * DAX entries that earlier mappings left in the page cache. Once no open here
+ * holds the file, another machine may delete it and the host may give its
+ * pages to another file; entries kept here would still tie those pages to
+ * this inode (page->mapping), and mapping them for the other file would
+ * trip the kernel's DAX checks. An unused cached inode is never reclaimed
+ * while it has DAX entries, so nothing else would drop them.
+ */
 static int stargatefs_release(struct inode *inode, struct file *file)
 {
 	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
@@ -288,6 +299,8 @@ static int stargatefs_release(struct inode *inode, struct file *file)
 	unsigned int tag;
 	int err;
 
+	if (inode->i_mapping->nrpages && !mapping_mapped(inode->i_mapping))
+		stargatefs_invalidate(inode);
 	if (!stargatefs_open_drop(dev, inode->i_ino, inode->i_generation) ||
 	    !stargatefs_zone_inode_orphan(dev, inode->i_ino, inode->i_generation))
 		return 0;
