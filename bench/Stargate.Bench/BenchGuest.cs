@@ -78,7 +78,7 @@ public sealed class BenchGuest : IDisposable
         {
             reply = _qemu.TryExec(command, Timeout);
         }
-        catch (GuestException e)
+        catch (Exception e) when (e is GuestException or System.Net.Sockets.SocketException or IOException or TimeoutException)
         {
             throw new BenchException($"{Name}: {e.Message}", e);
         }

@@ -18,10 +18,11 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
 
     private BenchSizes Sizes => settings.Sizes;
 
-    /// <summary>The file system of id @id.</summary>
-    public BenchFileSystem Create(string id)
+    /// <summary>The file system of id @id, for a run of @sizes.</summary>
+    public static BenchFileSystem Create(string id, BenchSizes sizes)
     {
-        ulong zone = 1UL << (int)Math.Ceiling(Math.Log2(((2L * Math.Max(Sizes.FileMiB, Sizes.TransferMiB)) + 64) << 20));
+        // Room for the large file, the transfer's file and its temporary, rounded up to 2^n (a BAR's size).
+        ulong zone = 1UL << (int)Math.Ceiling(Math.Log2(((2L * Math.Max(sizes.FileMiB, sizes.TransferMiB)) + 64) << 20));
         return id switch
         {
             "tmpfs" => new GuestTmpfs(),
@@ -101,10 +102,12 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             }
         }
 
-        var results = workloads.Select(w =>
-            errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error)
-            : runs[w].Count == Sizes.Runs ? Measurement.Of(fileSystem.Id, w, runs[w])
-            : Measurement.Failed(fileSystem.Id, w, failure ?? "not measured")).ToList();
+        // A workload cut short by the file system's failure has no figure of its own: the
+        // failure, in the file system's entry, says why.
+        var results = workloads
+            .Where(w => errors.ContainsKey(w) || runs[w].Count == Sizes.Runs)
+            .Select(w => errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error) : Measurement.Of(fileSystem.Id, w, runs[w]))
+            .ToList();
         var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = failure };
         return (info, results);
     }

@@ -31,7 +31,7 @@ var results = new List<Measurement>();
 Console.WriteLine($"stargate-bench {settings.Mode}: {string.Join(", ", settings.FileSystems)}; guest kernel {settings.KernelRelease}; logs in {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
 foreach (string id in settings.FileSystems)
 {
-    var (info, measured) = harness.Measure(harness.Create(id));
+    var (info, measured) = harness.Measure(Harness.Create(id, settings.Sizes));
     fileSystems.Add(info);
     results.AddRange(measured);
 }

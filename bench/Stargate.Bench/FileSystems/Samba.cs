@@ -25,6 +25,11 @@ public sealed class Samba() : BenchFileSystem("samba", "Samba (cifs)")
 
         string export = ExportFolder(work);
         string state = ExportFolder(work, "samba");
+        foreach (string folder in new[] { "lock", "state", "cache", "private", "pid", "ncalrpc" })
+        {
+            Directory.CreateDirectory(Path.Combine(state, folder));
+        }
+
         _port = ServiceProcess.FreeLoopbackPort();
         string config = Path.Combine(work, "smb.conf");
         File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $"""

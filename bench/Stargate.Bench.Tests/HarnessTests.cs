@@ -1,0 +1,83 @@
+using Stargate.Bench.Report;
+using Stargate.IntegrationTests.Guest;
+using Stargate.Testing;
+
+namespace Stargate.Bench.Tests;
+
+/// <summary>
+/// The harness itself, run as `stargate-bench` is run: over every file system with tiny sizes
+/// and one run, it must write results that are well formed and hold every figure that applies
+/// (not any particular number); and a wrong argument is one clear line and exit 2.
+/// </summary>
+public sealed class HarnessTests
+{
+    private static readonly string Bench = Path.Combine(AppContext.BaseDirectory, "stargate-bench.dll");
+
+    [SkippableFact]
+    public void Run_OverEveryFileSystem_WritesWellFormedResultsWithEveryFigure()
+    {
+        GuestEnvironment.RequireOrSkip();
+        Skip.IfNot(Environment.UserName == "root", "nfs-ganesha's VFS backend and smbd's root share need root");
+        string output = Directory.CreateTempSubdirectory("stargate-bench-test-").FullName;
+        try
+        {
+            var result = ProcessRunner.Run("dotnet",
+                [Bench, "--quick", "--runs", "1", "--file-mib", "4", "--random-ops", "50", "--files", "20", "--transfer-mib", "4", "--rounds", "3", "--name", "smoke", "--output", output],
+                timeout: TimeSpan.FromMinutes(30));
+            Assert.True(result.ExitCode == 0, result.ToString());
+
+            var run = BenchRun.FromJson(File.ReadAllText(Path.Combine(output, "smoke.json")));
+            var expected = BenchSettings.FileSystemIds.ToDictionary(
+                id => id,
+                id => (IReadOnlyList<string>)[.. Workload.All.Where(Harness.Create(id, run.Sizes).Measures).Select(w => w.Id)]);
+            var problems = ResultsCheck.Problems(run, expected);
+            Assert.True(problems.Count == 0, string.Join('\n', problems));
+            Assert.Equal(BenchSettings.FileSystemIds, run.FileSystems.Select(f => f.Id));
+
+            string markdown = File.ReadAllText(Path.Combine(output, "smoke.md"));
+            Assert.Equal(MarkdownReport.Render(run), markdown);
+            byte[] png = File.ReadAllBytes(Path.Combine(output, "smoke.png"));
+            Assert.True(png.Length > 1000 && png.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "smoke.png is not a PNG");
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--runs 0", "--runs takes a whole number from 1 to 99, not '0'")]
+    [InlineData("--file-mib lots", "--file-mib takes a whole number from 1 to 16384, not 'lots'")]
+    [InlineData("--only tmpfs,ext4", "--only: no file system 'ext4'")]
+    [InlineData("--name ../x", "--name '../x': use letters, digits")]
+    [InlineData("--guest-memory 1T", "--guest-memory '1T': write it as QEMU does")]
+    [InlineData("--rounds", "--rounds needs a value")]
+    [InlineData("--fast", "unknown argument '--fast'")]
+    public void Run_WithAWrongArgument_SaysWhatIsWrongAndExits2(string arguments, string message)
+    {
+        var result = ProcessRunner.Run("dotnet", [Bench, .. arguments.Split(' ')], timeout: TimeSpan.FromMinutes(2));
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith($"stargate-bench: {message}", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("usage: stargate-bench", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Stdout);
+    }
+
+    [Fact]
+    public void CommittedResults_AreWellFormed_AndTheirTablesAreTheirs()
+    {
+        // bench/results/NAME.json as the harness wrote it: well formed, with its NAME.md
+        // rendered from it (a table edited by hand, or left from another run, fails).
+        string results = Path.Combine(Stargate.IntegrationTests.Support.RepoPaths.Root, "bench", "results");
+        var files = Directory.EnumerateFiles(results, "*.json").ToList();
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            var run = BenchRun.FromJson(File.ReadAllText(file));
+            var problems = ResultsCheck.Problems(run);
+            Assert.True(problems.Count == 0, $"{file}:\n{string.Join('\n', problems)}");
+            Assert.Equal(Path.GetFileNameWithoutExtension(file), run.Name);
+            Assert.Equal(MarkdownReport.Render(run), File.ReadAllText(Path.ChangeExtension(file, ".md")));
+            Assert.True(File.Exists(Path.ChangeExtension(file, ".png")), $"{file} has no chart beside it");
+        }
+    }
+}
