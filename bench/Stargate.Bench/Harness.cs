@@ -16,7 +16,22 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
     private static readonly Workload[] SingleGuest =
         [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink];
 
+    private const string WorkPrefix = "stargate-bench-";
+
     private BenchSizes Sizes => settings.Sizes;
+
+    /// <summary>Removes the /dev/shm work folders of harness runs that were killed before they cleaned up.</summary>
+    public static void RemoveStaleWork()
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/dev/shm", WorkPrefix + "*"))
+        {
+            string owner = Path.GetFileName(dir)[WorkPrefix.Length..].Split('-')[0];
+            if (int.TryParse(owner, CultureInfo.InvariantCulture, out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
 
     /// <summary>The file system of id @id, for a run of @sizes.</summary>
     public static BenchFileSystem Create(string id, BenchSizes sizes)
@@ -42,7 +57,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
         var workloads = Workload.All.Where(fileSystem.Measures).ToList();
         var runs = workloads.ToDictionary(w => w, _ => new List<double>());
         var errors = new Dictionary<Workload, string>();
-        string work = Path.Combine("/dev/shm", string.Create(CultureInfo.InvariantCulture, $"stargate-bench-{Environment.ProcessId}-{fileSystem.Id}"));
+        string work = Path.Combine("/dev/shm", string.Create(CultureInfo.InvariantCulture, $"{WorkPrefix}{Environment.ProcessId}-{fileSystem.Id}"));
         string? failure = null;
         var guests = new List<BenchGuest>();
         var clock = Stopwatch.StartNew();

@@ -23,6 +23,7 @@ catch (BenchUsageException e)
 }
 
 TestLogs.UseFolder("bench-logs");
+Harness.RemoveStaleWork();
 var started = DateTimeOffset.UtcNow;
 var clock = Stopwatch.StartNew();
 var harness = new Harness(settings, Console.Out);

@@ -24,21 +24,26 @@ public sealed class ServiceProcess : IDisposable
         Name = name;
         LogPath = TestLogs.PathFor(name);
         _log = new StreamWriter(LogPath) { AutoFlush = true };
-        var info = new ProcessStartInfo(file)
+        // In a session of its own (setsid execs it in place: a child is no group leader, so
+        // the pid stays the server's): smbd ends by signalling its whole process group, which
+        // would otherwise be the harness's (and, under dotnet test, the test host's). smbd is
+        // then told --no-process-group, since it cannot make a session it already leads.
+        var info = new ProcessStartInfo("setsid")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add(file);
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
         }
 
-        Add($"# {file} {string.Join(' ', args)}");
+        Add($"# setsid {file} {string.Join(' ', args)}");
         _process = Process.Start(info) ?? throw new BenchException($"{name}: could not start {file}");
-        _process.StandardInput.Close();
+        // stdin stays open and empty until the end: smbd --foreground exits when it reads EOF there.
         _process.OutputDataReceived += (_, e) => Add(e.Data);
         _process.ErrorDataReceived += (_, e) => Add(e.Data);
         _process.BeginOutputReadLine();
@@ -125,6 +130,7 @@ public sealed class ServiceProcess : IDisposable
         }
 
         _process.WaitForExit();
+        _process.StandardInput.Dispose();
         _process.Dispose();
         lock (_gate)
         {
