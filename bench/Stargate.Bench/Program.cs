@@ -30,32 +30,37 @@ var harness = new Harness(settings, Console.Out);
 var fileSystems = new List<FileSystemInfo>();
 var results = new List<Measurement>();
 Console.WriteLine($"stargate-bench {settings.Mode}: {string.Join(", ", settings.FileSystems)}; guest kernel {settings.KernelRelease}; logs in {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
+string commit = MachineProbe.Commit();
+var machine = MachineProbe.Read(settings);
+Directory.CreateDirectory(settings.OutputDirectory);
+string stem = Path.Combine(settings.OutputDirectory, settings.Name);
+string markdown = string.Empty;
 foreach (string id in settings.FileSystems)
 {
     var (info, measured) = harness.Measure(Harness.Create(id, settings.Sizes));
     fileSystems.Add(info);
     results.AddRange(measured);
+
+    // Written after every file system, so that a run stopped part-way keeps what it measured.
+    var run = new BenchRun
+    {
+        Name = settings.Name,
+        Mode = settings.Mode,
+        Started = started,
+        DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        Commit = commit,
+        Machine = machine,
+        Sizes = settings.Sizes,
+        FileSystems = fileSystems,
+        Results = results,
+    };
+    File.WriteAllText(stem + ".json", run.ToJson());
+    markdown = MarkdownReport.Render(run);
+    File.WriteAllText(stem + ".md", markdown);
+    ChartReport.Render(run, stem + ".png");
+    Console.WriteLine($"  results so far in {stem}.json, .md and .png");
 }
 
-var run = new BenchRun
-{
-    Name = settings.Name,
-    Mode = settings.Mode,
-    Started = started,
-    DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
-    Commit = MachineProbe.Commit(),
-    Machine = MachineProbe.Read(settings),
-    Sizes = settings.Sizes,
-    FileSystems = fileSystems,
-    Results = results,
-};
-
-Directory.CreateDirectory(settings.OutputDirectory);
-string stem = Path.Combine(settings.OutputDirectory, settings.Name);
-File.WriteAllText(stem + ".json", run.ToJson());
-string markdown = MarkdownReport.Render(run);
-File.WriteAllText(stem + ".md", markdown);
-ChartReport.Render(run, stem + ".png");
 Console.WriteLine();
 Console.WriteLine(markdown);
 Console.WriteLine($"stargate-bench: wrote {stem}.json, .md and .png in {clock.Elapsed.TotalSeconds:0} s");
