@@ -17,15 +17,11 @@ packages=(
   libc6-dev       # ... which includes <stddef.h>/<stdint.h> from libc
   linux-libc-dev  # ... and <linux/types.h> (__u8..__u64) for the uapi-style header
   qemu-system-x86   # integration-tests boot the guests in it (-accel tcg -cpu max), ivshmem-plain/-doorbell
-  linux-image-amd64 # the guests' kernel (6.1, /boot/vmlinuz-*; STARGATE_GUEST_KERNEL picks another)
   busybox-static    # the guests' whole userland: a static busybox in the test initramfs
   make              # builds guest-module-templates/tools (sgtool) for the guests, and later Kbuild
   cpio              # a test lists the generated initramfs with cpio -t to prove it is valid newc
   libvirt-clients   # virt-xml-validate: the libvirt <shmem> XML that stargate emits is schema-checked
   libxml2-utils     # ... virt-xml-validate runs xmllint from this package
-  linux-headers-amd64        # Kbuild of the generated guest module (stargate-codegen) for the 6.1 guests
-  linux-headers-6.12-amd64   # ... and for the 6.12 guests
-  linux-image-6.12-amd64     # the 6.12 guests' kernel
   kmod                       # modinfo, depmod: reading and installing the built stargatefs.ko
                              # ... and modprobe --show-depends: the bench guests' kernel modules
   xz-utils                   # the bench guests' modules (.ko.xz) are unpacked for busybox insmod
@@ -37,6 +33,12 @@ packages=(
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$root"
+
+# The guests' kernels and their headers: every row of the kernel matrix (codegen/kernels.tsv,
+# its last column), so that a kernel added there is installed here with no second list.
+while IFS= read -r pkg; do
+  packages+=("$pkg")
+done < <(awk '!/^[[:space:]]*#/ && NF >= 6 { n = split($6, p, ","); for (i = 1; i <= n; i++) print p[i] }' codegen/kernels.tsv)
 
 missing=()
 for pkg in "${packages[@]}"; do
