@@ -1,4 +1,4 @@
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// A setattr: <see cref="Valid"/> holds SGZ_ATTR_* bits naming the fields that apply;

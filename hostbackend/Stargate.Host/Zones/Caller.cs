@@ -1,6 +1,6 @@
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Who asks for a change: the uid and gid that permission checks use (a guest's word for

@@ -1,6 +1,6 @@
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>What stat shows of an inode, copied out of the zone.</summary>
 public sealed record InodeInfo(
@@ -25,7 +25,7 @@ public sealed record InodeInfo(
 
     public bool IsRegularFile => (Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg;
 
-    public uint Permissions => Mode & 0xfff;
+    public uint Permissions => Mode & SgzAbi.SIallugo;
 
     internal static InodeInfo From(ulong ino, in SgzInode i) => new(
         ino, i.Mode, i.Uid, i.Gid, i.Nlink, i.Generation, i.Size, i.Pages, i.Rdev, i.Entries,

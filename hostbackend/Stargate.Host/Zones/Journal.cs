@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// The zone's undo journal (layout: struct sgz_journal_header in stargate_zone.h).
@@ -24,8 +24,9 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
     private readonly HashSet<ulong> _protectedLines = [];
     private ulong _used;
 
-    /// <summary>Called at every point where a writer could be killed; fault-injection tests throw from it.</summary>
-    public Action? CrashPoint { get; set; }
+    /// <summary>The fault-injection test seam: what runs at which crash point (null = none armed).</summary>
+    private Action? _crash;
+    private long _crashCountdown;
 
     public bool IsActive => Header.State == SgzAbi.JournalActive;
 
@@ -148,9 +149,23 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         }
     }
 
+    /// <summary>
+    /// Test seam: runs <paramref name="crash"/> at the <paramref name="point"/>-th point from now at
+    /// which a writer could be killed (before each record is counted, after it, before commit),
+    /// once; the crash tests throw or SIGKILL from it. Never armed in production.
+    /// </summary>
+    public void ArmCrash(long point, Action crash)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(point, 1);
+        _crashCountdown = point;
+        _crash = crash;
+    }
+
+    public void DisarmCrash() => _crash = null;
+
     public void Commit()
     {
-        CrashPoint?.Invoke();
+        CrashPoint();
         Volatile.Write(ref Header.State, (uint)SgzAbi.JournalIdle);
         _protectedLines.Clear();
     }
@@ -229,9 +244,18 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         rec.Offset = offset;
         rec.Length = (uint)length;
         rec.Crc = RecordCrc(offset, (uint)length, old);
-        CrashPoint?.Invoke();
+        CrashPoint();
         _used += size;
         Volatile.Write(ref Header.Used, _used);
-        CrashPoint?.Invoke();
+        CrashPoint();
+    }
+
+    private void CrashPoint()
+    {
+        if (_crash is { } crash && --_crashCountdown == 0)
+        {
+            _crash = null;
+            crash();
+        }
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>Sizes as people write them ("64G", "16MiB", "4096") and as the zone prints them.</summary>
 public static class Units

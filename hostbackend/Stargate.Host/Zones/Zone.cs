@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>How a zone is opened.</summary>
 public enum ZoneAccess
@@ -16,22 +16,26 @@ public enum ZoneAccess
 }
 
 /// <summary>
-/// A Stargate zone opened by the host: the mapped file, its geometry and, when
-/// writable, the journal through which every structural change goes. One
-/// writer per zone (enforced with flock); all methods of one instance are
-/// serialized by the caller or by <see cref="Sync"/>.
+/// A Stargate zone opened by the host: the mapped file, its geometry, and the components
+/// that own its structures (<see cref="Names"/>, <see cref="Files"/>, <see cref="Locks"/>,
+/// <see cref="LockWords"/>, <see cref="Peers"/>, <see cref="Orphans"/>, and inside the
+/// library the inode table, page tables, directories, allocator and the writer that
+/// journals every change). One writer per zone, enforced with flock.
 /// </summary>
-public sealed partial class Zone : IDisposable
+/// <remarks>
+/// Serialization: the zone owns its lock. Every public operation of the zone and of its
+/// components takes it (it is reentrant), so each is atomic with respect to other threads
+/// and each change is journalled whole. A caller that needs several operations to run with
+/// no other thread's in between (the request server's passes, a peer's clean-up) holds the
+/// lock with <see cref="Serialize"/>; the lock object itself never leaves the zone. Nothing
+/// of the zone may be used after Dispose.
+/// </remarks>
+public sealed class Zone : IDisposable
 {
-    private const int LockRetries = 20;
-    private const int LockRetryMs = 25;
     private readonly SafeFileHandle _file;
     private readonly ZoneMemory _memory;
-    private readonly Journal? _journal;
+    private readonly Lock _gate = new();
     private bool _closed;
-
-    /// <summary>Opened by fsck --repair: a seqcount that stays odd is taken anyway (see TakeSeq).</summary>
-    private bool _repairing;
 
     private Zone(string path, SafeFileHandle file, ZoneMemory memory, ZoneGeometry geometry)
     {
@@ -39,10 +43,20 @@ public sealed partial class Zone : IDisposable
         _file = file;
         _memory = memory;
         Geometry = geometry;
-        if (memory.Writable)
-        {
-            _journal = new Journal(memory, geometry.Journal);
-        }
+        Writer = new ZoneWriter(path, file, memory, geometry);
+        Inodes = new InodeTable(path, memory, geometry, Writer);
+        Peers = new PeerTable(path, memory, geometry, Writer, _gate);
+        Allocator = new Allocator(path, memory, geometry, Writer, Peers);
+        PageTables = new PageTables(path, memory, geometry, Writer, Inodes, Allocator);
+        Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
+        Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
+        LockWords = new InodeLockWords(path, Inodes, Peers, _gate);
+        var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks);
+        Orphans = new Orphans(Inodes, new OpenTables(memory, Peers), reclaimer, Writer, _gate);
+        Names = new Names(path, memory, geometry, Writer, Inodes, PageTables, Directories, Orphans, reclaimer, Peers, _gate);
+        Files = new FileData(path, file, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
+        Writer.Enlist(Allocator);
+        Writer.Enlist(Locks);
     }
 
     public string Path { get; }
@@ -57,19 +71,40 @@ public sealed partial class Zone : IDisposable
     /// <summary>Journal records undone when this open recovered an interrupted change.</summary>
     public int RecoveredRecords { get; private set; }
 
-    /// <summary>The lock that serializes every operation on this instance.</summary>
-    public object Sync { get; } = new();
+    /// <summary>Lookups and namespace changes, by path and by inode.</summary>
+    public Names Names { get; }
 
-    /// <summary>Fault injection: called at every point a writer could die (see Journal).</summary>
-    internal Action? CrashPoint
-    {
-        get => _journal?.CrashPoint;
-        set => _journal!.CrashPoint = value;
-    }
+    /// <summary>File data, setattr and allocate.</summary>
+    public FileData Files { get; }
+
+    /// <summary>The flock and fcntl lock table.</summary>
+    public LockTable Locks { get; }
+
+    /// <summary>The inode lock words guests hold across size-changing writes.</summary>
+    public InodeLockWords LockWords { get; }
+
+    /// <summary>The peer table and the peers' ring areas.</summary>
+    public PeerTable Peers { get; }
+
+    /// <summary>Unlinked files kept for the peers that hold them open.</summary>
+    public Orphans Orphans { get; }
 
     internal ZoneMemory Memory => _memory;
 
+    internal ZoneWriter Writer { get; }
+
+    internal InodeTable Inodes { get; }
+
+    internal Allocator Allocator { get; }
+
+    internal PageTables PageTables { get; }
+
+    internal Directories Directories { get; }
+
     internal ref SgzSuperblock Superblock => ref _memory.Ref<SgzSuperblock>(0);
+
+    /// <summary>The journal's state as stored: ACTIVE means a writer died mid-change.</summary>
+    internal bool JournalActive => _memory.Ref<SgzJournalHeader>(Geometry.Journal.Offset).State == SgzAbi.JournalActive;
 
     /// <summary>
     /// Opens an existing zone. Checks magic, version, checksum and geometry; a
@@ -97,6 +132,48 @@ public sealed partial class Zone : IDisposable
         return zone;
     }
 
+    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two).</summary>
+    public static ZoneGeometry Format(string path, ulong size, bool force = false) => ZoneFormatter.Format(path, size, force);
+
+    /// <summary>
+    /// Holds the zone's lock until the returned scope is disposed (<c>using (zone.Serialize()) { ... }</c>):
+    /// the operations inside run with no other thread's in between (see the remarks on the type).
+    /// </summary>
+    public Lock.Scope Serialize() => _gate.EnterScope();
+
+    public ZoneSummary Summarize()
+    {
+        lock (_gate)
+        {
+            return ZoneSummary.Of(Path, Superblock, Geometry, JournalActive);
+        }
+    }
+
+    /// <summary>Marks the zone cleanly closed (if writable), unmaps it and releases the lock.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            try
+            {
+                if (IsWritable && !Writer.Journal.IsActive)
+                {
+                    Writer.Change(() => Writer.SuperblockForWrite().Flags |= SgzAbi.SbClean);
+                    _memory.Flush(Path);
+                }
+            }
+            finally
+            {
+                Release();
+            }
+        }
+    }
+
     /// <summary>
     /// Opens a zone for fsck: the exclusive lock (no writer may change it while it
     /// is checked), identity and geometry checks, and nothing else: no recovery,
@@ -106,8 +183,67 @@ public sealed partial class Zone : IDisposable
     internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false)
     {
         var zone = Map(path, writable, exclusive: true, checkSeal: !trustSuperblock);
-        zone._repairing = writable;
+        zone.Writer.Repairing = writable;
         return zone;
+    }
+
+    /// <summary>Runs <paramref name="body"/> as one atomic change under the zone's lock (a request applied with its reply, an fsck repair).</summary>
+    internal T Change<T>(Func<T> body)
+    {
+        lock (_gate)
+        {
+            return Writer.Change(body);
+        }
+    }
+
+    /// <inheritdoc cref="Change{T}(Func{T})"/>
+    internal void Change(Action body)
+    {
+        lock (_gate)
+        {
+            Writer.Change(body);
+        }
+    }
+
+    /// <summary>
+    /// Test seam for the crash tests: runs <paramref name="crash"/> (which throws
+    /// <see cref="SimulatedCrashException"/> or kills the process) at the
+    /// <paramref name="point"/>-th point from now at which a writer could die. See Journal.
+    /// </summary>
+    internal void InjectCrashAt(long point, Action crash) => Writer.Journal.ArmCrash(point, crash);
+
+    /// <summary>Test seam: no crash point armed any more.</summary>
+    internal void DisarmCrash() => Writer.Journal.DisarmCrash();
+
+    /// <summary>fsck --repair: undoes a dead writer's change; returns the records applied.</summary>
+    internal int UndoInterruptedChange()
+    {
+        lock (_gate)
+        {
+            Writer.Journal.CheckHeader(Path);
+            return Writer.Journal.Rollback(Path);
+        }
+    }
+
+    /// <summary>fsck --repair, at the end: zero free space and mark the zone clean.</summary>
+    internal void FinishRepair()
+    {
+        lock (_gate)
+        {
+            Allocator.ZeroAllFreeSpace();
+            Writer.Change(() => Writer.SuperblockForWrite().Flags |= SgzAbi.SbClean);
+            _memory.Flush(Path);
+            Release();
+        }
+    }
+
+    /// <summary>Drops the zone as a killed process would: no clean flag, no rollback. Tests and fsck's read-only walk.</summary>
+    internal void Abandon()
+    {
+        lock (_gate)
+        {
+            Release();
+        }
     }
 
     /// <summary>
@@ -117,13 +253,13 @@ public sealed partial class Zone : IDisposable
     /// </summary>
     private static Zone Map(string path, bool writable, bool exclusive, bool checkSeal)
     {
-        SafeFileHandle file = OpenFile(path, writable);
+        SafeFileHandle file = ZoneFile.Open(path, writable ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
         ZoneMemory? memory = null;
         try
         {
             if (exclusive)
             {
-                LockExclusive(file, path);
+                WriterLock.Take(file, path);
             }
 
             ulong length = (ulong)RandomAccess.GetLength(file);
@@ -136,7 +272,7 @@ public sealed partial class Zone : IDisposable
             var sb = memory.Ref<SgzSuperblock>(0);
             if (checkSeal)
             {
-                CheckIdentity(sb, path);
+                SuperblockSeal.Check(sb, path);
             }
 
             var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
@@ -150,89 +286,6 @@ public sealed partial class Zone : IDisposable
         }
     }
 
-    /// <summary>The journal's state as stored: ACTIVE means a writer died mid-change.</summary>
-    internal bool JournalActive => _memory.Ref<SgzJournalHeader>(Geometry.Journal.Offset).State == SgzAbi.JournalActive;
-
-    /// <summary>fsck --repair: undoes a dead writer's change; returns the records applied.</summary>
-    internal int UndoInterruptedChange()
-    {
-        _journal!.CheckHeader(Path);
-        return _journal.Rollback(Path);
-    }
-
-    /// <summary>fsck --repair, at the end: zero free space and mark the zone clean.</summary>
-    internal void FinishRepair()
-    {
-        ZeroAllFreeSpace();
-        Change(() => SuperblockForWrite().Flags |= SgzAbi.SbClean);
-        _memory.Flush(Path);
-        Release();
-    }
-
-    /// <summary>Verifies magic, major version and superblock checksum, with messages that name what is wrong.</summary>
-    internal static void CheckIdentity(in SgzSuperblock sb, string path)
-    {
-        if (sb.Magic != SgzAbi.Magic)
-        {
-            throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (no STARGATE magic at offset 0)");
-        }
-
-        if (sb.VersionMajor > SgzAbi.VersionMajor)
-        {
-            throw new ZoneException(ZoneError.VersionTooNew,
-                $"{path} has zone format {sb.VersionMajor}.{sb.VersionMinor}; this stargate reads format {SgzAbi.VersionMajor}.x only: upgrade stargate");
-        }
-
-        if (sb.SbSize != SgzAbi.SuperblockSize)
-        {
-            throw new ZoneCorruptException($"{path}: superblock size field is {sb.SbSize}, expected {SgzAbi.SuperblockSize}");
-        }
-
-        uint crc = SuperblockCrc(sb);
-        if (crc != sb.Crc)
-        {
-            throw new ZoneCorruptException(
-                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
-        }
-    }
-
-    internal static unsafe uint SuperblockCrc(in SgzSuperblock sb)
-    {
-        fixed (SgzSuperblock* p = &sb)
-        {
-            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.SuperblockCrcOffset));
-        }
-    }
-
-    /// <summary>Marks the zone cleanly closed (if writable), unmaps it and releases the lock.</summary>
-    public void Dispose()
-    {
-        if (_closed)
-        {
-            return;
-        }
-
-        try
-        {
-            if (IsWritable && !_journal!.IsActive)
-            {
-                Change(() =>
-                {
-                    ref var sb = ref SuperblockForWrite();
-                    sb.Flags |= SgzAbi.SbClean;
-                });
-                _memory.Flush(Path);
-            }
-        }
-        finally
-        {
-            Release();
-        }
-    }
-
-    /// <summary>Drops the zone as a killed process would: no clean flag, no rollback. Tests only.</summary>
-    internal void Abandon() => Release();
-
     private void Release()
     {
         _closed = true;
@@ -240,76 +293,24 @@ public sealed partial class Zone : IDisposable
         _file.Dispose();
     }
 
-    private static SafeFileHandle OpenFile(string path, bool write) =>
-        ZoneFile.Open(path, write ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
-
-    private static void LockExclusive(SafeFileHandle file, string path)
-    {
-        int fd = (int)file.DangerousGetHandle();
-        int errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
-
-        // A writer that has just closed may still hold the lock for an instant: through a child
-        // forked before its close and not yet exec'd (O_CLOEXEC acts only at exec), or while
-        // its process exits. Wait that out briefly before calling the zone busy.
-        for (int retry = 0; errno == Errno.EWOULDBLOCK && retry < LockRetries; retry++)
-        {
-            Thread.Sleep(LockRetryMs);
-            errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
-        }
-
-        if (errno == Errno.EWOULDBLOCK)
-        {
-            throw new ZoneException(ZoneError.Busy, $"{path} is open for writing by {DescribeWriter(file)}; stop it or use a read-only command");
-        }
-
-        if (errno != 0)
-        {
-            throw new NativeException("flock", path, errno);
-        }
-    }
-
-    /// <summary>"pid 123 (stargate serve) since 2026-11-21 07:00:00Z", read from the superblock the holder wrote.</summary>
-    private static string DescribeWriter(SafeFileHandle file)
-    {
-        Span<byte> raw = stackalloc byte[SgzAbi.SuperblockSize];
-        if (RandomAccess.Read(file, raw, 0) < raw.Length)
-        {
-            return "another process";
-        }
-
-        var sb = MemoryMarshal.Read<SgzSuperblock>(raw);
-        if (sb.Magic != SgzAbi.Magic || sb.WriterPid == 0)
-        {
-            return "another process";
-        }
-
-        unsafe
-        {
-            var name = new ReadOnlySpan<byte>(sb.WriterCmd, 32);
-            int end = name.IndexOf((byte)0);
-            string cmd = Encoding.UTF8.GetString(end < 0 ? name : name[..end]);
-            var since = DateTimeOffset.FromUnixTimeMilliseconds((long)(sb.WriterSinceNs / 1_000_000));
-            return $"pid {sb.WriterPid} ({cmd}) since {since:yyyy-MM-dd HH:mm:ss}Z";
-        }
-    }
-
     private void StartWriting(string holder)
     {
-        _journal!.CheckHeader(Path);
-        if (_journal.IsActive)
+        var journal = Writer.Journal;
+        journal.CheckHeader(Path);
+        if (journal.IsActive)
         {
-            RecoveredRecords = _journal.Rollback(Path);
+            RecoveredRecords = journal.Rollback(Path);
         }
 
         if (!WasClean)
         {
             // The dead writer may have freed space and died before zeroing it.
-            ZeroAllFreeSpace();
+            Allocator.ZeroAllFreeSpace();
         }
 
-        Change(() =>
+        Writer.Change(() =>
         {
-            ref var sb = ref SuperblockForWrite();
+            ref var sb = ref Writer.SuperblockForWrite();
             sb.Flags &= ~SgzAbi.SbClean;
             sb.OpenCount++;
             sb.WriterPid = (ulong)Libc.Getpid();

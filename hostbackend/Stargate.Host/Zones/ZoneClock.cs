@@ -1,4 +1,4 @@
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>Times as the zone stores them: nanoseconds since the Unix epoch.</summary>
 public static class ZoneClock

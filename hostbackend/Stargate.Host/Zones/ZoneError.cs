@@ -1,4 +1,4 @@
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>What went wrong, as a user or a guest's reply sees it; each maps to one errno.</summary>
 public enum ZoneError

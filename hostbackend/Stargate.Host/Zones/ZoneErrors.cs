@@ -1,33 +1,28 @@
-using Stargate.Interop.Native;
+using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
-/// <summary>The one mapping from a zone error to the positive Linux errno a guest's reply carries (docs/requests.md, Statuses).</summary>
+/// <summary>The one mapping from a zone error to the status a guest's reply carries (SGZ_STATUS_* of stargate_zone.h; docs/requests.md, Statuses).</summary>
 public static class ZoneErrors
 {
-    // Linux x86-64 numbers the interop Errno class does not carry (uapi asm-generic/errno*.h).
-    private const int EMLINK = 31;
-    private const int ENOLCK = 37;
-    private const int ESTALE = 116;
-
     public static int ToErrno(ZoneError error) => error switch
     {
-        ZoneError.NotFound => Errno.ENOENT,
-        ZoneError.Exists => Errno.EEXIST,
-        ZoneError.NotDirectory => Errno.ENOTDIR,
-        ZoneError.IsDirectory => Errno.EISDIR,
-        ZoneError.NotEmpty => Errno.ENOTEMPTY,
-        ZoneError.NameTooLong => Errno.ENAMETOOLONG,
-        ZoneError.NoSpace => Errno.ENOSPC,
-        ZoneError.InvalidArgument => Errno.EINVAL,
-        ZoneError.FileTooLarge => Errno.EFBIG,
-        ZoneError.ReadOnly => Errno.EROFS,
-        ZoneError.Busy => Errno.EBUSY,
-        ZoneError.Stale => ESTALE,
-        ZoneError.AccessDenied => Errno.EACCES,
-        ZoneError.NotPermitted => Errno.EPERM,
-        ZoneError.NoLocks => ENOLCK,
-        ZoneError.TooManyLinks => EMLINK,
-        _ => Errno.EIO,
+        ZoneError.NotFound => SgzAbi.StatusEnoent,
+        ZoneError.Exists => SgzAbi.StatusEexist,
+        ZoneError.NotDirectory => SgzAbi.StatusEnotdir,
+        ZoneError.IsDirectory => SgzAbi.StatusEisdir,
+        ZoneError.NotEmpty => SgzAbi.StatusEnotempty,
+        ZoneError.NameTooLong => SgzAbi.StatusEnametoolong,
+        ZoneError.NoSpace => SgzAbi.StatusEnospc,
+        ZoneError.InvalidArgument => SgzAbi.StatusEinval,
+        ZoneError.FileTooLarge => SgzAbi.StatusEfbig,
+        ZoneError.ReadOnly => SgzAbi.StatusErofs,
+        ZoneError.Busy => SgzAbi.StatusEbusy,
+        ZoneError.Stale => SgzAbi.StatusEstale,
+        ZoneError.AccessDenied => SgzAbi.StatusEacces,
+        ZoneError.NotPermitted => SgzAbi.StatusEperm,
+        ZoneError.NoLocks => SgzAbi.StatusEnolck,
+        ZoneError.TooManyLinks => SgzAbi.StatusEmlink,
+        _ => SgzAbi.StatusEio,
     };
 }

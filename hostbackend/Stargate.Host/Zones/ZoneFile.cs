@@ -1,7 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>Opens zone files with open(2) itself, so that the only lock on them is the zone's own flock.</summary>
 internal static class ZoneFile

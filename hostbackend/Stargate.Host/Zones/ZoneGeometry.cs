@@ -1,7 +1,7 @@
 using System.Numerics;
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Where every region of a zone lives. <see cref="ForSize"/> chooses the layout at

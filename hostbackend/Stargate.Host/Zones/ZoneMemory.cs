@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// The zone file mapped shared into this process. Every access is bounds

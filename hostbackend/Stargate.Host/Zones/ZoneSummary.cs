@@ -1,7 +1,7 @@
 using System.Text;
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>What `stargate zone info` shows: identity, state, usage and the region map.</summary>
 public sealed record ZoneSummary(
@@ -21,51 +21,42 @@ public sealed record ZoneSummary(
     ulong Chunks,
     uint GroupChunks,
     uint MaxPeers,
-    IReadOnlyList<RegionSummary> Regions);
-
-public sealed record RegionSummary(string Name, ulong Offset, ulong Size);
-
-public sealed partial class Zone
+    IReadOnlyList<RegionSummary> Regions)
 {
-    public ZoneSummary Summarize()
+    internal static ZoneSummary Of(string path, SgzSuperblock sb, ZoneGeometry g, bool journalActive)
     {
-        lock (Sync)
+        string uuid;
+        string? writer = null;
+        unsafe
         {
-            var sb = Superblock;
-            string uuid;
-            string? writer = null;
-            unsafe
+            uuid = new Guid(new ReadOnlySpan<byte>(sb.Uuid, 16)).ToString();
+            if (sb.WriterPid != 0)
             {
-                uuid = new Guid(new ReadOnlySpan<byte>(sb.Uuid, 16)).ToString();
-                if (sb.WriterPid != 0)
-                {
-                    var cmd = new ReadOnlySpan<byte>(sb.WriterCmd, 32);
-                    int end = cmd.IndexOf((byte)0);
-                    writer = $"pid {sb.WriterPid} ({Encoding.UTF8.GetString(end < 0 ? cmd : cmd[..end])}) since {ZoneClock.ToDateTime(sb.WriterSinceNs):yyyy-MM-dd HH:mm:ss}Z";
-                }
+                var cmd = new ReadOnlySpan<byte>(sb.WriterCmd, 32);
+                int end = cmd.IndexOf((byte)0);
+                writer = $"pid {sb.WriterPid} ({Encoding.UTF8.GetString(end < 0 ? cmd : cmd[..end])}) since {ZoneClock.ToDateTime(sb.WriterSinceNs):yyyy-MM-dd HH:mm:ss}Z";
             }
-
-            var g = Geometry;
-            var regions = new List<RegionSummary> { new("superblock", 0, ZoneGeometry.PageSize) };
-            regions.AddRange(g.Regions.Select(r => new RegionSummary(r.Name, r.Region.Offset, r.Region.Size)));
-            return new ZoneSummary(
-                Path,
-                $"{sb.VersionMajor}.{sb.VersionMinor}",
-                uuid,
-                g.ZoneSize,
-                ZoneClock.ToDateTime(sb.CreatedNs),
-                (sb.Flags & SgzAbi.SbClean) != 0,
-                _memory.Ref<SgzJournalHeader>(g.Journal.Offset).State == SgzAbi.JournalActive,
-                sb.OpenCount,
-                writer,
-                g.InodeCount - 1,
-                g.InodeCount - 1 - Math.Min(sb.FreeInodes, g.InodeCount - 1),
-                g.Data.Size,
-                (g.DataPages - Math.Min(sb.FreePages, g.DataPages)) * ZoneGeometry.PageSize,
-                g.ChunkCount,
-                g.GroupChunks,
-                g.MaxPeers,
-                regions);
         }
+
+        var regions = new List<RegionSummary> { new("superblock", 0, ZoneGeometry.PageSize) };
+        regions.AddRange(g.Regions.Select(r => new RegionSummary(r.Name, r.Region.Offset, r.Region.Size)));
+        return new ZoneSummary(
+            path,
+            $"{sb.VersionMajor}.{sb.VersionMinor}",
+            uuid,
+            g.ZoneSize,
+            ZoneClock.ToDateTime(sb.CreatedNs),
+            (sb.Flags & SgzAbi.SbClean) != 0,
+            journalActive,
+            sb.OpenCount,
+            writer,
+            g.InodeCount - 1,
+            g.InodeCount - 1 - Math.Min(sb.FreeInodes, g.InodeCount - 1),
+            g.Data.Size,
+            (g.DataPages - Math.Min(sb.FreePages, g.DataPages)) * ZoneGeometry.PageSize,
+            g.ChunkCount,
+            g.GroupChunks,
+            g.MaxPeers,
+            regions);
     }
 }

@@ -1,12 +1,6 @@
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
-
-/// <summary>A run of a file: <see cref="ZoneOffset"/> 0 is a hole that reads as zeros.</summary>
-internal readonly record struct Extent(ulong ZoneOffset, ulong Length)
-{
-    public bool IsHole => ZoneOffset == 0;
-}
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Shared page tables (layout in stargate_zone.h): a file's index is an x86-64
@@ -15,16 +9,21 @@ internal readonly record struct Extent(ulong ZoneOffset, ulong Length)
 /// 3 and 4 hold only nodes. Walks check every entry they follow, and the level
 /// falls by one at each step, so a corrupt table cannot loop.
 /// </summary>
-public sealed partial class Zone
+/// <remarks>
+/// Invariants it owns: every present entry points into the data region at its size's
+/// alignment; an inode's pages count its leaves and its nodes; an empty table has depth 0
+/// and no root. Called with the zone's lock held; everything that writes, inside a change.
+/// </remarks>
+internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, InodeTable inodes, Allocator allocator)
 {
     private const ulong EntryFlags = SgzAbi.PtePresent | SgzAbi.PteWritable;
 
-    internal static ulong LevelSpan(int level) => ZoneGeometry.PageSize << (9 * (level - 1));
+    public static ulong LevelSpan(int level) => ZoneGeometry.PageSize << (9 * (level - 1));
 
-    internal static ulong Capacity(int depth) => depth == 0 ? 0 : LevelSpan(depth) * SgzAbi.PtEntries;
+    public static ulong Capacity(int depth) => depth == 0 ? 0 : LevelSpan(depth) * SgzAbi.PtEntries;
 
     /// <summary>The extent holding <paramref name="fileOffset"/>: where it is in the zone and how far it runs.</summary>
-    internal Extent Map(ulong ino, in SgzInode inode, ulong fileOffset)
+    public Extent Map(ulong ino, in SgzInode inode, ulong fileOffset)
     {
         int depth = inode.PtDepth;
         if (depth == 0 || fileOffset >= Capacity(depth))
@@ -32,13 +31,13 @@ public sealed partial class Zone
             return new Extent(0, ulong.MaxValue - fileOffset);
         }
 
-        ulong node = CheckNode(ino, inode.PtRoot, Geometry.InodeOffset(ino));
+        ulong node = CheckNode(ino, inode.PtRoot, geometry.InodeOffset(ino));
         for (int level = depth; level >= 1; level--)
         {
             ulong span = LevelSpan(level);
             ulong within = fileOffset % span;
             ulong at = node + ((fileOffset / span % SgzAbi.PtEntries) * 8);
-            ulong e = _memory.Ref<ulong>(at);
+            ulong e = memory.Ref<ulong>(at);
             if ((e & SgzAbi.PtePresent) == 0)
             {
                 return new Extent(0, span - within);
@@ -70,7 +69,7 @@ public sealed partial class Zone
     /// file gets a 2 MiB leaf when <paramref name="huge"/> says so for it, 4 KiB
     /// pages otherwise. Called inside a change; returns the pages it added.
     /// </summary>
-    internal ulong Populate(ulong ino, ulong start, ulong end, int slot, Func<ulong, bool> huge)
+    public ulong Populate(ulong ino, ulong start, ulong end, int slot, Func<ulong, bool> huge)
     {
         if (end <= start)
         {
@@ -83,12 +82,12 @@ public sealed partial class Zone
         }
 
         ulong added = 0;
-        ulong goalChunk = NoChunk;
-        ulong goalPage = NoChunk;
-        var before = start == 0 ? new Extent(0, 0) : Map(ino, LoadInode(ino), start - 1);
+        ulong goalChunk = Allocator.NoChunk;
+        ulong goalPage = Allocator.NoChunk;
+        var before = start == 0 ? new Extent(0, 0) : Map(ino, inodes.Load(ino), start - 1);
         if (!before.IsHole)
         {
-            goalPage = Geometry.PageIndex(before.ZoneOffset) + 1;
+            goalPage = geometry.PageIndex(before.ZoneOffset) + 1;
             goalChunk = goalPage / SgzAbi.PagesPerChunk + (goalPage % SgzAbi.PagesPerChunk == 0 ? 0UL : 1UL);
         }
 
@@ -98,13 +97,13 @@ public sealed partial class Zone
             if (huge(chunk))
             {
                 ulong entry = EntryForWrite(ino, chunkStart, 2, slot);
-                ulong e = _memory.Ref<ulong>(entry);
+                ulong e = memory.Ref<ulong>(entry);
                 if ((e & SgzAbi.PtePresent) == 0)
                 {
-                    ulong c = AllocateChunk(slot, goalChunk);
-                    ulong frame = Geometry.PageOffset(c * SgzAbi.PagesPerChunk);
-                    U64ForWrite(entry) = frame | EntryFlags | SgzAbi.PteHuge;
-                    InodeForWrite(ino).Pages += SgzAbi.PagesPerChunk;
+                    ulong c = allocator.AllocateChunk(slot, goalChunk);
+                    ulong frame = geometry.PageOffset(c * SgzAbi.PagesPerChunk);
+                    writer.U64ForWrite(entry) = frame | EntryFlags | SgzAbi.PteHuge;
+                    inodes.ForWrite(ino).Pages += SgzAbi.PagesPerChunk;
                     added += SgzAbi.PagesPerChunk;
                     goalChunk = c + 1;
                     goalPage = (c + 1) * SgzAbi.PagesPerChunk;
@@ -113,15 +112,15 @@ public sealed partial class Zone
 
                 if ((e & SgzAbi.PteHuge) != 0)
                 {
-                    goalChunk = Geometry.PageIndex(e & SgzAbi.PmdAddrMask) / SgzAbi.PagesPerChunk + 1;
+                    goalChunk = geometry.PageIndex(e & SgzAbi.PmdAddrMask) / SgzAbi.PagesPerChunk + 1;
                     continue;
                 }
 
                 // The chunk already holds 4 KiB pages (the file was small once): fill it with pages.
             }
-            else if (LoadInode(ino).PtDepth >= 2)
+            else if (inodes.Load(ino).PtDepth >= 2)
             {
-                ulong e = _memory.Ref<ulong>(EntryForWrite(ino, chunkStart, 2, slot));
+                ulong e = memory.Ref<ulong>(EntryForWrite(ino, chunkStart, 2, slot));
                 if ((e & SgzAbi.PteHuge) != 0)
                 {
                     continue;
@@ -133,16 +132,16 @@ public sealed partial class Zone
             for (ulong p = from; p < to; p++)
             {
                 ulong entry = EntryForWrite(ino, p * ZoneGeometry.PageSize, 1, slot);
-                ulong e = _memory.Ref<ulong>(entry);
+                ulong e = memory.Ref<ulong>(entry);
                 if ((e & SgzAbi.PtePresent) != 0)
                 {
-                    goalPage = Geometry.PageIndex(e & SgzAbi.PteAddrMask) + 1;
+                    goalPage = geometry.PageIndex(e & SgzAbi.PteAddrMask) + 1;
                     continue;
                 }
 
-                ulong page = AllocatePage(slot, goalPage);
-                U64ForWrite(entry) = Geometry.PageOffset(page) | EntryFlags;
-                InodeForWrite(ino).Pages++;
+                ulong page = allocator.AllocatePage(slot, goalPage);
+                writer.U64ForWrite(entry) = geometry.PageOffset(page) | EntryFlags;
+                inodes.ForWrite(ino).Pages++;
                 added++;
                 goalPage = page + 1;
             }
@@ -155,20 +154,20 @@ public sealed partial class Zone
     /// Frees every page that lies wholly at or past <paramref name="from"/> (a 2 MiB
     /// leaf only if it starts there or later), then shrinks the tree. Inside a change.
     /// </summary>
-    internal void FreeFrom(ulong ino, ulong from)
+    public void FreeFrom(ulong ino, ulong from)
     {
-        var inode = LoadInode(ino);
+        var inode = inodes.Load(ino);
         if (inode.PtDepth == 0)
         {
             return;
         }
 
-        ulong root = CheckNode(ino, inode.PtRoot, Geometry.InodeOffset(ino));
+        ulong root = CheckNode(ino, inode.PtRoot, geometry.InodeOffset(ino));
         bool empty = FreeNode(ino, root, inode.PtDepth, 0, from);
         if (empty)
         {
             FreeNodePage(ino, root);
-            ref var w = ref InodeForWrite(ino);
+            ref var w = ref inodes.ForWrite(ino);
             w.PtRoot = 0;
             w.PtDepth = 0;
             return;
@@ -184,7 +183,7 @@ public sealed partial class Zone
         for (ulong i = 0; i < SgzAbi.PtEntries; i++)
         {
             ulong at = node + (i * 8);
-            ulong e = _memory.Ref<ulong>(at);
+            ulong e = memory.Ref<ulong>(at);
             if ((e & SgzAbi.PtePresent) == 0)
             {
                 continue;
@@ -208,9 +207,9 @@ public sealed partial class Zone
 
                 ulong size = level == 1 ? ZoneGeometry.PageSize : ZoneGeometry.ChunkSize;
                 ulong frame = CheckFrame(ino, at, e & (level == 1 ? SgzAbi.PteAddrMask : SgzAbi.PmdAddrMask), size);
-                FreePages(Geometry.PageIndex(frame), size / ZoneGeometry.PageSize);
-                InodeForWrite(ino).Pages -= size / ZoneGeometry.PageSize;
-                U64ForWrite(at) = 0;
+                allocator.FreePages(geometry.PageIndex(frame), size / ZoneGeometry.PageSize);
+                inodes.ForWrite(ino).Pages -= size / ZoneGeometry.PageSize;
+                writer.U64ForWrite(at) = 0;
                 continue;
             }
 
@@ -224,7 +223,7 @@ public sealed partial class Zone
             if (FreeNode(ino, child, level - 1, entryBase, from))
             {
                 FreeNodePage(ino, child);
-                U64ForWrite(at) = 0;
+                writer.U64ForWrite(at) = 0;
             }
             else
             {
@@ -240,23 +239,23 @@ public sealed partial class Zone
     {
         while (true)
         {
-            var inode = LoadInode(ino);
+            var inode = inodes.Load(ino);
             if (inode.PtDepth <= 1)
             {
                 return;
             }
 
             ulong root = inode.PtRoot;
-            ulong first = _memory.Ref<ulong>(root);
+            ulong first = memory.Ref<ulong>(root);
             if ((first & SgzAbi.PtePresent) == 0 || (first & SgzAbi.PteHuge) != 0
-                || _memory.Span<ulong>(root + 8, SgzAbi.PtEntries - 1).ContainsAnyExcept(0UL))
+                || memory.Span<ulong>(root + 8, SgzAbi.PtEntries - 1).ContainsAnyExcept(0UL))
             {
                 return;
             }
 
             ulong child = CheckNode(ino, first & SgzAbi.PteAddrMask, root);
             FreeNodePage(ino, root);
-            ref var w = ref InodeForWrite(ino);
+            ref var w = ref inodes.ForWrite(ino);
             w.PtRoot = child;
             w.PtDepth--;
         }
@@ -265,7 +264,7 @@ public sealed partial class Zone
     /// <summary>The zone offset of the level-<paramref name="level"/> entry for a file offset, adding depth and nodes as needed.</summary>
     private ulong EntryForWrite(ulong ino, ulong fileOffset, int level, int slot)
     {
-        var inode = LoadInode(ino);
+        var inode = inodes.Load(ino);
         int depth = inode.PtDepth;
         if (depth == 0)
         {
@@ -278,7 +277,7 @@ public sealed partial class Zone
             }
 
             ulong root = AllocateNode(ino, slot);
-            ref var fresh = ref InodeForWrite(ino);
+            ref var fresh = ref inodes.ForWrite(ino);
             fresh.PtRoot = root;
             fresh.PtDepth = (byte)needed;
             depth = needed;
@@ -287,17 +286,17 @@ public sealed partial class Zone
         while (depth < level || Capacity(depth) <= fileOffset)
         {
             ulong newRoot = AllocateNode(ino, slot);
-            ref var w = ref InodeForWrite(ino);
+            ref var w = ref inodes.ForWrite(ino);
             if (depth > 0)
             {
-                U64ForWrite(newRoot) = w.PtRoot | EntryFlags;
+                writer.U64ForWrite(newRoot) = w.PtRoot | EntryFlags;
             }
 
             w.PtRoot = newRoot;
             w.PtDepth = (byte)++depth;
         }
 
-        ulong node = CheckNode(ino, LoadInode(ino).PtRoot, Geometry.InodeOffset(ino));
+        ulong node = CheckNode(ino, inodes.Load(ino).PtRoot, geometry.InodeOffset(ino));
         for (int l = depth; ; l--)
         {
             ulong at = node + (fileOffset / LevelSpan(l) % SgzAbi.PtEntries * 8);
@@ -306,11 +305,11 @@ public sealed partial class Zone
                 return at;
             }
 
-            ulong e = _memory.Ref<ulong>(at);
+            ulong e = memory.Ref<ulong>(at);
             if ((e & SgzAbi.PtePresent) == 0)
             {
                 ulong child = AllocateNode(ino, slot);
-                U64ForWrite(at) = child | EntryFlags;
+                writer.U64ForWrite(at) = child | EntryFlags;
                 node = child;
             }
             else if ((e & SgzAbi.PteHuge) != 0)
@@ -327,35 +326,35 @@ public sealed partial class Zone
     /// <summary>A zeroed page for a table node, charged to the inode.</summary>
     private ulong AllocateNode(ulong ino, int slot)
     {
-        ulong offset = Geometry.PageOffset(AllocatePage(slot, NoChunk));
-        if (_memory.Span(offset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
+        ulong offset = geometry.PageOffset(allocator.AllocatePage(slot, Allocator.NoChunk));
+        if (memory.Span(offset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
         {
-            BytesForWrite(offset, ZoneGeometry.PageSize).Clear();
+            writer.BytesForWrite(offset, ZoneGeometry.PageSize).Clear();
         }
 
-        InodeForWrite(ino).Pages++;
+        inodes.ForWrite(ino).Pages++;
         return offset;
     }
 
     private void FreeNodePage(ulong ino, ulong node)
     {
-        FreePages(Geometry.PageIndex(node), 1);
-        InodeForWrite(ino).Pages--;
+        allocator.FreePages(geometry.PageIndex(node), 1);
+        inodes.ForWrite(ino).Pages--;
     }
 
     private ulong CheckNode(ulong ino, ulong offset, ulong where) => CheckFrame(ino, where, offset, ZoneGeometry.PageSize);
 
     private ulong CheckFrame(ulong ino, ulong where, ulong offset, ulong size)
     {
-        if (offset % size != 0 || !Geometry.Data.Contains(offset, size))
+        if (offset % size != 0 || !geometry.Data.Contains(offset, size))
         {
             throw new ZoneCorruptException(
-                $"{Path}: inode {ino}: page-table entry at zone offset 0x{where:x} points to 0x{offset:x}, outside the data region or misaligned");
+                $"{path}: inode {ino}: page-table entry at zone offset 0x{where:x} points to 0x{offset:x}, outside the data region or misaligned");
         }
 
         return offset;
     }
 
     private ZoneCorruptException BadEntry(ulong ino, ulong at, ulong e, string what) =>
-        new($"{Path}: inode {ino}: page-table entry 0x{e:x16} at zone offset 0x{at:x} {what}");
+        new($"{path}: inode {ino}: page-table entry 0x{e:x16} at zone offset 0x{at:x} {what}");
 }

@@ -1,7 +1,7 @@
 using System.Numerics;
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Space allocation in the data region. A page bitmap (bit per 4 KiB page) is
@@ -11,27 +11,35 @@ namespace Stargate.Host.Zone;
 /// interleave their chunks, and a file's next chunk is taken right after its
 /// previous one when that one is free (no needless fragmentation).
 /// </summary>
-public sealed partial class Zone
+/// <remarks>
+/// Invariants it owns: a page's bit, its chunk's usage count, the superblock's free_pages
+/// and the group owners change together; a group is owned exactly while it holds a used
+/// chunk; pages freed in a change stay taken (and unzeroed) until the change ends, so the
+/// change cannot hand them out again, and are zeroed once it has committed. Called with the
+/// zone's lock held, inside a change for everything that writes.
+/// </remarks>
+internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, PeerTable peers) : IChangeParticipant
 {
-    private const ulong NoChunk = ulong.MaxValue;
+    public const ulong NoChunk = ulong.MaxValue;
 
-    internal ReadOnlySpan<ushort> ChunkUsage => _memory.Span<ushort>(Geometry.ChunkUsage.Offset, Geometry.ChunkCount);
+    /// <summary>Data pages freed by the change in progress: released when its body is done.</summary>
+    private readonly List<(ulong FirstPage, ulong Count)> _deferred = [];
 
-    internal ReadOnlySpan<ushort> GroupOwners => _memory.Span<ushort>(Geometry.GroupOwner.Offset, Geometry.GroupCount);
+    public ReadOnlySpan<ushort> ChunkUsage => memory.Span<ushort>(geometry.ChunkUsage.Offset, geometry.ChunkCount);
 
-    internal ReadOnlySpan<ulong> PageBitmap => _memory.Span<ulong>(Geometry.PageBitmap.Offset, (Geometry.DataPages + 63) / 64);
+    public ReadOnlySpan<ushort> GroupOwners => memory.Span<ushort>(geometry.GroupOwner.Offset, geometry.GroupCount);
 
-    internal ReadOnlySpan<ulong> InodeBitmap => _memory.Span<ulong>(Geometry.InodeBitmap.Offset, (Geometry.InodeCount + 63) / 64);
+    public ReadOnlySpan<ulong> PageBitmap => memory.Span<ulong>(geometry.PageBitmap.Offset, (geometry.DataPages + 63) / 64);
 
-    internal bool IsPageUsed(ulong page) => ((PageBitmap[(int)(page / 64)] >> (int)(page % 64)) & 1) != 0;
+    public bool IsPageUsed(ulong page) => ((PageBitmap[(int)(page / 64)] >> (int)(page % 64)) & 1) != 0;
 
     /// <summary>Takes a whole 2 MiB chunk for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
-    internal ulong AllocateChunk(int slot, ulong goal)
+    public ulong AllocateChunk(int slot, ulong goal)
     {
         ulong chunk = FindFreeChunk(slot, goal);
         if (chunk == NoChunk)
         {
-            throw new ZoneException(ZoneError.NoSpace, $"{Path}: no free 2 MiB chunk left ({Units.Bytes(Superblock.FreePages * ZoneGeometry.PageSize)} free in scattered pages)");
+            throw new ZoneException(ZoneError.NoSpace, $"{path}: no free 2 MiB chunk left ({Units.Bytes(memory.Ref<SgzSuperblock>(0).FreePages * ZoneGeometry.PageSize)} free in scattered pages)");
         }
 
         SetPages(chunk * SgzAbi.PagesPerChunk, SgzAbi.PagesPerChunk, used: true);
@@ -39,20 +47,20 @@ public sealed partial class Zone
     }
 
     /// <summary>Takes one 4 KiB page for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
-    internal ulong AllocatePage(int slot, ulong goal)
+    public ulong AllocatePage(int slot, ulong goal)
     {
         var usage = ChunkUsage;
         ulong page = NoChunk;
-        if (goal < Geometry.DataPages && !IsPageUsed(goal) && OwnedOrFree(slot, goal / SgzAbi.PagesPerChunk))
+        if (goal < geometry.DataPages && !IsPageUsed(goal) && OwnedOrFree(slot, goal / SgzAbi.PagesPerChunk))
         {
             page = goal;
         }
 
         if (page == NoChunk)
         {
-            ref var peer = ref PeerRecord(slot);
+            ref var peer = ref peers.Record(slot);
             ulong current = peer.PageChunk - 1UL;
-            if (peer.PageChunk == 0 || current >= Geometry.ChunkCount || usage[(int)current] >= SgzAbi.PagesPerChunk
+            if (peer.PageChunk == 0 || current >= geometry.ChunkCount || usage[(int)current] >= SgzAbi.PagesPerChunk
                 || !OwnedOrFree(slot, current))
             {
                 current = FindFreeChunk(slot, NoChunk);
@@ -64,10 +72,10 @@ public sealed partial class Zone
 
                 if (current == NoChunk)
                 {
-                    throw new ZoneException(ZoneError.NoSpace, $"{Path}: no space left in the zone");
+                    throw new ZoneException(ZoneError.NoSpace, $"{path}: no space left in the zone");
                 }
 
-                PeerForWrite(slot).PageChunk = (uint)(current + 1);
+                peers.ForWrite(slot).PageChunk = (uint)(current + 1);
             }
 
             page = FirstFreePage(current);
@@ -78,47 +86,37 @@ public sealed partial class Zone
     }
 
     /// <summary>Frees pages at the end of the current change (they stay taken, and unzeroed, until then).</summary>
-    internal void FreePages(ulong firstPage, ulong count)
+    public void FreePages(ulong firstPage, ulong count)
     {
         if (count == 0)
         {
             return;
         }
 
-        if (firstPage >= Geometry.DataPages || count > Geometry.DataPages - firstPage)
+        if (firstPage >= geometry.DataPages || count > geometry.DataPages - firstPage)
         {
-            throw new ZoneCorruptException($"{Path}: free of data pages {firstPage}+{count} lies outside the data region");
+            throw new ZoneCorruptException($"{path}: free of data pages {firstPage}+{count} lies outside the data region");
         }
 
-        CurrentChange().DeferredFrees.Add((firstPage, count));
+        _deferred.Add((firstPage, count));
     }
 
-    internal ref SgzPeer PeerRecord(int slot) =>
-        ref _memory.Ref<SgzPeer>(Geometry.PeerTable.Offset + ((ulong)slot * SgzAbi.PeerSize));
-
-    internal ref SgzPeer PeerForWrite(int slot)
+    void IChangeParticipant.BeforeCommit()
     {
-        ulong at = Geometry.PeerTable.Offset + ((ulong)slot * SgzAbi.PeerSize);
-        CurrentChange();
-        _journal!.Protect(at, SgzAbi.PeerSize);
-        return ref _memory.Ref<SgzPeer>(at);
-    }
-
-    private void ApplyDeferredFrees()
-    {
-        var change = _change!;
-        foreach (var (first, count) in change.DeferredFrees)
+        foreach (var (first, count) in _deferred)
         {
             SetPages(first, count, used: false);
-            change.ToZero.Add(new ZoneRegion(Geometry.PageOffset(first), count * ZoneGeometry.PageSize));
+            writer.ZeroAfterCommit(new ZoneRegion(geometry.PageOffset(first), count * ZoneGeometry.PageSize));
         }
 
-        change.DeferredFrees.Clear();
+        _deferred.Clear();
     }
+
+    void IChangeParticipant.AfterAbandon() => _deferred.Clear();
 
     private bool OwnedOrFree(int slot, ulong chunk)
     {
-        ushort owner = GroupOwners[(int)(chunk / Geometry.GroupChunks)];
+        ushort owner = GroupOwners[(int)(chunk / geometry.GroupChunks)];
         return owner == 0 || owner == slot + 1;
     }
 
@@ -131,15 +129,15 @@ public sealed partial class Zone
     {
         var usage = ChunkUsage;
         var owners = GroupOwners;
-        ulong gc = Geometry.GroupChunks;
-        if (goal < Geometry.ChunkCount && usage[(int)goal] == 0 && OwnedOrFree(slot, goal))
+        ulong gc = geometry.GroupChunks;
+        if (goal < geometry.ChunkCount && usage[(int)goal] == 0 && OwnedOrFree(slot, goal))
         {
             return Claim(slot, goal);
         }
 
-        ref var peer = ref PeerRecord(slot);
+        ref var peer = ref peers.Record(slot);
         ulong group = peer.AllocGroup - 1UL;
-        if (peer.AllocGroup != 0 && group < Geometry.GroupCount && owners[(int)group] == slot + 1)
+        if (peer.AllocGroup != 0 && group < geometry.GroupCount && owners[(int)group] == slot + 1)
         {
             int i = GroupSlice(usage, group).IndexOf((ushort)0);
             if (i >= 0)
@@ -148,7 +146,7 @@ public sealed partial class Zone
             }
         }
 
-        for (ulong g = 0; g < Geometry.GroupCount; g++)
+        for (ulong g = 0; g < geometry.GroupCount; g++)
         {
             if (owners[(int)g] == 0 && !GroupSlice(usage, g).ContainsAnyExcept((ushort)0))
             {
@@ -162,17 +160,17 @@ public sealed partial class Zone
 
     private ReadOnlySpan<ushort> GroupSlice(ReadOnlySpan<ushort> usage, ulong group)
     {
-        ulong start = group * Geometry.GroupChunks;
-        return usage.Slice((int)start, (int)Math.Min(Geometry.GroupChunks, Geometry.ChunkCount - start));
+        ulong start = group * geometry.GroupChunks;
+        return usage.Slice((int)start, (int)Math.Min(geometry.GroupChunks, geometry.ChunkCount - start));
     }
 
     private ulong Claim(int slot, ulong chunk)
     {
-        ulong group = chunk / Geometry.GroupChunks;
+        ulong group = chunk / geometry.GroupChunks;
         if (GroupOwners[(int)group] == 0)
         {
-            U16ForWrite(Geometry.GroupOwner.Offset + (group * 2)) = (ushort)(slot + 1);
-            PeerForWrite(slot).AllocGroup = (uint)(group + 1);
+            writer.U16ForWrite(geometry.GroupOwner.Offset + (group * 2)) = (ushort)(slot + 1);
+            peers.ForWrite(slot).AllocGroup = (uint)(group + 1);
         }
 
         return chunk;
@@ -189,7 +187,7 @@ public sealed partial class Zone
             }
         }
 
-        throw new ZoneCorruptException($"{Path}: chunk {chunk} counts {ChunkUsage[(int)chunk]} used pages but its bitmap is full");
+        throw new ZoneCorruptException($"{path}: chunk {chunk} counts {ChunkUsage[(int)chunk]} used pages but its bitmap is full");
     }
 
     /// <summary>Sets or clears page bits, keeping chunk_usage, free_pages and group ownership in step.</summary>
@@ -203,12 +201,12 @@ public sealed partial class Zone
             int bit = (int)(page % 64);
             int n = (int)Math.Min(64 - (ulong)bit, end - page);
             ulong mask = (n == 64 ? ulong.MaxValue : ((1UL << n) - 1)) << bit;
-            ref ulong w = ref U64ForWrite(Geometry.PageBitmap.Offset + (word * 8));
+            ref ulong w = ref writer.U64ForWrite(geometry.PageBitmap.Offset + (word * 8));
             ulong already = w & mask;
             if (used ? already != 0 : already != mask)
             {
                 throw new ZoneCorruptException(
-                    $"{Path}: data page {page + (ulong)BitOperations.TrailingZeroCount(used ? already : ~already & mask) - (ulong)bit} is already {(used ? "in use" : "free")} (two owners, or a double free)");
+                    $"{path}: data page {page + (ulong)BitOperations.TrailingZeroCount(used ? already : ~already & mask) - (ulong)bit} is already {(used ? "in use" : "free")} (two owners, or a double free)");
             }
 
             w = used ? w | mask : w & ~mask;
@@ -217,49 +215,49 @@ public sealed partial class Zone
             page += (ulong)n;
         }
 
-        ref var sb = ref SuperblockForWrite();
+        ref var sb = ref writer.SuperblockForWrite();
         sb.FreePages = used ? sb.FreePages - (ulong)delta : sb.FreePages + (ulong)delta;
     }
 
     private void AdjustChunkUsage(ulong chunk, int delta)
     {
-        ref ushort usage = ref U16ForWrite(Geometry.ChunkUsage.Offset + (chunk * 2));
+        ref ushort usage = ref writer.U16ForWrite(geometry.ChunkUsage.Offset + (chunk * 2));
         usage = (ushort)(usage + delta);
         if (usage == 0)
         {
-            ulong group = chunk / Geometry.GroupChunks;
+            ulong group = chunk / geometry.GroupChunks;
             if (GroupOwners[(int)group] != 0 && !GroupSlice(ChunkUsage, group).ContainsAnyExcept((ushort)0))
             {
-                U16ForWrite(Geometry.GroupOwner.Offset + (group * 2)) = 0;
+                writer.U16ForWrite(geometry.GroupOwner.Offset + (group * 2)) = 0;
             }
         }
     }
 
     /// <summary>Recovery after a dead writer: zero every free page (punching whole free chunks).</summary>
-    private void ZeroAllFreeSpace()
+    public void ZeroAllFreeSpace()
     {
         var usage = ChunkUsage;
         ulong runStart = NoChunk;
-        for (ulong c = 0; c <= Geometry.ChunkCount; c++)
+        for (ulong c = 0; c <= geometry.ChunkCount; c++)
         {
-            bool free = c < Geometry.ChunkCount && usage[(int)c] == 0;
+            bool free = c < geometry.ChunkCount && usage[(int)c] == 0;
             if (free && runStart == NoChunk)
             {
                 runStart = c;
             }
             else if (!free && runStart != NoChunk)
             {
-                ZeroRange(Geometry.PageOffset(runStart * SgzAbi.PagesPerChunk), (c - runStart) * ZoneGeometry.ChunkSize);
+                writer.ZeroRange(geometry.PageOffset(runStart * SgzAbi.PagesPerChunk), (c - runStart) * ZoneGeometry.ChunkSize);
                 runStart = NoChunk;
             }
 
-            if (c < Geometry.ChunkCount && usage[(int)c] is > 0 and < SgzAbi.PagesPerChunk)
+            if (c < geometry.ChunkCount && usage[(int)c] is > 0 and < SgzAbi.PagesPerChunk)
             {
                 for (ulong p = c * SgzAbi.PagesPerChunk; p < (c + 1) * SgzAbi.PagesPerChunk; p++)
                 {
                     if (!IsPageUsed(p))
                     {
-                        ZeroRange(Geometry.PageOffset(p), ZoneGeometry.PageSize);
+                        writer.ZeroRange(geometry.PageOffset(p), ZoneGeometry.PageSize);
                     }
                 }
             }

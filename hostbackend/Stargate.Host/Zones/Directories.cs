@@ -1,7 +1,7 @@
 using System.Text;
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Directory contents (layout: struct sgz_dirent). A directory's data is an
@@ -9,14 +9,16 @@ namespace Stargate.Host.Zone;
 /// Slots are unordered; a lookup compares the 32-bit name hash before the
 /// name. A directory's last pages are given back when they empty.
 /// </summary>
-public sealed partial class Zone
+/// <remarks>
+/// Invariants it owns: a used slot is crc-sealed and names an inode inside the table;
+/// entries counts the used slots; size is the page count times 4 KiB and the last page is
+/// never empty. Called with the zone's lock held; everything that writes, inside a change.
+/// </remarks>
+internal sealed class Directories(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, InodeTable inodes, PageTables tables)
 {
-    /// <summary>A directory slot in use: where it is and what it names.</summary>
-    internal readonly record struct Slot(ulong Index, ulong Offset, SgzDirent Entry);
-
     private static readonly int DirentSealed = (int)Marshal.OffsetOf<SgzDirent>(nameof(SgzDirent.Crc));
 
-    internal static unsafe uint DirentCrc(in SgzDirent d)
+    public static unsafe uint DirentCrc(in SgzDirent d)
     {
         fixed (SgzDirent* p = &d)
         {
@@ -24,7 +26,7 @@ public sealed partial class Zone
         }
     }
 
-    internal static unsafe ReadOnlySpan<byte> NameOf(in SgzDirent d)
+    public static unsafe ReadOnlySpan<byte> NameOf(in SgzDirent d)
     {
         fixed (byte* name = d.Name)
         {
@@ -33,10 +35,10 @@ public sealed partial class Zone
     }
 
     /// <summary>Checks a name as a directory entry may hold it; returns its UTF-8 bytes.</summary>
-    internal static byte[] CheckName(string name) => CheckName(Encoding.UTF8.GetBytes(name));
+    public static byte[] CheckName(string name) => CheckName(Encoding.UTF8.GetBytes(name));
 
     /// <summary>The name rules (1..255 bytes, no '/' or NUL, not "." or ".."); returns a copy of the bytes.</summary>
-    internal static byte[] CheckName(ReadOnlySpan<byte> bytes)
+    public static byte[] CheckName(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length > SgzAbi.NameMax)
         {
@@ -52,13 +54,13 @@ public sealed partial class Zone
     }
 
     /// <summary>Every slot in use, each checked; a corrupt slot throws naming the directory, slot and offset.</summary>
-    internal IEnumerable<Slot> Slots(ulong dirIno)
+    public IEnumerable<DirectorySlot> Slots(ulong dirIno)
     {
-        var dir = LoadLiveInode(dirIno);
+        var dir = inodes.LoadLive(dirIno);
         ulong pages = dir.Size / ZoneGeometry.PageSize;
         for (ulong p = 0; p < pages; p++)
         {
-            var extent = Map(dirIno, LoadInode(dirIno), p * ZoneGeometry.PageSize);
+            var extent = tables.Map(dirIno, inodes.Load(dirIno), p * ZoneGeometry.PageSize);
             if (extent.IsHole)
             {
                 continue;
@@ -67,18 +69,18 @@ public sealed partial class Zone
             for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
             {
                 ulong at = extent.ZoneOffset + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
-                var d = _memory.Ref<SgzDirent>(at);
+                var d = memory.Ref<SgzDirent>(at);
                 if (d.Ino == 0)
                 {
                     continue;
                 }
 
-                yield return new Slot((p * SgzAbi.DirentsPerPage) + i, at, CheckDirent(dirIno, at, d));
+                yield return new DirectorySlot((p * SgzAbi.DirentsPerPage) + i, at, CheckDirent(dirIno, at, d));
             }
         }
     }
 
-    internal Slot? FindEntry(ulong dirIno, ReadOnlySpan<byte> name)
+    public DirectorySlot? FindEntry(ulong dirIno, ReadOnlySpan<byte> name)
     {
         uint hash = Crc32C.Compute(name);
         foreach (var slot in Slots(dirIno))
@@ -93,21 +95,21 @@ public sealed partial class Zone
     }
 
     /// <summary>Adds a name to a directory, growing it by a page if every slot is taken; inside a change.</summary>
-    internal void AddEntry(ulong dirIno, ReadOnlySpan<byte> name, ulong ino, byte type, int slot)
+    public void AddEntry(ulong dirIno, ReadOnlySpan<byte> name, ulong ino, byte type, int slot)
     {
         ulong at = FindFreeSlot(dirIno);
         if (at == 0)
         {
-            var dir = LoadLiveInode(dirIno);
+            var dir = inodes.LoadLive(dirIno);
             ulong end = dir.Size + ZoneGeometry.PageSize;
-            Populate(dirIno, dir.Size, end, slot, _ => false);
-            InodeForWrite(dirIno).Size = end;
-            at = Map(dirIno, LoadInode(dirIno), dir.Size).ZoneOffset + SgzAbi.DirPageHeader;
+            tables.Populate(dirIno, dir.Size, end, slot, _ => false);
+            inodes.ForWrite(dirIno).Size = end;
+            at = tables.Map(dirIno, inodes.Load(dirIno), dir.Size).ZoneOffset + SgzAbi.DirPageHeader;
         }
 
         var d = default(SgzDirent);
         d.Ino = ino;
-        d.Generation = LoadInode(ino).Generation;
+        d.Generation = inodes.Load(ino).Generation;
         d.Hash = Crc32C.Compute(name);
         d.NameLen = (byte)name.Length;
         d.Type = type;
@@ -117,70 +119,65 @@ public sealed partial class Zone
         }
 
         d.Crc = DirentCrc(d);
-        var target = BytesForWrite(at, SgzAbi.DirentSize);
+        var target = writer.BytesForWrite(at, SgzAbi.DirentSize);
         MemoryMarshal.Write(target, in d);
         TouchDirectory(dirIno, +1);
     }
 
     /// <summary>Clears a slot and gives back the directory's trailing empty pages; inside a change.</summary>
-    internal void RemoveEntry(ulong dirIno, Slot slot)
+    public void RemoveEntry(ulong dirIno, DirectorySlot slot)
     {
-        BytesForWrite(slot.Offset, SgzAbi.DirentSize).Clear();
+        writer.BytesForWrite(slot.Offset, SgzAbi.DirentSize).Clear();
         TouchDirectory(dirIno, -1);
         while (true)
         {
-            var dir = LoadInode(dirIno);
+            var dir = inodes.Load(dirIno);
             if (dir.Size == 0)
             {
                 return;
             }
 
             ulong last = dir.Size - ZoneGeometry.PageSize;
-            var extent = Map(dirIno, dir, last);
-            if (!extent.IsHole && _memory.Span(extent.ZoneOffset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
+            var extent = tables.Map(dirIno, dir, last);
+            if (!extent.IsHole && memory.Span(extent.ZoneOffset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
             {
                 return;
             }
 
-            FreeFrom(dirIno, last);
-            InodeForWrite(dirIno).Size = last;
+            tables.FreeFrom(dirIno, last);
+            inodes.ForWrite(dirIno).Size = last;
         }
     }
 
     /// <summary>Points an existing entry at another inode, keeping its name and slot; inside a change.</summary>
-    internal void RetargetEntry(ulong dirIno, Slot slot, ulong ino, byte type)
+    public void RetargetEntry(ulong dirIno, DirectorySlot slot, ulong ino, byte type)
     {
         var d = slot.Entry;
         d.Ino = ino;
-        d.Generation = LoadInode(ino).Generation;
+        d.Generation = inodes.Load(ino).Generation;
         d.Type = type;
         d.Crc = DirentCrc(d);
-        MemoryMarshal.Write(BytesForWrite(slot.Offset, SgzAbi.DirentSize), in d);
+        MemoryMarshal.Write(writer.BytesForWrite(slot.Offset, SgzAbi.DirentSize), in d);
         TouchDirectory(dirIno, 0);
     }
 
-    public IReadOnlyList<DirectoryEntry> ReadDirectory(ulong dirIno)
-    {
-        lock (Sync)
-        {
-            RequireDirectory(dirIno, LoadLiveInode(dirIno), "read");
-            return [.. Slots(dirIno).Select(s => new DirectoryEntry(Encoding.UTF8.GetString(NameOf(s.Entry)), s.Entry.Ino, s.Entry.Type))];
-        }
-    }
+    /// <summary>Every name in the directory, for readdir and ls.</summary>
+    public IReadOnlyList<DirectoryEntry> List(ulong dirIno) =>
+        [.. Slots(dirIno).Select(s => new DirectoryEntry(Encoding.UTF8.GetString(NameOf(s.Entry)), s.Entry.Ino, s.Entry.Type))];
 
     private void TouchDirectory(ulong dirIno, int delta)
     {
-        ref var dir = ref InodeForWrite(dirIno);
+        ref var dir = ref inodes.ForWrite(dirIno);
         dir.Entries = (ulong)((long)dir.Entries + delta);
         dir.MtimeNs = dir.CtimeNs = ZoneClock.NowNs();
     }
 
     private ulong FindFreeSlot(ulong dirIno)
     {
-        var dir = LoadLiveInode(dirIno);
+        var dir = inodes.LoadLive(dirIno);
         for (ulong p = 0; p < dir.Size / ZoneGeometry.PageSize; p++)
         {
-            var extent = Map(dirIno, LoadInode(dirIno), p * ZoneGeometry.PageSize);
+            var extent = tables.Map(dirIno, inodes.Load(dirIno), p * ZoneGeometry.PageSize);
             if (extent.IsHole)
             {
                 continue;
@@ -189,7 +186,7 @@ public sealed partial class Zone
             for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
             {
                 ulong at = extent.ZoneOffset + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
-                if (_memory.Ref<ulong>(at) == 0)
+                if (memory.Ref<ulong>(at) == 0)
                 {
                     return at;
                 }
@@ -206,14 +203,14 @@ public sealed partial class Zone
         {
             problem = $"checksum mismatch (stored 0x{d.Crc:x8}, computed 0x{DirentCrc(d):x8})";
         }
-        else if (d.NameLen == 0 || d.Ino >= Geometry.InodeCount)
+        else if (d.NameLen == 0 || d.Ino >= geometry.InodeCount)
         {
             problem = $"invalid name length {d.NameLen} or inode {d.Ino}";
         }
 
         if (problem is not null)
         {
-            throw new ZoneCorruptException($"{Path}: directory inode {dirIno}: entry at zone offset 0x{at:x}: {problem}; run 'stargate zone fsck'");
+            throw new ZoneCorruptException($"{path}: directory inode {dirIno}: entry at zone offset 0x{at:x}: {problem}; run 'stargate zone fsck'");
         }
 
         return d;

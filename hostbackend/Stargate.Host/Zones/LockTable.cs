@@ -1,6 +1,6 @@
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Zone locks (docs/requests.md, "Locks"). The lock table (struct sgz_lock) holds every
@@ -11,11 +11,28 @@ namespace Stargate.Host.Zone;
 /// type, and adds the result. A conflict is another holder's lock of the same kind on the
 /// same inode whose range overlaps, one of the two exclusive. A lock taken on another
 /// generation of the inode is stale and is dropped where met.
-/// The inode lock word (sgz_inode.lock) is runtime state changed only atomically.
+/// Public members take the zone's lock; each grant, conversion or drop is one change.
 /// </summary>
-public sealed partial class Zone
+public sealed class LockTable : IChangeParticipant
 {
-    private const int InodeLockWaitMs = 1000;
+    private readonly string _path;
+    private readonly ZoneMemory _memory;
+    private readonly ZoneGeometry _geometry;
+    private readonly ZoneWriter _writer;
+    private readonly InodeTable _inodes;
+    private readonly PeerTable _peers;
+    private readonly Lock _gate;
+
+    internal LockTable(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, InodeTable inodes, PeerTable peers, Lock gate)
+    {
+        _path = path;
+        _memory = memory;
+        _geometry = geometry;
+        _writer = writer;
+        _inodes = inodes;
+        _peers = peers;
+        _gate = gate;
+    }
 
     /// <summary>
     /// Where each inode's lock records are: one scan of the table at first use, then kept by
@@ -27,22 +44,19 @@ public sealed partial class Zone
     /// <summary>Where the search for a free lock slot starts: after the last one taken.</summary>
     private uint _lockCursor;
 
-    /// <summary>Called after the host released an inode lock word that a peer waits on (the request server rings every live peer).</summary>
-    public Action? InodeLockWaitersWoken { get; set; }
-
     /// <summary>Grants, converts or releases a lock: null when done (an unlock always is), else the lock that refuses it (nothing changed). ENOLCK when the table is full.</summary>
     public LockConflict? SetLock(LockHolder who, NodeRef file, LockRange range)
     {
         range = CheckLockRequest(who, range);
-        lock (Sync)
+        lock (_gate)
         {
-            LoadNode(file);
+            _inodes.LoadNode(file);
             if (range.Type != SgzAbi.LockUnlock && FindConflict(who, file, range) is { } conflict)
             {
                 return conflict;
             }
 
-            Change(() =>
+            _writer.Change(() =>
             {
                 var mine = OwnLocks(file, range.Kind, who);
                 if (range.Kind == SgzAbi.LockKindFlock)
@@ -62,9 +76,9 @@ public sealed partial class Zone
     public LockConflict? TestLock(LockHolder who, NodeRef file, LockRange range)
     {
         range = CheckLockRequest(who, range);
-        lock (Sync)
+        lock (_gate)
         {
-            LoadNode(file);
+            _inodes.LoadNode(file);
             return range.Type == SgzAbi.LockUnlock ? null : FindConflict(who, file, range);
         }
     }
@@ -72,11 +86,11 @@ public sealed partial class Zone
     /// <summary>Drops every lock of a slot, or of one owner of it; returns how many. One change.</summary>
     public int DropLocks(int slot, ulong? owner = null)
     {
-        CheckSlot(slot);
-        lock (Sync)
+        _peers.Check(slot);
+        lock (_gate)
         {
             var drop = new List<uint>();
-            for (uint i = 0; i < Geometry.LockSlots; i++)
+            for (uint i = 0; i < _geometry.LockSlots; i++)
             {
                 var r = LockRecord(i);
                 if (r.Word != 0 && HolderOf(r.Word) == slot && (owner is null || r.Owner == owner))
@@ -87,61 +101,15 @@ public sealed partial class Zone
 
             if (drop.Count > 0)
             {
-                Change(() => drop.ForEach(ClearLock));
+                _writer.Change(() => drop.ForEach(ClearLock));
             }
 
             return drop.Count;
         }
     }
 
-    /// <summary>Clears every inode lock word held by <paramref name="slot"/> (a dead peer); returns how many. Scans the used inodes.</summary>
-    public int ReleaseInodeLocks(int slot)
-    {
-        CheckSlot(slot);
-        lock (Sync)
-        {
-            int cleared = 0;
-            var bitmap = InodeBitmap;
-            for (int w = 0; w < bitmap.Length; w++)
-            {
-                for (ulong bits = bitmap[w]; bits != 0; bits &= bits - 1)
-                {
-                    ulong ino = ((ulong)w * 64) + (ulong)System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    if (ino == 0 || ino >= Geometry.InodeCount)
-                    {
-                        continue;
-                    }
-
-                    ref ulong word = ref _memory.Ref<SgzInode>(Geometry.InodeOffset(ino)).Lock;
-                    ulong now = Volatile.Read(ref word);
-                    if ((now & SgzAbi.IlockHolderMask) == (ulong)slot + 1 && Interlocked.CompareExchange(ref word, 0, now) == now)
-                    {
-                        cleared++;
-                    }
-                }
-            }
-
-            return cleared;
-        }
-    }
-
-    /// <summary>Zeroes a peer's ring area (request and reply rings, open table): runtime state, not journalled.</summary>
-    public void ClearPeerArea(int slot)
-    {
-        CheckSlot(slot);
-        lock (Sync)
-        {
-            if (!IsWritable)
-            {
-                throw new ZoneException(ZoneError.ReadOnly, $"{Path} is open read-only");
-            }
-
-            _memory.Span(Geometry.Rings.Offset + ((ulong)slot * Geometry.RingBytes), Geometry.RingBytes).Clear();
-        }
-    }
-
     /// <summary>Drops every lock record of an inode being freed; inside a change.</summary>
-    private void DropInodeLocks(ulong ino)
+    internal void DropInodeLocks(ulong ino)
     {
         foreach (uint i in RecordsOf(ino))
         {
@@ -149,34 +117,9 @@ public sealed partial class Zone
         }
     }
 
-    /// <summary>The host takes an inode's lock word as slot 0, waiting a bounded time for a guest that holds it.</summary>
-    private void TakeInodeLock(ulong ino)
-    {
-        ref ulong word = ref _memory.Ref<SgzInode>(Geometry.InodeOffset(ino)).Lock;
-        long deadline = Environment.TickCount64 + InodeLockWaitMs;
-        while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                throw new ZoneException(ZoneError.Busy, $"{Path}: inode {ino}: its lock is held by peer slot {(Volatile.Read(ref word) & SgzAbi.IlockHolderMask) - 1} for over {InodeLockWaitMs} ms");
-            }
-
-            Thread.Sleep(1);
-        }
-    }
-
-    private void ReleaseInodeLock(ulong ino)
-    {
-        ulong was = Interlocked.Exchange(ref _memory.Ref<SgzInode>(Geometry.InodeOffset(ino)).Lock, 0);
-        if ((was & SgzAbi.IlockWaiters) != 0)
-        {
-            InodeLockWaitersWoken?.Invoke();
-        }
-    }
-
     private LockRange CheckLockRequest(LockHolder who, LockRange range)
     {
-        CheckSlot(who.Slot);
+        _peers.Check(who.Slot);
         if (range.Kind is not (SgzAbi.LockKindFlock or SgzAbi.LockKindPosix))
         {
             throw new ZoneException(ZoneError.InvalidArgument, $"lock kind {range.Kind} (flock 1, POSIX 2)");
@@ -192,7 +135,7 @@ public sealed partial class Zone
             return range with { Start = 0, End = SgzAbi.LockEof };
         }
 
-        if (range.Start > range.End || (range.End != SgzAbi.LockEof && range.End >= MaxFileSize))
+        if (range.Start > range.End || (range.End != SgzAbi.LockEof && range.End >= SgzAbi.FileSizeMax))
         {
             throw new ZoneException(ZoneError.InvalidArgument, $"lock range {range.Start}..{range.End} is empty or passes the largest file");
         }
@@ -326,7 +269,7 @@ public sealed partial class Zone
     /// <summary>A free slot (word 0), searched round the table from after the last one taken.</summary>
     private uint TakeLockSlot()
     {
-        uint count = Geometry.LockSlots;
+        uint count = _geometry.LockSlots;
         for (uint n = 0; n < count; n++)
         {
             uint i = (_lockCursor + n) % count;
@@ -337,7 +280,7 @@ public sealed partial class Zone
             }
         }
 
-        throw new ZoneException(ZoneError.NoLocks, $"{Path}: the lock table is full (all {count} slots hold locks)");
+        throw new ZoneException(ZoneError.NoLocks, $"{_path}: the lock table is full (all {count} slots hold locks)");
     }
 
     private void WriteLock(uint i, LockHolder who, NodeRef file, LockRange range, ulong start, ulong end)
@@ -357,7 +300,7 @@ public sealed partial class Zone
     {
         var index = LockIndex();
         Unindex(index, i);
-        MemoryMarshal.Write(BytesForWrite(LockOffset(i), SgzAbi.LockSize), in r);
+        MemoryMarshal.Write(_writer.BytesForWrite(LockOffset(i), SgzAbi.LockSize), in r);
         if (!index.TryGetValue(r.Ino, out var slots))
         {
             index[r.Ino] = slots = [];
@@ -377,7 +320,7 @@ public sealed partial class Zone
     private void ClearLock(uint i)
     {
         Unindex(LockIndex(), i);
-        BytesForWrite(LockOffset(i), SgzAbi.LockSize).Clear();
+        _writer.BytesForWrite(LockOffset(i), SgzAbi.LockSize).Clear();
     }
 
     private void Unindex(Dictionary<ulong, HashSet<uint>> index, uint i)
@@ -403,13 +346,20 @@ public sealed partial class Zone
         return [.. slots];
     }
 
-    private ulong LockOffset(uint i) => Geometry.LockTable.Offset + ((ulong)i * SgzAbi.LockSize);
+    private ulong LockOffset(uint i) => _geometry.LockTable.Offset + ((ulong)i * SgzAbi.LockSize);
 
     private SgzLock LockRecord(uint i) => _memory.Ref<SgzLock>(LockOffset(i));
 
     private static int HolderOf(ulong word) => (int)(word & SgzAbi.LockHolderMask) - 1;
 
     private static int KindOf(ulong word) => (int)((word >> SgzAbi.LockKindShift) & 0xf);
+
+    void IChangeParticipant.BeforeCommit()
+    {
+    }
+
+    /// <summary>The undo brought back records the index had let go of: rebuilt at next use.</summary>
+    void IChangeParticipant.AfterAbandon() => _lockIndex = null;
 
     private Dictionary<ulong, HashSet<uint>> LockIndex()
     {
@@ -419,7 +369,7 @@ public sealed partial class Zone
         }
 
         var index = new Dictionary<ulong, HashSet<uint>>();
-        for (uint i = 0; i < Geometry.LockSlots; i++)
+        for (uint i = 0; i < _geometry.LockSlots; i++)
         {
             var r = LockRecord(i);
             if (r.Word != 0)

@@ -1,7 +1,7 @@
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// Formatting. Only the superblock, the journal header, two bitmap bits and
@@ -9,16 +9,16 @@ namespace Stargate.Host.Zone;
 /// which is what every other region means when empty, so a 64 GiB zone
 /// formats in milliseconds and costs no memory until it is filled.
 /// </summary>
-public sealed partial class Zone
+internal static class ZoneFormatter
 {
-    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two).</summary>
+    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two): never one a live writer has open.</summary>
     public static ZoneGeometry Format(string path, ulong size, bool force = false)
     {
         var geometry = ZoneGeometry.ForSize(size);
         using (var file = ZoneFile.Open(path, force ? ZoneFile.Mode.CreateOrOpen : ZoneFile.Mode.CreateNew))
         {
             // Never format a zone that a live writer has open (the lock goes with the file).
-            LockExclusive(file, path);
+            WriterLock.Take(file, path);
             try
             {
                 // A fresh length over an empty file: every byte reads as zero and none is allocated.
@@ -37,14 +37,14 @@ public sealed partial class Zone
             // Inode 0 is never used; inode 1 is the root.
             memory.Ref<ulong>(geometry.InodeBitmap.Offset) = 0b11;
             ref var root = ref memory.Ref<SgzInode>(geometry.InodeOffset(SgzAbi.RootIno));
-            root.Mode = SgzAbi.SIfdir | DefaultDirMode;
+            root.Mode = SgzAbi.SIfdir | Names.DefaultDirMode;
             root.Uid = Libc.Getuid();
             root.Gid = Libc.Getgid();
             root.Nlink = 2;
             root.Generation = 1;
             root.Parent = SgzAbi.RootIno;
             root.BtimeNs = root.MtimeNs = root.CtimeNs = root.AtimeNs = now;
-            root.Crc = InodeCrc(root);
+            root.Crc = InodeTable.Crc(root);
 
             ref var sb = ref memory.Ref<SgzSuperblock>(0);
             sb.VersionMajor = SgzAbi.VersionMajor;
@@ -67,7 +67,7 @@ public sealed partial class Zone
             sb.Flags = SgzAbi.SbClean;
             // Magic and crc last: a format cut short is "not a zone", never half of one.
             sb.Magic = SgzAbi.Magic;
-            sb.Crc = SuperblockCrc(sb);
+            sb.Crc = SuperblockSeal.Crc(sb);
             memory.Flush(path);
         }
 

@@ -1,23 +1,24 @@
 using Stargate.Interop.Abi;
 
-namespace Stargate.Host.Zone;
+namespace Stargate.Host.Zones;
 
 /// <summary>
 /// POSIX permission checks with the caller's word for uid and gid (docs/requests.md,
 /// "What the host checks"): owner bits for the owner, group bits for the group, other
-/// bits for the rest; no supplementary groups; uid 0 passes every check.
+/// bits for the rest; no supplementary groups; uid 0 passes every check. Pure functions of
+/// the caller and the inodes given.
 /// </summary>
-public sealed partial class Zone
+internal static class Permissions
 {
-    private const uint MayRead = 4;
-    private const uint MayWrite = 2;
-    private const uint MayExec = 1;
-    private const uint SetUid = 0x800;   // 04000
-    private const uint SetGid = 0x400;   // 02000
-    private const uint Sticky = 0x200;   // 01000
-    private const uint PermissionBits = 0xfff; // 07777
+    public const uint MayRead = 4;
+    public const uint MayWrite = 2;
+    public const uint MayExec = 1;
+    public const uint SetUid = 0x800;   // 04000
+    public const uint SetGid = 0x400;   // 02000
+    public const uint Sticky = 0x200;   // 01000
+    public const uint PermissionBits = SgzAbi.SIallugo;
 
-    private static bool May(Caller c, in SgzInode inode, uint want)
+    public static bool May(Caller c, in SgzInode inode, uint want)
     {
         if (c.Uid == 0)
         {
@@ -28,7 +29,7 @@ public sealed partial class Zone
         return (bits & want) == want;
     }
 
-    private static void RequireMay(Caller c, ulong ino, in SgzInode inode, uint want, string what)
+    public static void RequireMay(Caller c, ulong ino, in SgzInode inode, uint want, string what)
     {
         if (!May(c, inode, want))
         {
@@ -38,17 +39,16 @@ public sealed partial class Zone
     }
 
     /// <summary>Removing a name: write and search permission on the directory, and the sticky rule.</summary>
-    private void RequireMayRemove(Caller c, ulong dir, in SgzInode victim, string what)
+    public static void RequireMayRemove(Caller c, ulong dirIno, in SgzInode dir, in SgzInode victim, string what)
     {
-        var d = LoadLiveInode(dir);
-        RequireMay(c, dir, d, MayWrite | MayExec, what);
-        RequireStickyOwner(c, d, victim, what);
+        RequireMay(c, dirIno, dir, MayWrite | MayExec, what);
+        RequireStickyOwner(c, dir, victim, what);
     }
 
-    private static bool IsOwner(Caller c, in SgzInode inode) => c.Uid == 0 || c.Uid == inode.Uid;
+    public static bool IsOwner(Caller c, in SgzInode inode) => c.Uid == 0 || c.Uid == inode.Uid;
 
     /// <summary>In a sticky directory only the owner of the entry's inode or of the directory may remove or move it.</summary>
-    private static void RequireStickyOwner(Caller c, in SgzInode dir, in SgzInode victim, string what)
+    public static void RequireStickyOwner(Caller c, in SgzInode dir, in SgzInode victim, string what)
     {
         if ((dir.Mode & Sticky) != 0 && c.Uid != 0 && c.Uid != victim.Uid && c.Uid != dir.Uid)
         {
