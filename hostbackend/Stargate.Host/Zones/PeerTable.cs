@@ -28,8 +28,8 @@ public sealed class PeerTable
     /// <summary>Whether the zone's ring areas can hold the layout of stargate_zone.h for every peer slot (older or tiny zones cannot).</summary>
     public bool HasAreas => _geometry.RingBytes >= SgzAbi.RingBytes && _geometry.Rings.Size / _geometry.RingBytes >= _geometry.MaxPeers;
 
-    /// <summary>The live record of a slot (guests read it; its state word is read with Volatile).</summary>
-    public ref SgzPeer Record(int slot)
+    /// <summary>The live record of a slot, for reading (guests read it too; read its state word with Volatile).</summary>
+    internal ref SgzPeer Record(int slot)
     {
         Check(slot);
         return ref _memory.Ref<SgzPeer>(RecordOffset(slot));

@@ -53,7 +53,8 @@ public sealed class Zone : IDisposable
         LockWords = new InodeLockWords(path, Inodes, Peers, _gate);
         var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks);
         Orphans = new Orphans(Inodes, new OpenTables(memory, Peers), reclaimer, Writer, _gate);
-        Names = new Names(path, memory, geometry, Writer, Inodes, PageTables, Directories, Orphans, reclaimer, Peers, _gate);
+        var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
+        Names = new Names(path, memory, Inodes, PageTables, Directories, Peers, rules, _gate);
         Files = new FileData(path, file, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
         Writer.Enlist(Allocator);
         Writer.Enlist(Locks);
