@@ -1,4 +1,5 @@
 using Stargate.Host.Fsck;
+using Stargate.Host.Tests.Cli;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using static Stargate.Host.Tests.ZoneLibrary.RequestZone;
@@ -69,6 +70,24 @@ public sealed class OrphanTests : IDisposable
         Assert.True(Z.Orphans.IsOrphan(other.Ino));
         _opens.CloseAll();
         Assert.Equal(2, Z.Orphans.FreeUnheld());
+    }
+
+    [Fact]
+    public void TheCommandLinesRm_OfAFileAGuestHasOpen_KeepsItAsAnOrphan_AsAGuestsUnlinkWould()
+    {
+        var f = _rz.File(_rz.Root, "f");
+        Z.Files.Write(f.Ino, 0, "kept"u8);
+        _opens.Open(f);
+        Z.Dispose();
+
+        CliAssert.Succeeds(StargateProcess.Run("rm", _rz.Path, "/f"));
+
+        _rz.Reopen();
+        Assert.Null(_rz.Lookup(_rz.Root, "f"));
+        Assert.True(Z.Orphans.IsOrphan(f.Ino));
+        Assert.Equal(0, Z.Orphans.FreeUnheld());
+        new GuestOpenTable(Z).CloseAll();
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
     }
 
     [Fact]
