@@ -499,9 +499,14 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_RENAME_NOREPLACE 0x1U
 #define SGZ_RENAME_EXCHANGE 0x2U
 #define SGZ_RENAME_KNOWN (SGZ_RENAME_NOREPLACE | SGZ_RENAME_EXCHANGE)
-/* sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. */
+/*
+ * sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. Any bit outside
+ * SGZ_REQ_LOCK_KNOWN (for GETLK: outside SGZ_REQ_LOCK_FLOCK) is refused with
+ * EINVAL.
+ */
 #define SGZ_REQ_LOCK_FLOCK 0x1U
 #define SGZ_REQ_LOCK_WAIT 0x2U
+#define SGZ_REQ_LOCK_KNOWN (SGZ_REQ_LOCK_FLOCK | SGZ_REQ_LOCK_WAIT)
 
 /* sgz_request.valid of SGZ_OP_SETATTR. */
 #define SGZ_ATTR_MODE 0x1U

@@ -97,7 +97,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     private Request Locking(in SgzRequest raw, ZoneGeometry geometry)
     {
-        uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockFlock | SgzAbi.ReqLockWait : SgzAbi.ReqLockFlock;
+        uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockKnown : SgzAbi.ReqLockFlock;
         if ((raw.Flags & ~known) != 0)
         {
             throw new BadRequestException(SgzAbi.StatusEinval, $"lock flags 0x{raw.Flags:x} have unknown bits");

@@ -218,9 +218,14 @@ public static class SgzAbi
     public const uint RenameExchange = 0x2;
     public const uint RenameKnown = 3;
 
-    /// <summary>sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK.</summary>
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. Any bit outside
+    /// SGZ_REQ_LOCK_KNOWN (for GETLK: outside SGZ_REQ_LOCK_FLOCK) is refused with
+    /// EINVAL.
+    /// </summary>
     public const uint ReqLockFlock = 0x1;
     public const uint ReqLockWait = 0x2;
+    public const uint ReqLockKnown = 3;
 
     /// <summary>sgz_request.valid of SGZ_OP_SETATTR.</summary>
     public const uint AttrMode = 0x1;
