@@ -23,7 +23,7 @@ internal static class FileExtents
     public static IReadOnlyList<FileExtent> Of(Zone zone, ulong ino)
     {
         var extents = new List<FileExtent>();
-        using (zone.Serialize())
+        using (zone.Exclusive())
         {
             var inode = zone.Inodes.LoadLive(ino);
             ulong end = PageTables.Capacity(inode.PtDepth);

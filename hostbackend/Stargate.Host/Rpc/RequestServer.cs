@@ -47,7 +47,7 @@ public sealed class RequestServer
     /// </summary>
     public void Start()
     {
-        using (_zone.Serialize())
+        using (_zone.Exclusive())
         {
             // Whatever the host held belonged to the service that is gone: its inode lock words
             // (a change it died in) and its processes' locks (their control connections died with it).
@@ -82,7 +82,7 @@ public sealed class RequestServer
         }
 
         int served = 0;
-        using (_zone.Serialize())
+        using (_zone.Exclusive())
         {
             for (int round = 0; round < MaxRounds; round++)
             {
@@ -109,7 +109,7 @@ public sealed class RequestServer
     /// </summary>
     public void PeerGone(int slot)
     {
-        using (_zone.Serialize())
+        using (_zone.Exclusive())
         {
             Guarded($"dropping the locks of peer {slot}", () => _zone.Locks.DropLocks(slot));
             Guarded($"clearing the inode lock words of peer {slot}", () => _zone.LockWords.ReleaseAll(slot));
@@ -128,7 +128,7 @@ public sealed class RequestServer
     /// <summary>A lock for a process of the host (holder slot 0) in the same lock table the guests use; null = granted.</summary>
     public LockConflict? HostLock(NodeRef file, LockRange range, ulong owner, uint pid)
     {
-        using (_zone.Serialize())
+        using (_zone.Exclusive())
         {
             var conflict = _zone.Locks.SetLock(new LockHolder(SgzAbi.HostPeerSlot, owner, pid), file, range);
             if (conflict is null)
@@ -143,7 +143,7 @@ public sealed class RequestServer
     /// <summary>Drops every host lock of <paramref name="owner"/> (a host process that ended) and rings the waiters.</summary>
     public int HostUnlockAll(ulong owner)
     {
-        using (_zone.Serialize())
+        using (_zone.Exclusive())
         {
             int dropped = _zone.Locks.DropLocks(SgzAbi.HostPeerSlot, owner);
             if (dropped > 0)

@@ -173,8 +173,6 @@ public sealed class Names
         };
     }
 
-
-
     /// <summary>Makes a regular file, directory, fifo, socket or symbolic link (its target is its data) named <paramref name="name"/> in <paramref name="dir"/>.</summary>
     public NodeRef MakeNode(Caller c, NodeRef dir, ReadOnlySpan<byte> name, uint mode, ReadOnlySpan<byte> target)
     {
@@ -278,9 +276,5 @@ public sealed class Names
     }
 
     private static string Describe(ulong dir, byte[] name) => $"'{Encoding.UTF8.GetString(name)}' in directory inode {dir}";
-
-
-
-
 
 }

@@ -27,7 +27,7 @@ public enum ZoneAccess
 /// components takes it (it is reentrant), so each is atomic with respect to other threads
 /// and each change is journalled whole. A caller that needs several operations to run with
 /// no other thread's in between (the request server's passes, a peer's clean-up) holds the
-/// lock with <see cref="Serialize"/>; the lock object itself never leaves the zone. Nothing
+/// lock with <see cref="Exclusive"/>; the lock object itself never leaves the zone. Nothing
 /// of the zone may be used after Dispose.
 /// </remarks>
 public sealed class Zone : IDisposable
@@ -137,10 +137,10 @@ public sealed class Zone : IDisposable
     public static ZoneGeometry Format(string path, ulong size, bool force = false) => ZoneFormatter.Format(path, size, force);
 
     /// <summary>
-    /// Holds the zone's lock until the returned scope is disposed (<c>using (zone.Serialize()) { ... }</c>):
+    /// Holds the zone's lock until the returned scope is disposed (<c>using (zone.Exclusive()) { ... }</c>):
     /// the operations inside run with no other thread's in between (see the remarks on the type).
     /// </summary>
-    public Lock.Scope Serialize() => _gate.EnterScope();
+    public Lock.Scope Exclusive() => _gate.EnterScope();
 
     public ZoneSummary Summarize()
     {
