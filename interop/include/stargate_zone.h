@@ -111,6 +111,13 @@
 #define SGZ_PTE_HUGE 0x80ULL
 #define SGZ_PTE_ADDR_MASK 0x000ffffffffff000ULL
 #define SGZ_PMD_ADDR_MASK 0x000fffffffe00000ULL
+/*
+ * The largest file: what a table of SGZ_PT_MAX_DEPTH levels indexes (256 TiB).
+ * Sizes, write ends, allocate ends and POSIX lock ranges stop here; the guest
+ * advertises it as the super block's s_maxbytes.
+ */
+#define SGZ_FILE_SIZE_MAX (1ULL << 48)
+_Static_assert(SGZ_FILE_SIZE_MAX == ((unsigned long long)SGZ_PAGE_SIZE << (9 * SGZ_PT_MAX_DEPTH)), "SGZ_FILE_SIZE_MAX is what a full-depth table indexes");
 
 /* Superblock flags. */
 #define SGZ_SB_CLEAN 0x1U
@@ -131,6 +138,8 @@
 #define SGZ_S_IFDIR 0040000U
 #define SGZ_S_IFCHR 0020000U
 #define SGZ_S_IFIFO 0010000U
+/* The permission bits of a mode (Linux S_IALLUGO): set-id, sticky, rwx x 3. */
+#define SGZ_S_IALLUGO 0007777U
 
 /* Entry types in sgz_dirent.type: the Linux DT_* values. */
 #define SGZ_DT_FIFO 1
@@ -476,12 +485,28 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_OP_RELEASE 13
 #define SGZ_OP_NOP 14
 
-/* sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. */
+/*
+ * Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
+ * (1 << opcode) is set for each. Every other reply carries ino 0.
+ */
+#define SGZ_OP_MASK_INODE_REPLY ((1U << SGZ_OP_CREATE) | (1U << SGZ_OP_MKDIR) | (1U << SGZ_OP_MKNOD) | \
+				 (1U << SGZ_OP_SYMLINK) | (1U << SGZ_OP_LINK))
+
+/*
+ * sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. Any bit
+ * outside SGZ_RENAME_KNOWN, or both together, is refused with EINVAL.
+ */
 #define SGZ_RENAME_NOREPLACE 0x1U
 #define SGZ_RENAME_EXCHANGE 0x2U
-/* sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. */
+#define SGZ_RENAME_KNOWN (SGZ_RENAME_NOREPLACE | SGZ_RENAME_EXCHANGE)
+/*
+ * sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. Any bit outside
+ * SGZ_REQ_LOCK_KNOWN (for GETLK: outside SGZ_REQ_LOCK_FLOCK) is refused with
+ * EINVAL.
+ */
 #define SGZ_REQ_LOCK_FLOCK 0x1U
 #define SGZ_REQ_LOCK_WAIT 0x2U
+#define SGZ_REQ_LOCK_KNOWN (SGZ_REQ_LOCK_FLOCK | SGZ_REQ_LOCK_WAIT)
 
 /* sgz_request.valid of SGZ_OP_SETATTR. */
 #define SGZ_ATTR_MODE 0x1U
@@ -490,8 +515,46 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_ATTR_SIZE 0x8U
 #define SGZ_ATTR_ATIME 0x10U
 #define SGZ_ATTR_MTIME 0x20U
+/* Every SGZ_ATTR_* bit: a valid with any other bit is refused with EINVAL. */
+#define SGZ_ATTR_KNOWN (SGZ_ATTR_MODE | SGZ_ATTR_UID | SGZ_ATTR_GID | SGZ_ATTR_SIZE | SGZ_ATTR_ATIME | SGZ_ATTR_MTIME)
 /* A time of SGZ_TIME_NOW means the host's clock at the change. */
 #define SGZ_TIME_NOW 0xffffffffffffffffULL
+
+/*
+ * The most bytes one SGZ_OP_ALLOCATE may name (sgz_request.length 1..this;
+ * a guest sends a bigger range in pieces). The host also allocates a write
+ * of its own in changes of at most this much, so one change fits the
+ * smallest journal.
+ */
+#define SGZ_ALLOCATE_MAX (1ULL << 30)
+
+/*
+ * sgz_reply.status: 0, or one of these positive Linux (asm-generic) errno
+ * values; a guest returns its negation. docs/requests.md says when each is
+ * sent.
+ */
+#define SGZ_STATUS_OK 0
+#define SGZ_STATUS_EPERM 1
+#define SGZ_STATUS_ENOENT 2
+#define SGZ_STATUS_EIO 5
+#define SGZ_STATUS_EAGAIN 11
+#define SGZ_STATUS_EACCES 13
+#define SGZ_STATUS_EBUSY 16
+#define SGZ_STATUS_EEXIST 17
+#define SGZ_STATUS_EXDEV 18
+#define SGZ_STATUS_ENOTDIR 20
+#define SGZ_STATUS_EISDIR 21
+#define SGZ_STATUS_EINVAL 22
+#define SGZ_STATUS_ENFILE 23
+#define SGZ_STATUS_EFBIG 27
+#define SGZ_STATUS_ENOSPC 28
+#define SGZ_STATUS_EROFS 30
+#define SGZ_STATUS_EMLINK 31
+#define SGZ_STATUS_ENAMETOOLONG 36
+#define SGZ_STATUS_ENOLCK 37
+#define SGZ_STATUS_ENOSYS 38
+#define SGZ_STATUS_ENOTEMPTY 39
+#define SGZ_STATUS_ESTALE 116
 
 /* Lock types (sgz_request.lock_type, sgz_reply.lock_type). */
 #define SGZ_LOCK_UNLOCK 0

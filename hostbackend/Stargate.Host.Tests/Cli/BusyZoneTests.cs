@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Cli;
 
@@ -22,7 +22,7 @@ public class BusyZoneTests
         string local = zone.Scratch("local");
         File.WriteAllBytes(local, ZoneContent.Bytes(100, 13));
         StargateProcess.Result r;
-        using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder))
+        using (Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder))
         {
             r = command == "mkdir"
                 ? StargateProcess.Run("mkdir", zone.Path, "/d")
@@ -39,10 +39,10 @@ public class BusyZoneTests
     public void Readers_WhileAnotherProcessHoldsTheZone_StillWork()
     {
         using var zone = new TempZone(16UL << 20);
-        using var writer = Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder);
-        writer.MakeDirectory("/d");
-        ulong ino = writer.CreateFile("/d/hello.txt");
-        writer.Write(ino, 0, "hello from the writer\n"u8);
+        using var writer = Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder);
+        writer.Names.MakeDirectory("/d");
+        ulong ino = writer.Names.CreateFile("/d/hello.txt");
+        writer.Files.Write(ino, 0, "hello from the writer\n"u8);
 
         var ls = CliAssert.Succeeds(StargateProcess.Run("ls", zone.Path, "/d"));
         var cat = CliAssert.Succeeds(StargateProcess.Run("cat", zone.Path, "/d/hello.txt"));
@@ -56,7 +56,7 @@ public class BusyZoneTests
     {
         using var zone = new TempZone(16UL << 20);
         StargateProcess.Result r;
-        using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder))
+        using (Zone.Open(zone.Path, ZoneAccess.ReadWrite, Holder))
         {
             r = StargateProcess.Run("zone", "fsck", zone.Path);
         }

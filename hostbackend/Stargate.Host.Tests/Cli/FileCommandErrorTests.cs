@@ -132,7 +132,7 @@ public class FileCommandErrorTests
             ulong free = z.Geometry.InodeCount - 2;
             for (ulong i = 0; i < free; i++)
             {
-                z.CreateFile($"/f{i}");
+                z.Names.CreateFile($"/f{i}");
             }
         }
 
@@ -188,7 +188,7 @@ public class FileCommandErrorTests
         byte[] data = ZoneContent.Bytes(4000, 31);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/d");
+            z.Names.MakeDirectory("/d");
         }
 
         ZoneContent.Write(zone, "/d/f", data);
@@ -206,7 +206,7 @@ public class FileCommandErrorTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/d");
+            z.Names.MakeDirectory("/d");
         }
 
         var r = StargateProcess.Run("rm", zone.Path, "/d");
@@ -225,7 +225,7 @@ public class FileCommandErrorTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/dir");
+            z.Names.MakeDirectory("/dir");
         }
 
         string local = zone.Scratch("got");

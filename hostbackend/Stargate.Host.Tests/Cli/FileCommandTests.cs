@@ -79,7 +79,7 @@ public class FileCommandTests
         byte[] data = ZoneContent.Bytes(20_000, 43);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/sub");
+            z.Names.MakeDirectory("/sub");
         }
 
         ZoneContent.Write(zone, "/sub/name.bin", data);
@@ -104,10 +104,10 @@ public class FileCommandTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/dir");
-            z.Write(z.CreateFile("/b"), 0, new byte[1234]);
-            z.CreateFile("/a");
-            z.CreateFile("/C");
+            z.Names.MakeDirectory("/dir");
+            z.Files.Write(z.Names.CreateFile("/b"), 0, new byte[1234]);
+            z.Names.CreateFile("/a");
+            z.Names.CreateFile("/C");
         }
 
         var plain = CliAssert.Succeeds(StargateProcess.Run("ls", zone.Path));
@@ -128,7 +128,7 @@ public class FileCommandTests
         ulong ino = ZoneContent.Write(zone, "/f", new byte[5000]);
         using (var z = zone.Open())
         {
-            z.MakeDirectories("/d/e");
+            z.Names.MakeDirectories("/d/e");
         }
 
         var text = CliAssert.Succeeds(StargateProcess.Run("stat", zone.Path, "/f"));
@@ -166,7 +166,7 @@ public class FileCommandTests
         ZoneContent.Write(zone, "/f", data);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/d");
+            z.Names.MakeDirectory("/d");
         }
 
         CliAssert.Succeeds(StargateProcess.Run("mv", zone.Path, "/f", "/d"));
@@ -232,7 +232,7 @@ public class FileCommandTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/in");
+            z.Names.MakeDirectory("/in");
         }
 
         byte[] data = ZoneContent.Bytes(10_000, 50);
@@ -250,16 +250,16 @@ public class FileCommandTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectories("/t/a/b/c");
-            z.MakeDirectory("/t/empty");
-            z.MakeDirectory("/keep");
+            z.Names.MakeDirectories("/t/a/b/c");
+            z.Names.MakeDirectory("/t/empty");
+            z.Names.MakeDirectory("/keep");
             foreach (string file in new[] { "/t/f", "/t/a/g", "/t/a/b/c/h", "/keep/k" })
             {
-                z.Write(z.CreateFile(file), 0, Encoding.ASCII.GetBytes(file));
+                z.Files.Write(z.Names.CreateFile(file), 0, Encoding.ASCII.GetBytes(file));
             }
 
-            var root = z.Stat("/t");
-            z.MakeNode(Stargate.Host.Zone.Caller.Host, new(root.Ino, root.Generation), "link"u8, Stargate.Interop.Abi.SgzAbi.SIflnk | 0x1ff, "a/g"u8);
+            var root = z.Names.Stat("/t");
+            z.Names.MakeNode(Stargate.Host.Zones.Caller.Host, new(root.Ino, root.Generation), "link"u8, Stargate.Interop.Abi.SgzAbi.SIflnk | 0x1ff, "a/g"u8);
         }
 
         CliAssert.Succeeds(StargateProcess.Run("rm", "-r", zone.Path, "/t/"));

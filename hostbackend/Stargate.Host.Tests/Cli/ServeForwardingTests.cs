@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 using Stargate.Testing;
 
@@ -50,7 +50,7 @@ public class ServeForwardingTests
         ZoneContent.Write(zone, "/f", [1, 2, 3]);
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/d");
+            z.Names.MakeDirectory("/d");
         }
 
         string[] args = [command, zone.Path, .. rest.Select(a => a == "LOCAL" ? local : a)];
@@ -118,7 +118,7 @@ public class ServeForwardingTests
         using var zone = new TempZone(16UL << 20);
         File.WriteAllText(zone.Scratch("serve"), zone.Path + ".gone.ctl\n");
         StargateProcess.Result r;
-        using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
+        using (Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
         {
             r = StargateProcess.Run("mkdir", zone.Path, "/d");
         }
@@ -148,7 +148,7 @@ public class ServeForwardingTests
             fake.Start();
             Assert.Equal("listening", fake.StandardOutput.ReadLine());
             StargateProcess.Result r;
-            using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
+            using (Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
             {
                 r = StargateProcess.Run("mkdir", zone.Path, "/d");
             }

@@ -51,9 +51,9 @@ public class StatExtentsTests
         using var zone = new TempZone(Size64M);
         using (var z = zone.Open())
         {
-            ulong ino = z.CreateFile("/sparse");
-            z.Write(ino, 0, ZoneContent.Bytes(100, 62));
-            z.Write(ino, 1 << 20, ZoneContent.Bytes(100, 63));
+            ulong ino = z.Names.CreateFile("/sparse");
+            z.Files.Write(ino, 0, ZoneContent.Bytes(100, 62));
+            z.Files.Write(ino, 1 << 20, ZoneContent.Bytes(100, 63));
         }
 
         var extents = Extents(zone, "/sparse");
@@ -83,7 +83,7 @@ public class StatExtentsTests
         using var zone = new TempZone(Size64M);
         using (var z = zone.Open())
         {
-            z.CreateFile("/empty");
+            z.Names.CreateFile("/empty");
         }
 
         Assert.Empty(Extents(zone, "/empty"));

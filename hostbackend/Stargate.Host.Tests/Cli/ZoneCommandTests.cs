@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Cli;
 
@@ -18,7 +18,7 @@ public class ZoneCommandTests
         Assert.StartsWith($"created {zone.Path}: 16 MiB, ", line, StringComparison.Ordinal);
         Assert.Contains("1023 inodes", line, StringComparison.Ordinal);
         Assert.Equal((long)Size16M, new FileInfo(zone.Path).Length);
-        using (var z = Zone.Zone.Open(zone.Path, ZoneAccess.ReadOnly))
+        using (var z = Zone.Open(zone.Path, ZoneAccess.ReadOnly))
         {
             Assert.Equal(Size16M, z.Geometry.ZoneSize);
         }
@@ -59,7 +59,7 @@ public class ZoneCommandTests
         byte[] data = ZoneContent.Bytes(10_000, 4);
         ZoneContent.Write(zone, "/keep", data);
         StargateProcess.Result r;
-        using (Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
+        using (Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate serve"))
         {
             r = StargateProcess.Run("zone", "create", zone.Path, "--size", "16M", "--force");
         }
@@ -123,14 +123,14 @@ public class ZoneCommandTests
         using var zone = new TempZone(Size16M);
         using (var z = zone.Open())
         {
-            z.MakeDirectories("/a/b/c");
+            z.Names.MakeDirectories("/a/b/c");
             for (int i = 0; i < 40; i++)
             {
-                z.Write(z.CreateFile($"/a/b/f{i}"), 0, ZoneContent.Bytes(3000 * i, i));
+                z.Files.Write(z.Names.CreateFile($"/a/b/f{i}"), 0, ZoneContent.Bytes(3000 * i, i));
             }
 
-            z.Write(z.CreateFile("/big"), 0, ZoneContent.Bytes(7 << 20, 99));
-            z.Unlink("/a/b/f7");
+            z.Files.Write(z.Names.CreateFile("/big"), 0, ZoneContent.Bytes(7 << 20, 99));
+            z.Names.Unlink("/a/b/f7");
         }
 
         var r = CliAssert.Succeeds(StargateProcess.Run("zone", "fsck", zone.Path));

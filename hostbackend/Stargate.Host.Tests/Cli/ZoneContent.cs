@@ -1,5 +1,5 @@
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Cli;
 
@@ -17,26 +17,26 @@ internal static class ZoneContent
     public static ulong Write(TempZone zone, string path, byte[] data)
     {
         using var z = zone.Open();
-        ulong ino = z.CreateFile(path);
-        z.Write(ino, 0, data);
+        ulong ino = z.Names.CreateFile(path);
+        z.Files.Write(ino, 0, data);
         return ino;
     }
 
     public static byte[] Read(string zonePath, string path)
     {
-        using var z = Zone.Zone.Open(zonePath, ZoneAccess.ReadOnly);
-        var info = z.Stat(path);
+        using var z = Zone.Open(zonePath, ZoneAccess.ReadOnly);
+        var info = z.Names.Stat(path);
         var data = new byte[info.Size];
-        Assert.Equal(data.Length, z.Read(info.Ino, 0, data));
+        Assert.Equal(data.Length, z.Files.Read(info.Ino, 0, data));
         return data;
     }
 
     public static bool Exists(string zonePath, string path)
     {
-        using var z = Zone.Zone.Open(zonePath, ZoneAccess.ReadOnly);
+        using var z = Zone.Open(zonePath, ZoneAccess.ReadOnly);
         try
         {
-            z.Resolve(path);
+            z.Names.Resolve(path);
             return true;
         }
         catch (ZoneException e) when (e.Error == ZoneError.NotFound)
@@ -47,8 +47,8 @@ internal static class ZoneContent
 
     public static IReadOnlyList<string> List(string zonePath, string dir)
     {
-        using var z = Zone.Zone.Open(zonePath, ZoneAccess.ReadOnly);
-        return [.. z.ReadDirectory(dir).Select(e => e.Name).Order(StringComparer.Ordinal)];
+        using var z = Zone.Open(zonePath, ZoneAccess.ReadOnly);
+        return [.. z.Names.ReadDirectory(dir).Select(e => e.Name).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Asserts that the file at <paramref name="path"/> holds exactly <paramref name="expected"/>.</summary>

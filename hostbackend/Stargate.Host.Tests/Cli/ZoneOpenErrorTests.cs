@@ -1,5 +1,5 @@
 using Stargate.Host.Tests.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Cli;

@@ -1,6 +1,6 @@
 using Stargate.Host.Fsck;
 using Stargate.Host.Tests.Cli;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Fsck;
 
@@ -21,7 +21,7 @@ internal sealed class CorruptibleZone : IDisposable
         {
             using var zone = _zone.Open();
             Geometry = zone.Geometry;
-            zone.MakeDirectory("/docs");
+            zone.Names.MakeDirectory("/docs");
             Add(zone, "/small", 10_000);
             Add(zone, "/big", (3 << 20) + 123);
             Add(zone, "/empty", 0);
@@ -45,7 +45,7 @@ internal sealed class CorruptibleZone : IDisposable
     public ulong Ino(string path)
     {
         using var zone = _zone.Open(ZoneAccess.ReadOnly);
-        return zone.Resolve(path);
+        return zone.Names.Resolve(path);
     }
 
     public ulong InodeOffset(string path) => Geometry.InodeOffset(Ino(path));
@@ -101,10 +101,10 @@ internal sealed class CorruptibleZone : IDisposable
 
     public void Dispose() => _zone.Dispose();
 
-    private void Add(Zone.Zone zone, string path, int length)
+    private void Add(Zone zone, string path, int length)
     {
         byte[] data = ZoneContent.Bytes(length, length);
-        zone.Write(zone.CreateFile(path), 0, data);
+        zone.Files.Write(zone.Names.CreateFile(path), 0, data);
         Files[path] = data;
     }
 }

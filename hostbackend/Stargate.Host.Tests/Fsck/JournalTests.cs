@@ -1,5 +1,5 @@
 using Stargate.Host.Tests.Cli;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Fsck;
 
@@ -14,19 +14,12 @@ public class JournalTests
     public void Check_WhenAWriterDiedMidChange_ReportsItAndRepairRollsItBack()
     {
         using var zone = new CorruptibleZone();
-        using (var z = Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite))
+        using (var z = Zone.Open(zone.Path, ZoneAccess.ReadWrite))
         {
             // The fifth crash point of an unlink falls after it has cleared the entry and
             // changed the directory's inode: the zone is mid-change when the writer dies.
-            int countdown = 5;
-            z.CrashPoint = () =>
-            {
-                if (--countdown == 0)
-                {
-                    throw new SimulatedCrashException();
-                }
-            };
-            Assert.Throws<SimulatedCrashException>(() => z.Unlink("/small"));
+            z.InjectCrashAt(5, static () => throw new SimulatedCrashException());
+            Assert.Throws<SimulatedCrashException>(() => z.Names.Unlink("/small"));
             z.Abandon();
         }
 

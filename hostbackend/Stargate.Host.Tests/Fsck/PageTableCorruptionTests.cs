@@ -1,5 +1,5 @@
 using Stargate.Host.Tests.Cli;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Fsck;
@@ -21,8 +21,8 @@ public class PageTableCorruptionTests
         ulong entry = RawZone.LeafEntryOffset(zone.Path, zone.Geometry, ino, 0);
         RawZone.Write(zone.Path, entry, zone.Geometry.Journal.Offset | EntryFlags);
 
-        using var z = Zone.Zone.Open(zone.Path, ZoneAccess.ReadOnly);
-        var e = Assert.Throws<ZoneCorruptException>(() => z.Read(ino, 0, new byte[10_000]));
+        using var z = Zone.Open(zone.Path, ZoneAccess.ReadOnly);
+        var e = Assert.Throws<ZoneCorruptException>(() => z.Files.Read(ino, 0, new byte[10_000]));
 
         Assert.Contains($"inode {ino}", e.Message, StringComparison.Ordinal);
         Assert.Contains($"0x{entry:x}", e.Message, StringComparison.Ordinal);
@@ -78,9 +78,9 @@ public class PageTableCorruptionTests
         ZoneContent.AssertHolds(zone.Path, "/docs/note", note0);
 
         // One owner: writing /small no longer shows through /docs/note.
-        using (var z = Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite))
+        using (var z = Zone.Open(zone.Path, ZoneAccess.ReadWrite))
         {
-            z.Write(small, 0, Enumerable.Repeat((byte)0xab, SgzAbi.PageSize).ToArray());
+            z.Files.Write(small, 0, Enumerable.Repeat((byte)0xab, SgzAbi.PageSize).ToArray());
         }
 
         ZoneContent.AssertHolds(zone.Path, "/docs/note", note0);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Stargate.Host.Tests.Rpc;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Ivshmem;
@@ -17,13 +18,13 @@ public class AdoptionTests
         int dead = ExitedChildPid();
         using var server = new RunningServer(prepare: zone =>
         {
-            zone.SetPeer(2, live: true, (ulong)Environment.ProcessId);
-            zone.SetPeer(3, live: true, (ulong)dead);
+            zone.Peers.Set(2, live: true, (ulong)Environment.ProcessId);
+            zone.Peers.Set(3, live: true, (ulong)dead);
             zone.Memory.Span(RingOffset(zone, 3), SgzAbi.RingBytes).Fill(0x5a);
         });
 
-        Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.PeerRecord(2).State);
-        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.PeerRecord(3).State);
+        Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.Peers.Record(2).State);
+        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.Peers.Record(3).State);
         Assert.False(server.Opened.Memory.Span(RingOffset(server.Opened, 3), SgzAbi.RingBytes).ContainsAnyExcept((byte)0), "the dead guest's area is zeroed");
         server.Log.WaitFor($"peer 2 adopted: its QEMU (pid {Environment.ProcessId}) still runs");
         server.Log.WaitFor($"peer 3: a previous service left it live, but its QEMU (pid {dead}) is gone");
@@ -49,11 +50,11 @@ public class AdoptionTests
         using var sleeper = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
         try
         {
-            using var server = new RunningServer(prepare: zone => zone.SetPeer(4, live: true, (ulong)sleeper.Id));
-            Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.PeerRecord(4).State);
+            using var server = new RunningServer(prepare: zone => zone.Peers.Set(4, live: true, (ulong)sleeper.Id));
+            Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.Peers.Record(4).State);
             sleeper.Kill();
             sleeper.WaitForExit();
-            IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(4).State == SgzAbi.PeerFree, "the adopted guest's slot is freed");
+            IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(4).State == SgzAbi.PeerFree, "the adopted guest's slot is freed");
             server.Log.WaitFor($"peer 4 (pid {sleeper.Id}) left (its QEMU process is gone)");
             Assert.DoesNotContain(server.Server.Peers(), p => p.Id == 4);
         }
@@ -66,7 +67,7 @@ public class AdoptionTests
         }
     }
 
-    private static ulong RingOffset(Zone.Zone zone, int slot) => zone.Geometry.Rings.Offset + ((ulong)slot * zone.Geometry.RingBytes);
+    private static ulong RingOffset(Zone zone, int slot) => zone.Geometry.Rings.Offset + ((ulong)slot * zone.Geometry.RingBytes);
 
     private static int ExitedChildPid()
     {

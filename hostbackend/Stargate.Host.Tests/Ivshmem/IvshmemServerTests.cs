@@ -1,4 +1,5 @@
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -71,13 +72,13 @@ public class IvshmemServerTests
         var b = new ProtocolClient(server.Socket, 2);
         a.ReadNotice();
         a.ReadNotice();
-        Eventually(() => server.Opened.PeerRecord(2).State == SgzAbi.PeerLive, "peer 2 is live in the zone's peer table");
-        Assert.Equal((ulong)Environment.ProcessId, server.Opened.PeerRecord(2).Pid);
+        Eventually(() => server.Opened.Peers.Record(2).State == SgzAbi.PeerLive, "peer 2 is live in the zone's peer table");
+        Assert.Equal((ulong)Environment.ProcessId, server.Opened.Peers.Record(2).Pid);
 
         b.Dispose();
         Assert.Equal((2, -1), a.ReadNotice());
         server.Log.WaitFor("peer 2 (pid");
-        Eventually(() => server.Opened.PeerRecord(2).State == SgzAbi.PeerFree, "peer 2's slot is freed");
+        Eventually(() => server.Opened.Peers.Record(2).State == SgzAbi.PeerFree, "peer 2's slot is freed");
         Assert.DoesNotContain(2, a.PeerFds.Keys);
     }
 
@@ -178,7 +179,7 @@ public class IvshmemServerTests
     public void SecondServer_OnTheSameSocket_IsRefused_AndAStaleSocketFileIsReplaced()
     {
         using var server = new RunningServer();
-        var e = Assert.Throws<Zone.ZoneException>(() => new IvshmemServer(server.Opened, server.Server.Options, new ListLogger()));
+        var e = Assert.Throws<ZoneException>(() => new IvshmemServer(server.Opened, server.Server.Options, new ListLogger()));
         Assert.Contains("another server is listening", e.Message);
 
         string stale = server.Zone.Scratch("stale");

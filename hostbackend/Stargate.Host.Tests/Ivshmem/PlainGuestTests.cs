@@ -1,5 +1,5 @@
 using Stargate.Host.Tests.Rpc;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Ivshmem;
@@ -25,7 +25,7 @@ public class PlainGuestTests
         Assert.Equal(("plain", 0), (row.Kind, row.Pid));
         server.Log.WaitFor($"peer {top} joined: a plain guest");
 
-        var root = new NodeRef(SgzAbi.RootIno, server.Opened.StatInode(SgzAbi.RootIno).Generation);
+        var root = new NodeRef(SgzAbi.RootIno, server.Opened.Names.StatInode(SgzAbi.RootIno).Generation);
         var file = Made(Call(guest, 0, Req.Create(root, "f", uid: 0)));
         var kept = Made(Call(guest, 2, Req.Create(root, "kept", uid: 0)));
         Assert.Equal(0u, Call(guest, 1, Req.Lock(kept, SgzAbi.LockWrite, 0, 0, owner: 7, pid: 70)).Status);
@@ -33,19 +33,19 @@ public class PlainGuestTests
         Assert.NotNull(server.Server.Requests.HostLock(kept, range, owner: 1, pid: 1));
         guest.SetOpen(0, file, 1);
         Assert.Equal(0u, Call(guest, 2, Req.Unlink(root, "f", uid: 0)).Status);
-        Assert.True(server.Opened.IsOrphan(file.Ino), "the unlinked file it holds open is kept");
+        Assert.True(server.Opened.Orphans.IsOrphan(file.Ino), "the unlinked file it holds open is kept");
 
         Thread.Sleep(SgzAbi.ClaimTimeoutMs + 500);
-        Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.PeerRecord(top).State);
+        Assert.Equal(SgzAbi.PeerLive, (int)server.Opened.Peers.Record(top).State);
 
         heart.Stop();
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(top).State == SgzAbi.PeerFree, "the silent guest's slot is freed");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(top).State == SgzAbi.PeerFree, "the silent guest's slot is freed");
         server.Log.WaitFor($"peer {top} (plain) stopped its heartbeat");
         Assert.DoesNotContain(server.Server.Peers(), p => p.Id == top);
-        Assert.False(server.Opened.IsOrphan(file.Ino), "the orphan only it held is freed");
+        Assert.False(server.Opened.Orphans.IsOrphan(file.Ino), "the orphan only it held is freed");
         Assert.False(Area(server.Opened, top).ContainsAnyExcept((byte)0), "its area, claim included, is zeroed");
         Assert.Null(server.Server.Requests.HostLock(kept, range, owner: 1, pid: 1));
-        Assert.Contains(server.Opened.ReadDirectory("/"), e => e.Name == "kept");
+        Assert.Contains(server.Opened.Names.ReadDirectory("/"), e => e.Name == "kept");
     }
 
     [Fact]
@@ -58,12 +58,12 @@ public class PlainGuestTests
         Assert.Equal(0u, Call(guest, 3, Req.Nop()).Status);
 
         Volatile.Write(ref guest.Header.Claim, 0UL);
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(top).State == SgzAbi.PeerFree, "the released slot is freed");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(top).State == SgzAbi.PeerFree, "the released slot is freed");
         server.Log.WaitFor($"peer {top} (plain) released its claim");
         Assert.Equal(0ul, guest.ReplyRef(3).Done);
 
         Assert.True(Claim(guest, Nonce + 1));
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(top).State == SgzAbi.PeerLive, "the slot is claimed again");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(top).State == SgzAbi.PeerLive, "the slot is claimed again");
         Assert.Equal(0u, Call(guest, 3, Req.Nop()).Status);
     }
 
@@ -81,10 +81,10 @@ public class PlainGuestTests
         Assert.DoesNotContain(server.Server.Peers(), p => p.Kind == "plain");
 
         client.Dispose();
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(client.Id).State == SgzAbi.PeerFree, "the doorbell guest's slot is freed");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(client.Id).State == SgzAbi.PeerFree, "the doorbell guest's slot is freed");
         Thread.Sleep(300);
         Assert.Equal(0ul, Volatile.Read(ref hostile.Header.Claim));
-        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.PeerRecord(client.Id).State);
+        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.Peers.Record(client.Id).State);
     }
 
     [Fact]
@@ -108,20 +108,20 @@ public class PlainGuestTests
     {
         using var server = new RunningServer(prepare: zone =>
         {
-            zone.SetPeer(5, live: true, pid: 0);
-            zone.SetPeer(6, live: true, pid: 0);
+            zone.Peers.Set(5, live: true, pid: 0);
+            zone.Peers.Set(6, live: true, pid: 0);
             using var plain = new TestGuest(zone.Path, zone.Geometry, 5);
             Assert.True(Claim(plain, Nonce));
             plain.Send(0, Req.Nop());
         });
 
         server.Log.WaitFor("peer 5 adopted: a plain guest");
-        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.PeerRecord(6).State);
+        Assert.Equal(SgzAbi.PeerFree, (int)server.Opened.Peers.Record(6).State);
         using var guest = new TestGuest(server.Zone.Path, server.Opened.Geometry, 5);
         IvshmemServerTests.Eventually(() => guest.IsDone(0, 1), "the adopted plain guest's pending request is answered");
         Assert.Equal("plain", server.Server.Peers().Single(p => p.Id == 5).Kind);
 
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(5).State == SgzAbi.PeerFree, "without a heartbeat it departs");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(5).State == SgzAbi.PeerFree, "without a heartbeat it departs");
     }
 
     /// <summary>A guest that claims the top slot, as stargatefs does, once the server has made it a live peer.</summary>
@@ -130,7 +130,7 @@ public class PlainGuestTests
         int top = (int)server.Opened.Geometry.MaxPeers - 1;
         var guest = new TestGuest(server.Zone.Path, server.Opened.Geometry, top);
         Assert.True(Claim(guest, Nonce));
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(top).State == SgzAbi.PeerLive, "the claimed slot is live");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(top).State == SgzAbi.PeerLive, "the claimed slot is live");
         return guest;
     }
 
@@ -150,7 +150,7 @@ public class PlainGuestTests
         return guest.Reply(tag, seq);
     }
 
-    private static Span<byte> Area(Zone.Zone zone, int slot) =>
+    private static Span<byte> Area(Zone zone, int slot) =>
         zone.Memory.Span(zone.Geometry.Rings.Offset + ((ulong)slot * zone.Geometry.RingBytes), zone.Geometry.RingBytes);
 
     /// <summary>Bumps a guest's heartbeat every 50 ms, as stargatefs does, until stopped (joined before the guest's mapping goes).</summary>

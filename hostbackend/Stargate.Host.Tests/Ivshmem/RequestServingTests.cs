@@ -1,6 +1,6 @@
 using Stargate.Host.Ivshmem;
 using Stargate.Host.Tests.Rpc;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Ivshmem;
@@ -14,14 +14,14 @@ public class RequestServingTests
         using var server = new RunningServer();
         using var client = new ProtocolClient(server.Socket, 2);
         using var guest = new TestGuest(server.Zone.Path, server.Opened.Geometry, client.Id);
-        server.Opened.MakeDirectory("/d", 0x1ff);
-        var dir = new NodeRef(server.Opened.Stat("/d").Ino, server.Opened.Stat("/d").Generation);
+        server.Opened.Names.MakeDirectory("/d", 0x1ff);
+        var dir = new NodeRef(server.Opened.Names.Stat("/d").Ino, server.Opened.Names.Stat("/d").Generation);
 
         ulong seq = guest.Send(0, Req.Create(dir, "f"));
         client.Ring(ServerLimits.HostId, 0);
         IvshmemServerTests.Eventually(() => guest.IsDone(0, seq), "the request is answered");
         Assert.Equal(0u, guest.Reply(0, seq).Status);
-        Assert.Equal(guest.Reply(0, seq).Ino, server.Opened.Stat("/d/f").Ino);
+        Assert.Equal(guest.Reply(0, seq).Ino, server.Opened.Names.Stat("/d/f").Ino);
         ulong rung = 0;
         IvshmemServerTests.Eventually(() => (rung += client.Rung(0)) > 0, "the guest's vector 0 is rung");
     }
@@ -32,14 +32,14 @@ public class RequestServingTests
         using var server = new RunningServer(prepare: zone =>
         {
             using var writer = new TestGuest(zone.Path, zone.Geometry, 1);
-            writer.Send(0, Req.Create(new NodeRef(SgzAbi.RootIno, zone.StatInode(SgzAbi.RootIno).Generation), "stale", uid: 0));
+            writer.Send(0, Req.Create(new NodeRef(SgzAbi.RootIno, zone.Names.StatInode(SgzAbi.RootIno).Generation), "stale", uid: 0));
         });
         using var client = new ProtocolClient(server.Socket, 2);
         using var guest = new TestGuest(server.Zone.Path, server.Opened.Geometry, client.Id);
         Assert.Equal(1, client.Id);
         server.Server.Requests.ProcessPending();
         Assert.Equal(0ul, guest.Request(0).Seq);
-        Assert.Empty(server.Opened.ReadDirectory("/"));
+        Assert.Empty(server.Opened.Names.ReadDirectory("/"));
     }
 
     [Fact]
@@ -50,8 +50,8 @@ public class RequestServingTests
         var b = new ProtocolClient(server.Socket, 2);
         using var guestA = new TestGuest(server.Zone.Path, server.Opened.Geometry, a.Id);
         using var guestB = new TestGuest(server.Zone.Path, server.Opened.Geometry, b.Id);
-        ulong ino = server.Opened.CreateFile("/f");
-        var file = new NodeRef(ino, server.Opened.StatInode(ino).Generation);
+        ulong ino = server.Opened.Names.CreateFile("/f");
+        var file = new NodeRef(ino, server.Opened.Names.StatInode(ino).Generation);
 
         ulong held = guestB.Send(1, Req.Lock(file, SgzAbi.LockWrite, 0, 0, owner: 7, pid: 70));
         b.Ring(ServerLimits.HostId, 0);
@@ -60,7 +60,7 @@ public class RequestServingTests
         a.Rung(0);
 
         b.Dispose();
-        IvshmemServerTests.Eventually(() => server.Opened.PeerRecord(2).State == SgzAbi.PeerFree, "b's slot is freed");
+        IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(2).State == SgzAbi.PeerFree, "b's slot is freed");
         ulong rung = 0;
         IvshmemServerTests.Eventually(() => (rung += a.Rung(0)) > 0, "a is rung when b leaves");
         Assert.Equal(0ul, guestB.Request(1).Seq);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Ivshmem;
 
@@ -11,7 +11,7 @@ internal sealed class RunningServer : IDisposable
     private Exception? _failure;
 
     /// <param name="prepare">Runs on the opened zone before the server starts: the state a previous service left.</param>
-    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone.Zone>? prepare = null)
+    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone>? prepare = null)
     {
         Zone = new TempZone();
         Socket = Zone.Scratch("sock");
@@ -35,7 +35,7 @@ internal sealed class RunningServer : IDisposable
 
     public TempZone Zone { get; }
 
-    public Zone.Zone Opened { get; }
+    public Zone Opened { get; }
 
     public string Socket { get; }
 

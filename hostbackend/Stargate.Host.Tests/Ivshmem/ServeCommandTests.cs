@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using Stargate.Host.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Ivshmem;
 

@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 using Xunit.Abstractions;
@@ -32,18 +32,11 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
                 _ => Req.Unlink(dir, "missing"),
             };
             ulong seq = guest.Send(3, request);
-            int countdown = point;
-            bench.Zone.CrashPoint = () =>
-            {
-                if (--countdown == 0)
-                {
-                    throw new SimulatedCrashException();
-                }
-            };
+            bench.Zone.InjectCrashAt(point, static () => throw new SimulatedCrashException());
             try
             {
                 bench.Serve();
-                bench.Zone.CrashPoint = null;
+                bench.Zone.DisarmCrash();
                 Assert.True(status == guest.Reply(3, seq).Status, $"status {guest.Reply(3, seq).Status} with no crash; the log:\n{string.Join('\n', bench.Log.Lines)}");
                 break; // every point of this request has been tried
             }
@@ -57,11 +50,11 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
             bench.Serve();
             var reply = guest.Reply(3, seq);
             Assert.True(status == reply.Status, $"status {reply.Status} after a crash at point {point}; the log:\n{string.Join('\n', bench.Log.Lines)}");
-            var names = bench.Zone.ReadDirectory("/d").Select(e => e.Name).Order().ToList();
+            var names = bench.Zone.Names.ReadDirectory("/d").Select(e => e.Name).Order().ToList();
             Assert.Equal(what == "create" ? ["f", "once"] : ["f"], names);
             if (what == "create")
             {
-                Assert.Equal(bench.Zone.Stat("/d/once").Ino, reply.Ino);
+                Assert.Equal(bench.Zone.Names.Stat("/d/once").Ino, reply.Ino);
             }
 
             if (what == "lock")
@@ -93,7 +86,7 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
         Assert.True(guest.IsDone(2, seq), "the new service publishes done at its start");
         Assert.Equal(committed.Ino, guest.Reply(2, seq).Ino);
         Assert.Equal(0, bench.Serve());
-        Assert.Equal(["once"], bench.Zone.ReadDirectory("/d").Select(e => e.Name));
+        Assert.Equal(["once"], bench.Zone.Names.ReadDirectory("/d").Select(e => e.Name));
     }
 
     [Fact]
@@ -221,7 +214,7 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
             {
                 int slot = guests[random.Next(guests.Length)].Slot;
                 bench.Server.PeerGone(slot);
-                bench.Zone.SetPeer(slot, live: true, (ulong)Environment.ProcessId);
+                bench.Zone.Peers.Set(slot, live: true, (ulong)Environment.ProcessId);
             }
         }
 

@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -82,12 +82,12 @@ public class LockAndPeerTests
         a.SetOpen(17, file, 1);
 
         Assert.Equal(0u, bench.Call(a, Req.Unlink(dir, "f")).Status);
-        Assert.True(bench.Zone.IsOrphan(file.Ino));
-        Assert.Empty(bench.Zone.ReadDirectory("/d"));
+        Assert.True(bench.Zone.Orphans.IsOrphan(file.Ino));
+        Assert.Empty(bench.Zone.Names.ReadDirectory("/d"));
 
         a.SetOpen(17, file, 0);
         Assert.Equal(0u, bench.Call(a, Req.Release(file)).Status);
-        Assert.False(bench.Zone.IsOrphan(file.Ino));
+        Assert.False(bench.Zone.Orphans.IsOrphan(file.Ino));
         Assert.Equal(Estale, bench.Call(a, Req.SetSize(file, 1)).Status);
         bench.AssertFsckClean();
     }
@@ -106,7 +106,7 @@ public class LockAndPeerTests
         Assert.Equal((uint)Errno.EAGAIN, bench.Call(a, Req.Lock(held, SgzAbi.LockWrite, 0, 0, owner: 1, pid: 1, flags: SgzAbi.ReqLockWait)).Status);
         b.SetOpen(0, orphan, 2);
         Assert.Equal(0u, bench.Call(b, Req.Unlink(dir, "orphan")).Status);
-        Assert.True(bench.Zone.IsOrphan(orphan.Ino));
+        Assert.True(bench.Zone.Orphans.IsOrphan(orphan.Ino));
         b.InodeLockWord(held.Ino) = 3 | SgzAbi.IlockWaiters;
         a.InodeLockWord(mine.Ino) = 2;
         b.Send(3, Req.Create(dir, "never"));
@@ -114,13 +114,13 @@ public class LockAndPeerTests
         bench.Rings.Clear();
         bench.Server.PeerGone(2);
 
-        Assert.Equal(SgzAbi.PeerFree, (int)bench.Zone.PeerRecord(2).State);
+        Assert.Equal(SgzAbi.PeerFree, (int)bench.Zone.Peers.Record(2).State);
         Assert.Equal(0ul, a.InodeLockWord(held.Ino));
         Assert.Equal(2ul, a.InodeLockWord(mine.Ino));
-        Assert.False(bench.Zone.IsOrphan(orphan.Ino));
+        Assert.False(bench.Zone.Orphans.IsOrphan(orphan.Ino));
         Assert.Equal([1], bench.Rings);
         Assert.Equal(0, bench.Serve());
-        Assert.DoesNotContain(bench.Zone.ReadDirectory("/d"), e => e.Name == "never");
+        Assert.DoesNotContain(bench.Zone.Names.ReadDirectory("/d"), e => e.Name == "never");
         var area = bench.Zone.Memory.Span(bench.Zone.Geometry.Rings.Offset + (2UL * bench.Zone.Geometry.RingBytes), bench.Zone.Geometry.RingBytes);
         Assert.False(area.ContainsAnyExcept((byte)0), "the dead peer's area is zeroed");
         Assert.Equal(0u, bench.Call(a, Req.Lock(held, SgzAbi.LockWrite, 0, 0, owner: 1, pid: 1)).Status);
@@ -141,9 +141,9 @@ public class LockAndPeerTests
         Assert.Equal(0u, bench.Call(a, Req.Unlink(dir, "f")).Status);
 
         bench.Server.PeerGone(2);
-        Assert.True(bench.Zone.IsOrphan(file.Ino));
+        Assert.True(bench.Zone.Orphans.IsOrphan(file.Ino));
         bench.Server.PeerGone(1);
-        Assert.False(bench.Zone.IsOrphan(file.Ino));
+        Assert.False(bench.Zone.Orphans.IsOrphan(file.Ino));
     }
 
     private const uint Estale = 116;

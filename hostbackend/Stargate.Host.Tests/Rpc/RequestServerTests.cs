@@ -1,5 +1,5 @@
 using System.Text;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -23,7 +23,7 @@ public class RequestServerTests
         var reply = bench.Call(guest, Req.Create(dir, "f"));
 
         Assert.Equal(0u, reply.Status);
-        var made = bench.Zone.Stat("/d/f");
+        var made = bench.Zone.Names.Stat("/d/f");
         Assert.Equal(made.Ino, reply.Ino);
         Assert.Equal(made.Generation, reply.Generation);
         Assert.Equal(Req.User, made.Uid);
@@ -39,17 +39,17 @@ public class RequestServerTests
         var dir = bench.SharedDirectory("d");
         var sub = bench.Call(guest, Req.Mkdir(dir, "sub"));
         Assert.Equal(0u, sub.Status);
-        Assert.True(bench.Zone.Stat("/d/sub").IsDirectory);
+        Assert.True(bench.Zone.Names.Stat("/d/sub").IsDirectory);
 
         var link = bench.Call(guest, Req.Symlink(dir, "ln", "sub/../target"));
         Assert.Equal(0u, link.Status);
-        Assert.Equal("sub/../target", Encoding.UTF8.GetString(bench.Zone.ReadLink(link.Ino)));
+        Assert.Equal("sub/../target", Encoding.UTF8.GetString(bench.Zone.Names.ReadLink(link.Ino)));
 
         var file = bench.CreateFile(guest, "f", dir);
         var hard = bench.Call(guest, Req.Link(dir, "g", file));
         Assert.Equal(0u, hard.Status);
         Assert.Equal(file.Ino, hard.Ino);
-        Assert.Equal(2u, bench.Zone.Stat("/d/f").Nlink);
+        Assert.Equal(2u, bench.Zone.Names.Stat("/d/f").Nlink);
     }
 
     [Fact]
@@ -64,8 +64,8 @@ public class RequestServerTests
         var withRdev = Req.Make(SgzAbi.OpMknod, dir, "fifo2", SgzAbi.SIfifo | 0x1a4);
         withRdev.Rdev = 5;
         Assert.Equal((uint)Errno.EINVAL, bench.Call(guest, withRdev).Status);
-        Assert.Equal(SgzAbi.SIfifo, bench.Zone.Stat("/d/fifo").Mode & SgzAbi.SIfmt);
-        Assert.Equal(2, bench.Zone.ReadDirectory("/d").Count);
+        Assert.Equal(SgzAbi.SIfifo, bench.Zone.Names.Stat("/d/fifo").Mode & SgzAbi.SIfmt);
+        Assert.Equal(2, bench.Zone.Names.ReadDirectory("/d").Count);
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public class RequestServerTests
         Assert.Equal((uint)Errno.EEXIST, bench.Call(guest, Req.Rename(dir, "c", dir, "b", SgzAbi.RenameNoreplace)).Status);
         Assert.Equal(0u, bench.Call(guest, Req.Unlink(dir, "b")).Status);
         Assert.Equal(0u, bench.Call(guest, Req.Rmdir(dir, "sub")).Status);
-        Assert.Equal(["c"], bench.Zone.ReadDirectory("/d").Select(e => e.Name));
+        Assert.Equal(["c"], bench.Zone.Names.ReadDirectory("/d").Select(e => e.Name));
     }
 
     [Fact]
@@ -95,15 +95,15 @@ public class RequestServerTests
         var grown = bench.Call(guest, Req.SetSize(file, 10_000));
         Assert.Equal(0u, grown.Status);
         Assert.Equal(10_000ul, grown.Size);
-        Assert.Equal(10_000ul, bench.Zone.StatInode(file.Ino).Size);
+        Assert.Equal(10_000ul, bench.Zone.Names.StatInode(file.Ino).Size);
 
         var allocated = bench.Call(guest, Req.Allocate(file, 0, 4096));
         Assert.Equal(0u, allocated.Status);
         Assert.True(allocated.Size >= 4096, $"allocated end {allocated.Size}");
-        Assert.True(bench.Zone.StatInode(file.Ino).Pages >= 1);
+        Assert.True(bench.Zone.Names.StatInode(file.Ino).Pages >= 1);
 
         Assert.Equal(0u, bench.Call(guest, Req.Chmod(file, 0x180)).Status);
-        Assert.Equal(0x180u, bench.Zone.StatInode(file.Ino).Permissions);
+        Assert.Equal(0x180u, bench.Zone.Names.StatInode(file.Ino).Permissions);
     }
 
     [Fact]
@@ -115,8 +115,8 @@ public class RequestServerTests
         var chown = Req.Base(SgzAbi.OpSetattr, file, 2000, 3000);
         chown.Valid = SgzAbi.AttrUid | SgzAbi.AttrGid;
         Assert.Equal(0u, bench.Call(guest, chown).Status);
-        Assert.Equal(2000u, bench.Zone.Stat("/d/f").Uid);
-        Assert.Equal(3000u, bench.Zone.Stat("/d/f").Gid);
+        Assert.Equal(2000u, bench.Zone.Names.Stat("/d/f").Uid);
+        Assert.Equal(3000u, bench.Zone.Names.Stat("/d/f").Gid);
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public class RequestServerTests
             "allocate nothing" => Req.Allocate(file, 0, 0),
             "allocate wrapping" => Req.Allocate(file, ulong.MaxValue - 10, 4096),
             "setattr unknown valid bits" => WithValid(Req.SetSize(file, 0), 0x40),
-            "size past the largest file" => Req.SetSize(file, Zone.Zone.MaxFileSize + 1),
+            "size past the largest file" => Req.SetSize(file, SgzAbi.FileSizeMax + 1),
             "rename with both flags" => Req.Rename(dir, "f", dir, "g", SgzAbi.RenameExchange | SgzAbi.RenameNoreplace),
             "rename unknown flag" => Req.Rename(dir, "f", dir, "g", 4),
             "lock unknown flag" => Req.Lock(file, SgzAbi.LockWrite, 0, 0, 1, 1, flags: 8),
@@ -212,7 +212,7 @@ public class RequestServerTests
         var dir = bench.SharedDirectory("d");
         var file = bench.CreateFile(guest, "f", dir);
         Assert.Equal(0u, bench.Call(guest, Req.Mkdir(dir, "sub")).Status);
-        bench.CreateFile(guest, "inner", new NodeRef(bench.Zone.Stat("/d/sub").Ino, bench.Zone.Stat("/d/sub").Generation));
+        bench.CreateFile(guest, "inner", new NodeRef(bench.Zone.Names.Stat("/d/sub").Ino, bench.Zone.Names.Stat("/d/sub").Generation));
 
         Assert.Equal((uint)Errno.EEXIST, bench.Call(guest, Req.Create(dir, "f")).Status);
         Assert.Equal((uint)Errno.ENOENT, bench.Call(guest, Req.Unlink(dir, "missing")).Status);
@@ -231,11 +231,11 @@ public class RequestServerTests
         // The root belongs to uid 0 with mode 0755: uid 1000 may not add names, uid 0 may.
         Assert.Equal((uint)Errno.EACCES, bench.Call(guest, Req.Create(root, "f")).Status);
         Assert.Equal(0u, bench.Call(guest, Req.Create(root, "f", uid: 0)).Status);
-        var file = bench.Node(bench.Zone.Stat("/f").Ino);
+        var file = bench.Node(bench.Zone.Names.Stat("/f").Ino);
         Assert.Equal((uint)Errno.EPERM, bench.Call(guest, Req.Chmod(file, 0x1ff)).Status);
         Assert.Equal((uint)Errno.EACCES, bench.Call(guest, Req.SetSize(file, 1)).Status);
-        Assert.Equal(0x1a4u, bench.Zone.Stat("/f").Permissions);
-        Assert.Equal(0ul, bench.Zone.Stat("/f").Size);
+        Assert.Equal(0x1a4u, bench.Zone.Names.Stat("/f").Permissions);
+        Assert.Equal(0ul, bench.Zone.Names.Stat("/f").Size);
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public class RequestServerTests
         Assert.Equal(0u, guest.Reply(2, create).Status);
         Assert.Equal(0u, guest.Reply(6, rename).Status);
         Assert.Equal(0u, guest.Reply(0, unlink).Status);
-        Assert.Empty(bench.Zone.ReadDirectory("/d"));
+        Assert.Empty(bench.Zone.Names.ReadDirectory("/d"));
     }
 
     [Fact]
@@ -273,7 +273,7 @@ public class RequestServerTests
         ulong unserved = stranger.Send(0, Req.Create(dir, "b"));
         Assert.Equal(0, bench.Serve());
         Assert.False(stranger.IsDone(0, unserved));
-        Assert.Single(bench.Zone.ReadDirectory("/d"));
+        Assert.Single(bench.Zone.Names.ReadDirectory("/d"));
     }
 
     [Fact]
@@ -295,7 +295,7 @@ public class RequestServerTests
         Assert.False(guest.IsDone(0, second));
         Assert.Equal(1, bench.Serve());
         Assert.Equal(0u, guest.Reply(0, second).Status);
-        Assert.Equal(["whole"], bench.Zone.ReadDirectory("/d").Select(e => e.Name));
+        Assert.Equal(["whole"], bench.Zone.Names.ReadDirectory("/d").Select(e => e.Name));
     }
 
     [Fact]

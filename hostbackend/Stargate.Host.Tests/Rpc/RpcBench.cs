@@ -1,7 +1,7 @@
 using Stargate.Host.Fsck;
 using Stargate.Host.Rpc;
 using Stargate.Host.Tests.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Rpc;
@@ -24,7 +24,7 @@ internal sealed class RpcBench : IDisposable
 
     public TempZone Temp { get; }
 
-    public Zone.Zone Zone { get; private set; }
+    public Zone Zone { get; private set; }
 
     public RequestServer Server { get; private set; }
 
@@ -35,12 +35,12 @@ internal sealed class RpcBench : IDisposable
 
     public NodeRef Root => Node(SgzAbi.RootIno);
 
-    public NodeRef Node(ulong ino) => new(ino, Zone.StatInode(ino).Generation);
+    public NodeRef Node(ulong ino) => new(ino, Zone.Names.StatInode(ino).Generation);
 
     /// <summary>A guest in <paramref name="slot"/>, marked live in the peer table with <paramref name="pid"/>.</summary>
     public TestGuest Guest(int slot, ulong? pid = null)
     {
-        Zone.SetPeer(slot, live: true, pid ?? (ulong)Environment.ProcessId);
+        Zone.Peers.Set(slot, live: true, pid ?? (ulong)Environment.ProcessId);
         var guest = new TestGuest(Temp.Path, Zone.Geometry, slot);
         _guests.Add(guest);
         return guest;
@@ -67,7 +67,7 @@ internal sealed class RpcBench : IDisposable
     /// <summary>A world-writable directory in the root, so that uid 1000 can work in it.</summary>
     public NodeRef SharedDirectory(string name)
     {
-        ulong ino = Zone.MakeDirectory("/" + name, 0x1ff);
+        ulong ino = Zone.Names.MakeDirectory("/" + name, 0x1ff);
         return Node(ino);
     }
 

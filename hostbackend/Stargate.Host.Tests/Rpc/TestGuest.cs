@@ -1,6 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Text;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.Rpc;

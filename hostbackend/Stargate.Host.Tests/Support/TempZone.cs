@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Support;
 
@@ -27,7 +27,7 @@ public sealed class TempZone : IDisposable
         Size = size;
         if (format)
         {
-            Zone.Zone.Format(Path, size);
+            Zone.Format(Path, size);
         }
     }
 
@@ -35,7 +35,7 @@ public sealed class TempZone : IDisposable
 
     public ulong Size { get; }
 
-    public Zone.Zone Open(ZoneAccess access = ZoneAccess.ReadWrite) => Zone.Zone.Open(Path, access, "stargate test");
+    public Zone Open(ZoneAccess access = ZoneAccess.ReadWrite) => Zone.Open(Path, access, "stargate test");
 
     /// <summary>A scratch file path next to the zone, removed on Dispose.</summary>
     public string Scratch(string name)

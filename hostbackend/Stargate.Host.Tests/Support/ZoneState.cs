@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Support;
 
@@ -10,7 +10,7 @@ namespace Stargate.Host.Tests.Support;
 public static class ZoneState
 {
     /// <param name="modes">Include permission bits (a model without them compares without).</param>
-    public static IReadOnlyList<string> Capture(Zone.Zone zone, bool modes = true)
+    public static IReadOnlyList<string> Capture(Zone zone, bool modes = true)
     {
         var lines = new List<string>();
         Walk(zone, "/", lines, modes);
@@ -20,16 +20,16 @@ public static class ZoneState
 
     public static IReadOnlyList<string> Capture(string path)
     {
-        using var zone = Zone.Zone.Open(path, ZoneAccess.ReadOnly);
+        using var zone = Zone.Open(path, ZoneAccess.ReadOnly);
         return Capture(zone);
     }
 
-    private static void Walk(Zone.Zone zone, string dir, List<string> lines, bool modes)
+    private static void Walk(Zone zone, string dir, List<string> lines, bool modes)
     {
-        foreach (var entry in zone.ReadDirectory(zone.Resolve(dir)))
+        foreach (var entry in zone.Names.ReadDirectory(zone.Names.Resolve(dir)))
         {
             string path = dir == "/" ? "/" + entry.Name : dir + "/" + entry.Name;
-            var s = zone.StatInode(entry.Ino);
+            var s = zone.Names.StatInode(entry.Ino);
             string mode = modes ? " " + Convert.ToString(s.Permissions, 8) : string.Empty;
             if (s.IsDirectory)
             {
@@ -39,7 +39,7 @@ public static class ZoneState
             }
 
             var data = new byte[s.Size];
-            Assert.Equal((int)s.Size, zone.Read(entry.Ino, 0, data));
+            Assert.Equal((int)s.Size, zone.Files.Read(entry.Ino, 0, data));
             lines.Add($"{path} file{mode} size={s.Size} links={s.Nlink} sha256={Convert.ToHexString(SHA256.HashData(data))[..16]}");
         }
     }

@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using static Stargate.Host.Tests.ZoneLibrary.RequestZone;
 
@@ -10,7 +10,7 @@ public sealed class AllocateAndResizeTests : IDisposable
     private const ulong Page = 4096;
     private readonly RequestZone _rz = new(128UL << 20);
 
-    private Zone.Zone Z => _rz.Z;
+    private Zone Z => _rz.Z;
 
     public void Dispose() => _rz.Dispose();
 
@@ -27,7 +27,7 @@ public sealed class AllocateAndResizeTests : IDisposable
         {
             if ((i + 1) * Page > allocated)
             {
-                allocated = Z.Allocate(guest, f, i * Page, Page);
+                allocated = Z.Files.Allocate(guest, f, i * Page, Page);
                 ends.Add(allocated);
                 requests++;
             }
@@ -36,29 +36,29 @@ public sealed class AllocateAndResizeTests : IDisposable
         // 1, 2, 4 ... 512 pages, then the second 2 MiB chunk.
         Assert.Equal(11, requests);
         Assert.Equal([.. Enumerable.Range(0, 10).Select(k => Page << k), 4UL << 20], ends);
-        Assert.True(Z.StatInode(f.Ino).Pages >= 1024);
-        Assert.Equal(0UL, Z.StatInode(f.Ino).Size);
-        var chunk1 = Z.Map(f.Ino, Z.LoadInode(f.Ino), 2UL << 20);
+        Assert.True(Z.Names.StatInode(f.Ino).Pages >= 1024);
+        Assert.Equal(0UL, Z.Names.StatInode(f.Ino).Size);
+        var chunk1 = Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), 2UL << 20);
         ulong group = Z.Geometry.PageIndex(chunk1.ZoneOffset) / SgzAbi.PagesPerChunk / Z.Geometry.GroupChunks;
-        Assert.Equal((ushort)(guest.Slot + 1), Z.GroupOwners[(int)group]);
-        Assert.Equal((uint)(group + 1), Z.PeerRecord(guest.Slot).AllocGroup);
+        Assert.Equal((ushort)(guest.Slot + 1), Z.Allocator.GroupOwners[(int)group]);
+        Assert.Equal((uint)(group + 1), Z.Peers.Record(guest.Slot).AllocGroup);
     }
 
     [Fact]
     public void Allocate_FillsEveryHoleInTheRange_AndKeepsWhatIsThere()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Write(f.Ino, 8192, "data"u8);
-        ulong before = Z.StatInode(f.Ino).Pages;
-        Assert.Equal(64 * Page, Z.Allocate(Caller.Host, f, 0, 40 * Page));
+        Z.Files.Write(f.Ino, 8192, "data"u8);
+        ulong before = Z.Names.StatInode(f.Ino).Pages;
+        Assert.Equal(64 * Page, Z.Files.Allocate(Caller.Host, f, 0, 40 * Page));
         for (ulong p = 0; p < 64; p++)
         {
-            Assert.False(Z.Map(f.Ino, Z.LoadInode(f.Ino), p * Page).IsHole);
+            Assert.False(Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), p * Page).IsHole);
         }
 
-        Assert.True(Z.StatInode(f.Ino).Pages > before);
+        Assert.True(Z.Names.StatInode(f.Ino).Pages > before);
         var buffer = new byte[4];
-        Z.Read(f.Ino, 8192, buffer);
+        Z.Files.Read(f.Ino, 8192, buffer);
         Assert.Equal("data"u8.ToArray(), buffer);
     }
 
@@ -67,28 +67,28 @@ public sealed class AllocateAndResizeTests : IDisposable
     {
         var f = _rz.File(_rz.Root, "f");
         var d = _rz.Dir(_rz.Root, "d");
-        Assert.Equal(22, Errno(() => Z.Allocate(Caller.Host, f, 0, 0)));
-        Assert.Equal(22, Errno(() => Z.Allocate(Caller.Host, f, 0, (1UL << 30) + 1)));
-        Assert.Equal(27, Errno(() => Z.Allocate(Caller.Host, f, Zone.Zone.MaxFileSize, 1)));
-        Assert.Equal(21, Errno(() => Z.Allocate(Caller.Host, d, 0, 1)));
-        Assert.Equal(13, Errno(() => Z.Allocate(User(2000), f, 0, 1)));
-        Assert.Equal(22, Errno(() => Z.Allocate(new Caller(0, 0, (int)Z.Geometry.MaxPeers), f, 0, 1)));
-        Assert.Equal(0UL, Z.StatInode(f.Ino).Pages);
+        Assert.Equal(22, Errno(() => Z.Files.Allocate(Caller.Host, f, 0, 0)));
+        Assert.Equal(22, Errno(() => Z.Files.Allocate(Caller.Host, f, 0, (1UL << 30) + 1)));
+        Assert.Equal(27, Errno(() => Z.Files.Allocate(Caller.Host, f, SgzAbi.FileSizeMax, 1)));
+        Assert.Equal(21, Errno(() => Z.Files.Allocate(Caller.Host, d, 0, 1)));
+        Assert.Equal(13, Errno(() => Z.Files.Allocate(User(2000), f, 0, 1)));
+        Assert.Equal(22, Errno(() => Z.Files.Allocate(new Caller(0, 0, (int)Z.Geometry.MaxPeers), f, 0, 1)));
+        Assert.Equal(0UL, Z.Names.StatInode(f.Ino).Pages);
     }
 
     [Fact]
     public void Shrink_ZeroesTheTailOfTheLastKeptPage_SoAGrowReadsZeros()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Write(f.Ino, 0, Enumerable.Repeat((byte)0xff, 8000).ToArray());
-        Z.SetAttributes(Caller.Host, f, new AttributeChange(SgzAbi.AttrSize, 0, 0, 0, 100, 0, 0));
-        var page = Z.Map(f.Ino, Z.LoadInode(f.Ino), 0);
+        Z.Files.Write(f.Ino, 0, Enumerable.Repeat((byte)0xff, 8000).ToArray());
+        Z.Files.SetAttributes(Caller.Host, f, new AttributeChange(SgzAbi.AttrSize, 0, 0, 0, 100, 0, 0));
+        var page = Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), 0);
         Assert.False(Z.Memory.Span(page.ZoneOffset + 100, Page - 100).ContainsAnyExcept((byte)0));
-        Assert.True(Z.Map(f.Ino, Z.LoadInode(f.Ino), Page).IsHole);
+        Assert.True(Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), Page).IsHole);
 
-        Z.Truncate(f.Ino, 8000);
+        Z.Files.Truncate(f.Ino, 8000);
         var back = new byte[8000];
-        Z.Read(f.Ino, 0, back);
+        Z.Files.Read(f.Ino, 0, back);
         Assert.All(back[..100], b => Assert.Equal(0xff, b));
         Assert.False(back.AsSpan(100).ContainsAnyExcept((byte)0));
     }
@@ -97,10 +97,10 @@ public sealed class AllocateAndResizeTests : IDisposable
     public void Shrink_InsideA2MiBLeaf_ZeroesTheRestOfTheLeaf()
     {
         var f = _rz.File(_rz.Root, "big");
-        Z.Write(f.Ino, 0, Enumerable.Repeat((byte)0xab, 4 << 20).ToArray());
+        Z.Files.Write(f.Ino, 0, Enumerable.Repeat((byte)0xab, 4 << 20).ToArray());
         ulong cut = (2UL << 20) + 12345;
-        Z.Truncate(f.Ino, cut);
-        var leaf = Z.Map(f.Ino, Z.LoadInode(f.Ino), 2UL << 20);
+        Z.Files.Truncate(f.Ino, cut);
+        var leaf = Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), 2UL << 20);
         Assert.False(leaf.IsHole);
         ulong start = leaf.ZoneOffset - (leaf.ZoneOffset % ZoneGeometry.ChunkSize);
         Assert.All(Z.Memory.Span(start, 12345).ToArray(), b => Assert.Equal(0xab, b));
@@ -111,14 +111,14 @@ public sealed class AllocateAndResizeTests : IDisposable
     public void Truncate_WhileAGuestHoldsTheInodeLock_FailsWithEBUSY_AndTakesAndFreesTheLockOtherwise()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Write(f.Ino, 0, new byte[100]);
+        Z.Files.Write(f.Ino, 0, new byte[100]);
         ref ulong word = ref Z.Memory.Ref<SgzInode>(Z.Geometry.InodeOffset(f.Ino)).Lock;
         word = 2 + 1;
-        Assert.Equal(ZoneError.Busy, Fails(() => Z.Truncate(f.Ino, 0)));
-        Assert.Equal(100UL, Z.StatInode(f.Ino).Size);
+        Assert.Equal(ZoneError.Busy, Fails(() => Z.Files.Truncate(f.Ino, 0)));
+        Assert.Equal(100UL, Z.Names.StatInode(f.Ino).Size);
         word = 0;
-        Z.Truncate(f.Ino, 0);
+        Z.Files.Truncate(f.Ino, 0);
         Assert.Equal(0UL, word);
-        Assert.Equal(0UL, Z.StatInode(f.Ino).Size);
+        Assert.Equal(0UL, Z.Names.StatInode(f.Ino).Size);
     }
 }

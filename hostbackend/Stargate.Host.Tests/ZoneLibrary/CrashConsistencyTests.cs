@@ -1,5 +1,5 @@
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.ZoneLibrary;
 
@@ -21,54 +21,54 @@ public class CrashConsistencyTests
     /// false only set the stage, such as filling a directory page so that the next entry
     /// needs a new page.
     /// </summary>
-    private static readonly (string Name, bool Crash, Action<Zone.Zone> Run)[] Script =
+    private static readonly (string Name, bool Crash, Action<Zone> Run)[] Script =
     [
-        ("mkdir", true, z => z.MakeDirectory("/a")),
-        ("mkdir nested", true, z => z.MakeDirectory("/a/b")),
-        ("create", true, z => z.CreateFile("/a/f")),
-        ("write small", true, z => z.Write(z.Resolve("/a/f"), 0, Fill(10_000, 1))),
-        ("append into chunks", true, z => z.Write(z.Resolve("/a/f"), 10_000, Fill((int)(5 * Mib), 2))),
-        ("overwrite in place", true, z => z.Write(z.Resolve("/a/f"), 4096, Fill(100_000, 3))),
-        ("create sparse", false, z => z.CreateFile("/a/sparse")),
-        ("sparse write", true, z => z.Write(z.Resolve("/a/sparse"), 9 * Mib, Fill(10, 4))),
+        ("mkdir", true, z => z.Names.MakeDirectory("/a")),
+        ("mkdir nested", true, z => z.Names.MakeDirectory("/a/b")),
+        ("create", true, z => z.Names.CreateFile("/a/f")),
+        ("write small", true, z => z.Files.Write(z.Names.Resolve("/a/f"), 0, Fill(10_000, 1))),
+        ("append into chunks", true, z => z.Files.Write(z.Names.Resolve("/a/f"), 10_000, Fill((int)(5 * Mib), 2))),
+        ("overwrite in place", true, z => z.Files.Write(z.Names.Resolve("/a/f"), 4096, Fill(100_000, 3))),
+        ("create sparse", false, z => z.Names.CreateFile("/a/sparse")),
+        ("sparse write", true, z => z.Files.Write(z.Names.Resolve("/a/sparse"), 9 * Mib, Fill(10, 4))),
         ("fill a directory page", false, z =>
         {
             for (int i = 0; i < 14; i++)
             {
-                z.CreateFile($"/a/b/n{i}");
+                z.Names.CreateFile($"/a/b/n{i}");
             }
         }),
-        ("add a directory page", true, z => z.CreateFile("/a/b/n14")),
-        ("truncate shrink", true, z => z.Truncate(z.Resolve("/a/f"), 3000)),
-        ("truncate grow", true, z => z.Truncate(z.Resolve("/a/f"), 3 * Mib)),
-        ("rename over a file", true, z => z.Rename("/a/sparse", "/a/f")),
-        ("move a directory", true, z => z.Rename("/a/b", "/moved")),
-        ("unlink", true, z => z.Unlink("/a/f")),
-        ("give back a directory page", true, z => z.Unlink("/moved/n14")),
+        ("add a directory page", true, z => z.Names.CreateFile("/a/b/n14")),
+        ("truncate shrink", true, z => z.Files.Truncate(z.Names.Resolve("/a/f"), 3000)),
+        ("truncate grow", true, z => z.Files.Truncate(z.Names.Resolve("/a/f"), 3 * Mib)),
+        ("rename over a file", true, z => z.Names.Rename("/a/sparse", "/a/f")),
+        ("move a directory", true, z => z.Names.Rename("/a/b", "/moved")),
+        ("unlink", true, z => z.Names.Unlink("/a/f")),
+        ("give back a directory page", true, z => z.Names.Unlink("/moved/n14")),
         ("empty the directory", false, z =>
         {
             for (int i = 0; i < 14; i++)
             {
-                z.Unlink($"/moved/n{i}");
+                z.Names.Unlink($"/moved/n{i}");
             }
         }),
-        ("rmdir", true, z => z.RemoveDirectory("/moved")),
+        ("rmdir", true, z => z.Names.RemoveDirectory("/moved")),
         ("set the stage for requests", false, z =>
         {
-            z.Write(z.CreateFile("/a/x"), 0, Fill(10_000, 5));
-            z.MakeDirectory("/d");
-            z.CreateFile("/d/in");
+            z.Files.Write(z.Names.CreateFile("/a/x"), 0, Fill(10_000, 5));
+            z.Names.MakeDirectory("/d");
+            z.Names.CreateFile("/d/in");
         }),
-        ("link request", true, z => z.Link(Caller.Host, Node(z, "/"), "hard"u8, Node(z, "/a/x"))),
-        ("setattr mode and shrink", true, z => z.SetAttributes(Caller.Host, Node(z, "/a/x"),
+        ("link request", true, z => z.Names.Link(Caller.Host, Node(z, "/"), "hard"u8, Node(z, "/a/x"))),
+        ("setattr mode and shrink", true, z => z.Files.SetAttributes(Caller.Host, Node(z, "/a/x"),
             new AttributeChange(Interop.Abi.SgzAbi.AttrMode | Interop.Abi.SgzAbi.AttrSize, 0x180, 0, 0, 5000, 0, 0))),
-        ("exchange a directory and a file", true, z => z.Rename(Caller.Host, Node(z, "/"), "d"u8, Node(z, "/a"), "x"u8, Interop.Abi.SgzAbi.RenameExchange)),
+        ("exchange a directory and a file", true, z => z.Names.Rename(Caller.Host, Node(z, "/"), "d"u8, Node(z, "/a"), "x"u8, Interop.Abi.SgzAbi.RenameExchange)),
     ];
 
-    private static NodeRef Node(Zone.Zone z, string path)
+    private static NodeRef Node(Zone z, string path)
     {
-        ulong ino = z.Resolve(path);
-        return new NodeRef(ino, z.StatInode(ino).Generation);
+        ulong ino = z.Names.Resolve(path);
+        return new NodeRef(ino, z.Names.StatInode(ino).Generation);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class CrashConsistencyTests
         {
             var before = ZoneState.Capture(zone.Path);
             File.Copy(zone.Path, work, overwrite: true);
-            using (var z = Zone.Zone.Open(work, ZoneAccess.ReadWrite))
+            using (var z = Zone.Open(work, ZoneAccess.ReadWrite))
             {
                 run(z);
             }
@@ -91,15 +91,8 @@ public class CrashConsistencyTests
             for (int point = 1; ; point++)
             {
                 File.Copy(zone.Path, work, overwrite: true);
-                var z = Zone.Zone.Open(work, ZoneAccess.ReadWrite);
-                int countdown = point;
-                z.CrashPoint = () =>
-                {
-                    if (--countdown == 0)
-                    {
-                        throw new SimulatedCrashException();
-                    }
-                };
+                var z = Zone.Open(work, ZoneAccess.ReadWrite);
+                z.InjectCrashAt(point, static () => throw new SimulatedCrashException());
                 try
                 {
                     run(z);
@@ -119,7 +112,7 @@ public class CrashConsistencyTests
                 Assert.True(report.Problems.Count == 0, $"step '{name}' killed at point {point}:\n{string.Join('\n', report.Lines())}");
             }
 
-            using (var z = Zone.Zone.Open(zone.Path, ZoneAccess.ReadWrite))
+            using (var z = Zone.Open(zone.Path, ZoneAccess.ReadWrite))
             {
                 run(z);
             }
@@ -129,9 +122,9 @@ public class CrashConsistencyTests
     }
 
     /// <summary>Runs a stage-setting step on the zone; false, so that the step is not crash-tested.</summary>
-    private static bool Apply(string path, Action<Zone.Zone> run)
+    private static bool Apply(string path, Action<Zone> run)
     {
-        using var z = Zone.Zone.Open(path, ZoneAccess.ReadWrite);
+        using var z = Zone.Open(path, ZoneAccess.ReadWrite);
         run(z);
         return false;
     }
@@ -145,17 +138,17 @@ public class CrashConsistencyTests
         File.WriteAllBytes(local, Fill((int)(3 * Mib), 9));
         using (var z = zone.Open())
         {
-            z.MakeDirectory("/d");
-            z.Write(z.CreateFile("/d/old"), 0, Fill(5000, 8));
+            z.Names.MakeDirectory("/d");
+            z.Files.Write(z.Names.CreateFile("/d/old"), 0, Fill(5000, 8));
         }
 
         // The states a command passes through between its changes, each built on the last.
         // put stages the data in a hidden file, fills it, then renames it over the target.
         string staging = "/d/.put" + Stargate.Host.Cli.FileCommands.StagingSuffix;
-        var steps = new (string[] Args, Action<Zone.Zone>[] Between)[]
+        var steps = new (string[] Args, Action<Zone>[] Between)[]
         {
             (["mkdir", work, "/d/new"], []),
-            (["put", work, local, "/d/put"], [z => z.CreateFile(staging), z => z.Write(z.Resolve(staging), 0, File.ReadAllBytes(local))]),
+            (["put", work, local, "/d/put"], [z => z.Names.CreateFile(staging), z => z.Files.Write(z.Names.Resolve(staging), 0, File.ReadAllBytes(local))]),
             (["mv", work, "/d/old", "/moved"], []),
             (["rm", work, "/d/old"], []),
         };
@@ -167,7 +160,7 @@ public class CrashConsistencyTests
             var middle = new List<IReadOnlyList<string>>();
             foreach (var step in between)
             {
-                using (var z = Zone.Zone.Open(work, ZoneAccess.ReadWrite))
+                using (var z = Zone.Open(work, ZoneAccess.ReadWrite))
                 {
                     step(z);
                 }
@@ -212,7 +205,7 @@ public class CrashConsistencyTests
             var r = StargateProcess.Run(new Dictionary<string, string> { ["STARGATE_CRASH_AFTER"] = point.ToString(System.Globalization.CultureInfo.InvariantCulture) }, "put", zone.Path, local, "/f");
             Assert.True(r.ExitCode == 128 + 9, $"no kill left a staging file behind\n{r}");
             using var z = zone.Open(ZoneAccess.ReadWrite);
-            if (z.ReadDirectory("/").Any(e => "/" + e.Name == staging))
+            if (z.Names.ReadDirectory("/").Any(e => "/" + e.Name == staging))
             {
                 break;
             }
@@ -226,7 +219,7 @@ public class CrashConsistencyTests
     /// <summary>Opens for writing (which recovers), closes cleanly, and returns the path.</summary>
     private static string ReopenForWriting(string path)
     {
-        using var z = Zone.Zone.Open(path, ZoneAccess.ReadWrite);
+        using var z = Zone.Open(path, ZoneAccess.ReadWrite);
         return path;
     }
 

@@ -1,5 +1,5 @@
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.ZoneLibrary;
@@ -22,19 +22,19 @@ public class HostileZoneTests
         ulong dir;
         using (var z = zone.Open())
         {
-            dir = z.Resolve("/d");
+            dir = z.Names.Resolve("/d");
         }
 
         Poke(zone.Path, Offsets(zone).InodeOffset(dir) + SizeOffset, 1UL << 40);
         using (var z = zone.Open(ZoneAccess.ReadOnly))
         {
-            var e = Assert.Throws<ZoneCorruptException>(() => z.ReadDirectory("/d"));
+            var e = Assert.Throws<ZoneCorruptException>(() => z.Names.ReadDirectory("/d"));
             Assert.Contains($"directory inode {dir}", e.Message);
         }
 
         RepairsToClean(zone.Path);
         using var after = zone.Open(ZoneAccess.ReadOnly);
-        Assert.Equal(20, after.ReadDirectory("/d").Count);
+        Assert.Equal(20, after.Names.ReadDirectory("/d").Count);
     }
 
     [Fact]
@@ -44,18 +44,18 @@ public class HostileZoneTests
         ulong ino;
         using (var z = zone.Open())
         {
-            ino = z.Resolve("/d/f3");
+            ino = z.Names.Resolve("/d/f3");
         }
 
         Poke(zone.Path, Offsets(zone).InodeOffset(ino) + SizeOffset, ulong.MaxValue);
         using (var z = zone.Open(ZoneAccess.ReadOnly))
         {
-            Assert.Throws<ZoneCorruptException>(() => z.Read(ino, 0, new byte[10]));
+            Assert.Throws<ZoneCorruptException>(() => z.Files.Read(ino, 0, new byte[10]));
         }
 
         RepairsToClean(zone.Path);
         using var after = zone.Open(ZoneAccess.ReadOnly);
-        Assert.Equal((ulong)SgzAbi.PageSize, after.StatInode(ino).Size);
+        Assert.Equal((ulong)SgzAbi.PageSize, after.Names.StatInode(ino).Size);
     }
 
     [Theory]
@@ -86,20 +86,20 @@ public class HostileZoneTests
             using var z = zone.Open(ZoneAccess.ReadWrite);
             foreach (string path in Paths)
             {
-                Survives(() => z.ReadDirectory(path));
-                Survives(() => z.Stat(path));
+                Survives(() => z.Names.ReadDirectory(path));
+                Survives(() => z.Names.Stat(path));
             }
 
             for (int i = 0; i < 20; i++)
             {
-                Survives(() => z.Read(z.Resolve($"/d/f{i}"), 0, new byte[8192]));
-                Survives(() => z.Write(z.Resolve($"/d/f{i}"), 100, "x"u8));
-                Survives(() => z.Unlink($"/d/f{i}"));
+                Survives(() => z.Files.Read(z.Names.Resolve($"/d/f{i}"), 0, new byte[8192]));
+                Survives(() => z.Files.Write(z.Names.Resolve($"/d/f{i}"), 100, "x"u8));
+                Survives(() => z.Names.Unlink($"/d/f{i}"));
             }
 
-            Survives(() => z.Read(z.Resolve("/big"), 0, new byte[1 << 20]));
-            Survives(() => z.MakeDirectory("/new"));
-            Survives(() => z.Truncate(z.Resolve("/big"), 1));
+            Survives(() => z.Files.Read(z.Names.Resolve("/big"), 0, new byte[1 << 20]));
+            Survives(() => z.Names.MakeDirectory("/new"));
+            Survives(() => z.Files.Truncate(z.Names.Resolve("/big"), 1));
         });
 
         RepairsToClean(zone.Path);
@@ -110,13 +110,13 @@ public class HostileZoneTests
     {
         var zone = new TempZone(32UL << 20);
         using var z = zone.Open();
-        z.MakeDirectory("/d");
+        z.Names.MakeDirectory("/d");
         for (int i = 0; i < 20; i++)
         {
-            z.Write(z.CreateFile($"/d/f{i}"), 0, new byte[(i + 1) * 1000]);
+            z.Files.Write(z.Names.CreateFile($"/d/f{i}"), 0, new byte[(i + 1) * 1000]);
         }
 
-        z.Write(z.CreateFile("/big"), 0, new byte[6 << 20]);
+        z.Files.Write(z.Names.CreateFile("/big"), 0, new byte[6 << 20]);
         return zone;
     }
 
@@ -128,11 +128,11 @@ public class HostileZoneTests
         var pages = new List<ulong> { g.InodeTable.Offset, g.InodeBitmap.Offset, g.PageBitmap.Offset, g.ChunkUsage.Offset };
         foreach (string path in new[] { "/", "/d" })
         {
-            ulong ino = z.Resolve(path);
-            pages.Add(z.Map(ino, z.LoadInode(ino), 0).ZoneOffset & ~((ulong)SgzAbi.PageSize - 1));
+            ulong ino = z.Names.Resolve(path);
+            pages.Add(z.PageTables.Map(ino, z.Inodes.Load(ino), 0).ZoneOffset & ~((ulong)SgzAbi.PageSize - 1));
         }
 
-        var big = z.LoadInode(z.Resolve("/big"));
+        var big = z.Inodes.Load(z.Names.Resolve("/big"));
         pages.Add(big.PtRoot);
         return pages;
     }

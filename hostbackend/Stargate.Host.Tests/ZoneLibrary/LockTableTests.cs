@@ -1,5 +1,5 @@
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using static Stargate.Host.Tests.ZoneLibrary.RequestZone;
 
@@ -20,82 +20,82 @@ public sealed class LockTableTests : IDisposable
 
     public LockTableTests() => _f = _rz.File(_rz.Root, "f");
 
-    private Zone.Zone Z => _rz.Z;
+    private Zone Z => _rz.Z;
 
     public void Dispose() => _rz.Dispose();
 
     [Fact]
     public void Posix_OverlappingWriteOfAnotherHolder_IsRefusedWithTheConflict_AndDisjointRangesAreGranted()
     {
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 99)));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 99)));
         var conflict = new LockConflict(Write, 100, 0, 99);
-        Assert.Equal(conflict, Z.SetLock(B, _f, new LockRange(Posix, Read, 50, 60)));
-        Assert.Equal(conflict, Z.TestLock(B, _f, new LockRange(Posix, Read, 99, SgzAbi.LockEof)));
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Posix, Read, 100, SgzAbi.LockEof)));
-        Assert.Null(Z.TestLock(A, _f, new LockRange(Posix, Write, 0, 99)));
-        Assert.Equal(new LockConflict(Read, 200, 100, SgzAbi.LockEof), Z.TestLock(A, _f, new LockRange(Posix, Write, 0, 100)));
+        Assert.Equal(conflict, Z.Locks.SetLock(B, _f, new LockRange(Posix, Read, 50, 60)));
+        Assert.Equal(conflict, Z.Locks.TestLock(B, _f, new LockRange(Posix, Read, 99, SgzAbi.LockEof)));
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Posix, Read, 100, SgzAbi.LockEof)));
+        Assert.Null(Z.Locks.TestLock(A, _f, new LockRange(Posix, Write, 0, 99)));
+        Assert.Equal(new LockConflict(Read, 200, 100, SgzAbi.LockEof), Z.Locks.TestLock(A, _f, new LockRange(Posix, Write, 0, 100)));
     }
 
     [Fact]
     public void Posix_ReadLocksOfTwoHolders_Coexist_AndSameOwnerIdOnAnotherSlotIsAnotherHolder()
     {
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, Read, 0, 10)));
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Posix, Read, 5, 20)));
-        Assert.NotNull(Z.SetLock(B, _f, new LockRange(Posix, Write, 0, 0)));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 0, 10)));
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Posix, Read, 5, 20)));
+        Assert.NotNull(Z.Locks.SetLock(B, _f, new LockRange(Posix, Write, 0, 0)));
     }
 
     [Fact]
     public void Posix_UnlockInTheMiddle_SplitsTheLockInTwo()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, Unlock, 40, 59)));
-        Assert.Null(Z.TestLock(B, _f, new LockRange(Posix, Write, 40, 59)));
-        Assert.Equal(new LockConflict(Write, 100, 0, 39), Z.TestLock(B, _f, new LockRange(Posix, Read, 30, 45)));
-        Assert.Equal(new LockConflict(Write, 100, 60, 99), Z.TestLock(B, _f, new LockRange(Posix, Read, 55, 70)));
-        Assert.Equal(2, Z.DropLocks(A.Slot, A.Owner));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, Unlock, 40, 59)));
+        Assert.Null(Z.Locks.TestLock(B, _f, new LockRange(Posix, Write, 40, 59)));
+        Assert.Equal(new LockConflict(Write, 100, 0, 39), Z.Locks.TestLock(B, _f, new LockRange(Posix, Read, 30, 45)));
+        Assert.Equal(new LockConflict(Write, 100, 60, 99), Z.Locks.TestLock(B, _f, new LockRange(Posix, Read, 55, 70)));
+        Assert.Equal(2, Z.Locks.DropLocks(A.Slot, A.Owner));
     }
 
     [Fact]
     public void Posix_TouchingLocksOfOneType_MergeIntoOne()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Read, 0, 9));
-        Z.SetLock(A, _f, new LockRange(Posix, Read, 20, 29));
-        Z.SetLock(A, _f, new LockRange(Posix, Read, 10, 19));
-        Assert.Equal(new LockConflict(Read, 100, 0, 29), Z.TestLock(B, _f, new LockRange(Posix, Write, 15, 15)));
-        Assert.Equal(1, Z.DropLocks(A.Slot));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 0, 9));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 20, 29));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 10, 19));
+        Assert.Equal(new LockConflict(Read, 100, 0, 29), Z.Locks.TestLock(B, _f, new LockRange(Posix, Write, 15, 15)));
+        Assert.Equal(1, Z.Locks.DropLocks(A.Slot));
     }
 
     [Fact]
     public void Posix_AWriteInsideARead_ConvertsThatPartOnly()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Read, 0, 99));
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, Write, 50, 60)));
-        Assert.Equal(new LockConflict(Write, 100, 50, 60), Z.TestLock(B, _f, new LockRange(Posix, Read, 55, 55)));
-        Assert.Null(Z.TestLock(B, _f, new LockRange(Posix, Read, 0, 49)));
-        Assert.Equal(new LockConflict(Read, 100, 61, 99), Z.TestLock(B, _f, new LockRange(Posix, Write, 70, 70)));
-        Assert.Equal(3, Z.DropLocks(A.Slot));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 0, 99));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 50, 60)));
+        Assert.Equal(new LockConflict(Write, 100, 50, 60), Z.Locks.TestLock(B, _f, new LockRange(Posix, Read, 55, 55)));
+        Assert.Null(Z.Locks.TestLock(B, _f, new LockRange(Posix, Read, 0, 49)));
+        Assert.Equal(new LockConflict(Read, 100, 61, 99), Z.Locks.TestLock(B, _f, new LockRange(Posix, Write, 70, 70)));
+        Assert.Equal(3, Z.Locks.DropLocks(A.Slot));
     }
 
     [Fact]
     public void Flock_SharedLocksCoexist_ConversionReplacesTheOwnersLock_AndKindsDoNotConflict()
     {
         var c = new LockHolder(3, 7, 300);
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Flock, Read, 0, 0)));
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Flock, Read, 0, 0)));
-        Assert.NotNull(Z.SetLock(c, _f, new LockRange(Flock, Write, 0, 0)));
-        Assert.Equal(Read, Z.SetLock(A, _f, new LockRange(Flock, Write, 0, 0))!.Value.Type);
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Flock, Unlock, 0, 0)));
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Flock, Write, 0, 0)));
-        Assert.Equal(new LockConflict(Write, 100, 0, SgzAbi.LockEof), Z.TestLock(c, _f, new LockRange(Flock, Read, 0, 0)));
-        Assert.Null(Z.SetLock(c, _f, new LockRange(Posix, Write, 0, SgzAbi.LockEof)));
-        Assert.Equal(1, Z.DropLocks(A.Slot));
-        Assert.Equal(1, Z.DropLocks(c.Slot));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Flock, Read, 0, 0)));
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Flock, Read, 0, 0)));
+        Assert.NotNull(Z.Locks.SetLock(c, _f, new LockRange(Flock, Write, 0, 0)));
+        Assert.Equal(Read, Z.Locks.SetLock(A, _f, new LockRange(Flock, Write, 0, 0))!.Value.Type);
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Flock, Unlock, 0, 0)));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Flock, Write, 0, 0)));
+        Assert.Equal(new LockConflict(Write, 100, 0, SgzAbi.LockEof), Z.Locks.TestLock(c, _f, new LockRange(Flock, Read, 0, 0)));
+        Assert.Null(Z.Locks.SetLock(c, _f, new LockRange(Posix, Write, 0, SgzAbi.LockEof)));
+        Assert.Equal(1, Z.Locks.DropLocks(A.Slot));
+        Assert.Equal(1, Z.Locks.DropLocks(c.Slot));
     }
 
     [Fact]
     public void Locks_OfAnotherGeneration_AreStale_AndDroppedWhenMet()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
         Z.Change(() =>
         {
             for (uint i = 0; i < Z.Geometry.LockSlots; i++)
@@ -103,22 +103,22 @@ public sealed class LockTableTests : IDisposable
                 ulong at = Z.Geometry.LockTable.Offset + (i * SgzAbi.LockSize);
                 if (Z.Memory.Ref<SgzLock>(at).Word != 0)
                 {
-                    Z.BytesForWrite(at + 44, 4)[0]++; // the generation
+                    Z.Writer.BytesForWrite(at + 44, 4)[0]++; // the generation
                 }
             }
         });
-        Assert.Null(Z.TestLock(B, _f, new LockRange(Posix, Write, 0, 99)));
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Posix, Write, 0, 99)));
-        Assert.Equal(0, Z.DropLocks(A.Slot));
-        Assert.Equal(1, Z.DropLocks(B.Slot));
+        Assert.Null(Z.Locks.TestLock(B, _f, new LockRange(Posix, Write, 0, 99)));
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Posix, Write, 0, 99)));
+        Assert.Equal(0, Z.Locks.DropLocks(A.Slot));
+        Assert.Equal(1, Z.Locks.DropLocks(B.Slot));
     }
 
     [Fact]
     public void Unlink_OfALockedFile_DropsItsRecords()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
-        Z.Unlink(Caller.Host, _rz.Root, N("f"));
-        Assert.Equal(0, Z.DropLocks(A.Slot));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 99));
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("f"));
+        Assert.Equal(0, Z.Locks.DropLocks(A.Slot));
     }
 
     [Fact]
@@ -127,41 +127,41 @@ public sealed class LockTableTests : IDisposable
         uint slots = Z.Geometry.LockSlots;
         for (ulong i = 0; i < slots; i++)
         {
-            Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, i % 2 == 0 ? Read : Write, i * 10, (i * 10) + 5)));
+            Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, i % 2 == 0 ? Read : Write, i * 10, (i * 10) + 5)));
         }
 
-        Assert.Equal(37, Errno(() => Z.SetLock(B, _f, new LockRange(Posix, Read, 1_000_000, 1_000_001))));
-        Assert.Equal(37, Errno(() => Z.SetLock(A, _f, new LockRange(Posix, Unlock, 2, 3))));
-        Assert.Equal(new LockConflict(Read, 100, 0, 5), Z.TestLock(B, _f, new LockRange(Posix, Write, 2, 3)));
-        Assert.Null(Z.SetLock(A, _f, new LockRange(Posix, Unlock, 0, 5)));
-        Assert.Null(Z.SetLock(B, _f, new LockRange(Posix, Read, 1_000_000, 1_000_001)));
-        Assert.Equal((int)slots - 1, Z.DropLocks(A.Slot));
-        Assert.Equal(1, Z.DropLocks(B.Slot));
+        Assert.Equal(37, Errno(() => Z.Locks.SetLock(B, _f, new LockRange(Posix, Read, 1_000_000, 1_000_001))));
+        Assert.Equal(37, Errno(() => Z.Locks.SetLock(A, _f, new LockRange(Posix, Unlock, 2, 3))));
+        Assert.Equal(new LockConflict(Read, 100, 0, 5), Z.Locks.TestLock(B, _f, new LockRange(Posix, Write, 2, 3)));
+        Assert.Null(Z.Locks.SetLock(A, _f, new LockRange(Posix, Unlock, 0, 5)));
+        Assert.Null(Z.Locks.SetLock(B, _f, new LockRange(Posix, Read, 1_000_000, 1_000_001)));
+        Assert.Equal((int)slots - 1, Z.Locks.DropLocks(A.Slot));
+        Assert.Equal(1, Z.Locks.DropLocks(B.Slot));
     }
 
     [Fact]
     public void Locks_OutliveAReopen_AndDropLocksOfOneOwnerLeavesTheOthers()
     {
         var a2 = A with { Owner = 11 };
-        Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 9));
-        Z.SetLock(a2, _f, new LockRange(Posix, Write, 10, 19));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 9));
+        Z.Locks.SetLock(a2, _f, new LockRange(Posix, Write, 10, 19));
         _rz.Reopen();
         var f = _rz.Ref(_f.Ino);
-        Assert.NotNull(Z.TestLock(B, f, new LockRange(Posix, Read, 0, 0)));
-        Assert.Equal(1, Z.DropLocks(A.Slot, A.Owner));
-        Assert.Null(Z.TestLock(B, f, new LockRange(Posix, Read, 0, 0)));
-        Assert.NotNull(Z.TestLock(B, f, new LockRange(Posix, Read, 10, 10)));
-        Assert.Equal(1, Z.DropLocks(A.Slot));
+        Assert.NotNull(Z.Locks.TestLock(B, f, new LockRange(Posix, Read, 0, 0)));
+        Assert.Equal(1, Z.Locks.DropLocks(A.Slot, A.Owner));
+        Assert.Null(Z.Locks.TestLock(B, f, new LockRange(Posix, Read, 0, 0)));
+        Assert.NotNull(Z.Locks.TestLock(B, f, new LockRange(Posix, Read, 10, 10)));
+        Assert.Equal(1, Z.Locks.DropLocks(A.Slot));
     }
 
     [Fact]
     public void BadRequests_FailWithEINVALOrESTALE()
     {
-        Assert.Equal(22, Errno(() => Z.SetLock(A, _f, new LockRange(3, Read, 0, 0))));
-        Assert.Equal(22, Errno(() => Z.SetLock(A, _f, new LockRange(Posix, 5, 0, 0))));
-        Assert.Equal(22, Errno(() => Z.SetLock(A, _f, new LockRange(Posix, Read, 10, 9))));
-        Assert.Equal(22, Errno(() => Z.SetLock(A with { Slot = -1 }, _f, new LockRange(Posix, Read, 0, 0))));
-        Assert.Equal(116, Errno(() => Z.SetLock(A, _f with { Generation = _f.Generation + 1 }, new LockRange(Posix, Read, 0, 0))));
+        Assert.Equal(22, Errno(() => Z.Locks.SetLock(A, _f, new LockRange(3, Read, 0, 0))));
+        Assert.Equal(22, Errno(() => Z.Locks.SetLock(A, _f, new LockRange(Posix, 5, 0, 0))));
+        Assert.Equal(22, Errno(() => Z.Locks.SetLock(A, _f, new LockRange(Posix, Read, 10, 9))));
+        Assert.Equal(22, Errno(() => Z.Locks.SetLock(A with { Slot = -1 }, _f, new LockRange(Posix, Read, 0, 0))));
+        Assert.Equal(116, Errno(() => Z.Locks.SetLock(A, _f with { Generation = _f.Generation + 1 }, new LockRange(Posix, Read, 0, 0))));
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class LockTableTests : IDisposable
         ref ulong gWord = ref Z.Memory.Ref<SgzInode>(Z.Geometry.InodeOffset(g.Ino)).Lock;
         fWord = 3 | SgzAbi.IlockWaiters;
         gWord = 4;
-        Assert.Equal(1, Z.ReleaseInodeLocks(2));
+        Assert.Equal(1, Z.LockWords.ReleaseAll(2));
         Assert.Equal(0UL, fWord);
         Assert.Equal(4UL, gWord);
         gWord = 0;
@@ -180,17 +180,17 @@ public sealed class LockTableTests : IDisposable
         ulong area = Z.Geometry.Rings.Offset + (2UL * Z.Geometry.RingBytes);
         Z.Memory.Span(area, Z.Geometry.RingBytes).Fill(0x5a);
         Z.Memory.Span(area + Z.Geometry.RingBytes, 8).Fill(0x5a);
-        Z.ClearPeerArea(2);
+        Z.Peers.ClearArea(2);
         Assert.False(Z.Memory.Span(area, Z.Geometry.RingBytes).ContainsAnyExcept((byte)0));
         Assert.All(Z.Memory.Span(area + Z.Geometry.RingBytes, 8).ToArray(), b => Assert.Equal(0x5a, b));
-        Z.ClearPeerArea(3);
+        Z.Peers.ClearArea(3);
     }
 
     [Fact]
     public void Fsck_ReportsLockRecordsOfFreeInodesOrOtherGenerations_AndRepairClearsThem()
     {
-        Z.SetLock(A, _f, new LockRange(Posix, Write, 0, 9));
-        Z.SetLock(B, _f, new LockRange(Posix, Write, 10, 19));
+        Z.Locks.SetLock(A, _f, new LockRange(Posix, Write, 0, 9));
+        Z.Locks.SetLock(B, _f, new LockRange(Posix, Write, 10, 19));
         var records = Enumerable.Range(0, (int)Z.Geometry.LockSlots)
             .Select(i => Z.Geometry.LockTable.Offset + ((ulong)i * SgzAbi.LockSize))
             .Where(at => Z.Memory.Ref<SgzLock>(at).Word != 0).ToList();

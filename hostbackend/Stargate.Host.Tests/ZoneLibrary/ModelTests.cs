@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.ZoneLibrary;
 
@@ -83,11 +83,11 @@ public sealed class ModelTests : IDisposable
         Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
     }
 
-    private string CreateFile(Zone.Zone z)
+    private string CreateFile(Zone z)
     {
         string path = ChildPath(RandomDirectory());
         var expected = Exists(path) ? ZoneError.Exists : (ZoneError?)null;
-        Expect(expected, () => z.CreateFile(Zone(path)));
+        Expect(expected, () => z.Names.CreateFile(Zone(path)));
         if (expected is null)
         {
             File.Create(path).Dispose();
@@ -96,11 +96,11 @@ public sealed class ModelTests : IDisposable
         return "create";
     }
 
-    private string MakeDirectory(Zone.Zone z)
+    private string MakeDirectory(Zone z)
     {
         string path = ChildPath(RandomDirectory());
         var expected = Exists(path) ? ZoneError.Exists : (ZoneError?)null;
-        Expect(expected, () => z.MakeDirectory(Zone(path)));
+        Expect(expected, () => z.Names.MakeDirectory(Zone(path)));
         if (expected is null)
         {
             Directory.CreateDirectory(path);
@@ -109,7 +109,7 @@ public sealed class ModelTests : IDisposable
         return "mkdir";
     }
 
-    private string Write(Zone.Zone z)
+    private string Write(Zone z)
     {
         string? path = RandomFile();
         if (path is null || UsedBytes() > ByteBudget)
@@ -128,14 +128,14 @@ public sealed class ModelTests : IDisposable
         int length = _rng.Next(10) == 0 ? _rng.Next(1, 3 << 20) : _rng.Next(1, 200_000);
         var data = new byte[length];
         _rng.NextBytes(data);
-        z.Write(z.Resolve(Zone(path)), (ulong)offset, data);
+        z.Files.Write(z.Names.Resolve(Zone(path)), (ulong)offset, data);
         using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
         f.Seek(offset, SeekOrigin.Begin);
         f.Write(data);
         return "write";
     }
 
-    private string Truncate(Zone.Zone z)
+    private string Truncate(Zone z)
     {
         string? path = RandomFile();
         if (path is null)
@@ -150,17 +150,17 @@ public sealed class ModelTests : IDisposable
             target = size / 2;
         }
 
-        z.Truncate(z.Resolve(Zone(path)), (ulong)target);
+        z.Files.Truncate(z.Names.Resolve(Zone(path)), (ulong)target);
         using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
         f.SetLength(target);
         return "truncate";
     }
 
-    private string Unlink(Zone.Zone z)
+    private string Unlink(Zone z)
     {
         string path = _rng.Next(4) == 0 ? ChildPath(RandomDirectory()) : RandomFile() ?? ChildPath(RandomDirectory());
         ZoneError? expected = Directory.Exists(path) ? ZoneError.IsDirectory : File.Exists(path) ? null : ZoneError.NotFound;
-        Expect(expected, () => z.Unlink(Zone(path)));
+        Expect(expected, () => z.Names.Unlink(Zone(path)));
         if (expected is null)
         {
             File.Delete(path);
@@ -169,7 +169,7 @@ public sealed class ModelTests : IDisposable
         return "unlink";
     }
 
-    private string RemoveDirectory(Zone.Zone z)
+    private string RemoveDirectory(Zone z)
     {
         string path = _rng.Next(5) == 0 ? ChildPath(RandomDirectory()) : RandomDirectory();
         if (path == _real)
@@ -181,7 +181,7 @@ public sealed class ModelTests : IDisposable
             : !Directory.Exists(path) ? ZoneError.NotFound
             : Directory.EnumerateFileSystemEntries(path).Any() ? ZoneError.NotEmpty
             : null;
-        Expect(expected, () => z.RemoveDirectory(Zone(path)));
+        Expect(expected, () => z.Names.RemoveDirectory(Zone(path)));
         if (expected is null)
         {
             Directory.Delete(path);
@@ -190,7 +190,7 @@ public sealed class ModelTests : IDisposable
         return "rmdir";
     }
 
-    private string Rename(Zone.Zone z)
+    private string Rename(Zone z)
     {
         var all = Entries().ToList();
         if (all.Count == 0)
@@ -219,7 +219,7 @@ public sealed class ModelTests : IDisposable
             expected = ZoneError.NotDirectory;
         }
 
-        Expect(expected, () => z.Rename(Zone(src), Zone(dst)));
+        Expect(expected, () => z.Names.Rename(Zone(src), Zone(dst)));
         if (expected is null && src != dst)
         {
             if (srcDir)
@@ -240,7 +240,7 @@ public sealed class ModelTests : IDisposable
         return "rename";
     }
 
-    private string Read(Zone.Zone z)
+    private string Read(Zone z)
     {
         string? path = RandomFile();
         if (path is null)
@@ -252,7 +252,7 @@ public sealed class ModelTests : IDisposable
         int offset = _rng.Next(real.Length + 100);
         int length = _rng.Next(1, 400_000);
         var buffer = new byte[length];
-        int n = z.Read(z.Resolve(Zone(path)), (ulong)offset, buffer);
+        int n = z.Files.Read(z.Names.Resolve(Zone(path)), (ulong)offset, buffer);
         int expected = Math.Max(0, Math.Min(length, real.Length - offset));
         Assert.Equal(expected, n);
         Assert.True(real.AsSpan(Math.Min(offset, real.Length), expected).SequenceEqual(buffer.AsSpan(0, n)), $"bytes differ reading {path} at {offset}");
@@ -295,7 +295,7 @@ public sealed class ModelTests : IDisposable
         return lines;
     }
 
-    private static List<string> ZoneTree(Zone.Zone z) => [.. ZoneState.Capture(z, modes: false)];
+    private static List<string> ZoneTree(Zone z) => [.. ZoneState.Capture(z, modes: false)];
 
     private IEnumerable<string> Entries() => Directory.EnumerateFileSystemEntries(_real, "*", SearchOption.AllDirectories);
 

@@ -1,5 +1,6 @@
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Tests.Cli;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using static Stargate.Host.Tests.ZoneLibrary.RequestZone;
 
@@ -9,11 +10,11 @@ namespace Stargate.Host.Tests.ZoneLibrary;
 public sealed class OrphanTests : IDisposable
 {
     private readonly RequestZone _rz = new();
-    private readonly HashSet<ulong> _open = [];
+    private readonly GuestOpenTable _opens;
 
-    public OrphanTests() => Z.IsOpen = (ino, _) => _open.Contains(ino);
+    public OrphanTests() => _opens = new GuestOpenTable(_rz.Z);
 
-    private Zone.Zone Z => _rz.Z;
+    private Zone Z => _rz.Z;
 
     public void Dispose() => _rz.Dispose();
 
@@ -21,37 +22,38 @@ public sealed class OrphanTests : IDisposable
     public void Unlink_OfAnOpenFile_KeepsItAsAnOrphan_UntilItIsClosed()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Write(f.Ino, 0, "still here"u8);
-        _open.Add(f.Ino);
-        Z.Unlink(Caller.Host, _rz.Root, N("f"));
+        Z.Files.Write(f.Ino, 0, "still here"u8);
+        _opens.Open(f);
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("f"));
 
         Assert.Null(_rz.Lookup(_rz.Root, "f"));
-        Assert.True(Z.IsOrphan(f.Ino));
-        var s = Z.StatInode(f.Ino);
+        Assert.True(Z.Orphans.IsOrphan(f.Ino));
+        var s = Z.Names.StatInode(f.Ino);
         Assert.Equal(0u, s.Nlink);
         Assert.Equal(f.Generation, s.Generation);
         var buffer = new byte[10];
-        Z.Read(f.Ino, 0, buffer);
+        Z.Files.Read(f.Ino, 0, buffer);
         Assert.Equal("still here"u8.ToArray(), buffer);
-        Z.Allocate(Caller.Host, f, 0, 1 << 20);
-        Assert.Equal(2, Errno(() => Z.Link(Caller.Host, _rz.Root, N("back"), f)));
+        Z.Files.Allocate(Caller.Host, f, 0, 1 << 20);
+        Assert.Equal(2, Errno(() => Z.Names.Link(Caller.Host, _rz.Root, N("back"), f)));
 
-        Assert.Equal(0, Z.FreeOrphans((ino, _) => _open.Contains(ino)));
-        Assert.True(Z.IsOrphan(f.Ino));
-        _open.Clear();
-        Assert.Equal(1, Z.FreeOrphans((ino, _) => _open.Contains(ino)));
-        Assert.False(Z.IsOrphan(f.Ino));
-        Assert.Equal(116, Errno(() => Z.SetAttributes(Caller.Host, f, default)));
+        Assert.Equal(0, Z.Orphans.FreeUnheld());
+        Assert.True(Z.Orphans.IsOrphan(f.Ino));
+        _opens.CloseAll();
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
+        Assert.False(Z.Orphans.IsOrphan(f.Ino));
+        Assert.Equal(116, Errno(() => Z.Files.SetAttributes(Caller.Host, f, default)));
     }
 
     [Fact]
     public void Unlink_OfAFileNobodyHasOpen_FreesItAtOnce()
     {
         var f = _rz.File(_rz.Root, "f");
-        _open.Add(f.Ino + 1000);
-        Z.Unlink(Caller.Host, _rz.Root, N("f"));
-        Assert.False(Z.IsOrphan(f.Ino));
-        Assert.Equal(116, Errno(() => Z.SetAttributes(Caller.Host, f, default)));
+        _opens.Open(new NodeRef(f.Ino + 1000, f.Generation));
+        _opens.Open(new NodeRef(f.Ino, f.Generation + 1)); // an earlier or later life of the inode keeps nothing
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("f"));
+        Assert.False(Z.Orphans.IsOrphan(f.Ino));
+        Assert.Equal(116, Errno(() => Z.Files.SetAttributes(Caller.Host, f, default)));
     }
 
     [Fact]
@@ -60,12 +62,32 @@ public sealed class OrphanTests : IDisposable
         var victim = _rz.File(_rz.Root, "victim");
         var other = _rz.File(_rz.Root, "other");
         _rz.File(_rz.Root, "new");
-        _open.UnionWith([victim.Ino, other.Ino]);
-        Z.Rename(Caller.Host, _rz.Root, N("new"), _rz.Root, N("victim"), 0);
-        Z.Unlink("/other");
-        Assert.True(Z.IsOrphan(victim.Ino));
-        Assert.True(Z.IsOrphan(other.Ino));
-        Assert.Equal(2, Z.FreeOrphans((_, _) => false));
+        _opens.Open(victim);
+        _opens.Open(other);
+        Z.Names.Rename(Caller.Host, _rz.Root, N("new"), _rz.Root, N("victim"), 0);
+        Z.Names.Unlink("/other");
+        Assert.True(Z.Orphans.IsOrphan(victim.Ino));
+        Assert.True(Z.Orphans.IsOrphan(other.Ino));
+        _opens.CloseAll();
+        Assert.Equal(2, Z.Orphans.FreeUnheld());
+    }
+
+    [Fact]
+    public void TheCommandLinesRm_OfAFileAGuestHasOpen_KeepsItAsAnOrphan_AsAGuestsUnlinkWould()
+    {
+        var f = _rz.File(_rz.Root, "f");
+        Z.Files.Write(f.Ino, 0, "kept"u8);
+        _opens.Open(f);
+        Z.Dispose();
+
+        CliAssert.Succeeds(StargateProcess.Run("rm", _rz.Path, "/f"));
+
+        _rz.Reopen();
+        Assert.Null(_rz.Lookup(_rz.Root, "f"));
+        Assert.True(Z.Orphans.IsOrphan(f.Ino));
+        Assert.Equal(0, Z.Orphans.FreeUnheld());
+        new GuestOpenTable(Z).CloseAll();
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
     }
 
     [Fact]
@@ -73,36 +95,40 @@ public sealed class OrphanTests : IDisposable
     {
         var bad = _rz.File(_rz.Root, "bad");
         var good = _rz.File(_rz.Root, "good");
-        _open.UnionWith([bad.Ino, good.Ino]);
-        Z.Unlink(Caller.Host, _rz.Root, N("bad"));
-        Z.Unlink(Caller.Host, _rz.Root, N("good"));
+        _opens.Open(bad);
+        _opens.Open(good);
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("bad"));
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("good"));
         ref byte reserved = ref Z.Memory.Span(Z.Geometry.InodeOffset(bad.Ino) + 100, 1)[0];
         reserved ^= 0xff;
-        Assert.Equal(1, Z.FreeOrphans((_, _) => false));
-        Assert.False(Z.IsOrphan(good.Ino));
+        _opens.CloseAll();
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
+        Assert.False(Z.Orphans.IsOrphan(good.Ino));
         reserved ^= 0xff;
-        Assert.Equal(1, Z.FreeOrphans((_, _) => false));
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
     }
 
     [Fact]
     public void Orphans_SurviveAReopen_AndAreFoundAgain()
     {
         var f = _rz.File(_rz.Root, "f");
-        _open.Add(f.Ino);
-        Z.Unlink(Caller.Host, _rz.Root, N("f"));
+        _opens.Open(f);
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("f"));
         _rz.Reopen();
-        Assert.True(Z.IsOrphan(f.Ino));
-        Assert.Equal(1, Z.FreeOrphans((_, _) => false));
+        Assert.True(Z.Orphans.IsOrphan(f.Ino));
+        Assert.Equal(0, Z.Orphans.FreeUnheld());
+        new GuestOpenTable(Z).CloseAll();
+        Assert.Equal(1, Z.Orphans.FreeUnheld());
     }
 
     [Fact]
     public void Fsck_SaysAnOrphanIsLegal_AndRepairFreesItOnlyWhenNoPeerIsLive()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Write(f.Ino, 0, new byte[50000]);
-        _open.Add(f.Ino);
-        Z.Unlink(Caller.Host, _rz.Root, N("f"));
-        Z.SetPeer(2, live: true, pid: 1);
+        Z.Files.Write(f.Ino, 0, new byte[50000]);
+        _opens.Open(f);
+        Z.Names.Unlink(Caller.Host, _rz.Root, N("f"));
+        Z.Peers.Set(2, live: true, pid: 1);
         var report = _rz.CloseAndCheck();
         Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
         Assert.Contains(report.Notes, n => n.Contains($"inode {f.Ino}: orphan"));
@@ -110,10 +136,10 @@ public sealed class OrphanTests : IDisposable
         var repaired = ZoneChecker.Check(_rz.Path, repair: true);
         Assert.Empty(repaired.Repairs);
         Assert.Contains(repaired.Notes, n => n.Contains("slot(s) 2 live"));
-        using (var z = Zone.Zone.Open(_rz.Path, ZoneAccess.ReadWrite))
+        using (var z = Zone.Open(_rz.Path, ZoneAccess.ReadWrite))
         {
-            Assert.True(z.IsOrphan(f.Ino));
-            z.SetPeer(2, live: false);
+            Assert.True(z.Orphans.IsOrphan(f.Ino));
+            z.Peers.Set(2, live: false);
         }
 
         repaired = ZoneChecker.Check(_rz.Path, repair: true);
@@ -126,7 +152,7 @@ public sealed class OrphanTests : IDisposable
     public void Fsck_ReportsAnOrphanFlagOnALinkedFile_AndRepairClearsIt()
     {
         var f = _rz.File(_rz.Root, "f");
-        Z.Change(() => Z.InodeForWrite(f.Ino).Flags |= SgzAbi.InodeOrphan);
+        Z.Change(() => Z.Inodes.ForWrite(f.Ino).Flags |= SgzAbi.InodeOrphan);
         var report = _rz.CloseAndCheck();
         Assert.Contains(report.Problems, p => p.Contains($"inode {f.Ino}: flagged orphan"));
         ZoneChecker.Check(_rz.Path, repair: true);

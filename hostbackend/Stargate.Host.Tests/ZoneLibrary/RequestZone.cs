@@ -1,6 +1,6 @@
 using System.Text;
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Tests.ZoneLibrary;
@@ -22,7 +22,7 @@ internal sealed class RequestZone : IDisposable
         Z = _temp.Open();
     }
 
-    public Zone.Zone Z { get; private set; }
+    public Zone Z { get; private set; }
 
     public string Path => _temp.Path;
 
@@ -32,22 +32,22 @@ internal sealed class RequestZone : IDisposable
 
     public static Caller User(uint uid, uint gid = 100, int slot = 1) => new(uid, gid, slot);
 
-    public NodeRef Ref(ulong ino) => new(ino, Z.StatInode(ino).Generation);
+    public NodeRef Ref(ulong ino) => new(ino, Z.Names.StatInode(ino).Generation);
 
     public NodeRef File(NodeRef dir, string name, Caller? c = null, uint mode = FileMode) =>
-        Z.MakeNode(c ?? Caller.Host, dir, N(name), SgzAbi.SIfreg | mode, []);
+        Z.Names.MakeNode(c ?? Caller.Host, dir, N(name), SgzAbi.SIfreg | mode, []);
 
     public NodeRef Dir(NodeRef dir, string name, Caller? c = null, uint mode = DirMode) =>
-        Z.MakeNode(c ?? Caller.Host, dir, N(name), SgzAbi.SIfdir | mode, []);
+        Z.Names.MakeNode(c ?? Caller.Host, dir, N(name), SgzAbi.SIfdir | mode, []);
 
     public NodeRef? Lookup(NodeRef dir, string name) =>
-        Z.ReadDirectory(dir.Ino).Where(e => e.Name == name).Select(e => (NodeRef?)Ref(e.Ino)).FirstOrDefault();
+        Z.Names.ReadDirectory(dir.Ino).Where(e => e.Name == name).Select(e => (NodeRef?)Ref(e.Ino)).FirstOrDefault();
 
     public void Chmod(NodeRef node, uint mode) =>
-        Z.SetAttributes(Caller.Host, node, new AttributeChange(SgzAbi.AttrMode, mode, 0, 0, 0, 0, 0));
+        Z.Files.SetAttributes(Caller.Host, node, new AttributeChange(SgzAbi.AttrMode, mode, 0, 0, 0, 0, 0));
 
     public void Chown(NodeRef node, uint uid, uint gid) =>
-        Z.SetAttributes(Caller.Host, node, new AttributeChange(SgzAbi.AttrUid | SgzAbi.AttrGid, 0, uid, gid, 0, 0, 0));
+        Z.Files.SetAttributes(Caller.Host, node, new AttributeChange(SgzAbi.AttrUid | SgzAbi.AttrGid, 0, uid, gid, 0, 0, 0));
 
     /// <summary>The error an operation fails with (it must fail with a ZoneException).</summary>
     public static ZoneError Fails(Action action) => Assert.ThrowsAny<ZoneException>(action).Error;

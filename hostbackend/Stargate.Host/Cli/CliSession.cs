@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
@@ -12,9 +12,9 @@ namespace Stargate.Host.Cli;
 /// </summary>
 internal sealed class CliSession
 {
-    private readonly Zone.Zone? _served;
+    private readonly Zone? _served;
 
-    private CliSession(TextWriter output, TextWriter error, string workingDirectory, bool terminal, Zone.Zone? served, IReadOnlyList<string> args)
+    private CliSession(TextWriter output, TextWriter error, string workingDirectory, bool terminal, Zone? served, IReadOnlyList<string> args)
     {
         Out = output;
         Err = error;
@@ -40,7 +40,7 @@ internal sealed class CliSession
         new(Console.Out, Console.Error, Environment.CurrentDirectory, !Console.IsErrorRedirected, null, args);
 
     /// <summary>A forwarded command inside serve: output kept for the client, <paramref name="zone"/> used instead of opening it.</summary>
-    public static CliSession InServe(Zone.Zone zone, IReadOnlyList<string> args, string workingDirectory, TextWriter output, TextWriter error) =>
+    public static CliSession InServe(Zone zone, IReadOnlyList<string> args, string workingDirectory, TextWriter output, TextWriter error) =>
         new(output, error, workingDirectory, false, zone, args);
 
     /// <summary>
@@ -56,7 +56,7 @@ internal sealed class CliSession
     /// its exit code and output become this command's. Inside serve the served zone is used
     /// as it is (not disposed); another zone is opened as usual.
     /// </summary>
-    public int Writing(string zonePath, string command, Func<Zone.Zone, int> body)
+    public int Writing(string zonePath, string command, Func<Zone, int> body)
     {
         string path = HostPath(zonePath);
         if (_served is not null && ServeLink.SameFile(path, _served.Path))
@@ -64,7 +64,7 @@ internal sealed class CliSession
             return body(_served);
         }
 
-        Zone.Zone zone;
+        Zone zone;
         try
         {
             zone = ZoneOpener.Open(path, ZoneAccess.ReadWrite, command);

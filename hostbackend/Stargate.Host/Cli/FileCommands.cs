@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Cli;
@@ -34,9 +34,9 @@ internal sealed class FileCommands(CliSession session)
         {
             using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "ls");
             string p = r.GetValue(path)!;
-            var info = zone.Stat(p);
+            var info = zone.Names.Stat(p);
             var rows = info.IsDirectory
-                ? zone.ReadDirectory(info.Ino).OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.Ino)).ToList()
+                ? zone.Names.ReadDirectory(info.Ino).OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.Ino)).ToList()
                 : [(p.TrimEnd('/').Split('/')[^1], info.Ino)];
             foreach (var (name, ino) in rows)
             {
@@ -46,7 +46,7 @@ internal sealed class FileCommands(CliSession session)
                     continue;
                 }
 
-                var s = zone.StatInode(ino);
+                var s = zone.Names.StatInode(ino);
                 session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{ModeString(s.Mode)} {s.Nlink,3} {s.Uid,5} {s.Gid,5} {s.Size,14} {ZoneClock.ToDateTime(s.MtimeNs):yyyy-MM-dd HH:mm} {name}"));
             }
@@ -72,7 +72,7 @@ internal sealed class FileCommands(CliSession session)
                 return StargateCli.Ok;
             }
 
-            var s = zone.Stat(r.GetValue(path)!);
+            var s = zone.Names.Stat(r.GetValue(path)!);
 
             if (r.GetValue(json))
             {
@@ -98,7 +98,7 @@ internal sealed class FileCommands(CliSession session)
     /// `stat --extents`: a header, then one line per extent in hex, so that 2 MiB alignment
     /// shows at a glance; with --json an object with path, size and the extents in bytes.
     /// </summary>
-    private void PrintExtents(Zone.Zone zone, string path, bool json)
+    private void PrintExtents(Zone zone, string path, bool json)
     {
         var s = RegularFile(zone, path);
         var list = FileExtents.Of(zone, s.Ino);
@@ -128,7 +128,7 @@ internal sealed class FileCommands(CliSession session)
             using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "cat");
             var file = RegularFile(zone, r.GetValue(path)!);
             using var stdout = Console.OpenStandardOutput();
-            zone.Read(file.Ino, 0, file.Size, new StreamSink(stdout), null);
+            zone.Files.Read(file.Ino, 0, file.Size, new StreamSink(stdout), null);
             return StargateCli.Ok;
         }));
         return command;
@@ -180,7 +180,7 @@ internal sealed class FileCommands(CliSession session)
             if (target == "-")
             {
                 using var stdout = Console.OpenStandardOutput();
-                zone.Read(info.Ino, 0, info.Size, new StreamSink(stdout), null);
+                zone.Files.Read(info.Ino, 0, info.Size, new StreamSink(stdout), null);
                 return StargateCli.Ok;
             }
 
@@ -191,7 +191,7 @@ internal sealed class FileCommands(CliSession session)
 
             using var file = OpenHostFile(session.HostPath(target), target, FileMode.Create, FileAccess.ReadWrite);
             var progress = new Progress(session, "get", src, info.Size);
-            ulong n = zone.Export(info.Ino, file, progress.Report);
+            ulong n = zone.Files.Export(info.Ino, file, progress.Report);
             progress.Done(n);
             return StargateCli.Ok;
         }));
@@ -210,7 +210,7 @@ internal sealed class FileCommands(CliSession session)
             {
                 foreach (string p in r.GetValue(paths)!)
                 {
-                    _ = r.GetValue(parents) ? zone.MakeDirectories(p) : zone.MakeDirectory(p);
+                    _ = r.GetValue(parents) ? zone.Names.MakeDirectories(p) : zone.Names.MakeDirectory(p);
                 }
 
                 return StargateCli.Ok;
@@ -230,7 +230,7 @@ internal sealed class FileCommands(CliSession session)
             }
             else
             {
-                zone.Unlink(p);
+                zone.Names.Unlink(p);
             }
         });
         command.Options.Add(recursive);
@@ -242,9 +242,9 @@ internal sealed class FileCommands(CliSession session)
     /// not recursion: guests may nest directories deeper than a thread's stack goes. The root
     /// stays (it cannot be removed; remove what is in it).
     /// </summary>
-    private static void RemoveTree(Zone.Zone zone, string path)
+    private static void RemoveTree(Zone zone, string path)
     {
-        if (zone.Stat(path).Ino == zone.Stat("/").Ino)
+        if (zone.Names.Stat(path).Ino == zone.Names.Stat("/").Ino)
         {
             throw new ZoneException(ZoneError.InvalidArgument, $"{path}: the root of the zone cannot be removed (remove what is in it)");
         }
@@ -253,19 +253,19 @@ internal sealed class FileCommands(CliSession session)
         pending.Push((path.TrimEnd('/'), false));
         while (pending.TryPop(out var item))
         {
-            var info = zone.Stat(item.Path);
+            var info = zone.Names.Stat(item.Path);
             if (!info.IsDirectory)
             {
-                zone.Unlink(item.Path);
+                zone.Names.Unlink(item.Path);
             }
             else if (item.Emptied)
             {
-                zone.RemoveDirectory(item.Path);
+                zone.Names.RemoveDirectory(item.Path);
             }
             else
             {
                 pending.Push((item.Path, true));
-                foreach (var entry in zone.ReadDirectory(info.Ino))
+                foreach (var entry in zone.Names.ReadDirectory(info.Ino))
                 {
                     pending.Push(($"{item.Path}/{entry.Name}", false));
                 }
@@ -273,9 +273,9 @@ internal sealed class FileCommands(CliSession session)
         }
     }
 
-    private Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p, _) => zone.RemoveDirectory(p));
+    private Command Rmdir() => EachPath("rmdir", "Remove empty directories from the zone.", (zone, p, _) => zone.Names.RemoveDirectory(p));
 
-    private Command EachPath(string name, string description, Action<Zone.Zone, string, ParseResult> action)
+    private Command EachPath(string name, string description, Action<Zone, string, ParseResult> action)
     {
         var zoneArg = ZoneArg();
         var paths = new Argument<string[]>("paths") { Description = "Paths inside the zone.", Arity = ArgumentArity.OneOrMore };
@@ -307,13 +307,13 @@ internal sealed class FileCommands(CliSession session)
             {
                 string src = r.GetValue(from)!;
                 string dst = r.GetValue(to)!;
-                var source = zone.Stat(src);
+                var source = zone.Names.Stat(src);
                 if (TryStat(zone, dst) is { IsDirectory: true } dir && dir.Ino != source.Ino && !source.IsDirectory)
                 {
                     dst = dst.TrimEnd('/') + "/" + src.TrimEnd('/').Split('/')[^1];
                 }
 
-                zone.Rename(src, dst);
+                zone.Names.Rename(src, dst);
                 return StargateCli.Ok;
             });
         }));
@@ -336,7 +336,7 @@ internal sealed class FileCommands(CliSession session)
 
             return session.Writing(r.GetValue(zoneArg)!, "truncate", zone =>
             {
-                zone.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
+                zone.Files.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
                 return StargateCli.Ok;
             });
         }));
@@ -350,7 +350,7 @@ internal sealed class FileCommands(CliSession session)
     /// removed and the old file is untouched. A put killed midway leaves the hidden file;
     /// the next put to the same target removes it (there is one writer at a time).
     /// </summary>
-    private static void ImportReplacing(Zone.Zone zone, Microsoft.Win32.SafeHandles.SafeFileHandle file, string target, Progress progress)
+    private static void ImportReplacing(Zone zone, Microsoft.Win32.SafeHandles.SafeFileHandle file, string target, Progress progress)
     {
         string trimmed = target.TrimEnd('/');
         int cut = trimmed.LastIndexOf('/');
@@ -362,7 +362,7 @@ internal sealed class FileCommands(CliSession session)
 
         if (TryStat(zone, staging) is { IsRegularFile: true })
         {
-            zone.Unlink(staging);
+            zone.Names.Unlink(staging);
         }
 
         if (TryStat(zone, target) is { IsRegularFile: false, IsDirectory: false })
@@ -370,23 +370,23 @@ internal sealed class FileCommands(CliSession session)
             throw new ZoneException(ZoneError.InvalidArgument, $"{target}: not a regular file");
         }
 
-        ulong ino = zone.CreateFile(staging);
+        ulong ino = zone.Names.CreateFile(staging);
         try
         {
-            zone.Import(ino, file, progress.Report);
-            zone.Rename(staging, target);
+            zone.Files.Import(ino, file, progress.Report);
+            zone.Names.Rename(staging, target);
         }
         catch
         {
-            zone.Unlink(staging);
+            zone.Names.Unlink(staging);
             throw;
         }
     }
 
     /// <summary>The inode of <paramref name="path"/>, which must be a regular file (the message names the path).</summary>
-    private static InodeInfo RegularFile(Zone.Zone zone, string path)
+    private static InodeInfo RegularFile(Zone zone, string path)
     {
-        var info = zone.Stat(path);
+        var info = zone.Names.Stat(path);
         return info.IsRegularFile ? info
             : throw new ZoneException(info.IsDirectory ? ZoneError.IsDirectory : ZoneError.InvalidArgument,
                 $"{path}: {(info.IsDirectory ? "is a directory" : "not a regular file")}");
@@ -394,11 +394,11 @@ internal sealed class FileCommands(CliSession session)
 
     internal const string StagingSuffix = ".stargate-put";
 
-    private static InodeInfo? TryStat(Zone.Zone zone, string path)
+    private static InodeInfo? TryStat(Zone zone, string path)
     {
         try
         {
-            return zone.Stat(path);
+            return zone.Names.Stat(path);
         }
         catch (ZoneException e) when (e.Error == ZoneError.NotFound)
         {
@@ -458,7 +458,7 @@ internal sealed class FileCommands(CliSession session)
         return new string(s);
     }
 
-    private sealed class StreamSink(Stream stream) : Zone.Zone.IDataSink
+    private sealed class StreamSink(Stream stream) : IDataSink
     {
         private static readonly byte[] Zeros = new byte[1 << 16];
 

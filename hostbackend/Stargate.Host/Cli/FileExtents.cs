@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Cli;
@@ -20,16 +20,16 @@ internal sealed record FileExtent(ulong FileOffset, ulong ZoneOffset, ulong Leng
 /// </summary>
 internal static class FileExtents
 {
-    public static IReadOnlyList<FileExtent> Of(Zone.Zone zone, ulong ino)
+    public static IReadOnlyList<FileExtent> Of(Zone zone, ulong ino)
     {
         var extents = new List<FileExtent>();
-        lock (zone.Sync)
+        using (zone.Exclusive())
         {
-            var inode = zone.LoadLiveInode(ino);
-            ulong end = Zone.Zone.Capacity(inode.PtDepth);
+            var inode = zone.Inodes.LoadLive(ino);
+            ulong end = PageTables.Capacity(inode.PtDepth);
             for (ulong pos = 0; pos < end;)
             {
-                var leaf = zone.Map(ino, inode, pos);
+                var leaf = zone.PageTables.Map(ino, inode, pos);
                 ulong length = Math.Min(leaf.Length, end - pos);
                 if (!leaf.IsHole)
                 {

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Xml;
 using System.Xml.Linq;
 using Stargate.Host.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Cli;
 

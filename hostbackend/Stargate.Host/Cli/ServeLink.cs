@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Stargate.Host.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -77,7 +77,7 @@ internal sealed class ServiceCommands(CliSession session)
                 ServeLink.Withdraw(zone.Path, options.ControlPath);
 
                 // Host locks live as long as their control connection, which ends with serve.
-                zone.DropLocks(SgzAbi.HostPeerSlot);
+                zone.Locks.DropLocks(SgzAbi.HostPeerSlot);
             }
 
             return StargateCli.Ok;

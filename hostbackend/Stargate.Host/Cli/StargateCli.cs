@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
@@ -29,7 +29,7 @@ public static class StargateCli
     /// Runs a command line forwarded to `stargate serve` on serve's own zone, through the same
     /// handlers as on the command line; only the changing commands (<see cref="Changing"/>).
     /// </summary>
-    internal static Ivshmem.IvshmemServer.RunReply RunInServe(Zone.Zone zone, Ivshmem.IvshmemServer.RunRequest request)
+    internal static Ivshmem.IvshmemServer.RunReply RunInServe(Zone zone, Ivshmem.IvshmemServer.RunRequest request)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Stargate.Host.Fsck;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Cli;
 
@@ -42,7 +42,7 @@ internal sealed class ZoneCommands(CliSession session)
             }
 
             string file = r.GetValue(path)!;
-            var geometry = Zone.Zone.Format(file, bytes, r.GetValue(force));
+            var geometry = Zone.Format(file, bytes, r.GetValue(force));
             session.Out.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
             return StargateCli.Ok;
         }));

@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -18,7 +18,7 @@ public static class ZoneChecker
     {
         var report = new FsckReport(path);
         CheckSuperblockChecksum(path, repair, report);
-        var zone = Zone.Zone.OpenForCheck(path, repair, trustSuperblock: report.Problems.Count > 0);
+        var zone = Zone.OpenForCheck(path, repair, trustSuperblock: report.Problems.Count > 0);
         try
         {
             if (zone.JournalActive)
@@ -80,16 +80,16 @@ public static class ZoneChecker
     /// holds the zone's lock) and no peer marked live, nobody can: repair frees them through
     /// the zone's own code, on a structure the walk has just found sound.
     /// </summary>
-    private static void FreeOrphans(Zone.Zone zone, ZoneWalk walk, FsckReport report)
+    private static void FreeOrphans(Zone zone, ZoneWalk walk, FsckReport report)
     {
-        var live = Enumerable.Range(0, (int)zone.Geometry.MaxPeers).Where(p => zone.PeerRecord(p).State == SgzAbi.PeerLive).ToList();
+        var live = Enumerable.Range(0, (int)zone.Geometry.MaxPeers).Where(p => zone.Peers.Record(p).State == SgzAbi.PeerLive).ToList();
         if (live.Count > 0)
         {
             report.Notes.Add($"{walk.KeptOrphans.Count} orphan(s) kept: the peer table marks slot(s) {string.Join(", ", live)} live");
             return;
         }
 
-        int freed = zone.FreeOrphans(static (_, _) => false);
+        int freed = zone.Orphans.FreeUnheld();
         report.Repairs.Add($"orphans: freed {freed} unlinked file(s) that no live peer can hold open");
     }
 
@@ -114,7 +114,7 @@ public static class ZoneChecker
         }
 
         var sb = MemoryMarshal.Read<SgzSuperblock>(raw);
-        uint crc = Zone.Zone.SuperblockCrc(sb);
+        uint crc = SuperblockSeal.Crc(sb);
         if (sb.Magic != SgzAbi.Magic || sb.VersionMajor > SgzAbi.VersionMajor || sb.Crc == crc)
         {
             return;

@@ -1,5 +1,5 @@
 using System.Numerics;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Fsck;
@@ -11,7 +11,7 @@ namespace Stargate.Host.Fsck;
 /// It reads raw zone memory and trusts nothing: every offset is checked
 /// before it is followed, so a corrupt zone yields problems, not exceptions.
 /// </summary>
-internal sealed class ZoneWalk(Zone.Zone zone)
+internal sealed class ZoneWalk(Zone zone)
 {
     private const int Examples = 3;
     private readonly ZoneGeometry _g = zone.Geometry;
@@ -81,40 +81,40 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         {
             foreach (ulong slot in _badSlots)
             {
-                zone.BytesForWrite(slot, SgzAbi.DirentSize).Clear();
+                zone.Writer.BytesForWrite(slot, SgzAbi.DirentSize).Clear();
             }
 
             foreach (var (offset, type) in _slotTypes)
             {
                 var d = _m.Ref<SgzDirent>(offset);
                 d.Type = type;
-                d.Crc = Zone.Zone.DirentCrc(d);
-                MemoryMarshal.Write(zone.BytesForWrite(offset, SgzAbi.DirentSize), in d);
+                d.Crc = Directories.DirentCrc(d);
+                MemoryMarshal.Write(zone.Writer.BytesForWrite(offset, SgzAbi.DirentSize), in d);
             }
 
             foreach (ulong entry in _badEntries)
             {
-                zone.U64ForWrite(entry) = 0;
+                zone.Writer.U64ForWrite(entry) = 0;
             }
 
             foreach (ulong record in _badLocks)
             {
-                zone.BytesForWrite(record, SgzAbi.LockSize).Clear();
+                zone.Writer.BytesForWrite(record, SgzAbi.LockSize).Clear();
             }
 
             foreach (ulong ino in _broken.Concat(_orphans))
             {
-                zone.ClearInodeRecord(ino);
+                zone.Inodes.ClearRecord(ino);
             }
 
             if (_rootRebuild != RootRepair.None)
             {
                 if (_rootRebuild == RootRepair.Empty)
                 {
-                    zone.ClearInodeRecord(SgzAbi.RootIno);
+                    zone.Inodes.ClearRecord(SgzAbi.RootIno);
                 }
 
-                ref var root = ref zone.InodeForWrite(SgzAbi.RootIno);
+                ref var root = ref zone.Inodes.ForWrite(SgzAbi.RootIno);
                 root.Mode = SgzAbi.SIfdir | 0x1ed;
                 root.Parent = SgzAbi.RootIno;
             }
@@ -126,7 +126,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                     continue;
                 }
 
-                ref var w = ref zone.InodeForWrite(ino);
+                ref var w = ref zone.Inodes.ForWrite(ino);
                 w.Nlink = node.IsDirectory ? 2 + node.Subdirs : node.Links;
                 w.Pages = node.Pages;
                 w.Flags = node.Kept ? SgzAbi.InodeOrphan : w.Flags & ~SgzAbi.InodeOrphan;
@@ -180,9 +180,9 @@ internal sealed class ZoneWalk(Zone.Zone zone)
             return null;
         }
 
-        if (Zone.Zone.InodeCrc(inode) != inode.Crc)
+        if (InodeTable.Crc(inode) != inode.Crc)
         {
-            Problems.Add($"{where}: checksum mismatch (stored 0x{inode.Crc:x8}, computed 0x{Zone.Zone.InodeCrc(inode):x8}); its fields look sane, so repair rewrites it");
+            Problems.Add($"{where}: checksum mismatch (stored 0x{inode.Crc:x8}, computed 0x{InodeTable.Crc(inode):x8}); its fields look sane, so repair rewrites it");
         }
 
         _nodes[ino] = node;
@@ -301,12 +301,12 @@ internal sealed class ZoneWalk(Zone.Zone zone)
 
                 string slot = $"{where}: entry at 0x{at:x}";
                 string? bad = null;
-                string name = System.Text.Encoding.UTF8.GetString(Zone.Zone.NameOf(d));
-                if (Zone.Zone.DirentCrc(d) != d.Crc)
+                string name = System.Text.Encoding.UTF8.GetString(Directories.NameOf(d));
+                if (Directories.DirentCrc(d) != d.Crc)
                 {
-                    bad = $"checksum mismatch (stored 0x{d.Crc:x8}, computed 0x{Zone.Zone.DirentCrc(d):x8})";
+                    bad = $"checksum mismatch (stored 0x{d.Crc:x8}, computed 0x{Directories.DirentCrc(d):x8})";
                 }
-                else if (d.NameLen == 0 || name is "." or ".." || Zone.Zone.NameOf(d).IndexOfAny((byte)'/', (byte)0) >= 0)
+                else if (d.NameLen == 0 || name is "." or ".." || Directories.NameOf(d).IndexOfAny((byte)'/', (byte)0) >= 0)
                 {
                     bad = $"invalid name '{name}'";
                 }
@@ -338,7 +338,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 }
 
                 dir.Entries++;
-                byte type = Zone.Zone.TypeOf(target!.Inode.Mode);
+                byte type = InodeTable.TypeOf(target!.Inode.Mode);
                 if (d.Type != type)
                 {
                     Problems.Add($"{slot}: '{name}' has type {d.Type} but inode {d.Ino} is of type {type}");
@@ -382,9 +382,9 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 Problems.Add($"inode {ino}: link count {i.Nlink}, but {links} found");
             }
 
-            if (!node.IsDirectory && i.Size > Zone.Zone.MaxFileSize)
+            if (!node.IsDirectory && i.Size > SgzAbi.FileSizeMax)
             {
-                Problems.Add($"inode {ino}: size {i.Size} exceeds the largest file, {Units.Bytes(Zone.Zone.MaxFileSize)}");
+                Problems.Add($"inode {ino}: size {i.Size} exceeds the largest file, {Units.Bytes(SgzAbi.FileSizeMax)}");
                 node.SizeFound = node.LastByte;
             }
 
@@ -416,7 +416,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
     /// </summary>
     private void VisitOrphans()
     {
-        var bitmap = zone.InodeBitmap;
+        var bitmap = zone.Inodes.Bitmap;
         for (int w = 0; w < bitmap.Length; w++)
         {
             for (ulong bits = bitmap[w]; bits != 0; bits &= bits - 1)
@@ -481,7 +481,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
 
     private void CheckInodeBitmap()
     {
-        var bitmap = zone.InodeBitmap;
+        var bitmap = zone.Inodes.Bitmap;
         if ((bitmap[0] & 1) == 0)
         {
             Problems.Add("inode bitmap: bit 0 (the never-used inode 0) is clear");
@@ -523,7 +523,7 @@ internal sealed class ZoneWalk(Zone.Zone zone)
 
     private void CheckSpace()
     {
-        var bitmap = zone.PageBitmap;
+        var bitmap = zone.Allocator.PageBitmap;
         var extra = new List<ulong>();
         var missing = new List<ulong>();
         for (int w = 0; w < _pageOwner.Length; w++)
@@ -546,8 +546,8 @@ internal sealed class ZoneWalk(Zone.Zone zone)
         Report(extra, "page bitmap: pages marked used that nothing references", p => $"data page {p} at 0x{_g.PageOffset(p):x}");
         Report(missing, "page bitmap: pages in use but marked free", p => $"data page {p} at 0x{_g.PageOffset(p):x}");
 
-        var usage = zone.ChunkUsage;
-        var owners = zone.GroupOwners;
+        var usage = zone.Allocator.ChunkUsage;
+        var owners = zone.Allocator.GroupOwners;
         ulong used = 0;
         var wrongUsage = new List<ulong>();
         for (ulong c = 0; c < _g.ChunkCount; c++)
@@ -614,18 +614,18 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                     want |= 1UL << (int)(ino % 64);
                 }
 
-                if (zone.InodeBitmap[(int)w] != want)
+                if (zone.Inodes.Bitmap[(int)w] != want)
                 {
-                    zone.U64ForWrite(_g.InodeBitmap.Offset + (w * 8)) = want;
+                    zone.Writer.U64ForWrite(_g.InodeBitmap.Offset + (w * 8)) = want;
                 }
             }
 
             ulong used = 0;
             for (ulong w = 0; w < (ulong)_pageOwner.Length; w++)
             {
-                if (zone.PageBitmap[(int)w] != _pageOwner[w])
+                if (zone.Allocator.PageBitmap[(int)w] != _pageOwner[w])
                 {
-                    zone.U64ForWrite(_g.PageBitmap.Offset + (w * 8)) = _pageOwner[w];
+                    zone.Writer.U64ForWrite(_g.PageBitmap.Offset + (w * 8)) = _pageOwner[w];
                 }
             }
 
@@ -638,23 +638,23 @@ internal sealed class ZoneWalk(Zone.Zone zone)
                 }
 
                 used += count;
-                if (zone.ChunkUsage[(int)c] != count)
+                if (zone.Allocator.ChunkUsage[(int)c] != count)
                 {
-                    zone.U16ForWrite(_g.ChunkUsage.Offset + (c * 2)) = count;
+                    zone.Writer.U16ForWrite(_g.ChunkUsage.Offset + (c * 2)) = count;
                 }
             }
 
             for (ulong g = 0; g < _g.GroupCount; g++)
             {
-                bool empty = !zone.ChunkUsage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
-                ushort owner = zone.GroupOwners[(int)g];
+                bool empty = !zone.Allocator.ChunkUsage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
+                ushort owner = zone.Allocator.GroupOwners[(int)g];
                 if (owner > _g.MaxPeers || (owner != 0 && empty))
                 {
-                    zone.U16ForWrite(_g.GroupOwner.Offset + (g * 2)) = 0;
+                    zone.Writer.U16ForWrite(_g.GroupOwner.Offset + (g * 2)) = 0;
                 }
             }
 
-            ref var sb = ref zone.SuperblockForWrite();
+            ref var sb = ref zone.Writer.SuperblockForWrite();
             sb.FreePages = _g.DataPages - used;
             sb.FreeInodes = _g.InodeCount - 1 - (ulong)live.Count;
         });

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -297,7 +297,7 @@ public sealed partial class IvshmemServer
         NodeRef file;
         try
         {
-            var info = _zone.Stat(request.Path);
+            var info = _zone.Names.Stat(request.Path);
             if (!info.IsRegularFile)
             {
                 return $"error: {request.Path}: not a regular file (only files are locked)";

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Rpc;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -27,7 +27,7 @@ public sealed record ServerOptions(string SocketPath, string ControlPath, int Ve
 /// </summary>
 public sealed partial class IvshmemServer : IDisposable
 {
-    private readonly Zone.Zone _zone;
+    private readonly Zone _zone;
     private readonly ServerOptions _options;
     private readonly ILogger _log;
     private readonly SortedDictionary<int, IvshmemPeer> _guests = [];
@@ -42,7 +42,7 @@ public sealed partial class IvshmemServer : IDisposable
     private volatile bool _stopping;
     private long _nextPidCheck;
 
-    public IvshmemServer(Zone.Zone zone, ServerOptions options, ILogger log)
+    public IvshmemServer(Zone zone, ServerOptions options, ILogger log)
     {
         ServerLimits.CheckVectors(options.Vectors);
         int maxPeers = Math.Min(options.MaxPeers, (int)Math.Min(zone.Geometry.MaxPeers - 1, ServerLimits.MaxPeerIds));
@@ -79,7 +79,7 @@ public sealed partial class IvshmemServer : IDisposable
         _plain = new PlainPeers(zone);
         AdoptOrClean();
         Requests.Start();
-        zone.SetPeer(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
+        zone.Peers.Set(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
     }
 
     public ServerOptions Options => _options;
@@ -143,7 +143,7 @@ public sealed partial class IvshmemServer : IDisposable
         }
 
         _host.Dispose();
-        _zone.SetPeer(ServerLimits.HostId, live: false);
+        _zone.Peers.Set(ServerLimits.HostId, live: false);
         Libc.Close(_listener);
         Libc.Close(_control);
         Libc.Close(_wake);
@@ -235,7 +235,7 @@ public sealed partial class IvshmemServer : IDisposable
             }
 
             _guests[id] = guest;
-            _zone.SetPeer(id, live: true, (ulong)pid);
+            _zone.Peers.Set(id, live: true, (ulong)pid);
             foreach (var other in _guests.Values.Where(g => g.Id != id).ToList())
             {
                 if (!Send(other, () => Announce(other, guest)))
@@ -259,7 +259,7 @@ public sealed partial class IvshmemServer : IDisposable
         for (int id = 1; id <= _options.MaxPeers; id++)
         {
             bool free = !_guests.ContainsKey(id) && !_adopted.ContainsKey(id) && !_plain.Contains(id)
-                && Volatile.Read(ref _zone.PeerRecord(id).State) == SgzAbi.PeerFree;
+                && Volatile.Read(ref _zone.Peers.Record(id).State) == SgzAbi.PeerFree;
             if (free && _plain.ReserveForDoorbell(id))
             {
                 return id;
@@ -382,7 +382,7 @@ public sealed partial class IvshmemServer : IDisposable
     }
 
     private DateTimeOffset Since(int slot) =>
-        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.PeerRecord(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(_zone.Peers.Record(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
 
     /// <summary>Rings vector 0 of a connected guest; an adopted or plain guest has no doorbell and polls.</summary>
     private void RingGuest(int id)
@@ -410,9 +410,9 @@ public sealed partial class IvshmemServer : IDisposable
     private void AdoptOrClean()
     {
         _plain.DropStaleMarks();
-        foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+        foreach (int slot in _zone.Peers.LiveGuests())
         {
-            ulong pid = _zone.PeerRecord(slot).Pid;
+            ulong pid = _zone.Peers.Record(slot).Pid;
             if (pid == 0 && _plain.Adopt(slot, Environment.TickCount64))
             {
                 ServerLog.PlainAdopted(_log, slot);

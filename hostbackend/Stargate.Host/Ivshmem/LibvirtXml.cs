@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Ivshmem;
 

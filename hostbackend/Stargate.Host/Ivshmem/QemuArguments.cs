@@ -1,5 +1,5 @@
 using System.Globalization;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 
 namespace Stargate.Host.Ivshmem;
 
@@ -42,7 +42,7 @@ public static class QemuArguments
     /// <summary>The zone's size, read from the zone itself (which also proves it is one).</summary>
     public static ulong ZoneSize(string zonePath)
     {
-        using var zone = Zone.Zone.Open(zonePath, ZoneAccess.ReadOnly);
+        using var zone = Zone.Open(zonePath, ZoneAccess.ReadOnly);
         return zone.Geometry.ZoneSize;
     }
 }

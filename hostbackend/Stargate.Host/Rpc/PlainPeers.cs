@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Rpc;
@@ -13,7 +14,7 @@ namespace Stargate.Host.Rpc;
 /// anyway. The caller (the server's loop) does the departure clean-up.
 /// Not thread-safe: used from the server's loop thread only.
 /// </summary>
-internal sealed class PlainPeers(Zone.Zone zone)
+internal sealed class PlainPeers(Zone zone)
 {
     /// <summary>How often FREE slots are looked at for new claims (the loop wakes at least every 100 ms).</summary>
     public static readonly TimeSpan ScanInterval = TimeSpan.FromMilliseconds(50);
@@ -50,7 +51,7 @@ internal sealed class PlainPeers(Zone.Zone zone)
         _nextScan = nowMs + (long)ScanInterval.TotalMilliseconds;
         for (int slot = SgzAbi.HostPeerSlot + 1; slot < zone.Geometry.MaxPeers; slot++)
         {
-            if (Volatile.Read(ref zone.PeerRecord(slot).State) != SgzAbi.PeerFree)
+            if (Volatile.Read(ref zone.Peers.Record(slot).State) != SgzAbi.PeerFree)
             {
                 continue;
             }
@@ -63,7 +64,7 @@ internal sealed class PlainPeers(Zone.Zone zone)
 
             var area = RingArea.Of(zone.Geometry, slot);
             zone.Memory.Span(area.Offset + SgzAbi.RingRequests, zone.Geometry.RingBytes - SgzAbi.RingRequests).Clear();
-            zone.SetPeer(slot, live: true, pid: 0);
+            zone.Peers.Set(slot, live: true, pid: 0);
             Watch(slot, claim, nowMs);
             joined.Add(slot);
         }
@@ -122,7 +123,7 @@ internal sealed class PlainPeers(Zone.Zone zone)
     {
         if (!RingArea.Fits(zone.Geometry))
         {
-            zone.ClearPeerArea(slot);
+            zone.Peers.ClearArea(slot);
             return true;
         }
 
@@ -160,7 +161,7 @@ internal sealed class PlainPeers(Zone.Zone zone)
         int dropped = 0;
         for (int slot = SgzAbi.HostPeerSlot + 1; slot < zone.Geometry.MaxPeers; slot++)
         {
-            if (Volatile.Read(ref zone.PeerRecord(slot).State) == SgzAbi.PeerFree
+            if (Volatile.Read(ref zone.Peers.Record(slot).State) == SgzAbi.PeerFree
                 && Interlocked.CompareExchange(ref Header(slot).Claim, 0, SgzAbi.ClaimHost) == SgzAbi.ClaimHost)
             {
                 dropped++;

@@ -1,6 +1,5 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
-using Stargate.Interop.Native;
 
 namespace Stargate.Host.Rpc;
 
@@ -45,7 +44,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     {
         int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpNop
             ? (int)raw.Opcode
-            : throw new BadRequestException(RpcErrno.ENOSYS, $"unknown opcode {raw.Opcode}");
+            : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
         var request = new Request(raw.Seq, opcode, new Caller(raw.Uid, raw.Gid, slot));
         var node = new NodeRef(raw.Ino, raw.Generation);
         return opcode switch
@@ -54,7 +53,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             SgzAbi.OpMkdir => request.Making(raw, geometry, SgzAbi.SIfdir),
             SgzAbi.OpMknod => raw.Rdev == 0
                 ? request.Making(raw, geometry, SgzAbi.SIfifo, SgzAbi.SIfsock)
-                : throw new BadRequestException(Errno.EINVAL, "mknod makes fifos and sockets only (rdev must be 0)"),
+                : throw new BadRequestException(SgzAbi.StatusEinval, "mknod makes fifos and sockets only (rdev must be 0)"),
             SgzAbi.OpSymlink => request with
             {
                 Node = Inode(node, geometry),
@@ -81,7 +80,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
-            _ => raw.Ino == 0 ? request : throw new BadRequestException(Errno.EINVAL, $"nop names inode {raw.Ino}"),
+            _ => raw.Ino == 0 ? request : throw new BadRequestException(SgzAbi.StatusEinval, $"nop names inode {raw.Ino}"),
         };
     }
 
@@ -90,7 +89,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         uint type = raw.Mode & SgzAbi.SIfmt;
         if (Array.IndexOf(types, type) < 0 || (raw.Mode & ~(SgzAbi.SIfmt | Permissions)) != 0)
         {
-            throw new BadRequestException(Errno.EINVAL, $"mode 0{Convert.ToString(raw.Mode, 8)} is not allowed for opcode {Opcode}");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"mode 0{Convert.ToString(raw.Mode, 8)} is not allowed for opcode {Opcode}");
         }
 
         return this with { Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
@@ -98,16 +97,16 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     private Request Locking(in SgzRequest raw, ZoneGeometry geometry)
     {
-        uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockFlock | SgzAbi.ReqLockWait : SgzAbi.ReqLockFlock;
+        uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockKnown : SgzAbi.ReqLockFlock;
         if ((raw.Flags & ~known) != 0)
         {
-            throw new BadRequestException(Errno.EINVAL, $"lock flags 0x{raw.Flags:x} have unknown bits");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"lock flags 0x{raw.Flags:x} have unknown bits");
         }
 
         bool getlk = Opcode == SgzAbi.OpGetlk;
         if (raw.LockType > SgzAbi.LockWrite || (getlk && raw.LockType == SgzAbi.LockUnlock))
         {
-            throw new BadRequestException(Errno.EINVAL, $"lock type {raw.LockType} is not allowed for opcode {Opcode}");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"lock type {raw.LockType} is not allowed for opcode {Opcode}");
         }
 
         bool flock = (raw.Flags & SgzAbi.ReqLockFlock) != 0;
@@ -131,7 +130,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     {
         if (start >= LargestFile)
         {
-            throw new BadRequestException(Errno.EINVAL, $"lock start {start} is past the largest file");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"lock start {start} is past the largest file");
         }
 
         if (length == 0 || length > LargestFile - start)
@@ -142,34 +141,27 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         return start + length - 1;
     }
 
-    private const uint Permissions = 0xfff;
+    private const uint Permissions = SgzAbi.SIallugo;
 
-    private const uint KnownRenameFlags = SgzAbi.RenameNoreplace | SgzAbi.RenameExchange;
-
-    private const uint KnownAttributes = SgzAbi.AttrMode | SgzAbi.AttrUid | SgzAbi.AttrGid | SgzAbi.AttrSize | SgzAbi.AttrAtime | SgzAbi.AttrMtime;
-
-    /// <summary>The most bytes one ALLOCATE may ask for.</summary>
-    public const ulong MaxAllocate = 1UL << 30;
-
-    private static ulong LargestFile => Zone.Zone.MaxFileSize;
+    private const ulong LargestFile = SgzAbi.FileSizeMax;
 
     /// <summary>An inode number inside the table; whether it is live, of that generation and type, the zone checks under its lock.</summary>
     private static NodeRef Inode(NodeRef node, ZoneGeometry geometry) =>
         node.Ino >= SgzAbi.RootIno && node.Ino < geometry.InodeCount
             ? node
-            : throw new BadRequestException(ZoneErrors.ToErrno(ZoneError.Stale), $"inode {node.Ino} is outside the table (1..{geometry.InodeCount - 1})");
+            : throw new BadRequestException(SgzAbi.StatusEstale, $"inode {node.Ino} is outside the table (1..{geometry.InodeCount - 1})");
 
     private static unsafe byte[] EntryName(in SgzRequest raw, int which)
     {
         int length = which == 0 ? raw.NameLen : raw.Name2Len;
         if (length == 0)
         {
-            throw new BadRequestException(Errno.EINVAL, "empty name");
+            throw new BadRequestException(SgzAbi.StatusEinval, "empty name");
         }
 
         if (length > SgzAbi.NameMax)
         {
-            throw new BadRequestException(Errno.ENAMETOOLONG, $"name of {length} bytes (at most {SgzAbi.NameMax})");
+            throw new BadRequestException(SgzAbi.StatusEnametoolong, $"name of {length} bytes (at most {SgzAbi.NameMax})");
         }
 
         byte[] name;
@@ -180,7 +172,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
         if (name.AsSpan().IndexOfAny((byte)'/', (byte)0) >= 0 || name is [(byte)'.'] or [(byte)'.', (byte)'.'])
         {
-            throw new BadRequestException(Errno.EINVAL, "a name has '/' or NUL in it, or is '.' or '..'");
+            throw new BadRequestException(SgzAbi.StatusEinval, "a name has '/' or NUL in it, or is '.' or '..'");
         }
 
         return name;
@@ -191,7 +183,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         int length = raw.Name2Len;
         if (length == 0 || length > SgzAbi.SymlinkMax)
         {
-            throw new BadRequestException(length == 0 ? Errno.EINVAL : Errno.ENAMETOOLONG, $"symlink target of {length} bytes (1..{SgzAbi.SymlinkMax})");
+            throw new BadRequestException(length == 0 ? SgzAbi.StatusEinval : SgzAbi.StatusEnametoolong, $"symlink target of {length} bytes (1..{SgzAbi.SymlinkMax})");
         }
 
         byte[] target;
@@ -200,13 +192,13 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             target = new ReadOnlySpan<byte>(bytes, length).ToArray();
         }
 
-        return target.AsSpan().IndexOf((byte)0) < 0 ? target : throw new BadRequestException(Errno.EINVAL, "symlink target has a NUL in it");
+        return target.AsSpan().IndexOf((byte)0) < 0 ? target : throw new BadRequestException(SgzAbi.StatusEinval, "symlink target has a NUL in it");
     }
 
     private static uint RenameFlags(uint flags) =>
-        (flags & ~KnownRenameFlags) == 0 && flags != KnownRenameFlags
+        (flags & ~SgzAbi.RenameKnown) == 0 && flags != SgzAbi.RenameKnown
             ? flags
-            : throw new BadRequestException(Errno.EINVAL, $"rename flags 0x{flags:x}");
+            : throw new BadRequestException(SgzAbi.StatusEinval, $"rename flags 0x{flags:x}");
 
     /// <summary>
     /// A chown or chgrp carries the new owner in uid and gid, the only identity fields a
@@ -219,20 +211,20 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     private static AttributeChange AttributeChangeOf(in SgzRequest raw)
     {
-        if ((raw.Valid & ~KnownAttributes) != 0)
+        if ((raw.Valid & ~SgzAbi.AttrKnown) != 0)
         {
-            throw new BadRequestException(Errno.EINVAL, $"setattr valid 0x{raw.Valid:x} has unknown bits");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"setattr valid 0x{raw.Valid:x} has unknown bits");
         }
 
         // A chmod may carry the inode's type bits with the permissions (the kernel's ia_mode does); only the permissions change.
         if ((raw.Valid & SgzAbi.AttrMode) != 0 && (raw.Mode & ~(SgzAbi.SIfmt | Permissions)) != 0)
         {
-            throw new BadRequestException(Errno.EINVAL, $"setattr mode 0{Convert.ToString(raw.Mode, 8)}");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"setattr mode 0{Convert.ToString(raw.Mode, 8)}");
         }
 
         if ((raw.Valid & SgzAbi.AttrSize) != 0 && raw.Offset > LargestFile)
         {
-            throw new BadRequestException(Errno.EFBIG, $"size {raw.Offset} is past the largest file");
+            throw new BadRequestException(SgzAbi.StatusEfbig, $"size {raw.Offset} is past the largest file");
         }
 
         return new AttributeChange(raw.Valid, raw.Mode & Permissions, raw.Uid, raw.Gid, raw.Offset, raw.AtimeNs, raw.MtimeNs);
@@ -240,14 +232,14 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     private static ulong AllocateLength(in SgzRequest raw)
     {
-        if (raw.Length == 0 || raw.Length > MaxAllocate)
+        if (raw.Length == 0 || raw.Length > SgzAbi.AllocateMax)
         {
-            throw new BadRequestException(Errno.EINVAL, $"allocate length {raw.Length} (1..{MaxAllocate})");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"allocate length {raw.Length} (1..{SgzAbi.AllocateMax})");
         }
 
         if (raw.Offset > LargestFile || raw.Length > LargestFile - raw.Offset)
         {
-            throw new BadRequestException(Errno.EFBIG, $"allocate {raw.Offset}+{raw.Length} is past the largest file");
+            throw new BadRequestException(SgzAbi.StatusEfbig, $"allocate {raw.Offset}+{raw.Length} is past the largest file");
         }
 
         return raw.Length;

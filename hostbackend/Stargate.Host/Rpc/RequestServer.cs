@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -18,21 +18,19 @@ public sealed class RequestServer
     /// <summary>Passes over the rings per <see cref="ProcessPending"/>: a guest that keeps writing cannot hold the loop.</summary>
     private const int MaxRounds = 4;
 
-    private readonly Zone.Zone _zone;
+    private readonly Zone _zone;
     private readonly Action<int> _ringGuest;
     private readonly ILogger _log;
-    private readonly OpenTables _opens;
     private readonly bool _hasRings;
     private readonly Dictionary<ulong, HashSet<int>> _lockWaiters = [];
     private readonly RateLimit _faultLog = new(TimeSpan.FromSeconds(1));
 
     /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
-    public RequestServer(Zone.Zone zone, Action<int> ringGuest, ILogger log)
+    public RequestServer(Zone zone, Action<int> ringGuest, ILogger log)
     {
         _zone = zone;
         _ringGuest = ringGuest;
         _log = log;
-        _opens = new OpenTables(zone);
         _hasRings = RingArea.Fits(zone.Geometry);
     }
 
@@ -45,27 +43,23 @@ public sealed class RequestServer
     /// <summary>
     /// A service's start (docs/requests.md "When a peer dies, and when the service restarts"):
     /// tells every live guest a new service is here (host_epoch), publishes replies a dead
-    /// service committed but did not publish, installs the open-table check and frees the
-    /// orphans nobody holds any more.
+    /// service committed but did not publish, and frees the orphans nobody holds any more.
     /// </summary>
     public void Start()
     {
-        lock (_zone.Sync)
+        using (_zone.Exclusive())
         {
-            _zone.IsOpen = _opens.IsOpenAnywhere;
-            _zone.InodeLockWaitersWoken = RingAllGuests;
-
             // Whatever the host held belonged to the service that is gone: its inode lock words
             // (a change it died in) and its processes' locks (their control connections died with it).
-            Guarded("clearing the previous service's inode lock words", () => _zone.ReleaseInodeLocks(SgzAbi.HostPeerSlot));
-            Guarded("dropping the previous service's host locks", () => _zone.DropLocks(SgzAbi.HostPeerSlot));
+            Guarded("clearing the previous service's inode lock words", () => _zone.LockWords.ReleaseAll(SgzAbi.HostPeerSlot));
+            Guarded("dropping the previous service's host locks", () => _zone.Locks.DropLocks(SgzAbi.HostPeerSlot));
             if (!_hasRings)
             {
                 RpcLog.NoRings(_log, _zone.Path, _zone.Geometry.RingBytes);
                 return;
             }
 
-            foreach (int slot in OpenTables.LiveGuests(_zone))
+            foreach (int slot in _zone.Peers.LiveGuests())
             {
                 // Not journalled: the epoch only tells a guest that doorbells it knew are gone.
                 Interlocked.Increment(ref _zone.Memory.Ref<SgzRingHeader>(RingArea.Of(_zone.Geometry, slot).Offset).HostEpoch);
@@ -75,7 +69,7 @@ public sealed class RequestServer
                 }
             }
 
-            Guarded("freeing orphans at start", () => _zone.FreeOrphans(_opens.IsOpenAnywhere));
+            Guarded("freeing orphans at start", () => _zone.Orphans.FreeUnheld());
         }
     }
 
@@ -88,12 +82,12 @@ public sealed class RequestServer
         }
 
         int served = 0;
-        lock (_zone.Sync)
+        using (_zone.Exclusive())
         {
             for (int round = 0; round < MaxRounds; round++)
             {
                 int before = served;
-                foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+                foreach (int slot in _zone.Peers.LiveGuests())
                 {
                     served += ServePeer(slot);
                 }
@@ -115,13 +109,13 @@ public sealed class RequestServer
     /// </summary>
     public void PeerGone(int slot)
     {
-        lock (_zone.Sync)
+        using (_zone.Exclusive())
         {
-            Guarded($"dropping the locks of peer {slot}", () => _zone.DropLocks(slot));
-            Guarded($"clearing the inode lock words of peer {slot}", () => _zone.ReleaseInodeLocks(slot));
-            Guarded($"zeroing the area of peer {slot}", () => _zone.ClearPeerArea(slot));
-            Guarded($"freeing peer slot {slot}", () => _zone.SetPeer(slot, live: false));
-            Guarded("freeing orphans", () => _zone.FreeOrphans(_opens.IsOpenAnywhere));
+            Guarded($"dropping the locks of peer {slot}", () => _zone.Locks.DropLocks(slot));
+            Guarded($"clearing the inode lock words of peer {slot}", () => _zone.LockWords.ReleaseAll(slot));
+            Guarded($"zeroing the area of peer {slot}", () => _zone.Peers.ClearArea(slot));
+            Guarded($"freeing peer slot {slot}", () => _zone.Peers.Set(slot, live: false));
+            Guarded("freeing orphans", () => _zone.Orphans.FreeUnheld());
             foreach (var waiters in _lockWaiters.Values)
             {
                 waiters.Remove(slot);
@@ -134,9 +128,9 @@ public sealed class RequestServer
     /// <summary>A lock for a process of the host (holder slot 0) in the same lock table the guests use; null = granted.</summary>
     public LockConflict? HostLock(NodeRef file, LockRange range, ulong owner, uint pid)
     {
-        lock (_zone.Sync)
+        using (_zone.Exclusive())
         {
-            var conflict = _zone.SetLock(new LockHolder(SgzAbi.HostPeerSlot, owner, pid), file, range);
+            var conflict = _zone.Locks.SetLock(new LockHolder(SgzAbi.HostPeerSlot, owner, pid), file, range);
             if (conflict is null)
             {
                 RingLockWaiters(file.Ino);
@@ -149,9 +143,9 @@ public sealed class RequestServer
     /// <summary>Drops every host lock of <paramref name="owner"/> (a host process that ended) and rings the waiters.</summary>
     public int HostUnlockAll(ulong owner)
     {
-        lock (_zone.Sync)
+        using (_zone.Exclusive())
         {
-            int dropped = _zone.DropLocks(SgzAbi.HostPeerSlot, owner);
+            int dropped = _zone.Locks.DropLocks(SgzAbi.HostPeerSlot, owner);
             if (dropped > 0)
             {
                 RingAllLockWaiters();
@@ -250,7 +244,7 @@ public sealed class RequestServer
         }
         catch (Exception e) when (e is not SimulatedCrashException)
         {
-            status = Errno.EIO;
+            status = SgzAbi.StatusEio;
             Fault($"peer {slot} request {seq}", e);
         }
 
@@ -273,29 +267,29 @@ public sealed class RequestServer
         switch (r.Opcode)
         {
             case SgzAbi.OpCreate or SgzAbi.OpMkdir or SgzAbi.OpMknod or SgzAbi.OpSymlink:
-                return Made(r, _zone.MakeNode(c, r.Node, r.Name, r.Mode, r.Name2));
+                return Made(r, _zone.Names.MakeNode(c, r.Node, r.Name, r.Mode, r.Name2));
             case SgzAbi.OpLink:
-                return Made(r, _zone.Link(c, r.Node, r.Name, r.Node2));
+                return Made(r, _zone.Names.Link(c, r.Node, r.Name, r.Node2));
             case SgzAbi.OpUnlink:
-                _zone.Unlink(c, r.Node, r.Name);
+                _zone.Names.Unlink(c, r.Node, r.Name);
                 break;
             case SgzAbi.OpRmdir:
-                _zone.RemoveDirectory(c, r.Node, r.Name);
+                _zone.Names.RemoveDirectory(c, r.Node, r.Name);
                 break;
             case SgzAbi.OpRename:
-                _zone.Rename(c, r.Node, r.Name, r.Node2, r.Name2, r.Flags);
+                _zone.Names.Rename(c, r.Node, r.Name, r.Node2, r.Name2, r.Flags);
                 break;
             case SgzAbi.OpSetattr:
-                return new Outcome(r.Opcode, 0, default, _zone.SetAttributes(c, r.Node, r.Attributes), null);
+                return new Outcome(r.Opcode, 0, default, _zone.Files.SetAttributes(c, r.Node, r.Attributes), null);
             case SgzAbi.OpAllocate:
-                return new Outcome(r.Opcode, 0, default, _zone.Allocate(c, r.Node, r.Offset, r.Length), null);
+                return new Outcome(r.Opcode, 0, default, _zone.Files.Allocate(c, r.Node, r.Offset, r.Length), null);
             case SgzAbi.OpLock:
-                var refused = _zone.SetLock(r.Holder, r.Node, r.Range);
-                return new Outcome(r.Opcode, refused is null ? 0 : Errno.EAGAIN, r.Node, 0, refused) { Wait = refused is not null && r.Wait };
+                var refused = _zone.Locks.SetLock(r.Holder, r.Node, r.Range);
+                return new Outcome(r.Opcode, refused is null ? 0 : SgzAbi.StatusEagain, r.Node, 0, refused) { Wait = refused is not null && r.Wait };
             case SgzAbi.OpGetlk:
-                return new Outcome(r.Opcode, 0, r.Node, 0, _zone.TestLock(r.Holder, r.Node, r.Range));
+                return new Outcome(r.Opcode, 0, r.Node, 0, _zone.Locks.TestLock(r.Holder, r.Node, r.Range));
             case SgzAbi.OpRelease:
-                _zone.FreeOrphans(_opens.IsOpenAnywhere);
+                _zone.Orphans.FreeUnheld();
                 break;
         }
 
@@ -307,13 +301,13 @@ public sealed class RequestServer
     /// <summary>The reply body: everything but done, which is stored only after the change commits.</summary>
     private void WriteReply(RingArea area, int tag, ulong seq, Outcome outcome)
     {
-        ref var reply = ref MemoryMarshal.AsRef<SgzReply>(_zone.BytesForWrite(area.Reply(tag), SgzAbi.ReplySize));
+        ref var reply = ref MemoryMarshal.AsRef<SgzReply>(_zone.Writer.BytesForWrite(area.Reply(tag), SgzAbi.ReplySize));
         ulong done = reply.Done;
         reply = default;
         reply.Done = done;
         reply.Seq = seq;
         reply.Status = (uint)outcome.Status;
-        bool made = outcome.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpLink;
+        bool made = (SgzAbi.OpMaskInodeReply & (1u << outcome.Opcode)) != 0;
         reply.Ino = made ? outcome.Node.Ino : 0;
         reply.Generation = made ? outcome.Node.Generation : 0;
         reply.Size = outcome.Size;
@@ -395,7 +389,7 @@ public sealed class RequestServer
 
     private void RingAllGuests()
     {
-        foreach (int slot in OpenTables.LiveGuests(_zone).ToList())
+        foreach (int slot in _zone.Peers.LiveGuests())
         {
             _ringGuest(slot);
         }

@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Rpc;

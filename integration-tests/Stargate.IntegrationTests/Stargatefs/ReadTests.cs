@@ -1,4 +1,4 @@
-using Stargate.Host.Zone;
+using Stargate.Host.Zones;
 using Stargate.IntegrationTests.Guest;
 using Stargate.IntegrationTests.Host;
 using Xunit.Abstractions;
@@ -56,7 +56,7 @@ public sealed class ReadTests(ITestOutputHelper output)
         StargateCli.RunChecked("truncate", zone.Path, path, "--size", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using (var z = Zone.Open(zone.Path, ZoneAccess.ReadWrite, "stargate integration test"))
         {
-            z.Write(z.Stat(path).Ino, at, middle);
+            z.Files.Write(z.Names.Stat(path).Ino, at, middle);
         }
 
         var expected = new byte[size];

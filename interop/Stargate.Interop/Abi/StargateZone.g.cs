@@ -78,6 +78,13 @@ public static class SgzAbi
     public const ulong PteAddrMask = 0x000ffffffffff000;
     public const ulong PmdAddrMask = 0x000fffffffe00000;
 
+    /// <summary>
+    /// The largest file: what a table of SGZ_PT_MAX_DEPTH levels indexes (256 TiB).
+    /// Sizes, write ends, allocate ends and POSIX lock ranges stop here; the guest
+    /// advertises it as the super block's s_maxbytes.
+    /// </summary>
+    public const ulong FileSizeMax = 281474976710656;
+
     /// <summary>Superblock flags.</summary>
     public const uint SbClean = 0x1;
 
@@ -97,6 +104,9 @@ public static class SgzAbi
     public const uint SIfdir = 16384;
     public const uint SIfchr = 8192;
     public const uint SIfifo = 4096;
+
+    /// <summary>The permission bits of a mode (Linux S_IALLUGO): set-id, sticky, rwx x 3.</summary>
+    public const uint SIallugo = 4095;
 
     /// <summary>Entry types in sgz_dirent.type: the Linux DT_* values.</summary>
     public const int DtFifo = 1;
@@ -194,13 +204,28 @@ public static class SgzAbi
     public const int OpRelease = 13;
     public const int OpNop = 14;
 
-    /// <summary>sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values.</summary>
+    /// <summary>
+    /// Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
+    /// (1 &lt;&lt; opcode) is set for each. Every other reply carries ino 0.
+    /// </summary>
+    public const uint OpMaskInodeReply = 62;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. Any bit
+    /// outside SGZ_RENAME_KNOWN, or both together, is refused with EINVAL.
+    /// </summary>
     public const uint RenameNoreplace = 0x1;
     public const uint RenameExchange = 0x2;
+    public const uint RenameKnown = 3;
 
-    /// <summary>sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK.</summary>
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_LOCK and SGZ_OP_GETLK. Any bit outside
+    /// SGZ_REQ_LOCK_KNOWN (for GETLK: outside SGZ_REQ_LOCK_FLOCK) is refused with
+    /// EINVAL.
+    /// </summary>
     public const uint ReqLockFlock = 0x1;
     public const uint ReqLockWait = 0x2;
+    public const uint ReqLockKnown = 3;
 
     /// <summary>sgz_request.valid of SGZ_OP_SETATTR.</summary>
     public const uint AttrMode = 0x1;
@@ -210,8 +235,47 @@ public static class SgzAbi
     public const uint AttrAtime = 0x10;
     public const uint AttrMtime = 0x20;
 
+    /// <summary>Every SGZ_ATTR_* bit: a valid with any other bit is refused with EINVAL.</summary>
+    public const uint AttrKnown = 63;
+
     /// <summary>A time of SGZ_TIME_NOW means the host's clock at the change.</summary>
     public const ulong TimeNow = 0xffffffffffffffff;
+
+    /// <summary>
+    /// The most bytes one SGZ_OP_ALLOCATE may name (sgz_request.length 1..this;
+    /// a guest sends a bigger range in pieces). The host also allocates a write
+    /// of its own in changes of at most this much, so one change fits the
+    /// smallest journal.
+    /// </summary>
+    public const ulong AllocateMax = 1073741824;
+
+    /// <summary>
+    /// sgz_reply.status: 0, or one of these positive Linux (asm-generic) errno
+    /// values; a guest returns its negation. docs/requests.md says when each is
+    /// sent.
+    /// </summary>
+    public const int StatusOk = 0;
+    public const int StatusEperm = 1;
+    public const int StatusEnoent = 2;
+    public const int StatusEio = 5;
+    public const int StatusEagain = 11;
+    public const int StatusEacces = 13;
+    public const int StatusEbusy = 16;
+    public const int StatusEexist = 17;
+    public const int StatusExdev = 18;
+    public const int StatusEnotdir = 20;
+    public const int StatusEisdir = 21;
+    public const int StatusEinval = 22;
+    public const int StatusEnfile = 23;
+    public const int StatusEfbig = 27;
+    public const int StatusEnospc = 28;
+    public const int StatusErofs = 30;
+    public const int StatusEmlink = 31;
+    public const int StatusEnametoolong = 36;
+    public const int StatusEnolck = 37;
+    public const int StatusEnosys = 38;
+    public const int StatusEnotempty = 39;
+    public const int StatusEstale = 116;
 
     /// <summary>Lock types (sgz_request.lock_type, sgz_reply.lock_type).</summary>
     public const int LockUnlock = 0;

@@ -1,0 +1,503 @@
+using Microsoft.Win32.SafeHandles;
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>
+/// File data and attributes. A write first allocates what it needs (in changes of at most
+/// SGZ_ALLOCATE_MAX each, so any one change fits the journal), then copies the data
+/// straight into the zone, then raises size and mtime in a last change: a writer killed
+/// midway leaves the old size, never a size over missing data. Allocated bytes past
+/// end-of-file read as zeros: shrinking zeroes the tail it keeps, and growing zeroes what
+/// it exposes (a writer that died past the end). setattr and allocate are the requests of
+/// docs/requests.md (SETATTR and "Space for appends"). Public members take the zone's lock.
+/// </summary>
+public sealed class FileData
+{
+    private readonly string _path;
+    private readonly SafeFileHandle _file;
+    private readonly ZoneMemory _memory;
+    private readonly ZoneWriter _writer;
+    private readonly InodeTable _inodes;
+    private readonly PageTables _tables;
+    private readonly InodeLockWords _lockWords;
+    private readonly PeerTable _peers;
+    private readonly Lock _gate;
+
+    /// <summary>False once copy_file_range has failed on this zone's file system.</summary>
+    private bool _kernelCopy = true;
+
+    internal FileData(
+        string path, SafeFileHandle file, ZoneMemory memory, ZoneWriter writer, InodeTable inodes, PageTables tables,
+        InodeLockWords lockWords, PeerTable peers, Lock gate)
+    {
+        _path = path;
+        _file = file;
+        _memory = memory;
+        _writer = writer;
+        _inodes = inodes;
+        _tables = tables;
+        _lockWords = lockWords;
+        _peers = peers;
+        _gate = gate;
+    }
+
+    /// <summary>Largest file offset a page table can index (depth 4): 256 TiB (SGZ_FILE_SIZE_MAX).</summary>
+    public const ulong MaxFileSize = SgzAbi.FileSizeMax;
+
+    public int Read(ulong ino, ulong offset, Span<byte> buffer)
+    {
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                var sink = new PointerSink(p);
+                return (int)Read(ino, offset, (ulong)buffer.Length, sink, null);
+            }
+        }
+    }
+
+    /// <summary>Reads up to <paramref name="length"/> bytes (fewer at end-of-file); holes go to the sink as holes.</summary>
+    public ulong Read(ulong ino, ulong offset, ulong length, IDataSink sink, Action<ulong>? progress)
+    {
+        lock (_gate)
+        {
+            var inode = _inodes.LoadLive(ino);
+            RequireFile(ino, inode);
+            if (offset >= inode.Size)
+            {
+                return 0;
+            }
+
+            ulong end = offset + Math.Min(length, inode.Size - offset);
+            for (ulong pos = offset; pos < end;)
+            {
+                var extent = _tables.Map(ino, inode, pos);
+                ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
+                if (extent.IsHole)
+                {
+                    sink.Hole(pos - offset, n);
+                }
+                else
+                {
+                    ulong copied = sink is FileSink file ? KernelCopy(_file, extent.ZoneOffset, file.Handle, pos - offset, n) : 0;
+                    if (copied < n)
+                    {
+                        sink.Write(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
+                    }
+                }
+
+                pos += n;
+                progress?.Invoke(pos - offset);
+            }
+
+            return end - offset;
+        }
+    }
+
+    public void Write(ulong ino, ulong offset, ReadOnlySpan<byte> data, int slot = SgzAbi.HostPeerSlot)
+    {
+        unsafe
+        {
+            fixed (byte* p = data)
+            {
+                Write(ino, offset, (ulong)data.Length, new PointerSource(p), null, slot);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="length"/> bytes from <paramref name="source"/> at <paramref name="offset"/>,
+    /// allocating as needed in the partition of peer <paramref name="slot"/> (the host's by default).
+    /// </summary>
+    public void Write(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress, int slot = SgzAbi.HostPeerSlot)
+    {
+        lock (_gate)
+        {
+            var inode = _inodes.LoadLive(ino);
+            RequireFile(ino, inode);
+            if (length == 0)
+            {
+                return;
+            }
+
+            if (offset > MaxFileSize || length > MaxFileSize - offset)
+            {
+                throw new ZoneException(ZoneError.FileTooLarge, $"a write at {offset} of {length} bytes passes the largest file size, {Units.Bytes(MaxFileSize)}");
+            }
+
+            ulong end = offset + length;
+            bool large = Math.Max(inode.Size, end) >= ZoneGeometry.ChunkSize;
+            for (ulong batch = offset; batch < end; batch += SgzAbi.AllocateMax)
+            {
+                ulong from = batch;
+                _writer.Change(() => _tables.Populate(ino, from, Math.Min(end, from + SgzAbi.AllocateMax), slot, chunk => chunk > 0 || large));
+            }
+
+            if (offset > inode.Size)
+            {
+                ZeroAllocated(ino, inode.Size, offset);
+            }
+
+            for (ulong pos = offset; pos < end;)
+            {
+                var extent = _tables.Map(ino, _inodes.Load(ino), pos);
+                if (extent.IsHole)
+                {
+                    throw new ZoneCorruptException($"{_path}: inode {ino}: offset {pos} is unmapped right after allocation");
+                }
+
+                ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
+                ulong copied = source is FileSource file ? KernelCopy(file.Handle, pos - offset, _file, extent.ZoneOffset, n) : 0;
+                if (copied < n)
+                {
+                    source.CopyTo(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
+                }
+
+                pos += n;
+                progress?.Invoke(pos - offset);
+            }
+
+            _writer.Change(() =>
+            {
+                ref var w = ref _inodes.ForWrite(ino);
+                w.Size = Math.Max(w.Size, end);
+                w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
+            });
+        }
+    }
+
+    /// <summary>
+    /// The host's own truncate: sets the size (shrinking frees whole pages and chunks past the
+    /// end and zeroes the rest of the last ones, growing leaves a hole), holding the inode's
+    /// lock word as slot 0 so that no guest's size-changing write runs across it. Returns
+    /// true when a guest marked itself waiting for that word: the caller, if it serves
+    /// guests, rings them (the command line, which runs with no service, has none to ring).
+    /// </summary>
+    public bool Truncate(ulong ino, ulong size)
+    {
+        bool waiters;
+        lock (_gate)
+        {
+            var inode = _inodes.LoadLive(ino);
+            RequireFile(ino, inode);
+            CheckFileSize(size);
+            _lockWords.TakeAsHost(ino);
+            try
+            {
+                _writer.Change(() => Resize(ino, size));
+            }
+            finally
+            {
+                waiters = _lockWords.ReleaseAsHost(ino);
+            }
+        }
+
+        return waiters;
+    }
+
+    /// <summary>Copies a whole host file into a zone file (which it truncates first).</summary>
+    public void Import(ulong ino, SafeFileHandle file, Action<ulong>? progress)
+    {
+        ulong length = (ulong)RandomAccess.GetLength(file);
+        Truncate(ino, 0);
+        Write(ino, 0, length, new FileSource(file), progress);
+    }
+
+    /// <summary>Copies a whole zone file into a host file, keeping holes as holes.</summary>
+    public ulong Export(ulong ino, SafeFileHandle file, Action<ulong>? progress)
+    {
+        ulong size;
+        lock (_gate)
+        {
+            size = _inodes.LoadLive(ino).Size;
+        }
+
+        RandomAccess.SetLength(file, 0);
+        ulong n = Read(ino, 0, size, new FileSink(file), progress);
+        RandomAccess.SetLength(file, (long)n);
+        return n;
+    }
+
+    /// <summary>
+    /// Copies in the kernel with copy_file_range, as cp does: one copy and no page faults
+    /// on this process's mapping (the zone file's pages are the mapping's pages). Returns
+    /// how much it copied; less than asked where the file systems cannot (hugetlbfs has no
+    /// write path), and the caller copies the rest through the mapping.
+    /// </summary>
+    private ulong KernelCopy(SafeFileHandle from, ulong fromOffset, SafeFileHandle to, ulong toOffset, ulong length)
+    {
+        if (!_kernelCopy)
+        {
+            return 0;
+        }
+
+        long inOff = (long)fromOffset;
+        long outOff = (long)toOffset;
+        int fdIn = (int)from.DangerousGetHandle();
+        int fdOut = (int)to.DangerousGetHandle();
+        ulong done = 0;
+        while (done < length)
+        {
+            nint n = 0;
+            int errno = Sys.Try(() => n = Libc.CopyFileRange(fdIn, ref inOff, fdOut, ref outOff, (nuint)(length - done), 0));
+            if (errno != 0 || n == 0)
+            {
+                _kernelCopy = errno == 0; // a short source ends here; EXDEV, EINVAL and friends end kernel copies for good
+                break;
+            }
+
+            done += (ulong)n;
+        }
+
+        return done;
+    }
+
+    private void ZeroAllocated(ulong ino, ulong from, ulong to)
+    {
+        var inode = _inodes.Load(ino);
+        for (ulong pos = from; pos < to;)
+        {
+            var extent = _tables.Map(ino, inode, pos);
+            ulong n = Math.Min(extent.Length, to - pos);
+            if (!extent.IsHole)
+            {
+                _writer.ZeroRange(extent.ZoneOffset, n);
+            }
+
+            pos += n;
+        }
+    }
+
+    private static void RequireFile(ulong ino, in SgzInode inode)
+    {
+        if (InodeTable.IsDirectory(inode))
+        {
+            throw new ZoneException(ZoneError.IsDirectory, $"inode {ino} is a directory");
+        }
+
+        if ((inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"inode {ino} is not a regular file");
+        }
+    }
+
+    private sealed unsafe class PointerSource(byte* data) : IDataSource
+    {
+        public void CopyTo(Span<byte> target, ulong sourceOffset) =>
+            new ReadOnlySpan<byte>(data + sourceOffset, target.Length).CopyTo(target);
+    }
+
+    private sealed unsafe class PointerSink(byte* data) : IDataSink
+    {
+        public void Write(ReadOnlySpan<byte> bytes, ulong sinkOffset) =>
+            bytes.CopyTo(new Span<byte>(data + sinkOffset, bytes.Length));
+
+        public void Hole(ulong sinkOffset, ulong length) => new Span<byte>(data + sinkOffset, checked((int)length)).Clear();
+    }
+
+    private sealed class FileSource(SafeFileHandle file) : IDataSource
+    {
+        public SafeFileHandle Handle => file;
+
+        public void CopyTo(Span<byte> target, ulong sourceOffset)
+        {
+            while (target.Length > 0)
+            {
+                int n = RandomAccess.Read(file, target, (long)sourceOffset);
+                if (n == 0)
+                {
+                    throw new IOException("the source file shrank while it was being copied");
+                }
+
+                target = target[n..];
+                sourceOffset += (ulong)n;
+            }
+        }
+    }
+
+    private sealed class FileSink(SafeFileHandle file) : IDataSink
+    {
+        public SafeFileHandle Handle => file;
+
+        public void Write(ReadOnlySpan<byte> data, ulong sinkOffset) => RandomAccess.Write(file, data, (long)sinkOffset);
+
+        public void Hole(ulong sinkOffset, ulong length)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Changes mode (its permission bits; the type stays), owner, group, size (regular
+    /// files: a truncate) and times; ctime always becomes now. Every check runs first; one
+    /// change. Returns the size after.
+    /// </summary>
+    public ulong SetAttributes(Caller c, NodeRef node, AttributeChange change)
+    {
+        if ((change.Valid & ~SgzAbi.AttrKnown) != 0)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"setattr of inode {node.Ino}: unknown valid bits 0x{change.Valid & ~SgzAbi.AttrKnown:x}");
+        }
+
+        lock (_gate)
+        {
+            var inode = _inodes.LoadNode(node);
+            string what = $"setattr of inode {node.Ino}";
+            bool owner = Permissions.IsOwner(c, inode);
+            bool has(uint bit) => (change.Valid & bit) != 0;
+            if (has(SgzAbi.AttrMode) && !owner)
+            {
+                throw new ZoneException(ZoneError.NotPermitted, $"{what}: only its owner ({inode.Uid}) may change its mode");
+            }
+
+            if (has(SgzAbi.AttrUid) && c.Uid != 0 && change.Uid != inode.Uid)
+            {
+                throw new ZoneException(ZoneError.NotPermitted, $"{what}: only uid 0 may change its owner");
+            }
+
+            if (has(SgzAbi.AttrGid) && c.Uid != 0 && change.Gid != inode.Gid && !(owner && change.Gid == c.Gid))
+            {
+                throw new ZoneException(ZoneError.NotPermitted, $"{what}: its owner may give it only the owner's own group ({c.Gid}), not {change.Gid}");
+            }
+
+            if (has(SgzAbi.AttrSize))
+            {
+                RequireFile(node.Ino, inode);
+                Permissions.RequireMay(c, node.Ino, inode, Permissions.MayWrite, what);
+                CheckFileSize(change.Size);
+            }
+
+            foreach (var (bit, value) in new[] { (SgzAbi.AttrAtime, change.AtimeNs), (SgzAbi.AttrMtime, change.MtimeNs) })
+            {
+                if (has(bit) && !owner && (value != SgzAbi.TimeNow || !Permissions.May(c, inode, Permissions.MayWrite)))
+                {
+                    throw new ZoneException(value == SgzAbi.TimeNow ? ZoneError.AccessDenied : ZoneError.NotPermitted,
+                        $"{what}: only its owner may set its times{(value == SgzAbi.TimeNow ? " (or, to now, a writer)" : string.Empty)}");
+                }
+            }
+
+            return _writer.Change(() =>
+            {
+                ulong now = ZoneClock.NowNs();
+                if (has(SgzAbi.AttrSize))
+                {
+                    Resize(node.Ino, change.Size);
+                }
+
+                ref var w = ref _inodes.ForWrite(node.Ino);
+                uint mode = has(SgzAbi.AttrMode) ? (w.Mode & SgzAbi.SIfmt) | (change.Mode & Permissions.PermissionBits) : w.Mode;
+                bool owners = (has(SgzAbi.AttrUid) && change.Uid != w.Uid) || (has(SgzAbi.AttrGid) && change.Gid != w.Gid);
+                w.Uid = has(SgzAbi.AttrUid) ? change.Uid : w.Uid;
+                w.Gid = has(SgzAbi.AttrGid) ? change.Gid : w.Gid;
+
+                // As Linux does: a new owner or group drops set-user-id (and an executable set-group-id)
+                // of a non-directory, and chmod by someone outside the file's group drops set-group-id.
+                if (owners && !InodeTable.IsDirectory(w))
+                {
+                    mode &= ~(Permissions.SetUid | ((mode & 0x8) != 0 ? Permissions.SetGid : 0));
+                }
+
+                if (has(SgzAbi.AttrMode) && c.Uid != 0 && c.Gid != w.Gid)
+                {
+                    mode &= ~Permissions.SetGid;
+                }
+
+                w.Mode = mode;
+                w.AtimeNs = has(SgzAbi.AttrAtime) ? TimeOrNow(change.AtimeNs, now) : w.AtimeNs;
+                w.MtimeNs = has(SgzAbi.AttrMtime) ? TimeOrNow(change.MtimeNs, now) : w.MtimeNs;
+                w.CtimeNs = now;
+                return w.Size;
+            });
+        }
+    }
+
+    /// <summary>
+    /// Fills every hole in [offset, offset + length) of a regular file and allocates ahead:
+    /// under 2 MiB the end rounds up to a power of two of 4 KiB pages, from 2 MiB on to the
+    /// next 2 MiB chunk. Pages come from <see cref="Caller.Slot"/>'s partition. One change;
+    /// returns the allocated end.
+    /// </summary>
+    public ulong Allocate(Caller c, NodeRef file, ulong offset, ulong length)
+    {
+        if (length == 0 || length > SgzAbi.AllocateMax)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"allocate in inode {file.Ino}: length {length} is not 1..{SgzAbi.AllocateMax}");
+        }
+
+        if (offset > MaxFileSize || length > MaxFileSize - offset)
+        {
+            throw new ZoneException(ZoneError.FileTooLarge, $"allocate in inode {file.Ino}: {offset}+{length} passes the largest file size, {Units.Bytes(MaxFileSize)}");
+        }
+
+        _peers.Check(c.Slot);
+        lock (_gate)
+        {
+            var inode = _inodes.LoadNode(file);
+            RequireFile(file.Ino, inode);
+            Permissions.RequireMay(c, file.Ino, inode, Permissions.MayWrite, $"allocate in inode {file.Ino}");
+            ulong end = AllocationEnd(offset + length);
+            bool large = end >= ZoneGeometry.ChunkSize;
+            _writer.Change(() => _tables.Populate(file.Ino, offset, end, c.Slot, chunk => chunk > 0 || large));
+            return end;
+        }
+    }
+
+    /// <summary>Where an allocation that must reach <paramref name="end"/> stops (see <see cref="Allocate"/>).</summary>
+    internal static ulong AllocationEnd(ulong end)
+    {
+        if (end >= ZoneGeometry.ChunkSize)
+        {
+            return Math.Min(Units.RoundUp(end, ZoneGeometry.ChunkSize), MaxFileSize);
+        }
+
+        ulong pages = (end + ZoneGeometry.PageSize - 1) / ZoneGeometry.PageSize;
+        return System.Numerics.BitOperations.RoundUpToPowerOf2(pages) * ZoneGeometry.PageSize;
+    }
+
+    private static ulong TimeOrNow(ulong value, ulong now) => value == SgzAbi.TimeNow ? now : value;
+
+    private static void CheckFileSize(ulong size)
+    {
+        if (size > MaxFileSize)
+        {
+            throw new ZoneException(ZoneError.FileTooLarge, $"size {size} passes the largest file size, {Units.Bytes(MaxFileSize)}");
+        }
+    }
+
+    /// <summary>
+    /// Sets a regular file's size, and its mtime and ctime to now; inside a change. Shrinking
+    /// frees whole pages past the end and, once the change commits, zeroes what stays
+    /// allocated past the new end (the tail of the last page, the rest of a 2 MiB leaf), so
+    /// allocated bytes past the end always read as zeros. Growing zeroes what it exposes.
+    /// </summary>
+    private void Resize(ulong ino, ulong size)
+    {
+        var inode = _inodes.Load(ino);
+        if (size < inode.Size)
+        {
+            _tables.FreeFrom(ino, Units.RoundUp(size, ZoneGeometry.PageSize));
+            var kept = _inodes.Load(ino);
+            ulong tailEnd = Units.RoundUp(size, ZoneGeometry.ChunkSize);
+            for (ulong pos = size; pos < tailEnd;)
+            {
+                var extent = _tables.Map(ino, kept, pos);
+                ulong n = Math.Min(extent.Length, tailEnd - pos);
+                if (!extent.IsHole)
+                {
+                    _writer.ZeroAfterCommit(new ZoneRegion(extent.ZoneOffset, n));
+                }
+
+                pos += n;
+            }
+        }
+        else if (size > inode.Size)
+        {
+            ZeroAllocated(ino, inode.Size, size);
+        }
+
+        ref var w = ref _inodes.ForWrite(ino);
+        w.Size = size;
+        w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
+    }
+}

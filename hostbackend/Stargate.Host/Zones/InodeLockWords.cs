@@ -1,0 +1,70 @@
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>
+/// The inode lock words (sgz_inode.lock): runtime state changed only with atomic
+/// instructions, never journalled. A guest holds an inode's word across a write that may
+/// change its size; the host takes it as slot 0 around its own truncate, and clears the
+/// words of a peer that died. Bits: holder slot + 1 (SGZ_ILOCK_HOLDER_MASK), and
+/// SGZ_ILOCK_WAITERS when another peer waits (the releaser must ring the guests).
+/// Public members take the zone's lock.
+/// </summary>
+public sealed class InodeLockWords
+{
+    private const int TakeWaitMs = 1000;
+
+    private readonly string _path;
+    private readonly InodeTable _inodes;
+    private readonly PeerTable _peers;
+    private readonly Lock _gate;
+
+    internal InodeLockWords(string path, InodeTable inodes, PeerTable peers, Lock gate)
+    {
+        _path = path;
+        _inodes = inodes;
+        _peers = peers;
+        _gate = gate;
+    }
+
+    /// <summary>Clears every inode lock word held by <paramref name="slot"/> (a dead peer); returns how many. Scans the used inodes.</summary>
+    public int ReleaseAll(int slot)
+    {
+        _peers.Check(slot);
+        lock (_gate)
+        {
+            int cleared = 0;
+            foreach (ulong ino in _inodes.Used())
+            {
+                ref ulong word = ref _inodes.Live(ino).Lock;
+                ulong now = Volatile.Read(ref word);
+                if ((now & SgzAbi.IlockHolderMask) == (ulong)slot + 1 && Interlocked.CompareExchange(ref word, 0, now) == now)
+                {
+                    cleared++;
+                }
+            }
+
+            return cleared;
+        }
+    }
+
+    /// <summary>The host takes an inode's lock word as slot 0, waiting a bounded time for a guest that holds it (Busy after).</summary>
+    internal void TakeAsHost(ulong ino)
+    {
+        ref ulong word = ref _inodes.Live(ino).Lock;
+        long deadline = Environment.TickCount64 + TakeWaitMs;
+        while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new ZoneException(ZoneError.Busy, $"{_path}: inode {ino}: its lock is held by peer slot {(Volatile.Read(ref word) & SgzAbi.IlockHolderMask) - 1} for over {TakeWaitMs} ms");
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Releases the host's hold; true when a peer marked itself waiting (the caller rings the live guests).</summary>
+    internal bool ReleaseAsHost(ulong ino) =>
+        (Interlocked.Exchange(ref _inodes.Live(ino).Lock, 0) & SgzAbi.IlockWaiters) != 0;
+}

@@ -1,0 +1,38 @@
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>
+/// The open tables of the live guests (docs/requests.md "Unlinked but open"): the one
+/// place that decides whether an unlinked regular file is still open somewhere, for every
+/// caller (a guest's request, the command line, fsck), so an unlink obeys one rule. The
+/// tables are guest-written and untrusted; an entry only keeps an inode that it names
+/// exactly (number and generation) with a count, so garbage can at worst keep an orphan
+/// alive, never free a file someone holds. A zone whose ring areas cannot hold the layout
+/// has no open tables: nothing is open. Called with the zone's lock held.
+/// </summary>
+internal sealed class OpenTables(ZoneMemory memory, PeerTable peers)
+{
+    public bool IsOpenAnywhere(ulong ino, uint generation)
+    {
+        if (!peers.HasAreas)
+        {
+            return false;
+        }
+
+        foreach (int slot in peers.LiveGuests())
+        {
+            ulong table = peers.AreaOffset(slot) + SgzAbi.RingOpens;
+            for (ulong i = 0; i < SgzAbi.OpenEntries; i++)
+            {
+                var entry = memory.Ref<SgzOpen>(table + (i * SgzAbi.OpenSize));
+                if (entry.Count > 0 && entry.Ino == ino && entry.Generation == generation)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

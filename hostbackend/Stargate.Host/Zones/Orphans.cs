@@ -1,0 +1,125 @@
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>
+/// Orphans (docs/requests.md, "Unlinked but open"): regular files whose last name went
+/// while a peer had them open. They keep their data with nlink 0 and SGZ_INODE_ORPHAN
+/// until no live peer's open table names them. The rule for a last name going is here and
+/// only here, so an unlink from a guest, from the command line and from fsck is the same.
+/// Public members take the zone's lock.
+/// </summary>
+public sealed class Orphans
+{
+    private readonly InodeTable _inodes;
+    private readonly OpenTables _opens;
+    private readonly InodeReclaimer _reclaimer;
+    private readonly ZoneWriter _writer;
+    private readonly Lock _gate;
+
+    /// <summary>
+    /// Inodes that may be orphans: filled by one scan of the inode table at first use, then
+    /// kept up to date by this writer. A hint only (an undone change can leave a number that
+    /// is no orphan), so every use checks the inode itself.
+    /// </summary>
+    private HashSet<ulong>? _hint;
+
+    internal Orphans(InodeTable inodes, OpenTables opens, InodeReclaimer reclaimer, ZoneWriter writer, Lock gate)
+    {
+        _inodes = inodes;
+        _opens = opens;
+        _reclaimer = reclaimer;
+        _writer = writer;
+        _gate = gate;
+    }
+
+    public bool IsOrphan(ulong ino)
+    {
+        lock (_gate)
+        {
+            if (ino == 0 || ino >= _inodes.Count || !_inodes.IsUsed(ino))
+            {
+                return false;
+            }
+
+            var inode = _inodes.Load(ino);
+            return inode.Mode != 0 && (inode.Flags & SgzAbi.InodeOrphan) != 0;
+        }
+    }
+
+    /// <summary>Frees, each in its own change, every orphan that no live peer's open table names; returns how many.</summary>
+    public int FreeUnheld()
+    {
+        lock (_gate)
+        {
+            var hint = Known();
+            int freed = 0;
+            foreach (ulong ino in hint.ToArray())
+            {
+                SgzInode inode;
+                try
+                {
+                    inode = _inodes.IsUsed(ino) ? _inodes.Load(ino) : default;
+                }
+                catch (ZoneException)
+                {
+                    continue; // a corrupt or busy inode waits for fsck or the next pass; the others are still freed
+                }
+
+                if (inode.Mode == 0 || (inode.Flags & SgzAbi.InodeOrphan) == 0 || inode.Nlink != 0 || (inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg)
+                {
+                    hint.Remove(ino);
+                    continue;
+                }
+
+                if (_opens.IsOpenAnywhere(ino, inode.Generation))
+                {
+                    continue;
+                }
+
+                _writer.Change(() => _reclaimer.Free(ino));
+                hint.Remove(ino);
+                freed++;
+            }
+
+            return freed;
+        }
+    }
+
+    /// <summary>
+    /// A non-directory lost its last name (nlink is 0 in <paramref name="inode"/>, being
+    /// written in the change in progress): a regular file that some live peer has open is
+    /// kept as an orphan; anything else is freed.
+    /// </summary>
+    internal void LastNameGone(ulong ino, ref SgzInode inode)
+    {
+        if ((inode.Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg && _opens.IsOpenAnywhere(ino, inode.Generation))
+        {
+            inode.Flags |= SgzAbi.InodeOrphan;
+            Known().Add(ino);
+        }
+        else
+        {
+            _reclaimer.Free(ino);
+        }
+    }
+
+    private HashSet<ulong> Known()
+    {
+        if (_hint is not null)
+        {
+            return _hint;
+        }
+
+        var found = new HashSet<ulong>();
+        foreach (ulong ino in _inodes.Used())
+        {
+            if ((_inodes.Live(ino).Flags & SgzAbi.InodeOrphan) != 0)
+            {
+                found.Add(ino);
+            }
+        }
+
+        return _hint = found;
+    }
+}

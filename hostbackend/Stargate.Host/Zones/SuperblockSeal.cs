@@ -1,0 +1,42 @@
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>The superblock's identity (magic, major version, size) and its crc, checked before any offset from it is used.</summary>
+internal static class SuperblockSeal
+{
+    /// <summary>Verifies magic, major version and superblock checksum, with messages that name what is wrong.</summary>
+    public static void Check(in SgzSuperblock sb, string path)
+    {
+        if (sb.Magic != SgzAbi.Magic)
+        {
+            throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (no STARGATE magic at offset 0)");
+        }
+
+        if (sb.VersionMajor > SgzAbi.VersionMajor)
+        {
+            throw new ZoneException(ZoneError.VersionTooNew,
+                $"{path} has zone format {sb.VersionMajor}.{sb.VersionMinor}; this stargate reads format {SgzAbi.VersionMajor}.x only: upgrade stargate");
+        }
+
+        if (sb.SbSize != SgzAbi.SuperblockSize)
+        {
+            throw new ZoneCorruptException($"{path}: superblock size field is {sb.SbSize}, expected {SgzAbi.SuperblockSize}");
+        }
+
+        uint crc = Crc(sb);
+        if (crc != sb.Crc)
+        {
+            throw new ZoneCorruptException(
+                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
+        }
+    }
+
+    public static unsafe uint Crc(in SgzSuperblock sb)
+    {
+        fixed (SgzSuperblock* p = &sb)
+        {
+            return Crc32C.Compute(new ReadOnlySpan<byte>(p, SgzAbi.SuperblockCrcOffset));
+        }
+    }
+}

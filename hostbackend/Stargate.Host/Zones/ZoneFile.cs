@@ -1,0 +1,40 @@
+using Microsoft.Win32.SafeHandles;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>Opens zone files with open(2) itself, so that the only lock on them is the zone's own flock.</summary>
+internal static class ZoneFile
+{
+    public enum Mode
+    {
+        Read,
+        ReadWrite,
+        CreateNew,
+        /// <summary>Create, or open as it is: truncating is the caller's, after it holds the lock.</summary>
+        CreateOrOpen,
+    }
+
+    public static SafeFileHandle Open(string path, Mode mode)
+    {
+        int flags = Libc.O_CLOEXEC | mode switch
+        {
+            Mode.Read => Libc.O_RDONLY,
+            Mode.ReadWrite => Libc.O_RDWR,
+            Mode.CreateNew => Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL,
+            _ => Libc.O_RDWR | Libc.O_CREAT,
+        };
+        int fd = -1;
+        int errno = Sys.Try(() => fd = Libc.Open(path, flags, 0x1b6 /* 0666, less the umask */));
+        return errno switch
+        {
+            0 => new SafeFileHandle(fd, ownsHandle: true),
+            Errno.ENOENT when mode is Mode.Read or Mode.ReadWrite => throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file"),
+            Errno.ENOENT => throw new ZoneException(ZoneError.NotFound, $"{path}: the directory does not exist"),
+            Errno.EEXIST => throw new ZoneException(ZoneError.Exists, $"{path} already exists; pass --force to format over it (its contents are lost)"),
+            Errno.EACCES or Errno.EPERM or Errno.EROFS => throw new ZoneException(ZoneError.ReadOnly, $"{path}: permission denied{(mode == Mode.Read ? string.Empty : " (opening for writing)")}"),
+            Errno.EISDIR => throw new ZoneException(ZoneError.IsDirectory, $"{path} is a directory, not a zone file"),
+            _ => throw new NativeException("open", path, errno),
+        };
+    }
+}

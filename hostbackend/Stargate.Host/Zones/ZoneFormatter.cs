@@ -1,0 +1,76 @@
+using Stargate.Interop.Abi;
+using Stargate.Interop.Native;
+
+namespace Stargate.Host.Zones;
+
+/// <summary>
+/// Formatting. Only the superblock, the journal header, two bitmap bits and
+/// the root inode are written: a new zone file is sparse and reads as zeros,
+/// which is what every other region means when empty, so a 64 GiB zone
+/// formats in milliseconds and costs no memory until it is filled.
+/// </summary>
+internal static class ZoneFormatter
+{
+    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two): never one a live writer has open.</summary>
+    public static ZoneGeometry Format(string path, ulong size, bool force = false)
+    {
+        var geometry = ZoneGeometry.ForSize(size);
+        using (var file = ZoneFile.Open(path, force ? ZoneFile.Mode.CreateOrOpen : ZoneFile.Mode.CreateNew))
+        {
+            // Never format a zone that a live writer has open (the lock goes with the file).
+            WriterLock.Take(file, path);
+            try
+            {
+                // A fresh length over an empty file: every byte reads as zero and none is allocated.
+                RandomAccess.SetLength(file, 0);
+                RandomAccess.SetLength(file, (long)size);
+            }
+            catch (IOException e)
+            {
+                throw new ZoneException(ZoneError.NoSpace, $"{path}: cannot size the file to {Units.Bytes(size)}: {e.Message}");
+            }
+
+            using var memory = new ZoneMemory(file, size, writable: true, path);
+            ulong now = ZoneClock.NowNs();
+            new Journal(memory, geometry.Journal).Format();
+
+            // Inode 0 is never used; inode 1 is the root.
+            memory.Ref<ulong>(geometry.InodeBitmap.Offset) = 0b11;
+            ref var root = ref memory.Ref<SgzInode>(geometry.InodeOffset(SgzAbi.RootIno));
+            root.Mode = SgzAbi.SIfdir | Names.DefaultDirMode;
+            root.Uid = Libc.Getuid();
+            root.Gid = Libc.Getgid();
+            root.Nlink = 2;
+            root.Generation = 1;
+            root.Parent = SgzAbi.RootIno;
+            root.BtimeNs = root.MtimeNs = root.CtimeNs = root.AtimeNs = now;
+            root.Crc = InodeTable.Crc(root);
+
+            ref var sb = ref memory.Ref<SgzSuperblock>(0);
+            sb.VersionMajor = SgzAbi.VersionMajor;
+            sb.VersionMinor = SgzAbi.VersionMinor;
+            sb.SbSize = SgzAbi.SuperblockSize;
+            geometry.WriteTo(ref sb);
+            unsafe
+            {
+                fixed (byte* uuid = sb.Uuid)
+                {
+                    Guid.NewGuid().TryWriteBytes(new Span<byte>(uuid, 16));
+                }
+            }
+
+            sb.CreatedNs = now;
+            sb.RootIno = SgzAbi.RootIno;
+            sb.FreePages = geometry.DataPages;
+            sb.FreeInodes = geometry.InodeCount - 2;
+            sb.InodeHint = SgzAbi.RootIno + 1;
+            sb.Flags = SgzAbi.SbClean;
+            // Magic and crc last: a format cut short is "not a zone", never half of one.
+            sb.Magic = SgzAbi.Magic;
+            sb.Crc = SuperblockSeal.Crc(sb);
+            memory.Flush(path);
+        }
+
+        return geometry;
+    }
+}
