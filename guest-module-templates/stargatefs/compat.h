@@ -98,24 +98,20 @@ static inline void stargatefs_vm_flags_set(struct vm_area_struct *vma, vm_flags_
 
 /*
  * Inode timestamps: the fields i_mtime, i_ctime and i_atime until 6.5
- * (i_ctime went private in 6.6, the others in 6.7); the accessors
+ * (i_ctime went private in 6.6, the others in 6.7); the setters
  * inode_set_*time_to_ts() from 6.7.
  */
-static inline void stargatefs_set_times(struct inode *inode, struct timespec64 mtime,
-					struct timespec64 ctime, struct timespec64 atime)
-{
 #if defined(STARGATEFS_HAVE_INODE_TIME_ACCESSORS)
-	inode_set_mtime_to_ts(inode, mtime);
-	inode_set_ctime_to_ts(inode, ctime);
-	inode_set_atime_to_ts(inode, atime);
+#define stargatefs_set_mtime(inode, ts) inode_set_mtime_to_ts(inode, ts)
+#define stargatefs_set_ctime(inode, ts) inode_set_ctime_to_ts(inode, ts)
+#define stargatefs_set_atime(inode, ts) inode_set_atime_to_ts(inode, ts)
 #elif defined(STARGATEFS_HAVE_INODE_TIME_FIELDS)
-	inode->i_mtime = mtime;
-	inode->i_ctime = ctime;
-	inode->i_atime = atime;
+#define stargatefs_set_mtime(inode, ts) ((inode)->i_mtime = (ts))
+#define stargatefs_set_ctime(inode, ts) ((inode)->i_ctime = (ts))
+#define stargatefs_set_atime(inode, ts) ((inode)->i_atime = (ts))
 #else
 #error "stargatefs_config.h: no form of the inode timestamps"
 #endif
-}
 
 /* ->splice_read of a file: generic_file_splice_read() until 6.4, filemap_splice_read() from 6.5. */
 #if defined(STARGATEFS_HAVE_FILEMAP_SPLICE_READ)

@@ -52,8 +52,9 @@ static void stargatefs_fill(struct inode *inode, const struct sgz_inode *zi)
 	set_nlink(inode, le32_to_cpu(zi->nlink));
 	i_size_write(inode, le64_to_cpu(zi->size));
 	inode->i_blocks = le64_to_cpu(zi->pages) << (SGZ_PAGE_SHIFT - 9);
-	stargatefs_set_times(inode, stargatefs_ts(zi->mtime_ns), stargatefs_ts(zi->ctime_ns),
-			     stargatefs_ts(zi->atime_ns));
+	stargatefs_set_mtime(inode, stargatefs_ts(zi->mtime_ns));
+	stargatefs_set_ctime(inode, stargatefs_ts(zi->ctime_ns));
+	stargatefs_set_atime(inode, stargatefs_ts(zi->atime_ns));
 	si->pt_root = le64_to_cpu(zi->pt_root);
 	si->pt_depth = zi->pt_depth;
 	si->host_crc = le32_to_cpu(zi->crc);
