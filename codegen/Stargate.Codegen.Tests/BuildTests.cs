@@ -14,7 +14,7 @@ public sealed class BuildTests(KernelFixture kernels, ModuleBuilds builds)
     [MemberData(nameof(MatrixKernels.Ids), MemberType = typeof(MatrixKernels))]
     public void Build_MatrixKernel_BuildsStargatefsWithoutWarnings(string id)
     {
-        var headers = Headers(id);
+        var headers = MatrixKernels.OpenOrSkip(id);
         var profile = kernels.Profile(headers);
 
         var build = BuildOrExplain(() => builds.Build(headers, kernels));
@@ -32,7 +32,7 @@ public sealed class BuildTests(KernelFixture kernels, ModuleBuilds builds)
     [SkippableFact]
     public void Build_HelloModule_WritesModuleProfileAndDkmsTree()
     {
-        var headers = AnyHeaders();
+        var headers = MatrixKernels.AnyOrSkip();
         using var scratch = new ScratchDirectory();
         ScratchTemplates.HelloModule(scratch);
         var profile = kernels.Profile(headers);
@@ -55,7 +55,7 @@ public sealed class BuildTests(KernelFixture kernels, ModuleBuilds builds)
     [SkippableFact]
     public void Build_WhenTheCDoesNotCompile_FailsWithKbuildOutput()
     {
-        var headers = AnyHeaders();
+        var headers = MatrixKernels.AnyOrSkip();
         using var scratch = new ScratchDirectory();
         ScratchTemplates.HelloModule(scratch, ScratchTemplates.HelloC.Replace("return 0;", "return no_such_thing;", StringComparison.Ordinal));
 
@@ -69,7 +69,7 @@ public sealed class BuildTests(KernelFixture kernels, ModuleBuilds builds)
     [SkippableFact]
     public void Build_WhenKbuildWarns_Fails()
     {
-        var headers = AnyHeaders();
+        var headers = MatrixKernels.AnyOrSkip();
         using var scratch = new ScratchDirectory();
         ScratchTemplates.HelloModule(scratch, ScratchTemplates.HelloC.Replace("return 0;", "int unused; return 0;", StringComparison.Ordinal));
         // Without the template's -Werror, the warning reaches the output: codegen must still refuse it.
@@ -80,22 +80,6 @@ public sealed class BuildTests(KernelFixture kernels, ModuleBuilds builds)
         Assert.StartsWith($"Kbuild warned 1 time for {headers.Release}", e.Message, StringComparison.Ordinal);
         Assert.Contains("warning: unused variable 'unused'", e.Detail, StringComparison.Ordinal);
         Assert.False(File.Exists(scratch.Combine("out", headers.Release, "stargatefs.ko")));
-    }
-
-    /// <summary>The installed headers of a matrix kernel; skips the test when they are not installed.</summary>
-    internal static KernelHeaders Headers(string id)
-    {
-        var dir = MatrixKernels.Headers(id);
-        Skip.If(dir is null, MatrixKernels.InstallHint(id));
-        return KernelHeaders.Open(dir);
-    }
-
-    /// <summary>The headers of the first matrix kernel installed (6.12 first: the newer form of every API).</summary>
-    private static KernelHeaders AnyHeaders()
-    {
-        var dir = MatrixKernels.Headers("6.12") ?? MatrixKernels.Headers("6.1");
-        Skip.If(dir is null, MatrixKernels.InstallHint("6.12"));
-        return KernelHeaders.Open(dir);
     }
 
     /// <summary>A failed build shows what the user of the command would see.</summary>

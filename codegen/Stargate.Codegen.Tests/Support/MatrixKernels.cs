@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Stargate.Codegen.Kernel;
 
 namespace Stargate.Codegen.Tests.Support;
 
@@ -49,6 +50,22 @@ internal static partial class MatrixKernels
 
     /// <summary>The installed release of every row that has one.</summary>
     public static IEnumerable<string> InstalledReleases() => All.Select(k => Release(k.Id)).OfType<string>();
+
+    /// <summary>The installed headers of a matrix kernel; skips the test when they are not installed.</summary>
+    public static KernelHeaders OpenOrSkip(string id)
+    {
+        var dir = Headers(id);
+        Skip.If(dir is null, InstallHint(id));
+        return KernelHeaders.Open(dir);
+    }
+
+    /// <summary>The headers of 6.12 or else 6.1 (for tests that need a kernel, any kernel); skips the test when neither is installed.</summary>
+    public static KernelHeaders AnyOrSkip()
+    {
+        var dir = Headers("6.12") ?? Headers("6.1");
+        Skip.If(dir is null, InstallHint("6.12"));
+        return KernelHeaders.Open(dir);
+    }
 
     public static string InstallHint(string id) =>
         $"the headers of matrix kernel {id} are not installed here (apt-get install {string.Join(' ', Get(id).Packages)})";
