@@ -115,46 +115,74 @@ Task("Generate-Interop")
         new DotNetRunSettings { Configuration = configuration, WorkingDirectory = root });
 });
 
-// The guest kernels the module is built for, one line each: Debian's amd64 flavour of each
-// line's headers under /usr/src (not -common, -cloud or -rt), and the packages that install them.
-var guestKernelLines = new[]
+// The guest kernel matrix, codegen/kernels.tsv (its header comment says what the columns are):
+// one row per kernel, its release a regex. A row's kernel is the newest installed release
+// (headers under /usr/src) that the regex matches whole, ordered as sort -V orders.
+record GuestKernel(string Id, string ReleasePattern, string[] Packages);
+
+List<GuestKernel> GuestKernels() =>
+    System.IO.File.ReadAllLines(root.CombineWithFilePath("codegen/kernels.tsv").FullPath)
+        .Where(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith("#"))
+        .Select(line => line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries))
+        .Select(f => new GuestKernel(f[0], f[3], f[5].Split(',')))
+        .ToList();
+
+// Compares kernel releases as sort -V does: runs of digits as numbers, anything else as text.
+int CompareVersions(string x, string y)
 {
-    (Line: "6.1", Pattern: "linux-headers-6.1.*-amd64", Packages: "linux-headers-amd64"),
-    (Line: "6.12", Pattern: "linux-headers-6.12.*+deb12-amd64", Packages: "linux-headers-6.12-amd64 linux-image-6.12-amd64"),
-};
+    var a = System.Text.RegularExpressions.Regex.Matches(x, @"\d+|\D+");
+    var b = System.Text.RegularExpressions.Regex.Matches(y, @"\d+|\D+");
+    for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
+    {
+        int order = char.IsDigit(a[i].Value[0]) && char.IsDigit(b[i].Value[0])
+            ? decimal.Parse(a[i].Value).CompareTo(decimal.Parse(b[i].Value))
+            : string.CompareOrdinal(a[i].Value, b[i].Value);
+        if (order != 0)
+            return order;
+    }
+    return a.Count.CompareTo(b.Count);
+}
+
+string NewestInstalledRelease(GuestKernel kernel)
+{
+    var pattern = new System.Text.RegularExpressions.Regex("^(?:" + kernel.ReleasePattern + ")$");
+    var releases = System.IO.Directory.Exists("/usr/src")
+        ? System.IO.Directory.GetDirectories("/usr/src", "linux-headers-*")
+            .Select(dir => System.IO.Path.GetFileName(dir).Substring("linux-headers-".Length))
+            .Where(release => pattern.IsMatch(release))
+            .ToList()
+        : new List<string>();
+    releases.Sort(CompareVersions);
+    return releases.LastOrDefault();
+}
 
 Task("Build-Guest-Modules")
-    .Description("Builds stargatefs.ko for every guest kernel of the matrix into artifacts/modules/RELEASE (stargate-codegen build).")
+    .Description("Builds stargatefs.ko for every kernel of codegen/kernels.tsv into artifacts/modules/RELEASE (stargate-codegen build).")
     .IsDependentOn("Build")
     .Does(() =>
 {
     var codegen = root.CombineWithFilePath($"codegen/Stargate.Codegen/bin/{configuration}/net10.0/stargate-codegen.dll");
-    foreach (var (line, pattern, packages) in guestKernelLines)
-    {
-        var headers = System.IO.Directory.Exists("/usr/src")
-            ? System.IO.Directory.GetDirectories("/usr/src", pattern)
-                .Where(dir => !System.IO.Path.GetFileName(dir).Contains("-cloud") && !System.IO.Path.GetFileName(dir).Contains("-rt-"))
-                .OrderBy(dir => dir, StringComparer.Ordinal)
-                .ToList()
-            : new List<string>();
-        if (headers.Count == 0)
-            throw new CakeException($"No Linux {line} headers in /usr/src/{pattern}: install them with: apt-get install --no-install-recommends {packages}");
+    var kernels = GuestKernels().Select(kernel => (Kernel: kernel, Release: NewestInstalledRelease(kernel))).ToList();
+    var missing = kernels.Where(k => k.Release is null).ToList();
+    if (missing.Count > 0)
+        throw new CakeException(string.Join("; ", missing.Select(k => $"no kernel of the matrix row {k.Kernel.Id} is installed (no /usr/src/linux-headers-RELEASE matching {k.Kernel.ReleasePattern})"))
+            + $": install them with: apt-get install --no-install-recommends {string.Join(" ", missing.SelectMany(k => k.Kernel.Packages))}");
 
-        foreach (var dir in headers)
+    foreach (var (kernel, release) in kernels)
+    {
+        var dir = "/usr/src/linux-headers-" + release;
+        Information("Building the guest module for {0} ({1})", kernel.Id, release);
+        var exitCode = StartProcess("dotnet", new ProcessSettings
         {
-            Information("Building the guest module for {0}", dir);
-            var exitCode = StartProcess("dotnet", new ProcessSettings
-            {
-                Arguments = new ProcessArgumentBuilder()
-                    .AppendQuoted(codegen.FullPath)
-                    .Append("build")
-                    .Append("--headers").AppendQuoted(dir)
-                    .Append("--out").AppendQuoted(artifacts.Combine("modules").FullPath),
-                WorkingDirectory = root,
-            });
-            if (exitCode != 0)
-                throw new CakeException($"stargate-codegen build --headers {dir} failed with exit code {exitCode} (its diagnostics are above).");
-        }
+            Arguments = new ProcessArgumentBuilder()
+                .AppendQuoted(codegen.FullPath)
+                .Append("build")
+                .Append("--headers").AppendQuoted(dir)
+                .Append("--out").AppendQuoted(artifacts.Combine("modules").FullPath),
+            WorkingDirectory = root,
+        });
+        if (exitCode != 0)
+            throw new CakeException($"stargate-codegen build --headers {dir} failed with exit code {exitCode} (its diagnostics are above).");
     }
 });
 

@@ -1,15 +1,18 @@
 using System.Text;
 using Stargate.Codegen.Kernel;
+using Stargate.Codegen.Probes;
 using Stargate.Codegen.Rendering;
 using Stargate.Codegen.Tests.Support;
 
 namespace Stargate.Codegen.Tests;
 
 /// <summary>
-/// The rendered module of every recorded kernel (golden/RELEASE/src) against a fresh render of
-/// the templates from its recorded profile (golden/RELEASE/profile.json). After a deliberate
-/// change to the templates or the probes: STARGATE_UPDATE_GOLDEN=1 rewrites both (the profile
-/// by probing the kernel, where its headers are installed) instead of comparing.
+/// What codegen generates, against its golden copy: the rendered templates (golden/tree: Kbuild,
+/// dkms.conf, the same for every kernel) and, for every recorded kernel, the configuration
+/// header configure.sh writes for its recorded profile (golden/RELEASE/profile.json and
+/// stargatefs_config.h). The module's C is plain and has no golden copy. After a deliberate
+/// change to the templates or the probes: STARGATE_UPDATE_GOLDEN=1 rewrites them all (each
+/// profile by probing its kernel, where the headers are installed) instead of comparing.
 /// </summary>
 [Collection(SharedKernels.Name)]
 public sealed class GoldenTests(KernelFixture kernels)
@@ -22,17 +25,11 @@ public sealed class GoldenTests(KernelFixture kernels)
     public static List<string> ReleaseList()
     {
         var releases = Directory.Exists(Repo.Golden)
-            ? Directory.GetDirectories(Repo.Golden).Select(Path.GetFileName).OfType<string>().ToHashSet(StringComparer.Ordinal)
+            ? Directory.GetDirectories(Repo.Golden).Where(d => d != Repo.GoldenTree).Select(Path.GetFileName).OfType<string>().ToHashSet(StringComparer.Ordinal)
             : [];
         if (Repo.UpdateGolden)
         {
-            foreach (var line in MatrixKernels.LineList)
-            {
-                if (MatrixKernels.Headers(line) is { } headers)
-                {
-                    releases.Add(KernelHeaders.Open(headers).Release);
-                }
-            }
+            releases.UnionWith(MatrixKernels.InstalledReleases());
         }
 
         return releases.Order(StringComparer.Ordinal).ToList();
@@ -40,11 +37,10 @@ public sealed class GoldenTests(KernelFixture kernels)
 
     [Theory]
     [MemberData(nameof(Releases))]
-    public void Render_FromRecordedProfile_MatchesGoldenTree(string release)
+    public void Configure_RecordedProfile_MatchesGoldenConfigurationHeader(string release)
     {
         string directory = Path.Combine(Repo.Golden, release);
         string profileFile = Path.Combine(directory, "profile.json");
-        string src = Path.Combine(directory, "src");
         if (Repo.UpdateGolden && MatrixKernels.HeadersOfRelease(release) is { } headers)
         {
             Directory.CreateDirectory(directory);
@@ -53,40 +49,44 @@ public sealed class GoldenTests(KernelFixture kernels)
 
         var profile = KernelProfile.Load(profileFile);
         Assert.True(profile.CheckAgainst(kernels.Probes, profileFile) is [], $"{profileFile} does not match today's probes; {Regenerate}");
-        var rendered = TemplateRenderer.RenderToMemory(Repo.Folders.Module, Repo.ZoneHeader, profile);
-        if (Repo.UpdateGolden)
-        {
-            if (Directory.Exists(src))
-            {
-                Directory.Delete(src, recursive: true);
-            }
+        Compare(Path.Combine(directory, ProbeScript.ConfigHeader), ProbeScript.Configure(profile.Api, Repo.Folders.Probes));
+    }
 
-            TemplateRenderer.Write(rendered, src);
-            return;
-        }
-
-        var recorded = Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories)
-            .Select(file => Path.GetRelativePath(src, file).Replace(Path.DirectorySeparatorChar, '/'))
+    [Fact]
+    public void Sources_RenderedTemplates_MatchGoldenTree()
+    {
+        var files = ModuleTree.Sources(Repo.Folders, Repo.ZoneHeader);
+        var rendered = Directory.GetFiles(Repo.Folders.Module, "*" + ModuleTree.TemplateSuffix, SearchOption.AllDirectories)
+            .Select(file => Path.GetRelativePath(Repo.Folders.Module, file)[..^ModuleTree.TemplateSuffix.Length])
             .Order(StringComparer.Ordinal)
             .ToList();
-        Assert.True(recorded.SequenceEqual(rendered.Keys), $"the rendered files ({string.Join(", ", rendered.Keys)}) are not the recorded ones ({string.Join(", ", recorded)}); {Regenerate}");
-        foreach (var (path, bytes) in rendered)
+        if (Repo.UpdateGolden && Directory.Exists(Repo.GoldenTree))
         {
-            string expected = File.ReadAllText(Path.Combine(src, path));
-            string actual = Encoding.UTF8.GetString(bytes);
-            Assert.True(expected == actual, $"{release}/src/{path} differs from its golden copy at {FirstDifference(expected, actual)}; {Regenerate}");
+            Directory.Delete(Repo.GoldenTree, recursive: true);
+        }
+
+        Assert.Equal(["Kbuild", "dkms.conf"], rendered);
+        foreach (var path in rendered)
+        {
+            Compare(Path.Combine(Repo.GoldenTree, path), files[path]);
+        }
+
+        if (!Repo.UpdateGolden)
+        {
+            var recorded = Directory.GetFiles(Repo.GoldenTree, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Repo.GoldenTree, f)).Order(StringComparer.Ordinal);
+            Assert.True(recorded.SequenceEqual(rendered), $"golden/tree holds {string.Join(", ", recorded)}, the templates render {string.Join(", ", rendered)}; {Regenerate}");
         }
     }
 
     [Fact]
-    public void Render_Twice_WritesIdenticalBytes()
+    public void ForKernel_Twice_GivesIdenticalBytes()
     {
         var release = ReleaseList().FirstOrDefault();
         Assert.True(release is not null, $"no recorded kernel in {Repo.Golden}; {Regenerate}");
         var profile = KernelProfile.Load(Path.Combine(Repo.Golden, release, "profile.json"));
         using var scratch = new ScratchDirectory();
-        var first = TemplateRenderer.Render(Repo.Folders.Module, Repo.ZoneHeader, profile, scratch.Combine("a"));
-        var second = TemplateRenderer.Render(Repo.Folders.Module, Repo.ZoneHeader, profile, scratch.Combine("b"));
+        var first = ModuleTree.Write(ModuleTree.ForKernel(Repo.Folders, Repo.ZoneHeader, profile), scratch.Combine("a"));
+        var second = ModuleTree.Write(ModuleTree.ForKernel(Repo.Folders, Repo.ZoneHeader, profile), scratch.Combine("b"));
 
         Assert.Equal(first, second);
         Assert.Equal(first.Order(StringComparer.Ordinal), first);
@@ -96,6 +96,22 @@ public sealed class GoldenTests(KernelFixture kernels)
             Assert.Equal(bytes, File.ReadAllBytes(scratch.Combine("b", path)));
             Assert.DoesNotContain((byte)'\r', bytes);
         }
+    }
+
+    /// <summary>Compares generated bytes with their golden file, or writes it when updating.</summary>
+    private static void Compare(string golden, byte[] generated)
+    {
+        if (Repo.UpdateGolden)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(golden)!);
+            File.WriteAllBytes(golden, generated);
+            return;
+        }
+
+        Assert.True(File.Exists(golden), $"{golden} does not exist; {Regenerate}");
+        string expected = File.ReadAllText(golden);
+        string actual = Encoding.UTF8.GetString(generated);
+        Assert.True(expected == actual, $"{Path.GetRelativePath(Repo.Golden, golden)} differs from what codegen generates at {FirstDifference(expected, actual)}; {Regenerate}");
     }
 
     private static string FirstDifference(string expected, string actual)
@@ -108,7 +124,7 @@ public sealed class GoldenTests(KernelFixture kernels)
             string? y = i < a.Length ? a[i] : null;
             if (x != y)
             {
-                return $"line {i + 1}: golden '{x}', rendered '{y}'";
+                return $"line {i + 1}: golden '{x}', generated '{y}'";
             }
         }
 

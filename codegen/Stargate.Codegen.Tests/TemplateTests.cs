@@ -6,92 +6,129 @@ using Stargate.Codegen.Tests.Support;
 
 namespace Stargate.Codegen.Tests;
 
-/// <summary>Rendering a templates folder, without kernel headers: a made-up profile.</summary>
+/// <summary>The module's tree from a module folder, without kernel headers: Scriban templates, copies, the probes.</summary>
 public sealed class TemplateTests : IDisposable
 {
-    private static readonly KernelProfile Profile = new(
-        "6.1.0-56-amd64", "6.1.192", 6, 1, new Dictionary<string, bool> { ["vm_flags_set"] = false, ["vm_flags_direct"] = true });
-
     private readonly ScratchDirectory scratch = new();
 
     public void Dispose() => scratch.Dispose();
 
+    private TemplateFolders Folders => new(scratch.Path);
+
     [Fact]
-    public void Render_WritesTemplatesWithoutSuffix_CopiesOtherFiles_AndAddsTheZoneHeader()
+    public void Sources_RendersTemplatesWithoutSuffix_CopiesOtherFiles_AddsTheProbesAndTheZoneHeader()
     {
         ScratchTemplates.HelloModule(scratch);
         scratch.Write("stargatefs/util.c", "// {{ copied as it is }}\n");
-        scratch.Write("stargatefs/sub/notes.txt.hbs", "{{kernel.line}}\r\n");
+        scratch.Write("stargatefs/sub/notes.txt.sbn", "{{ module.name }}\r\n");
 
-        var written = TemplateRenderer.Render(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile, scratch.Combine("out"));
+        var files = ModuleTree.Sources(Folders, Repo.ZoneHeader);
 
-        Assert.Equal(["Kbuild", "dkms.conf", "include/stargate_zone.h", "main.c", "sub/notes.txt", "util.c"], written);
-        Assert.Equal("// {{ copied as it is }}\n", File.ReadAllText(scratch.Combine("out", "util.c")));
-        Assert.Equal("6.1\n", File.ReadAllText(scratch.Combine("out", "sub", "notes.txt")));
-        Assert.Equal(File.ReadAllBytes(Repo.ZoneHeader), File.ReadAllBytes(scratch.Combine("out", "include", "stargate_zone.h")));
-        string main = File.ReadAllText(scratch.Combine("out", "main.c"));
-        Assert.Contains("stargatefs: vm_flags on 6.1.0-56-amd64\\n\"", main, StringComparison.Ordinal);
-        Assert.Contains("MODULE_VERSION(\"" + ModuleInfo.Version + "\")", main, StringComparison.Ordinal);
-        Assert.Contains("stargatefs-y := main.o util.o\n", File.ReadAllText(scratch.Combine("out", "Kbuild")), StringComparison.Ordinal);
+        Assert.Equal(
+            ["Kbuild", "Makefile", "dkms.conf", "include/stargate_zone.h", "main.c", "probes/configure.sh", "probes/probes.list", "sub/notes.txt", "util.c"],
+            files.Keys.Where(path => !path.EndsWith(".c", StringComparison.Ordinal) || !path.StartsWith("probes/", StringComparison.Ordinal)));
+        Assert.Equal(ProbeNames().Select(name => $"probes/{name}.c"), files.Keys.Where(path => path.StartsWith("probes/", StringComparison.Ordinal) && path.EndsWith(".c", StringComparison.Ordinal)));
+        Assert.Equal("// {{ copied as it is }}\n", Text(files, "util.c"));
+        Assert.Equal("stargatefs\n", Text(files, "sub/notes.txt"));
+        Assert.Equal(File.ReadAllBytes(Repo.ZoneHeader), files["include/stargate_zone.h"]);
+        Assert.Contains("stargatefs-y := main.o util.o\n", Text(files, "Kbuild"), StringComparison.Ordinal);
+        Assert.Contains($"-DSTARGATEFS_VERSION=\\\"{ModuleInfo.Version}\\\"", Text(files, "Kbuild"), StringComparison.Ordinal);
+        Assert.Contains($"PACKAGE_VERSION=\"{ModuleInfo.Version}\"", Text(files, "dkms.conf"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ForKernel_AddsTheConfigurationHeaderOfTheProfile()
+    {
+        ScratchTemplates.HelloModule(scratch);
+        var golden = Directory.GetDirectories(Repo.Golden).Where(d => d != Repo.GoldenTree).Order(StringComparer.Ordinal).First();
+        var profile = KernelProfile.Load(Path.Combine(golden, "profile.json"));
+
+        var files = ModuleTree.ForKernel(Folders, Repo.ZoneHeader, profile);
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(golden, "stargatefs_config.h")), files["stargatefs_config.h"]);
     }
 
     [Fact]
     public void Render_DoesNotEscapeHtmlCharacters()
     {
-        ScratchTemplates.HelloModule(scratch, "#define X \"{{kernel.release}}\" & <{{module.name}}>\n");
-        scratch.Write("stargatefs/x.c.hbs", "{{kernel.version}}");
-        var rendered = TemplateRenderer.RenderToMemory(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile with { Release = "6.1.0-56+x<y>&'\"" });
+        ScratchTemplates.HelloModule(scratch);
+        scratch.Write("stargatefs/x.txt.sbn", "#define X \"{{ module.version }}\" & <{{ module.name }}> '\n");
 
-        Assert.Equal("#define X \"6.1.0-56+x<y>&'\"\" & <stargatefs>\n", Encoding.UTF8.GetString(rendered["main.c"]));
+        var files = ModuleTree.Sources(Folders, Repo.ZoneHeader);
+
+        Assert.Equal($"#define X \"{ModuleInfo.Version}\" & <stargatefs> '\n", Text(files, "x.txt"));
     }
 
-    [Fact]
-    public void Render_WhenATemplateNamesAnUnknownApi_ReportsItsFileLineAndColumn()
+    [Theory]
+    [InlineData("x\n  {{ module.nope }}\n", 2, 13, "Cannot get member with name nope")]
+    [InlineData("x\ny {{ kernel.release }}\n", 2, 6, "The variable or function `kernel` was not found")]
+    [InlineData("{{ date.now }}\n", 1, 4, "The variable or function `date` was not found")]
+    public void Render_WhenATemplateNamesSomethingUnknown_ReportsItsFileLineAndColumn(string template, int line, int column, string message)
     {
-        ScratchTemplates.HelloModule(scratch, "int a;\n{{#if api.vm_flags_set}}\n#if 1\n  {{#unless   api.no_such_probe}}x{{/unless}}\n{{/if}}\n");
+        ScratchTemplates.HelloModule(scratch);
+        string file = scratch.Write("stargatefs/x.txt.sbn", template);
 
-        var e = Assert.Throws<CodegenException>(() => TemplateRenderer.RenderToMemory(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile));
+        var e = Assert.Throws<CodegenException>(() => ModuleTree.Sources(Folders, Repo.ZoneHeader));
 
         var diagnostic = Assert.Single(e.Diagnostics);
-        Assert.Equal(scratch.Combine("stargatefs", "main.c.hbs"), diagnostic.File);
-        Assert.Equal((4, 15), (diagnostic.Line, diagnostic.Column));
-        Assert.StartsWith("api.no_such_probe is not a probe (known: vm_flags_direct, vm_flags_set)", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Equal((file, line, column), (diagnostic.File, diagnostic.Line, diagnostic.Column));
+        Assert.StartsWith("Scriban: " + message, diagnostic.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Render_WhenATemplateIsNotValidHandlebars_ReportsTheFile()
+    public void Render_WhenATemplateIsNotValidScriban_ReportsTheFileAndLine()
     {
-        ScratchTemplates.HelloModule(scratch, "{{#if api.vm_flags_set}}\nno end\n");
+        ScratchTemplates.HelloModule(scratch);
+        string file = scratch.Write("stargatefs/x.txt.sbn", "a\n{{ if module.name }}\nno end\n");
 
-        var e = Assert.Throws<CodegenException>(() => TemplateRenderer.RenderToMemory(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile));
+        var e = Assert.Throws<CodegenException>(() => ModuleTree.Sources(Folders, Repo.ZoneHeader));
 
         var diagnostic = Assert.Single(e.Diagnostics);
-        Assert.EndsWith("main.c.hbs(1,1): error: Handlebars: " + diagnostic.Message["Handlebars: ".Length..], diagnostic.ToString(), StringComparison.Ordinal);
-        Assert.StartsWith("Handlebars: ", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Equal((file, 2), (diagnostic.File, diagnostic.Line));
+        Assert.StartsWith("Scriban: ", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("main2.c.sbn")]
+    [InlineData("compat2.h.sbn")]
+    public void Sources_WhenCIsATemplate_RefusesIt(string name)
+    {
+        ScratchTemplates.HelloModule(scratch);
+        string file = scratch.Write("stargatefs/" + name, "int x;\n");
+
+        var e = Assert.Throws<CodegenException>(() => ModuleTree.Sources(Folders, Repo.ZoneHeader));
+
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.Equal(file, diagnostic.File);
+        Assert.StartsWith("the module's C is plain C, not a template", diagnostic.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Render_IntoADirectoryThatIsNotAnEarlierRender_Refuses()
+    public void Write_IntoADirectoryThatIsNotAnEarlierRender_Refuses()
     {
         ScratchTemplates.HelloModule(scratch);
         string precious = scratch.Write("out/precious.txt", "keep me");
 
-        var e = Assert.Throws<CodegenException>(() => TemplateRenderer.Render(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile, scratch.Combine("out")));
+        var e = Assert.Throws<CodegenException>(() => ModuleTree.Write(ModuleTree.Sources(Folders, Repo.ZoneHeader), scratch.Combine("out")));
 
         Assert.Contains("is neither empty nor an earlier render", e.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(precious));
     }
 
     [Fact]
-    public void Render_OverAnEarlierRender_LeavesNoStaleFile()
+    public void Write_OverAnEarlierRender_LeavesNoStaleFile()
     {
         ScratchTemplates.HelloModule(scratch);
         scratch.Write("stargatefs/old.c", "");
-        TemplateRenderer.Render(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile, scratch.Combine("out"));
+        ModuleTree.Write(ModuleTree.Sources(Folders, Repo.ZoneHeader), scratch.Combine("out"));
         File.Delete(scratch.Combine("stargatefs", "old.c"));
 
-        TemplateRenderer.Render(scratch.Combine("stargatefs"), Repo.ZoneHeader, Profile, scratch.Combine("out"));
+        ModuleTree.Write(ModuleTree.Sources(Folders, Repo.ZoneHeader), scratch.Combine("out"));
 
         Assert.False(File.Exists(scratch.Combine("out", "old.c")));
     }
+
+    private static IEnumerable<string> ProbeNames() => Stargate.Codegen.Probes.ProbeScript.Names(Repo.Folders.Probes);
+
+    private static string Text(SortedDictionary<string, byte[]> files, string path) => Encoding.UTF8.GetString(files[path]);
 }

@@ -1,8 +1,8 @@
 namespace Stargate.Codegen;
 
 /// <summary>
-/// The layout of guest-module-templates/ that codegen reads: probes/ (the compile probes and
-/// probes.json) and stargatefs/ (the module's templates).
+/// The layout of guest-module-templates/ that codegen reads: probes/ (the compile probes,
+/// probes.list and configure.sh) and stargatefs/ (the module's C, Makefile and templates).
 /// </summary>
 internal sealed record TemplateFolders(string Root)
 {

@@ -7,6 +7,7 @@
  */
 #include <linux/jiffies.h>
 #include <linux/log2.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
@@ -367,14 +368,24 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	for (;;) {
 		if (!stargatefs_seq_wait(dev, ino, &live->seq, &seq, deadline))
 			return -EIO;
+		/*
+		 * Not preemptible while the seqcount is odd, as the kernel's own
+		 * seqcount writers: a reader of this inode spins until it is even
+		 * (stargatefs_seq_wait), and on a fully preemptible kernel
+		 * (PREEMPT_RT) a reader that preempted this task on its CPU would
+		 * spin out its 2 s and fail with EIO. Nothing below sleeps.
+		 */
+		preempt_disable();
 		if (cmpxchg((u32 *)&live->seq, seq, seq + 1) == seq)
 			break;
+		preempt_enable();
 	}
 	smp_mb();
 	if (le32_to_cpu(READ_ONCE(live->generation)) != generation ||
 	    (le32_to_cpu(READ_ONCE(live->mode)) & SGZ_S_IFMT) != SGZ_S_IFREG) {
 		/* Changed nothing: put the seqcount back as it was. */
 		smp_store_release((u32 *)&live->seq, seq);
+		preempt_enable();
 		return -ESTALE;
 	}
 	if (new_size > le64_to_cpu(READ_ONCE(live->size)))
@@ -384,6 +395,7 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	WRITE_ONCE(live->change, cpu_to_le64(le64_to_cpu(READ_ONCE(live->change)) + 1));
 	smp_wmb();
 	WRITE_ONCE(live->seq, cpu_to_le32(seq + 2));
+	preempt_enable();
 	return 0;
 }
 

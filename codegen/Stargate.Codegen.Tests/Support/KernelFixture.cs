@@ -12,14 +12,15 @@ public sealed class KernelFixture
 {
     private readonly ConcurrentDictionary<string, Lazy<KernelProfile>> profiles = new(StringComparer.Ordinal);
 
-    internal ProbeSet Probes { get; } = ProbeSet.Load(Repo.Folders.Probes);
+    /// <summary>The real probes' names.</summary>
+    internal IReadOnlyList<string> Probes { get; } = ProbeScript.Names(Repo.Folders.Probes);
 
     internal KernelProfile Profile(KernelHeaders headers) =>
-        profiles.GetOrAdd(headers.Directory, _ => new Lazy<KernelProfile>(() => KernelProber.Probe(headers, Probes))).Value;
+        profiles.GetOrAdd(headers.Directory, _ => new Lazy<KernelProfile>(() => KernelProber.Probe(headers, Repo.Folders.Probes).Profile)).Value;
 }
 
 [CollectionDefinition(Name)]
-public sealed class SharedKernels : ICollectionFixture<KernelFixture>
+public sealed class SharedKernels : ICollectionFixture<KernelFixture>, ICollectionFixture<ModuleBuilds>
 {
     public const string Name = "kernels";
 }

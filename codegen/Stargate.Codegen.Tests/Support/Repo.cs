@@ -11,10 +11,16 @@ internal static class Repo
 
     public static string ZoneHeader => Path.Combine(Root, "interop", "include", "stargate_zone.h");
 
-    /// <summary>codegen/Stargate.Codegen.Tests/golden: RELEASE/profile.json and RELEASE/src/ per recorded kernel.</summary>
+    /// <summary>
+    /// codegen/Stargate.Codegen.Tests/golden: what codegen generates. tree/ holds the rendered
+    /// templates (Kbuild, dkms.conf: the same for every kernel); RELEASE/ a recorded kernel's
+    /// profile.json and the stargatefs_config.h configure.sh writes for it.
+    /// </summary>
     public static string Golden => Path.Combine(Root, "codegen", "Stargate.Codegen.Tests", "golden");
 
     /// <summary>STARGATE_UPDATE_GOLDEN=1: the golden tests rewrite the baselines instead of comparing.</summary>
+    public static string GoldenTree => Path.Combine(Golden, "tree");
+
     public static bool UpdateGolden => Environment.GetEnvironmentVariable("STARGATE_UPDATE_GOLDEN") == "1";
 
     private static string FindRoot()

@@ -23,7 +23,7 @@ internal static class CodegenCli
 
     public static int Run(string[] args)
     {
-        var root = new RootCommand("stargate-codegen: probes a guest kernel's headers, renders guest-module-templates/ for it and builds stargatefs.ko with Kbuild.")
+        var root = new RootCommand("stargate-codegen: probes a guest kernel's headers, writes the module's tree and its configuration header for it, and builds stargatefs.ko with Kbuild.")
         {
             BuildCommand(),
             RenderCommand(),
@@ -47,7 +47,7 @@ internal static class CodegenCli
 
     private static Option<string> TemplatesOption() => new("--templates")
     {
-        Description = "The templates folder, with probes/ and stargatefs/.",
+        Description = "The module's folder, with probes/ and stargatefs/.",
         DefaultValueFactory = _ => "guest-module-templates",
     };
 
@@ -63,13 +63,13 @@ internal static class CodegenCli
         var templates = TemplatesOption();
         var zoneHeader = ZoneHeaderOption();
         var output = new Option<string>("--out") { Description = "Where RELEASE/ (stargatefs.ko, src/, dkms/, profile.json) goes.", DefaultValueFactory = _ => "artifacts/modules" };
-        var command = new Command("build", "Probe the kernel, render the module for it and build it with Kbuild.") { headers, templates, zoneHeader, output };
+        var command = new Command("build", "Probe the kernel, write the module's tree for it and build it with Kbuild.") { headers, templates, zoneHeader, output };
         command.SetAction(r => Guard(() =>
         {
             var kernel = KernelHeaders.Open(r.GetValue(headers)!);
             var folders = new TemplateFolders(r.GetValue(templates)!);
-            var profile = Timed($"{kernel.Release}: probed the kernel's APIs", () => KernelProber.Probe(kernel, ProbeSet.Load(folders.Probes)));
-            var build = Timed($"{kernel.Release}: built {ModuleInfo.Name}.ko", () => ModuleBuilder.Build(kernel, profile, folders.Module, r.GetValue(zoneHeader)!, r.GetValue(output)!));
+            var profile = Probe(kernel, folders);
+            var build = Timed($"{kernel.Release}: built {ModuleInfo.Name}.ko", () => ModuleBuilder.Build(kernel, profile, folders, r.GetValue(zoneHeader)!, r.GetValue(output)!));
             Console.WriteLine(build.Module);
             return Ok;
         }));
@@ -82,14 +82,14 @@ internal static class CodegenCli
         var output = new Option<string>("--out") { Description = "The directory to render into: new, empty, or an earlier render.", Required = true };
         var templates = TemplatesOption();
         var zoneHeader = ZoneHeaderOption();
-        var command = new Command("render", "Render the module's sources for a recorded kernel profile, without headers or Kbuild.") { profileFile, output, templates, zoneHeader };
+        var command = new Command("render", "Write the module's tree and configuration header for a recorded kernel profile, without headers or Kbuild.") { profileFile, output, templates, zoneHeader };
         command.SetAction(r => Guard(() =>
         {
             string file = r.GetValue(profileFile)!;
             var profile = KernelProfile.Load(file);
             var folders = new TemplateFolders(r.GetValue(templates)!);
-            CodegenException.ThrowIfAny(profile.CheckAgainst(ProbeSet.Load(folders.Probes), file), $"{file} does not match the probes");
-            var written = TemplateRenderer.Render(folders.Module, r.GetValue(zoneHeader)!, profile, r.GetValue(output)!);
+            CodegenException.ThrowIfAny(profile.CheckAgainst(ProbeScript.Names(folders.Probes), file), $"{file} does not match the probes");
+            var written = ModuleTree.Write(ModuleTree.ForKernel(folders, r.GetValue(zoneHeader)!, profile), r.GetValue(output)!);
             Console.Error.WriteLine($"stargate-codegen: {profile.Release}: rendered {written.Count} files into {r.GetValue(output)}");
             return Ok;
         }));
@@ -104,11 +104,22 @@ internal static class CodegenCli
         command.SetAction(r => Guard(() =>
         {
             var kernel = KernelHeaders.Open(r.GetValue(headers)!);
-            var probes = ProbeSet.Load(new TemplateFolders(r.GetValue(templates)!).Probes);
-            Console.Write(Timed($"{kernel.Release}: probed the kernel's APIs", () => KernelProber.Probe(kernel, probes)).ToJson());
+            Console.Write(Probe(kernel, new TemplateFolders(r.GetValue(templates)!)).ToJson());
             return Ok;
         }));
         return command;
+    }
+
+    /// <summary>Probes a kernel; an optional API it lacks is one line saying what the module does without it.</summary>
+    private static KernelProfile Probe(KernelHeaders kernel, TemplateFolders folders)
+    {
+        var probed = Timed($"{kernel.Release}: probed the kernel's APIs", () => KernelProber.Probe(kernel, folders.Probes));
+        foreach (var note in probed.Notes)
+        {
+            Console.Error.WriteLine($"stargate-codegen: {note}");
+        }
+
+        return probed.Profile;
     }
 
     private static T Timed<T>(string what, Func<T> step)

@@ -1,5 +1,6 @@
 using Stargate.Codegen.Diagnostics;
 using Stargate.Codegen.Kernel;
+using Stargate.Codegen.Probes;
 using Stargate.Codegen.Rendering;
 
 namespace Stargate.Codegen.Kbuild;
@@ -10,19 +11,20 @@ internal sealed record ModuleBuild(string Directory, string Module, string DkmsT
 /// <summary>
 /// Builds the module for one kernel. Layout, under OUT/RELEASE/:
 /// <code>
-/// profile.json                    the kernel profile the sources were rendered for
-/// src/                            the rendered sources, and Kbuild's objects beside them
+/// profile.json                    the kernel profile the configuration header was written for
+/// src/                            the module's tree with stargatefs_config.h, and Kbuild's objects beside them
 /// stargatefs.ko                   the module
-/// dkms/stargatefs-VERSION/        the rendered sources alone, with dkms.conf: for `dkms add`
+/// dkms/stargatefs-VERSION/        the tree without a configuration header, for `dkms add`: it configures itself
 /// </code>
 /// </summary>
 internal static class ModuleBuilder
 {
     /// <summary>
-    /// Renders, writes the DKMS tree and runs Kbuild. Fails, with Kbuild's output, on a compile
-    /// error or on any warning (the module must build clean on every kernel it supports).
+    /// Writes the trees and runs Kbuild (make -C HEADERS M=src modules), as the DKMS tree's
+    /// Makefile does after its configure step. Fails, with Kbuild's output, on a compile error
+    /// or on any warning (the module must build clean on every kernel it supports).
     /// </summary>
-    public static ModuleBuild Build(KernelHeaders headers, KernelProfile profile, string templates, string zoneHeader, string outRoot)
+    public static ModuleBuild Build(KernelHeaders headers, KernelProfile profile, TemplateFolders folders, string zoneHeader, string outRoot)
     {
         string directory = Path.GetFullPath(Path.Combine(outRoot, profile.Release));
         string src = Path.Combine(directory, "src");
@@ -35,7 +37,7 @@ internal static class ModuleBuilder
         using var exclusive = BuildLock.Acquire(directory, profile.Release);
         try
         {
-            BuildLocked(headers, profile, templates, zoneHeader, src, dkms, profileFile);
+            BuildLocked(headers, profile, folders, zoneHeader, src, dkms, profileFile);
 
             // Readers (guest tests packing the module) see the old file or the new, never a part.
             string staged = module + ".new";
@@ -52,7 +54,7 @@ internal static class ModuleBuilder
         return new ModuleBuild(directory, module, dkms, profileFile);
     }
 
-    private static void BuildLocked(KernelHeaders headers, KernelProfile profile, string templates, string zoneHeader, string src, string dkms, string profileFile)
+    private static void BuildLocked(KernelHeaders headers, KernelProfile profile, TemplateFolders folders, string zoneHeader, string src, string dkms, string profileFile)
     {
         foreach (var stale in new[] { src, Path.GetDirectoryName(dkms)! })
         {
@@ -64,15 +66,15 @@ internal static class ModuleBuilder
 
         File.WriteAllText(profileFile, profile.ToJson());
 
-        // The DKMS tree is the rendered sources before Kbuild writes objects among them.
-        var files = TemplateRenderer.RenderToMemory(templates, zoneHeader, profile);
-        TemplateRenderer.Write(files, src);
-        TemplateRenderer.Write(files, dkms);
+        var files = ModuleTree.ForKernel(folders, zoneHeader, profile);
+        ModuleTree.Write(files, src);
+        files.Remove(ProbeScript.ConfigHeader);
+        ModuleTree.Write(files, dkms);
 
-        var make = Make.Run(headers.Directory, src, ["modules"], keepGoing: false);
+        var make = Make.Run(headers.Directory, src, ["modules"]);
         if (make.ExitCode != 0)
         {
-            throw new CodegenException($"Kbuild failed for {profile.Release} (make exited {make.ExitCode}; its output is above): fix the templates in {templates}", detail: make.Output);
+            throw new CodegenException($"Kbuild failed for {profile.Release} (make exited {make.ExitCode}; its output is above): fix the module's sources in {folders.Module}", detail: make.Output);
         }
 
         var warnings = make.Warnings;
@@ -85,7 +87,7 @@ internal static class ModuleBuilder
 
         if (!File.Exists(Path.Combine(src, ModuleInfo.Name + ".ko")))
         {
-            throw new CodegenException($"Kbuild succeeded but wrote no {ModuleInfo.Name}.ko in {src}: the template Kbuild must build obj-m := {ModuleInfo.Name}.o", detail: make.Output);
+            throw new CodegenException($"Kbuild succeeded but wrote no {ModuleInfo.Name}.ko in {src}: Kbuild.sbn must build obj-m := {ModuleInfo.Name}.o", detail: make.Output);
         }
     }
 }

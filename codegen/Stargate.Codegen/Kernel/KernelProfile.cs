@@ -2,13 +2,13 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Stargate.Codegen.Diagnostics;
-using Stargate.Codegen.Probes;
 
 namespace Stargate.Codegen.Kernel;
 
 /// <summary>
 /// What codegen knows about one kernel: its identity and, for every probe, whether the kernel
-/// has that API. The templates see it as <c>kernel</c> and <c>api</c>. Stored as profile.json:
+/// has that API (probes/configure.sh writes the configuration header from the latter). Stored
+/// as profile.json:
 /// <code>
 /// { "release": "6.1.0-56-amd64", "version": "6.1.192", "major": 6, "minor": 1, "line": "6.1",
 ///   "api": { "alloc_dax_ops": true, ... } }   // api sorted by name
@@ -88,10 +88,10 @@ internal sealed record KernelProfile(string Release, string Version, int Major, 
     }
 
     /// <summary>A recorded profile must know exactly today's probes: one that does not was recorded before they changed.</summary>
-    public List<Diagnostic> CheckAgainst(ProbeSet probes, string file)
+    public List<Diagnostic> CheckAgainst(IReadOnlyList<string> probes, string file)
     {
-        var names = probes.Probes.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        var diagnostics = names.Where(name => !Api.ContainsKey(name))
+        var names = probes.ToHashSet(StringComparer.Ordinal);
+        var diagnostics = probes.Where(name => !Api.ContainsKey(name))
             .Select(name => Diagnostic.At(file, $"the profile has no api.{name}: it was recorded before that probe existed; probe the kernel again"))
             .ToList();
         diagnostics.AddRange(Api.Keys.Where(name => !names.Contains(name))

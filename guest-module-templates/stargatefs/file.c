@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: regular files. They are DAX files: read and write copy
+ * between the caller and the zone's pages through the kernel's DAX code,
+ * and a fault installs the zone page (or the 2 MiB chunk, one PMD) itself
+ * in the process's page table. stargatefs_iomap_begin() is where a file
+ * offset becomes a zone offset, by walking the file's shared page table.
+ *
+ * A write holds the inode's zone lock word (so that size and mtime
+ * updates of two machines do not interleave) and, where its range has
+ * holes, first asks the host to allocate them (ALLOCATE). A store through
+ * a mapping cannot ask: a fault over a hole gives SIGBUS.
+ *
+ * flock() and fcntl() locks are the host's (LOCK and GETLK requests), and
+ * are recorded in the local lock lists too, so that close() and exit()
+ * release them through ->lock and ->flock as on any file system.
+ */
+#include <linux/dax.h>
+#include <linux/huge_mm.h>
+#include <linux/iomap.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+
+#include "stargatefs.h"
+
+/* How often a blocked lock asks the host again, doorbell or not. */
+#define STARGATEFS_LOCK_RETRY_MS 10
+
+static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
+				  unsigned int flags, struct iomap *iomap,
+				  struct iomap *srcmap)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	struct stargatefs_extent ext;
+	u64 pt_root;
+	u8 pt_depth;
+	int err;
+
+	spin_lock(&si->lock);
+	pt_root = si->pt_root;
+	pt_depth = si->pt_depth;
+	spin_unlock(&si->lock);
+
+	err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, pos, length, &ext);
+	if (err)
+		return err;
+	if (!ext.mapped && (flags & IOMAP_WRITE))
+		return -ENOSPC;
+
+	iomap->offset = pos;
+	iomap->length = ext.len;
+	iomap->flags = 0;
+	iomap->dax_dev = dev->dax;
+	if (ext.mapped) {
+		iomap->type = IOMAP_MAPPED;
+		/* The DAX device's page 0 is the zone's first byte. */
+		iomap->addr = ext.zone_off;
+	} else {
+		iomap->type = IOMAP_HOLE;
+		iomap->addr = IOMAP_NULL_ADDR;
+	}
+	return 0;
+}
+
+static const struct iomap_ops stargatefs_iomap_ops = {
+	.iomap_begin = stargatefs_iomap_begin,
+};
+
+static ssize_t stargatefs_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	ssize_t ret;
+
+	if (!iov_iter_count(to))
+		return 0;
+	inode_lock_shared(inode);
+	ret = stargatefs_revalidate(inode, true);
+	if (!ret)
+		ret = dax_iomap_rw(iocb, to, &stargatefs_iomap_ops);
+	inode_unlock_shared(inode);
+	return ret;
+}
+
+/*
+ * Makes every page of [pos, end) of a regular file allocated: from its
+ * first hole on, ALLOCATE requests of at most STARGATEFS_ALLOCATE_MAX
+ * bytes, then a revalidation that picks up the new page table. The zone
+ * lock word is held. Returns 0 or a negative errno (nothing written).
+ */
+static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	struct stargatefs_extent ext;
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	u64 pt_root, off, len;
+	u8 pt_depth;
+	int err;
+
+	spin_lock(&si->lock);
+	pt_root = si->pt_root;
+	pt_depth = si->pt_depth;
+	spin_unlock(&si->lock);
+	for (off = pos; off < end; off += ext.len) {
+		err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, off, end - off, &ext);
+		if (err)
+			return err;
+		if (!ext.mapped)
+			break;
+		cond_resched();
+	}
+	if (off >= end)
+		return 0;
+	for (; off < end; off += len) {
+		len = min_t(u64, end - off, STARGATEFS_ALLOCATE_MAX);
+		req = stargatefs_rpc_begin(dev, SGZ_OP_ALLOCATE, true, &tag);
+		if (IS_ERR(req))
+			return PTR_ERR(req);
+		req->ino = cpu_to_le64(inode->i_ino);
+		req->generation = cpu_to_le32(inode->i_generation);
+		req->offset = cpu_to_le64(off);
+		req->length = cpu_to_le64(len);
+		err = stargatefs_rpc_call(dev, tag, true, &rep);
+		if (err)
+			return err;
+	}
+	return stargatefs_revalidate(inode, true);
+}
+
+/*
+ * A write, under the inode's zone lock word when the device takes
+ * requests (without a live peer slot it writes only allocated pages, and
+ * a hole gives ENOSPC): revalidate (O_APPEND starts at the zone's size),
+ * allocate the holes, copy, then publish size and mtime.
+ */
+static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool zone_locked = false;
+	ssize_t ret;
+	int err;
+
+	inode_lock(inode);
+	if (stargatefs_rpc_ready(dev)) {
+		ret = stargatefs_ilock(dev, inode->i_ino, true);
+		if (ret)
+			goto unlock;
+		zone_locked = true;
+	}
+	ret = stargatefs_revalidate(inode, true);
+	if (ret)
+		goto unlock;
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto unlock;
+	if (zone_locked) {
+		ret = stargatefs_allocate(inode, iocb->ki_pos, iocb->ki_pos + iov_iter_count(from));
+		if (ret)
+			goto unlock;
+	}
+	ret = dax_iomap_rw(iocb, from, &stargatefs_iomap_ops);
+	if (ret > 0) {
+		err = stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation,
+						  iocb->ki_pos, ktime_get_real_ns());
+		if (err)
+			ret = err;
+		else if (iocb->ki_pos > i_size_read(inode))
+			i_size_write(inode, iocb->ki_pos);
+	}
+unlock:
+	if (zone_locked)
+		stargatefs_iunlock(dev, inode->i_ino);
+	inode_unlock(inode);
+	return ret;
+}
+
+/*
+ * Every fault of a mapping: revalidates the size and page-table root
+ * (without dropping entries: the invalidate lock is held shared here),
+ * then lets the DAX code map the zone page or chunk.
+ */
+static vm_fault_t stargatefs_huge_fault(struct vm_fault *vmf, stargatefs_fault_size_t size)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct super_block *sb = inode->i_sb;
+	struct stargatefs_device *dev = stargatefs_dev(sb);
+	bool write = (vmf->flags & FAULT_FLAG_WRITE) && (vmf->vma->vm_flags & VM_SHARED);
+	vm_fault_t ret;
+	pfn_t pfn;
+
+	if (write)
+		sb_start_pagefault(sb);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	if (stargatefs_revalidate(inode, false))
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = dax_iomap_fault(vmf, size, &pfn, NULL, &stargatefs_iomap_ops);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	if (write) {
+		if (!(ret & VM_FAULT_ERROR))
+			stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation, 0,
+						    ktime_get_real_ns());
+		sb_end_pagefault(sb);
+	}
+	if (ret & VM_FAULT_NOPAGE)
+		atomic_long_inc(size == STARGATEFS_FAULT_PMD ? &dev->pmd_faults : &dev->pte_faults);
+	return ret;
+}
+
+static vm_fault_t stargatefs_fault(struct vm_fault *vmf)
+{
+	return stargatefs_huge_fault(vmf, STARGATEFS_FAULT_PTE);
+}
+
+static const struct vm_operations_struct stargatefs_vm_ops = {
+	.fault = stargatefs_fault,
+	.huge_fault = stargatefs_huge_fault,
+	.page_mkwrite = stargatefs_fault,
+	.pfn_mkwrite = stargatefs_fault,
+};
+
+static int stargatefs_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	file_accessed(file);
+	vma->vm_ops = &stargatefs_vm_ops;
+	stargatefs_vm_flags_set(vma, VM_HUGEPAGE);
+	return 0;
+}
+
+/*
+ * The zone is ordinary memory that every peer sees coherently: a store is
+ * visible to the host and other guests without any flush. fsync writes
+ * back the DAX entries' dirty state (flushing CPU caches, for zones that
+ * live on persistent memory) and returns once that is done.
+ */
+static int stargatefs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	return file_write_and_wait_range(file, start, end);
+}
+
+static int stargatefs_writepages(struct address_space *mapping,
+				 struct writeback_control *wbc)
+{
+	return dax_writeback_mapping_range(mapping, stargatefs_dev(mapping->host->i_sb)->dax,
+					   wbc);
+}
+
+const struct address_space_operations stargatefs_aops = {
+	.writepages = stargatefs_writepages,
+	.direct_IO = noop_direct_IO,
+	.dirty_folio = noop_dirty_folio,
+};
+
+/*
+ * Counts the open in the guest's open table (so that the host keeps the
+ * file's data while it is open here, even once its last name goes), then
+ * checks the file still exists.
+ */
+static int stargatefs_open(struct inode *inode, struct file *file)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	int err;
+
+	err = stargatefs_open_add(dev, inode->i_ino, inode->i_generation);
+	if (err)
+		return err;
+	err = stargatefs_revalidate(inode, true);
+	if (err)
+		stargatefs_open_drop(dev, inode->i_ino, inode->i_generation);
+	return err;
+}
+
+/*
+ * The guest's last close of an unlinked file tells the host, which may free
+ * it then.
+ *
+ * Every close with no mapping of the file left in this guest first drops the
+ * DAX entries that earlier mappings left in the page cache. Once no open here
+ * holds the file, another machine may delete it and the host may give its
+ * pages to another file; entries kept here would still tie those pages to
+ * this inode (page->mapping), and mapping them for the other file would
+ * trip the kernel's DAX checks. An unused cached inode is never reclaimed
+ * while it has DAX entries, so nothing else would drop them.
+ */
+static int stargatefs_release(struct inode *inode, struct file *file)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	int err;
+
+	if (inode->i_mapping->nrpages && !mapping_mapped(inode->i_mapping))
+		stargatefs_invalidate(inode);
+	if (!stargatefs_open_drop(dev, inode->i_ino, inode->i_generation) ||
+	    !stargatefs_zone_inode_orphan(dev, inode->i_ino, inode->i_generation))
+		return 0;
+	/* Not killable: a process killed with the file open still closes it. */
+	req = stargatefs_rpc_begin(dev, SGZ_OP_RELEASE, false, &tag);
+	if (IS_ERR(req))
+		return 0;
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	err = stargatefs_rpc_call(dev, tag, false, &rep);
+	if (err)
+		stargatefs_err_ratelimited(dev, "release of unlinked inode %lu: %d\n", inode->i_ino, err);
+	return 0;
+}
+
+/* A lock owner as the zone sees it: a keyed hash, never a kernel pointer. */
+static u64 stargatefs_lock_owner(struct stargatefs_device *dev, const void *owner)
+{
+	return siphash_1u64((u64)(unsigned long)owner, &dev->rpc.owner_key);
+}
+
+/*
+ * Sends one LOCK or GETLK request for fl (flags: SGZ_REQ_LOCK_*) and
+ * copies the reply. Returns 0, the host's errno (EAGAIN: refused), or
+ * ENOLCK on a device that takes no requests.
+ */
+static int stargatefs_lock_request(struct file *file, struct file_lock *fl, u32 opcode,
+				   u32 flags, bool killable, struct sgz_reply *rep)
+{
+	struct inode *inode = file_inode(file);
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool flock = flags & SGZ_REQ_LOCK_FLOCK;
+	struct sgz_request *req;
+	unsigned int tag;
+	u32 type;
+
+	switch (STARGATEFS_FL(fl, type)) {
+	case F_RDLCK:
+		type = SGZ_LOCK_READ;
+		break;
+	case F_WRLCK:
+		type = SGZ_LOCK_WRITE;
+		break;
+	case F_UNLCK:
+		type = SGZ_LOCK_UNLOCK;
+		break;
+	default:
+		return -EINVAL;
+	}
+	req = stargatefs_rpc_begin(dev, opcode, killable, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req) == -EROFS ? -ENOLCK : PTR_ERR(req);
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	req->flags = cpu_to_le32(flags);
+	req->lock_type = cpu_to_le32(type);
+	if (!flock) {
+		req->offset = cpu_to_le64(fl->fl_start);
+		req->length = cpu_to_le64(fl->fl_end == OFFSET_MAX ? 0 :
+					  fl->fl_end - fl->fl_start + 1);
+	}
+	req->owner = cpu_to_le64(stargatefs_lock_owner(dev, flock ? (void *)file :
+						       (void *)STARGATEFS_FL(fl, owner)));
+	req->pid = cpu_to_le32(STARGATEFS_FL(fl, pid));
+	return stargatefs_rpc_call(dev, tag, killable, rep);
+}
+
+/*
+ * Takes or drops a lock at the host, then records it locally. An unlock
+ * drops the local record first and is not killable (it runs at close and
+ * exit). A blocking lock refused with EAGAIN asks again when the host rings
+ * (it does when a lock on the inode goes) or every
+ * STARGATEFS_LOCK_RETRY_MS.
+ */
+static int stargatefs_set_lock(struct file *file, struct file_lock *fl, u32 flags)
+{
+	struct stargatefs_device *dev = stargatefs_dev(file_inode(file)->i_sb);
+	unsigned int fl_flags = STARGATEFS_FL(fl, flags);
+	bool wait = fl_flags & FL_SLEEP;
+	struct sgz_reply rep;
+	unsigned int seen;
+	int err, local;
+
+	if (STARGATEFS_FL(fl, type) == F_UNLCK) {
+		local = locks_lock_file_wait(file, fl);
+		err = stargatefs_lock_request(file, fl, SGZ_OP_LOCK, flags, false, &rep);
+		return local ? local : err;
+	}
+	for (;;) {
+		err = stargatefs_lock_request(file, fl, SGZ_OP_LOCK,
+					      flags | (wait ? SGZ_REQ_LOCK_WAIT : 0), true, &rep);
+		if (err != -EAGAIN || !wait)
+			break;
+		/* Counted after the reply: the request's own wakes must not end the sleep. */
+		seen = stargatefs_rpc_wakes(dev);
+		err = stargatefs_rpc_sleep(dev, seen, STARGATEFS_LOCK_RETRY_MS);
+		if (err)
+			return err;
+	}
+	if (err)
+		return err;
+	/* The host granted it: the local record cannot conflict, and must not wait. */
+	STARGATEFS_FL(fl, flags) = fl_flags & ~FL_SLEEP;
+	local = locks_lock_file_wait(file, fl);
+	STARGATEFS_FL(fl, flags) = fl_flags;
+	if (local) {
+		STARGATEFS_FL(fl, type) = F_UNLCK;
+		stargatefs_lock_request(file, fl, SGZ_OP_LOCK, flags, false, &rep);
+	}
+	return local;
+}
+
+/* F_GETLK: the conflicting lock the host reports, its pid as the reply gives it. */
+static int stargatefs_get_lock(struct file *file, struct file_lock *fl)
+{
+	struct stargatefs_device *dev = stargatefs_dev(file_inode(file)->i_sb);
+	struct sgz_reply rep;
+	u64 start, end;
+	int err;
+
+	err = stargatefs_lock_request(file, fl, SGZ_OP_GETLK, 0, true, &rep);
+	if (err)
+		return err;
+	start = le64_to_cpu(rep.lock_start);
+	end = le64_to_cpu(rep.lock_end);
+	switch (le32_to_cpu(rep.lock_type)) {
+	case SGZ_LOCK_UNLOCK:
+		STARGATEFS_FL(fl, type) = F_UNLCK;
+		return 0;
+	case SGZ_LOCK_READ:
+		STARGATEFS_FL(fl, type) = F_RDLCK;
+		break;
+	case SGZ_LOCK_WRITE:
+		STARGATEFS_FL(fl, type) = F_WRLCK;
+		break;
+	default:
+		goto bad;
+	}
+	if (start > OFFSET_MAX || (end != SGZ_LOCK_EOF && (end > OFFSET_MAX || end < start)))
+		goto bad;
+	fl->fl_start = start;
+	fl->fl_end = end == SGZ_LOCK_EOF ? OFFSET_MAX : end;
+	STARGATEFS_FL(fl, pid) = le32_to_cpu(rep.lock_pid);
+	return 0;
+bad:
+	stargatefs_err_ratelimited(dev, "getlk of inode %lu: bad reply (type %u, %llu..%llu)\n",
+				   file_inode(file)->i_ino, le32_to_cpu(rep.lock_type), start, end);
+	return -EIO;
+}
+
+static int stargatefs_lock(struct file *file, int cmd, struct file_lock *fl)
+{
+	if (!(STARGATEFS_FL(fl, flags) & FL_POSIX))
+		return -ENOLCK;
+	if (IS_GETLK(cmd))
+		return stargatefs_get_lock(file, fl);
+	return stargatefs_set_lock(file, fl, 0);
+}
+
+static int stargatefs_flock(struct file *file, int cmd, struct file_lock *fl)
+{
+	if (!(STARGATEFS_FL(fl, flags) & FL_FLOCK))
+		return -ENOLCK;
+	return stargatefs_set_lock(file, fl, SGZ_REQ_LOCK_FLOCK);
+}
+
+const struct file_operations stargatefs_file_ops = {
+	.open = stargatefs_open,
+	.release = stargatefs_release,
+	.llseek = generic_file_llseek,
+	.read_iter = stargatefs_read_iter,
+	.write_iter = stargatefs_write_iter,
+	.mmap = stargatefs_mmap,
+	.get_unmapped_area = stargatefs_get_unmapped_area,
+	.fsync = stargatefs_fsync,
+	.lock = stargatefs_lock,
+	.flock = stargatefs_flock,
+	.splice_read = stargatefs_splice_read,
+};

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: inodes. A VFS inode caches a zone inode; every read, write,
+ * getattr and fault revalidates it against the zone (size, times, mode,
+ * page-table root) so that what the host or another guest changed is seen
+ * at once. Inodes are keyed by (number, generation): a number the host
+ * reused is a new inode, and the old one answers -ESTALE.
+ */
+#include <linux/dax.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/time.h>
+
+#include "stargatefs.h"
+
+struct stargatefs_iget_key {
+	u64 ino;
+	u32 generation;
+	bool any_generation;
+};
+
+static int stargatefs_iget_test(struct inode *inode, void *data)
+{
+	struct stargatefs_iget_key *key = data;
+
+	return inode->i_ino == key->ino &&
+	       (key->any_generation || inode->i_generation == key->generation);
+}
+
+static int stargatefs_iget_set(struct inode *inode, void *data)
+{
+	struct stargatefs_iget_key *key = data;
+
+	inode->i_ino = key->ino;
+	inode->i_generation = key->generation;
+	return 0;
+}
+
+static struct timespec64 stargatefs_ts(__le64 ns)
+{
+	return ns_to_timespec64(le64_to_cpu(ns) > KTIME_MAX ? KTIME_MAX : le64_to_cpu(ns));
+}
+
+/* Copies a checked zone inode into the VFS inode; the snapshot lock is held. */
+static void stargatefs_fill(struct inode *inode, const struct sgz_inode *zi)
+{
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+
+	inode->i_mode = (inode->i_mode & S_IFMT) | (le32_to_cpu(zi->mode) & ~S_IFMT);
+	i_uid_write(inode, le32_to_cpu(zi->uid));
+	i_gid_write(inode, le32_to_cpu(zi->gid));
+	set_nlink(inode, le32_to_cpu(zi->nlink));
+	i_size_write(inode, le64_to_cpu(zi->size));
+	inode->i_blocks = le64_to_cpu(zi->pages) << (SGZ_PAGE_SHIFT - 9);
+	stargatefs_set_mtime(inode, stargatefs_ts(zi->mtime_ns));
+	stargatefs_set_ctime(inode, stargatefs_ts(zi->ctime_ns));
+	stargatefs_set_atime(inode, stargatefs_ts(zi->atime_ns));
+	si->pt_root = le64_to_cpu(zi->pt_root);
+	si->pt_depth = zi->pt_depth;
+	si->host_crc = le32_to_cpu(zi->crc);
+}
+
+/*
+ * Drops every mapping and DAX entry of a file whose layout the host
+ * changed, so that later faults walk the new page table. Skipped (and the
+ * old entries kept) while some page is pinned, e.g. by O_DIRECT elsewhere.
+ */
+void stargatefs_invalidate(struct inode *inode)
+{
+	struct address_space *mapping = inode->i_mapping;
+
+	filemap_invalidate_lock(mapping);
+	if (!dax_layout_busy_page(mapping))
+		truncate_inode_pages(mapping, 0);
+	filemap_invalidate_unlock(mapping);
+}
+
+/*
+ * Brings inode up to date with its zone inode. may_invalidate is false in
+ * the fault path (which holds the invalidate lock); there a changed layout
+ * is picked up by the next read, write or stat. Returns 0, -ESTALE when
+ * the zone inode was freed or reused, or -EIO.
+ */
+int stargatefs_revalidate(struct inode *inode, bool may_invalidate)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	struct sgz_inode zi;
+	bool relaid, shrunk;
+	u32 seq;
+	int err;
+
+	err = stargatefs_zone_load_inode(dev, inode->i_ino, &zi, &seq);
+	if (err)
+		return err == -ENOENT ? -ESTALE : err;
+	if (le32_to_cpu(zi.generation) != inode->i_generation ||
+	    (le32_to_cpu(zi.mode) & S_IFMT) != (inode->i_mode & S_IFMT))
+		return -ESTALE;
+
+	spin_lock(&si->lock);
+	relaid = si->host_crc != le32_to_cpu(zi.crc);
+	shrunk = le64_to_cpu(zi.size) < i_size_read(inode);
+	stargatefs_fill(inode, &zi);
+	spin_unlock(&si->lock);
+
+	if (may_invalidate && S_ISREG(inode->i_mode) && (relaid || shrunk) &&
+	    inode->i_mapping->nrpages)
+		stargatefs_invalidate(inode);
+	return 0;
+}
+
+/*
+ * The VFS inode for zone inode ino. any_generation: accept whatever
+ * generation the zone holds (the root); otherwise the zone inode must
+ * still have generation, or the entry that named it is stale.
+ */
+struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
+			      bool any_generation)
+{
+	struct stargatefs_device *dev = stargatefs_dev(sb);
+	struct stargatefs_iget_key key = { ino, generation, any_generation };
+	struct sgz_inode zi;
+	struct inode *inode;
+	u32 seq, mode;
+	int err;
+
+	err = stargatefs_zone_load_inode(dev, ino, &zi, &seq);
+	if (err)
+		return ERR_PTR(err == -ENOENT ? -ESTALE : err);
+	if (!any_generation && le32_to_cpu(zi.generation) != generation)
+		return ERR_PTR(-ESTALE);
+	key.generation = le32_to_cpu(zi.generation);
+	key.any_generation = false;
+
+	inode = iget5_locked(sb, ino, stargatefs_iget_test, stargatefs_iget_set, &key);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW)) {
+		err = stargatefs_revalidate(inode, true);
+		if (err) {
+			iput(inode);
+			return ERR_PTR(err);
+		}
+		return inode;
+	}
+
+	mode = le32_to_cpu(zi.mode);
+	inode->i_mode = mode & S_IFMT;
+	spin_lock(&STARGATEFS_I(inode)->lock);
+	stargatefs_fill(inode, &zi);
+	spin_unlock(&STARGATEFS_I(inode)->lock);
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_op = &stargatefs_file_inode_ops;
+		inode->i_fop = &stargatefs_file_ops;
+		inode->i_mapping->a_ops = &stargatefs_aops;
+		inode->i_flags |= S_DAX;
+		break;
+	case S_IFDIR:
+		inode->i_op = &stargatefs_dir_inode_ops;
+		inode->i_fop = &stargatefs_dir_ops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &stargatefs_symlink_inode_ops;
+		break;
+	default:
+		inode->i_op = &stargatefs_file_inode_ops;
+		init_special_inode(inode, inode->i_mode, new_decode_dev(le64_to_cpu(zi.rdev)));
+		break;
+	}
+	unlock_new_inode(inode);
+	return inode;
+}
+
+int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
+		       struct kstat *stat, u32 request_mask, unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	int err = stargatefs_revalidate(inode, true);
+
+	if (err)
+		return err;
+	stargatefs_fillattr(idmap, request_mask, inode, stat);
+	return 0;
+}
+
+const struct inode_operations stargatefs_file_inode_ops = {
+	.getattr = stargatefs_getattr,
+	.setattr = stargatefs_setattr,
+};
+
+/*
+ * A cached dentry, positive or negative, stays valid while its directory's
+ * change counter has not moved (the host bumps it at every entry made,
+ * removed or renamed, by any machine); after that it is looked up again
+ * and kept only if the name still leads to the same inode number and
+ * generation (or still to none).
+ */
+static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
+{
+	struct stargatefs_device *dev;
+	struct dentry *parent;
+	struct inode *dir, *inode;
+	struct sgz_inode zi;
+	u64 ino, change;
+	u32 generation, seq;
+	int err, valid;
+
+	if (flags & LOOKUP_RCU)
+		return -ECHILD;
+	parent = dget_parent(dentry);
+	dir = d_inode(parent);
+	dev = stargatefs_dev(dir->i_sb);
+	inode = d_inode(dentry);
+	err = stargatefs_zone_load_inode(dev, dir->i_ino, &zi, &seq);
+	if (!err && le32_to_cpu(zi.generation) != dir->i_generation) {
+		/* The directory was removed and its number reused: nothing under it stands. */
+		dput(parent);
+		return 0;
+	}
+	if (!err && le64_to_cpu(zi.change) == dentry->d_time) {
+		dput(parent);
+		return 1;
+	}
+	err = stargatefs_dir_find(dir, dentry->d_name.name, dentry->d_name.len,
+				  &ino, &generation, &change);
+	if (err == -ENOENT)
+		valid = !inode;
+	else if (err)
+		valid = 0;
+	else
+		valid = inode && inode->i_ino == ino && inode->i_generation == generation;
+	if (valid)
+		dentry->d_time = change;
+	dput(parent);
+	return valid;
+}
+
+const struct dentry_operations stargatefs_dentry_ops = {
+	.d_revalidate = stargatefs_d_revalidate,
+};

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stargatefs: module entry, the ivshmem PCI driver and the DAX device over
+ * each bound device's BAR2.
+ */
+#include <linux/dax.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pfn_t.h>
+#include <linux/sizes.h>
+
+#include "stargatefs.h"
+
+#define STARGATEFS_IVSHMEM_VENDOR 0x1af4
+#define STARGATEFS_IVSHMEM_DEVICE 0x1110
+#define STARGATEFS_ZONE_BAR 2
+
+/* Bound devices in bind order; stargatefs_devices_lock guards it and index use. */
+static LIST_HEAD(stargatefs_devices);
+static DEFINE_MUTEX(stargatefs_devices_lock);
+
+static u32 stargatefs_crc_table[256];
+
+/* Castagnoli crc32c, as include/stargate_zone.h defines it. */
+u32 stargatefs_crc32c(const void *data, size_t len)
+{
+	const u8 *p = data;
+	u32 crc = 0xffffffff;
+
+	while (len--)
+		crc = stargatefs_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffff;
+}
+
+static void stargatefs_crc_init(void)
+{
+	u32 i, j, c;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (j = 0; j < 8; j++)
+			c = (c & 1) ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+		stargatefs_crc_table[i] = c;
+	}
+}
+
+static void stargatefs_device_release(struct kref *kref)
+{
+	struct stargatefs_device *dev =
+		container_of(kref, struct stargatefs_device, kref);
+
+	stargatefs_rpc_release(dev);
+	put_dax(dev->dax);
+	memunmap_pages(&dev->pgmap);
+	pci_release_region(dev->pdev, STARGATEFS_ZONE_BAR);
+	pci_disable_device(dev->pdev);
+	pci_dev_put(dev->pdev);
+	kfree(dev);
+}
+
+void stargatefs_device_put(struct stargatefs_device *dev)
+{
+	kref_put(&dev->kref, stargatefs_device_release);
+}
+
+/*
+ * The bound device that a mount source names: its index in bind order
+ * ("0") or its PCI address ("0000:00:04.0"). Returns it with a reference
+ * taken, or NULL.
+ */
+struct stargatefs_device *stargatefs_device_find(const char *source)
+{
+	struct stargatefs_device *dev, *found = NULL;
+	unsigned int index;
+	bool by_index = kstrtouint(source, 10, &index) == 0;
+
+	mutex_lock(&stargatefs_devices_lock);
+	list_for_each_entry(dev, &stargatefs_devices, node) {
+		if (by_index ? dev->index == index :
+			       strcmp(pci_name(dev->pdev), source) == 0) {
+			kref_get(&dev->kref);
+			found = dev;
+			break;
+		}
+	}
+	mutex_unlock(&stargatefs_devices_lock);
+	return found;
+}
+
+/* The lowest index no bound device holds; stargatefs_devices_lock held. */
+static int stargatefs_free_index(void)
+{
+	struct stargatefs_device *dev;
+	int index = 0;
+	bool taken;
+
+	do {
+		taken = false;
+		list_for_each_entry(dev, &stargatefs_devices, node) {
+			if (dev->index == index) {
+				taken = true;
+				index++;
+				break;
+			}
+		}
+	} while (taken);
+	return index;
+}
+
+static long stargatefs_dax_direct_access(struct dax_device *dax, pgoff_t pgoff,
+					 long nr_pages, enum dax_access_mode mode,
+					 void **kaddr, pfn_t *pfn)
+{
+	struct stargatefs_device *dev = dax_get_private(dax);
+	u64 pages = dev->size >> PAGE_SHIFT;
+	u64 offset = (u64)pgoff << PAGE_SHIFT;
+
+	if (pgoff >= pages)
+		return -ERANGE;
+	if (kaddr)
+		*kaddr = dev->kaddr + offset;
+	if (pfn)
+		*pfn = phys_to_pfn_t(dev->phys + offset, PFN_DEV | PFN_MAP);
+	return pages - pgoff;
+}
+
+static int stargatefs_dax_zero_page_range(struct dax_device *dax, pgoff_t pgoff,
+					  size_t nr_pages)
+{
+	struct stargatefs_device *dev = dax_get_private(dax);
+	u64 pages = dev->size >> PAGE_SHIFT;
+
+	if (pgoff >= pages || nr_pages > pages - pgoff)
+		return -ERANGE;
+	memset(dev->kaddr + ((u64)pgoff << PAGE_SHIFT), 0, nr_pages << PAGE_SHIFT);
+	return 0;
+}
+
+static const struct dax_operations stargatefs_dax_ops = {
+	.direct_access = stargatefs_dax_direct_access,
+	.zero_page_range = stargatefs_dax_zero_page_range,
+};
+
+/* Maps BAR2 as ZONE_DEVICE pages and puts a DAX device over them. */
+static int stargatefs_map_window(struct stargatefs_device *dev)
+{
+	struct pci_dev *pdev = dev->pdev;
+	void *kaddr;
+	int err;
+
+	dev->pgmap.type = MEMORY_DEVICE_FS_DAX;
+	dev->pgmap.range.start = dev->phys;
+	dev->pgmap.range.end = dev->phys + dev->size - 1;
+	dev->pgmap.nr_range = 1;
+	kaddr = memremap_pages(&dev->pgmap, dev_to_node(&pdev->dev));
+	if (IS_ERR(kaddr)) {
+		dev_err(&pdev->dev, "cannot map the zone window write-back: %ld\n",
+			PTR_ERR(kaddr));
+		return PTR_ERR(kaddr);
+	}
+	dev->kaddr = kaddr;
+
+	dev->dax = alloc_dax(dev, &stargatefs_dax_ops);
+	if (IS_ERR_OR_NULL(dev->dax)) {
+		err = dev->dax ? PTR_ERR(dev->dax) : -ENOMEM;
+		dev_err(&pdev->dev, "cannot create the DAX device: %d\n", err);
+		goto unmap_pages;
+	}
+	/* Plain RAM: no machine-check-safe copies needed. */
+	set_dax_nomc(dev->dax);
+	return 0;
+
+unmap_pages:
+	memunmap_pages(&dev->pgmap);
+	return err;
+}
+
+static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct stargatefs_device *dev;
+	resource_size_t start = pci_resource_start(pdev, STARGATEFS_ZONE_BAR);
+	resource_size_t len = pci_resource_len(pdev, STARGATEFS_ZONE_BAR);
+	int err;
+
+	if (!(pci_resource_flags(pdev, STARGATEFS_ZONE_BAR) & IORESOURCE_MEM) || !len) {
+		dev_err(&pdev->dev, "no memory BAR2: not an ivshmem zone\n");
+		return -ENODEV;
+	}
+	if (!is_power_of_2(len) || len < ((resource_size_t)1 << SGZ_ZONE_MIN_SHIFT) ||
+	    !IS_ALIGNED(start, SZ_2M)) {
+		dev_err(&pdev->dev, "BAR2 of %llu bytes at a 2 MiB misaligned or odd size: not a Stargate zone\n",
+			(u64)len);
+		return -ENODEV;
+	}
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	kref_init(&dev->kref);
+	dev->pdev = pci_dev_get(pdev);
+	dev->phys = start;
+	dev->size = len;
+
+	err = pci_enable_device(pdev);
+	if (err)
+		goto free_dev;
+	err = pci_request_region(pdev, STARGATEFS_ZONE_BAR, STARGATEFS_NAME);
+	if (err) {
+		dev_err(&pdev->dev, "BAR2 is busy: %d\n", err);
+		goto disable_device;
+	}
+	err = stargatefs_map_window(dev);
+	if (err)
+		goto release_region;
+	stargatefs_rpc_probe(dev);
+
+	mutex_lock(&stargatefs_devices_lock);
+	dev->index = stargatefs_free_index();
+	list_add_tail(&dev->node, &stargatefs_devices);
+	mutex_unlock(&stargatefs_devices_lock);
+	pci_set_drvdata(pdev, dev);
+	dev_info(&pdev->dev, "zone window of %llu MiB: mount -t stargatefs %d (or %s)\n",
+		 dev->size >> 20, dev->index, pci_name(pdev));
+	return 0;
+
+release_region:
+	pci_release_region(pdev, STARGATEFS_ZONE_BAR);
+disable_device:
+	pci_disable_device(pdev);
+free_dev:
+	pci_dev_put(pdev);
+	kfree(dev);
+	return err;
+}
+
+/*
+ * Unbinding ends DAX access at once (reads and faults then fail); the
+ * window stays mapped until the last mount of the device is gone.
+ */
+static void stargatefs_remove(struct pci_dev *pdev)
+{
+	struct stargatefs_device *dev = pci_get_drvdata(pdev);
+
+	mutex_lock(&stargatefs_devices_lock);
+	list_del(&dev->node);
+	mutex_unlock(&stargatefs_devices_lock);
+	stargatefs_rpc_remove(dev);
+	kill_dax(dev->dax);
+	stargatefs_device_put(dev);
+}
+
+/*
+ * Counters in the PCI device's sysfs folder: faults served with one 2 MiB
+ * mapping and with 4 KiB ones, and the mount index.
+ */
+static ssize_t stargatefs_pmd_faults_show(struct device *d, struct device_attribute *attr,
+					  char *buf)
+{
+	struct stargatefs_device *dev = pci_get_drvdata(to_pci_dev(d));
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dev->pmd_faults));
+}
+static DEVICE_ATTR_RO(stargatefs_pmd_faults);
+
+static ssize_t stargatefs_pte_faults_show(struct device *d, struct device_attribute *attr,
+					  char *buf)
+{
+	struct stargatefs_device *dev = pci_get_drvdata(to_pci_dev(d));
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dev->pte_faults));
+}
+static DEVICE_ATTR_RO(stargatefs_pte_faults);
+
+static ssize_t stargatefs_index_show(struct device *d, struct device_attribute *attr,
+				     char *buf)
+{
+	struct stargatefs_device *dev = pci_get_drvdata(to_pci_dev(d));
+
+	return sysfs_emit(buf, "%d\n", dev->index);
+}
+static DEVICE_ATTR_RO(stargatefs_index);
+
+static struct attribute *stargatefs_attrs[] = {
+	&dev_attr_stargatefs_pmd_faults.attr,
+	&dev_attr_stargatefs_pte_faults.attr,
+	&dev_attr_stargatefs_index.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(stargatefs);
+
+static const struct pci_device_id stargatefs_pci_ids[] = {
+	{ PCI_DEVICE(STARGATEFS_IVSHMEM_VENDOR, STARGATEFS_IVSHMEM_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, stargatefs_pci_ids);
+
+static struct pci_driver stargatefs_pci_driver = {
+	.name = STARGATEFS_NAME,
+	.id_table = stargatefs_pci_ids,
+	.probe = stargatefs_probe,
+	.remove = stargatefs_remove,
+	.dev_groups = stargatefs_groups,
+};
+
+static int __init stargatefs_init(void)
+{
+	int err;
+
+	stargatefs_crc_init();
+	err = stargatefs_register();
+	if (err)
+		return err;
+	err = pci_register_driver(&stargatefs_pci_driver);
+	if (err)
+		goto unregister_fs;
+	return 0;
+
+unregister_fs:
+	stargatefs_unregister();
+	return err;
+}
+
+static void __exit stargatefs_exit(void)
+{
+	pci_unregister_driver(&stargatefs_pci_driver);
+	stargatefs_unregister();
+}
+
+module_init(stargatefs_init);
+module_exit(stargatefs_exit);
+MODULE_DESCRIPTION("Stargate shared memory file system for ivshmem zones");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(STARGATEFS_VERSION);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * stargatefs: the Stargate guest file system. What differs between
+ * kernels is in compat.h, and nowhere else.
+ *
+ * The zone (include/stargate_zone.h) arrives as BAR2 of an ivshmem PCI
+ * device. This module maps it write-back cacheable as ZONE_DEVICE
+ * (MEMORY_DEVICE_FS_DAX) pages, so that regular files can be DAX files:
+ * read and write copy straight from and to the zone, and mmap installs the
+ * zone's own pages (one PMD per aligned 2 MiB chunk) in the process.
+ *
+ * Trust: the zone is shared with other guests, any of which may write
+ * garbage into it. Everything read from it is copied or read once, then
+ * checked against the geometry taken (and checked) at mount time before it
+ * is used as an offset, a length or a loop bound; a bad value gives -EIO
+ * and a rate-limited log line.
+ */
+#ifndef _STARGATEFS_H
+#define _STARGATEFS_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/memremap.h>
+#include <linux/pci.h>
+#include <linux/siphash.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+#include "stargate_zone.h"
+
+#define STARGATEFS_NAME "stargatefs"
+
+/* statfs f_type: "SGFS". */
+#define STARGATEFS_MAGIC 0x53464753
+/* How long a reader waits for a zone seqcount to turn even. */
+#define STARGATEFS_SEQ_WAIT_MS 2000
+/* Largest directory the module reads: 64 Ki pages, 917504 entries. */
+#define STARGATEFS_DIR_MAX_PAGES 65536
+/* How long a request, or a wait for a zone lock, may take before it fails with EIO. */
+#define STARGATEFS_RPC_TIMEOUT_MS 60000
+/*
+ * A waiter's poll period: interrupts can be lost (eventfds coalesce) or
+ * absent (a restarted host service has no doorbells), so every wait on the
+ * device wait queue re-checks the zone at least this often.
+ */
+#define STARGATEFS_POLL_MS 4
+/* Largest ALLOCATE request the module sends; bigger ranges go in pieces. */
+#define STARGATEFS_ALLOCATE_MAX (1ULL << 30)
+
+/* Zone geometry, copied from the superblock and checked at mount. */
+struct stargatefs_geometry {
+	u64 zone_size;
+	u64 inode_count;
+	u64 inode_table;
+	u64 data_offset;
+	u64 data_size;
+	u64 chunk_count;
+	u64 root_ino;
+	u32 version_minor;
+	u8 uuid[16];
+	/* Format 1.1: the rings region and the peer table; rings_ok when they are sound. */
+	bool rings_ok;
+	u64 rings_offset;
+	u64 peer_table;
+	u32 ring_bytes;
+	u32 max_peers;
+};
+
+/*
+ * The request client of one device (rpc.c). area is the device's own
+ * ring area in the zone (NULL: no requests, namespace changes give EROFS).
+ * tag_lock guards the tag bitmaps, seq and tag_seq; open_lock the open
+ * table in the area.
+ */
+struct stargatefs_rpc {
+	void __iomem *regs;		/* BAR0 of a doorbell device, else NULL */
+	int irq;			/* vector 0's irq, or -1 */
+	u32 slot;			/* own peer slot (IVPosition) */
+	void *area;
+	wait_queue_head_t wait;		/* woken by vector 0 and by freed tags */
+	atomic_t wakes;			/* times wait was woken */
+	spinlock_t tag_lock;
+	unsigned long busy;		/* tags in use, or abandoned */
+	unsigned long abandoned;	/* tags whose waiter gave up; freed when their reply is done */
+	u64 tag_seq[SGZ_RING_SLOTS];
+	u64 seq;			/* the last seq sent */
+	spinlock_t open_lock;
+	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
+	/* ivshmem-plain: the claim on the slot's area (docs/requests.md "Guests without doorbells"). */
+	u64 nonce;			/* 0: no claim */
+	bool lost;			/* the claim was taken away: requests fail with EIO */
+	struct delayed_work heartbeat;
+};
+
+/*
+ * One bound ivshmem device. Lives from probe until the last of its mounts
+ * and its PCI binding is gone (kref); the zone window stays mapped that
+ * long, so a mount never sees its memory vanish under it.
+ */
+struct stargatefs_device {
+	struct kref kref;
+	struct list_head node;		/* in stargatefs_devices, until remove */
+	struct pci_dev *pdev;
+	int index;			/* bind order: the mount source "0", "1", ... */
+	phys_addr_t phys;		/* BAR2 */
+	u64 size;
+	void *kaddr;			/* write-back kernel mapping of BAR2 */
+	struct dev_pagemap pgmap;
+	struct dax_device *dax;
+	struct stargatefs_geometry geo;	/* valid while mounted */
+	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
+	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
+	struct stargatefs_rpc rpc;
+};
+
+/* The VFS inode, and the zone inode state it was last checked against. */
+struct stargatefs_inode {
+	struct inode vfs;
+	spinlock_t lock;		/* guards the snapshot below */
+	u64 pt_root;
+	u8 pt_depth;
+	u32 host_crc;			/* crc of the host half at the last load */
+};
+
+static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
+{
+	return container_of(inode, struct stargatefs_inode, vfs);
+}
+
+static inline struct stargatefs_device *stargatefs_dev(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/* A run of file bytes: zone_off is valid when mapped. */
+struct stargatefs_extent {
+	u64 zone_off;
+	u64 len;
+	bool mapped;
+};
+
+/* main.c */
+struct stargatefs_device *stargatefs_device_find(const char *source);
+void stargatefs_device_put(struct stargatefs_device *dev);
+u32 stargatefs_crc32c(const void *data, size_t len);
+
+/* zone.c */
+int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geometry *out);
+int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
+			       struct sgz_inode *out, u32 *seq);
+bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);
+int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
+			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext);
+int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
+				u64 new_size, u64 now_ns);
+bool stargatefs_zone_inode_orphan(struct stargatefs_device *dev, u64 ino, u32 generation);
+void stargatefs_zone_statfs(struct stargatefs_device *dev, u64 *free_pages,
+			    u64 *free_inodes);
+bool stargatefs_dirent_valid(struct stargatefs_device *dev,
+			     const struct sgz_dirent *de);
+const void *stargatefs_zone_ptr(struct stargatefs_device *dev, u64 off);
+
+/* rpc.c */
+void stargatefs_rpc_probe(struct stargatefs_device *dev);
+void stargatefs_rpc_remove(struct stargatefs_device *dev);
+void stargatefs_rpc_release(struct stargatefs_device *dev);
+void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw);
+void stargatefs_rpc_unmount(struct stargatefs_device *dev);
+bool stargatefs_rpc_ready(struct stargatefs_device *dev);
+struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
+					 bool killable, unsigned int *tag);
+int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
+			struct sgz_reply *reply);
+unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev);
+int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsigned int ms);
+int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable);
+void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino);
+int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation);
+bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation);
+
+/* inode.c */
+extern const struct dentry_operations stargatefs_dentry_ops;
+int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
+		       struct kstat *stat, u32 request_mask, unsigned int flags);
+struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
+			      bool any_generation);
+int stargatefs_revalidate(struct inode *inode, bool may_invalidate);
+void stargatefs_invalidate(struct inode *inode);
+
+/* file.c */
+extern const struct inode_operations stargatefs_file_inode_ops;
+extern const struct file_operations stargatefs_file_ops;
+extern const struct address_space_operations stargatefs_aops;
+
+/* namei.c */
+extern const struct inode_operations stargatefs_dir_inode_ops;
+extern const struct inode_operations stargatefs_symlink_inode_ops;
+int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct iattr *attr);
+
+/* dir.c */
+extern const struct file_operations stargatefs_dir_ops;
+int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
+			u64 *ino, u32 *generation, u64 *change);
+struct dentry *stargatefs_lookup(struct inode *dir, struct dentry *dentry,
+				 unsigned int flags);
+
+/* super.c */
+int stargatefs_register(void);
+void stargatefs_unregister(void);
+
+#define stargatefs_err_ratelimited(dev, fmt, ...) \
+	dev_err_ratelimited(&(dev)->pdev->dev, fmt, ##__VA_ARGS__)
+
+#endif /* _STARGATEFS_H */
