@@ -86,7 +86,7 @@ static ssize_t stargatefs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 /*
  * Makes every page of [pos, end) of a regular file allocated: from its
- * first hole on, ALLOCATE requests of at most STARGATEFS_ALLOCATE_MAX
+ * first hole on, ALLOCATE requests of at most SGZ_ALLOCATE_MAX
  * bytes, then a revalidation that picks up the new page table. The zone
  * lock word is held. Returns 0 or a negative errno (nothing written).
  */
@@ -117,7 +117,7 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 	if (off >= end)
 		return 0;
 	for (; off < end; off += len) {
-		len = min_t(u64, end - off, STARGATEFS_ALLOCATE_MAX);
+		len = min_t(u64, end - off, SGZ_ALLOCATE_MAX);
 		req = stargatefs_rpc_begin(dev, SGZ_OP_ALLOCATE, true, &tag);
 		if (IS_ERR(req))
 			return PTR_ERR(req);

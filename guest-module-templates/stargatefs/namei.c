@@ -98,6 +98,8 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 static int stargatefs_create(STARGATEFS_IDMAP *idmap, struct inode *dir,
 			     struct dentry *dentry, umode_t mode, bool excl)
 {
+	/* The zone keeps Linux's permission bits as they are. */
+	static_assert(SGZ_S_IALLUGO == S_IALLUGO);
 	return stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL);
 }
 
@@ -166,7 +168,8 @@ static int stargatefs_rename(STARGATEFS_IDMAP *idmap, struct inode *old_dir,
 	int err;
 
 	/* The Linux RENAME_* values are the zone's; whiteouts are for overlayfs's upper layers. */
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	static_assert(SGZ_RENAME_NOREPLACE == RENAME_NOREPLACE && SGZ_RENAME_EXCHANGE == RENAME_EXCHANGE);
+	if (flags & ~SGZ_RENAME_KNOWN)
 		return -EINVAL;
 	if (new_dentry->d_name.len > SGZ_NAME_MAX)
 		return -ENAMETOOLONG;

@@ -451,6 +451,32 @@ static void stargatefs_put_tag(struct stargatefs_device *dev, unsigned int tag)
  * none in STARGATEFS_RPC_TIMEOUT_MS, or -EINTR on a fatal signal; after
  * -EINTR and -EIO the tag stays taken until the host answers it.
  */
+/*
+ * A reply's status is returned as -status: the zone's SGZ_STATUS_* are the
+ * Linux errno values, checked here so that a header change cannot drift.
+ */
+static_assert(SGZ_STATUS_EPERM == EPERM);
+static_assert(SGZ_STATUS_ENOENT == ENOENT);
+static_assert(SGZ_STATUS_EIO == EIO);
+static_assert(SGZ_STATUS_EAGAIN == EAGAIN);
+static_assert(SGZ_STATUS_EACCES == EACCES);
+static_assert(SGZ_STATUS_EBUSY == EBUSY);
+static_assert(SGZ_STATUS_EEXIST == EEXIST);
+static_assert(SGZ_STATUS_EXDEV == EXDEV);
+static_assert(SGZ_STATUS_ENOTDIR == ENOTDIR);
+static_assert(SGZ_STATUS_EISDIR == EISDIR);
+static_assert(SGZ_STATUS_EINVAL == EINVAL);
+static_assert(SGZ_STATUS_ENFILE == ENFILE);
+static_assert(SGZ_STATUS_EFBIG == EFBIG);
+static_assert(SGZ_STATUS_ENOSPC == ENOSPC);
+static_assert(SGZ_STATUS_EROFS == EROFS);
+static_assert(SGZ_STATUS_EMLINK == EMLINK);
+static_assert(SGZ_STATUS_ENAMETOOLONG == ENAMETOOLONG);
+static_assert(SGZ_STATUS_ENOLCK == ENOLCK);
+static_assert(SGZ_STATUS_ENOSYS == ENOSYS);
+static_assert(SGZ_STATUS_ENOTEMPTY == ENOTEMPTY);
+static_assert(SGZ_STATUS_ESTALE == ESTALE);
+
 int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
 			struct sgz_reply *reply)
 {
@@ -494,8 +520,7 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	}
 	if (status)
 		return -(int)status;
-	if ((opcode == SGZ_OP_CREATE || opcode == SGZ_OP_MKDIR || opcode == SGZ_OP_MKNOD ||
-	     opcode == SGZ_OP_SYMLINK || opcode == SGZ_OP_LINK) &&
+	if (opcode < 32 && (SGZ_OP_MASK_INODE_REPLY & (1U << opcode)) &&
 	    (ino == 0 || ino >= dev->geo.inode_count)) {
 		stargatefs_err_ratelimited(dev, "request %llu (opcode %u): reply names inode %llu\n",
 					   arg.seq, opcode, ino);

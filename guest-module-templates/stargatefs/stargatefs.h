@@ -48,8 +48,6 @@
  * device wait queue re-checks the zone at least this often.
  */
 #define STARGATEFS_POLL_MS 4
-/* Largest ALLOCATE request the module sends; bigger ranges go in pieces. */
-#define STARGATEFS_ALLOCATE_MAX (1ULL << 30)
 
 /* Zone geometry, copied from the superblock and checked at mount. */
 struct stargatefs_geometry {

@@ -87,7 +87,7 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_d_op = &stargatefs_dentry_ops;
 	sb->s_blocksize = SGZ_PAGE_SIZE;
 	sb->s_blocksize_bits = SGZ_PAGE_SHIFT;
-	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_maxbytes = SGZ_FILE_SIZE_MAX;	/* what a full-depth page table indexes */
 	sb->s_time_gran = 1;
 
 	root = stargatefs_iget(sb, dev->geo.root_ino, 0, true);

@@ -228,7 +228,7 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 		stargatefs_err_ratelimited(dev, "inode %llu: unsupported type 0%o\n", ino, type);
 		return -EIO;
 	}
-	if (le64_to_cpu(out->size) > MAX_LFS_FILESIZE) {
+	if (le64_to_cpu(out->size) > SGZ_FILE_SIZE_MAX) {
 		stargatefs_err_ratelimited(dev, "inode %llu: size %llu too large\n",
 					   ino, le64_to_cpu(out->size));
 		return -EIO;
