@@ -1,4 +1,5 @@
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Service;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
@@ -178,12 +179,12 @@ public class IvshmemServerTests
     public void SecondServer_OnTheSameSocket_IsRefused_AndAStaleSocketFileIsReplaced()
     {
         using var server = new RunningServer();
-        var e = Assert.Throws<Zone.ZoneException>(() => new IvshmemServer(server.Opened, server.Server.Options, new ListLogger()));
+        var e = Assert.Throws<Zone.ZoneException>(() => new StargateService(server.Opened, server.Server.Options, new ListLogger()));
         Assert.Contains("another server is listening", e.Message);
 
         string stale = server.Zone.Scratch("stale");
         File.WriteAllText(stale, string.Empty);
-        using var second = new IvshmemServer(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
+        using var second = new StargateService(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
         Assert.True(File.Exists(stale));
     }
 

@@ -1,10 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Stargate.Host.Ivshmem;
+using Stargate.Host.Rpc;
 using Stargate.Host.Zone;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Ivshmem;
+namespace Stargate.Host.Service;
 
 /// <summary>
 /// The control socket: one request line, one reply line (JSON where it says so).
@@ -19,56 +22,91 @@ namespace Stargate.Host.Ivshmem;
 /// A host lock is a record of the zone's lock table (slot 0, one owner per connection), taken
 /// and dropped through the request server, which wakes the guests waiting for the file.
 ///
-/// A client has ControlDeadline to send its line. `run` and `lock` act with this service's
-/// rights (a forwarded `put` reads host files), so they are taken only from a process of the
-/// same user or root (SO_PEERCRED).
+/// A client has ServerLimits.ControlDeadline to send its line. `run` and `lock` act with this
+/// service's rights (a forwarded `put` reads host files), so they are taken only from a process
+/// of the same user or root (SO_PEERCRED). Owns the listening socket and every connection.
+/// Not thread-safe: the service's loop thread calls it.
 /// </summary>
-public sealed partial class IvshmemServer
+internal sealed class ControlServer : IDisposable
 {
-    /// <summary>A control request's largest size: a forwarded command line with many long paths.</summary>
-    public const int MaxControlRequestBytes = 64 << 10;
-
-    /// <summary>How often waiting host locks ask the lock table again (guests' releases come without a host-side event).</summary>
-    private const int LockRetryMs = 10;
-
     /// <summary>The one JSON style of `run` and `lock`.</summary>
-    public static readonly JsonSerializerOptions ControlJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    private readonly Dictionary<int, ControlClient> _controls = [];
+    private readonly string _path;
+    private readonly int _listener;
+    private readonly Zone.Zone _zone;
+    private readonly RequestServer _requests;
+    private readonly IvshmemServer _ivshmem;
+    private readonly Func<IReadOnlyList<PeerStatus>> _peers;
+    private readonly Func<RunRequest, RunReply>? _commands;
+    private readonly ILogger _log;
     private ulong _lastLockOwner;
 
-    /// <summary>A changing CLI command line, forwarded by a client that found the zone held by this service.</summary>
-    public sealed record RunRequest(string[] Argv, string Cwd);
+    /// <summary>Listens on <paramref name="path"/> (a stale socket file is replaced, a live server's refused).</summary>
+    /// <param name="peers">The peer table as `peers` prints it.</param>
+    /// <param name="commands">
+    /// Runs a forwarded command line (argv, the client's working directory) on the loop thread
+    /// against this service's zone; null: `run` is refused.
+    /// </param>
+    public ControlServer(string path, Zone.Zone zone, RequestServer requests, IvshmemServer ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
+    {
+        _listener = SocketFile.Listen(path);
+        _path = path;
+        _zone = zone;
+        _requests = requests;
+        _ivshmem = ivshmem;
+        _peers = peers;
+        _commands = commands;
+        _log = log;
+    }
 
-    public sealed record RunReply(int ExitCode, string Stdout, string Stderr);
+    /// <summary>The fds the loop waits on for control: the listener and every connection.</summary>
+    public void AddWatches(List<PollFd> fds)
+    {
+        fds.Add(new PollFd { Fd = _listener, Events = Libc.POLLIN });
+        fds.AddRange(_controls.Keys.Select(fd => new PollFd { Fd = fd, Events = Libc.POLLIN }));
+    }
 
-    /// <summary>A whole-file flock of a zone file by a host process, held as long as its connection is open.</summary>
-    public sealed record LockRequest(string Path, bool Shared, bool Wait, int Pid);
+    /// <summary>Handles a ready fd if it is one of control's; false if it is not.</summary>
+    public bool Dispatch(int fd)
+    {
+        if (fd == _listener)
+        {
+            AcceptControls();
+        }
+        else if (_controls.ContainsKey(fd))
+        {
+            ControlReadable(fd);
+        }
+        else
+        {
+            return false;
+        }
+
+        return true;
+    }
 
     /// <summary>
-    /// Runs a forwarded command line (argv, the client's working directory) on the loop
-    /// thread against this service's zone; set by `stargate serve`. Null: `run` is refused.
+    /// Closes the connections without releasing their host locks one by one (the service drops
+    /// every host lock when it stops), and removes the socket file.
     /// </summary>
-    public Func<RunRequest, RunReply>? Commands { get; set; }
-
-    private void AcceptControls()
+    public void Dispose()
     {
-        for (int socket = UnixSockets.Accept(_control); socket >= 0; socket = UnixSockets.Accept(_control))
+        foreach (int fd in _controls.Keys)
         {
-            if (_controls.Count >= ServerLimits.MaxControlConnections)
-            {
-                Libc.Close(socket);
-                continue;
-            }
-
-            _controls[socket] = new ControlClient(DateTime.UtcNow + ServerLimits.ControlDeadline);
+            Libc.Close(fd);
         }
+
+        _controls.Clear();
+        SocketFile.Close(_listener, _path);
     }
 
     /// <summary>
     /// Closes control clients that have not sent their request in time (they cannot hold
     /// slots), and asks again for the host locks that wait; the loop calls this once per turn.
     /// </summary>
-    private void ExpireControls()
+    public void Turn()
     {
         var now = DateTime.UtcNow;
         foreach (var (socket, _) in _controls.Where(c => c.Value.Deadline <= now).ToList())
@@ -90,7 +128,8 @@ public sealed partial class IvshmemServer
         }
     }
 
-    private int MillisecondsToNextDeadline()
+    /// <summary>How long the loop may wait for control's sake: until the next client's deadline, a waiting lock's retry, or -1 (no limit).</summary>
+    public int MillisecondsToNextDeadline()
     {
         if (_controls.Count == 0)
         {
@@ -99,23 +138,25 @@ public sealed partial class IvshmemServer
 
         if (_controls.Values.Any(c => c.Waiting is not null))
         {
-            return LockRetryMs;
+            return (int)ServerLimits.HostLockRetry.TotalMilliseconds;
         }
 
         var next = _controls.Values.Min(c => c.Deadline) - DateTime.UtcNow;
         return (int)Math.Clamp(Math.Ceiling(next.TotalMilliseconds), 0, int.MaxValue);
     }
 
-    /// <summary>A control connection: what it has sent so far, when it must have finished, and the host lock it waits for or holds.</summary>
-    private sealed class ControlClient(DateTime deadline)
+    private void AcceptControls()
     {
-        public DateTime Deadline { get; set; } = deadline;
+        for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
+        {
+            if (_controls.Count >= ServerLimits.MaxControlConnections)
+            {
+                Libc.Close(socket);
+                continue;
+            }
 
-        public List<byte> Buffer { get; } = [];
-
-        public (LockRequest Request, NodeRef File, ulong Owner)? Waiting { get; set; }
-
-        public ulong? HeldBy { get; set; }
+            _controls[socket] = new ControlClient(DateTime.UtcNow + ServerLimits.ControlDeadline);
+        }
     }
 
     private void ControlReadable(int socket)
@@ -137,7 +178,7 @@ public sealed partial class IvshmemServer
         var buffer = client.Buffer;
         buffer.AddRange(chunk.AsSpan(0, n));
         int newline = buffer.IndexOf((byte)'\n');
-        if (n > 0 && newline < 0 && buffer.Count < MaxControlRequestBytes)
+        if (n > 0 && newline < 0 && buffer.Count < ServerLimits.MaxControlRequest)
         {
             return;
         }
@@ -146,7 +187,7 @@ public sealed partial class IvshmemServer
         string? reply;
         try
         {
-            reply = newline < 0 ? $"error: a request is one line of at most {MaxControlRequestBytes} bytes" : Answer(socket, client, request);
+            reply = newline < 0 ? $"error: a request is one line of at most {ServerLimits.MaxControlRequest} bytes" : Answer(socket, client, request);
         }
         catch (Exception e) when (e is NativeException or IOException or ZoneException)
         {
@@ -207,7 +248,7 @@ public sealed partial class IvshmemServer
         switch (words)
         {
             case ["peers"]:
-                return JsonSerializer.Serialize(Peers(), PeerStatus.Json);
+                return JsonSerializer.Serialize(_peers(), PeerStatus.Json);
             case ["ring"]:
                 return Ring(string.Empty);
             case ["ring", var rest]:
@@ -229,7 +270,7 @@ public sealed partial class IvshmemServer
             return "error: ring takes a guest id and a vector (ring ID VECTOR)";
         }
 
-        if (!_guests.TryGetValue(id, out var guest))
+        if (!_ivshmem.TryGetGuest(id, out var guest))
         {
             return $"error: no guest has id {id}";
         }
@@ -239,8 +280,7 @@ public sealed partial class IvshmemServer
             return $"error: vector {vector} is outside 0..{guest.Eventfds.Length - 1}";
         }
 
-        UnixSockets.Signal(guest.Eventfds[vector]);
-        ServerLog.Rang(_log, id, vector);
+        _ivshmem.Ring(guest, vector);
         return "ok";
     }
 
@@ -254,7 +294,7 @@ public sealed partial class IvshmemServer
 
     private string Run(string json)
     {
-        if (Commands is null)
+        if (_commands is null)
         {
             return "error: this service does not run commands";
         }
@@ -262,7 +302,7 @@ public sealed partial class IvshmemServer
         RunRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<RunRequest>(json, ControlJson);
+            request = JsonSerializer.Deserialize<RunRequest>(json, Json);
         }
         catch (JsonException e)
         {
@@ -274,7 +314,7 @@ public sealed partial class IvshmemServer
             return "error: a run request needs argv (at least the command) and an absolute cwd";
         }
 
-        return JsonSerializer.Serialize(Commands(request), ControlJson);
+        return JsonSerializer.Serialize(_commands(request), Json);
     }
 
     private string? Lock(ControlClient client, string json)
@@ -282,7 +322,7 @@ public sealed partial class IvshmemServer
         LockRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<LockRequest>(json, ControlJson);
+            request = JsonSerializer.Deserialize<LockRequest>(json, Json);
         }
         catch (JsonException e)
         {
@@ -326,7 +366,7 @@ public sealed partial class IvshmemServer
         LockConflict? conflict;
         try
         {
-            conflict = Requests.HostLock(file, range, owner, (uint)request.Pid);
+            conflict = _requests.HostLock(file, range, owner, (uint)request.Pid);
         }
         catch (ZoneException e)
         {
@@ -356,11 +396,11 @@ public sealed partial class IvshmemServer
     {
         try
         {
-            Requests.HostUnlockAll(owner);
+            _requests.HostUnlockAll(owner);
         }
         catch (ZoneException e)
         {
-            ServerLog.SendFailed(_log, ServerLimits.HostId, Environment.ProcessId, $"could not drop a host lock: {e.Message}");
+            ServiceLog.HostUnlockFailed(_log, ServerLimits.HostId, Environment.ProcessId, e.Message);
         }
     }
 }
