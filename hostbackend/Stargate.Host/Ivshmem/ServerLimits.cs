@@ -1,3 +1,5 @@
+using Stargate.Interop.Abi;
+
 namespace Stargate.Host.Ivshmem;
 
 /// <summary>
@@ -10,8 +12,8 @@ public static class ServerLimits
     /// <summary>The protocol version QEMU 7.2 expects first (IVSHMEM_PROTOCOL_VERSION).</summary>
     public const long ProtocolVersion = 0;
 
-    /// <summary>The id the host service takes as a peer: guests ring it with (0 &lt;&lt; 16) | vector.</summary>
-    public const int HostId = 0;
+    /// <summary>The id the host service takes as a peer, its peer-table slot: guests ring it with (0 &lt;&lt; 16) | vector.</summary>
+    public const int HostId = SgzAbi.HostPeerSlot;
 
     /// <summary>QEMU 7.2 reads only the low 8 bits of a doorbell's vector; we allow far fewer.</summary>
     public const int MaxVectors = 64;
