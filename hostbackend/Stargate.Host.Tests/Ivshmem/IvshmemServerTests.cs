@@ -181,6 +181,11 @@ public class IvshmemServerTests
         using var server = new RunningServer();
         var e = Assert.Throws<Zone.ZoneException>(() => new StargateService(server.Opened, server.Server.Options, new ListLogger()));
         Assert.Contains("another server is listening", e.Message);
+        Assert.True(File.Exists(server.Socket), "the refused service leaves the running one's socket file alone");
+        using (var a = new ProtocolClient(server.Socket, 2))
+        {
+            Assert.Equal(1, a.Id);
+        }
 
         string stale = server.Zone.Scratch("stale");
         File.WriteAllText(stale, string.Empty);
