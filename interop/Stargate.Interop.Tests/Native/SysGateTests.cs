@@ -9,6 +9,9 @@ namespace Stargate.Interop.Tests.Native;
 /// </summary>
 public unsafe class SysGateTests
 {
+    /// <summary>SIGWINCH on Linux, as a raw number (PosixSignal's own value is a negative alias).</summary>
+    private const int SigWinch = 28;
+
     // The fake poll's script and what it was asked for; xunit runs one test of a class at a time.
     private static readonly List<int> Timeouts = [];
     private static readonly Queue<(long TakesMs, int Result, int Errno)> Script = new();
@@ -120,6 +123,75 @@ public unsafe class SysGateTests
             Libc.Close(fd);
         }
     }
+
+    [Fact]
+    public void Poll_WhenARealSignalInterruptsIt_WaitsOnUntilTheFdIsReady()
+    {
+        // A handler must be installed for the signal to interrupt poll (SIGWINCH is ignored by
+        // default); .NET installs it with SA_RESTART, which poll ignores: it fails with EINTR.
+        using var handler = PosixSignalRegistration.Create((PosixSignal)SigWinch, context => context.Cancel = true);
+        int fd = UnixSockets.NewEventfd();
+        int tid = 0;
+        int ready = -1;
+        Exception? failure = null;
+        Interlocked.Exchange(ref _interrupted, 0);
+        var waiter = new Thread(() =>
+        {
+            Volatile.Write(ref tid, Libc.Gettid());
+            try
+            {
+                Span<PollFd> fds = [new PollFd { Fd = fd, Events = Libc.POLLIN }];
+                ready = Sys.Poll(fds, 60_000, &CountingPoll, &RealClock);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        try
+        {
+            waiter.Start();
+            while (Volatile.Read(ref _interrupted) == 0 && waiter.IsAlive)
+            {
+                if (Volatile.Read(ref tid) != 0)
+                {
+                    Sys.Check(Libc.Tgkill(Environment.ProcessId, Volatile.Read(ref tid), SigWinch), "tgkill");
+                }
+
+                Thread.Sleep(20);
+            }
+
+            UnixSockets.Signal(fd);
+            Assert.True(waiter.Join(TimeSpan.FromSeconds(30)), "the wait did not end when its fd became ready");
+            Assert.Null(failure);
+            Assert.Equal(1, ready);
+            Assert.True(_interrupted > 0, "no signal interrupted the wait");
+        }
+        finally
+        {
+            UnixSockets.Signal(fd);
+            waiter.Join(TimeSpan.FromSeconds(30));
+            Libc.Close(fd);
+        }
+    }
+
+    private static int _interrupted;
+
+    /// <summary>The real poll, counting the calls a signal interrupted (errno kept for the gate).</summary>
+    private static int CountingPoll(PollFd* fds, nuint count, int timeoutMs)
+    {
+        int result = Libc.Poll(fds, count, timeoutMs);
+        int errno = Marshal.GetLastPInvokeError();
+        if (result < 0 && errno == Errno.EINTR)
+        {
+            Interlocked.Increment(ref _interrupted);
+        }
+
+        Marshal.SetLastPInvokeError(errno);
+        return result;
+    }
+
+    private static long RealClock() => Environment.TickCount64;
 
     private static void Arrange(params (long TakesMs, int Result, int Errno)[] calls)
     {
