@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
 using Stargate.Host.Rpc;
 using Stargate.Host.Zone;
-using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Service;
@@ -19,8 +18,8 @@ namespace Stargate.Host.Service;
 /// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
 /// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
 ///
-/// A host lock is a record of the zone's lock table (slot 0, one owner per connection), taken
-/// and dropped through the request server, which wakes the guests waiting for the file.
+/// A host lock (<see cref="HostLocks"/>) is a record of the zone's lock table, held as long
+/// as its connection.
 ///
 /// A client has ServerLimits.ControlDeadline to send its line. `run` and `lock` act with this
 /// service's rights (a forwarded `put` reads host files), so they are taken only from a process
@@ -35,13 +34,10 @@ internal sealed class ControlServer : IDisposable
     private readonly Dictionary<int, ControlClient> _controls = [];
     private readonly string _path;
     private readonly int _listener;
-    private readonly Zone.Zone _zone;
-    private readonly RequestServer _requests;
     private readonly IvshmemServer _ivshmem;
     private readonly Func<IReadOnlyList<PeerStatus>> _peers;
     private readonly Func<RunRequest, RunReply>? _commands;
-    private readonly ILogger _log;
-    private ulong _lastLockOwner;
+    private readonly HostLocks _locks;
 
     /// <summary>Listens on <paramref name="path"/> (a stale socket file is replaced, a live server's refused).</summary>
     /// <param name="peers">The peer table as `peers` prints it.</param>
@@ -53,12 +49,10 @@ internal sealed class ControlServer : IDisposable
     {
         _listener = SocketFile.Listen(path);
         _path = path;
-        _zone = zone;
-        _requests = requests;
+        _locks = new HostLocks(zone, requests, log);
         _ivshmem = ivshmem;
         _peers = peers;
         _commands = commands;
-        _log = log;
     }
 
     /// <summary>The fds the loop waits on for control: the listener and every connection.</summary>
@@ -117,7 +111,7 @@ internal sealed class ControlServer : IDisposable
 
         foreach (var (socket, client) in _controls.Where(c => c.Value.Waiting is not null).ToList())
         {
-            if (TryLock(client) is { } reply)
+            if (_locks.Retry(client) is { } reply)
             {
                 Reply(socket, reply);
                 if (client.HeldBy is null)
@@ -224,7 +218,7 @@ internal sealed class ControlServer : IDisposable
     {
         if (_controls.Remove(socket, out var client) && client.HeldBy is ulong owner)
         {
-            ReleaseHostLock(owner);
+            _locks.Release(owner);
         }
 
         Libc.Close(socket);
@@ -256,7 +250,7 @@ internal sealed class ControlServer : IDisposable
             case ["run", var json]:
                 return FromOwner(socket) ?? Run(json);
             case ["lock", var json]:
-                return FromOwner(socket) ?? Lock(client, json);
+                return FromOwner(socket) ?? _locks.Request(client, json);
             default:
                 return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR; run JSON; lock JSON)";
         }
@@ -315,92 +309,5 @@ internal sealed class ControlServer : IDisposable
         }
 
         return JsonSerializer.Serialize(_commands(request), Json);
-    }
-
-    private string? Lock(ControlClient client, string json)
-    {
-        LockRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<LockRequest>(json, Json);
-        }
-        catch (JsonException e)
-        {
-            return $"error: not a lock request: {e.Message}";
-        }
-
-        if (request?.Path is not { Length: > 0 })
-        {
-            return "error: a lock request needs the path of a zone file";
-        }
-
-        NodeRef file;
-        try
-        {
-            var info = _zone.Stat(request.Path);
-            if (!info.IsRegularFile)
-            {
-                return $"error: {request.Path}: not a regular file (only files are locked)";
-            }
-
-            file = new NodeRef(info.Ino, info.Generation);
-        }
-        catch (ZoneException e)
-        {
-            return $"error: {e.Message}";
-        }
-
-        client.Deadline = DateTime.MaxValue;
-        client.Waiting = (request, file, ++_lastLockOwner);
-        return TryLock(client);
-    }
-
-    /// <summary>
-    /// Asks the lock table for a waiting client's lock: `ok` when granted (the client holds
-    /// it from now on), the refusal when refused without wait, null while it waits.
-    /// </summary>
-    private string? TryLock(ControlClient client)
-    {
-        var (request, file, owner) = client.Waiting!.Value;
-        var range = new LockRange(SgzAbi.LockKindFlock, request.Shared ? SgzAbi.LockRead : SgzAbi.LockWrite, 0, SgzAbi.LockEof);
-        LockConflict? conflict;
-        try
-        {
-            conflict = _requests.HostLock(file, range, owner, (uint)request.Pid);
-        }
-        catch (ZoneException e)
-        {
-            client.Waiting = null;
-            return $"error: {request.Path}: {e.Message}";
-        }
-
-        if (conflict is null)
-        {
-            client.Waiting = null;
-            client.HeldBy = owner;
-            return "ok";
-        }
-
-        if (request.Wait)
-        {
-            return null;
-        }
-
-        client.Waiting = null;
-        var c = conflict.Value;
-        return $"error: {request.Path} is locked ({(c.Type == SgzAbi.LockRead ? "shared" : "exclusive")}) by pid {c.Pid}; use --wait to wait for it";
-    }
-
-    /// <summary>Drops a host connection's lock; the request server rings the guests that wait for it.</summary>
-    private void ReleaseHostLock(ulong owner)
-    {
-        try
-        {
-            _requests.HostUnlockAll(owner);
-        }
-        catch (ZoneException e)
-        {
-            ServiceLog.HostUnlockFailed(_log, ServerLimits.HostId, Environment.ProcessId, e.Message);
-        }
     }
 }
