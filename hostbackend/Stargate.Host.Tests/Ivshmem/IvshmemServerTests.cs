@@ -1,4 +1,5 @@
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Service;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
@@ -179,12 +180,17 @@ public class IvshmemServerTests
     public void SecondServer_OnTheSameSocket_IsRefused_AndAStaleSocketFileIsReplaced()
     {
         using var server = new RunningServer();
-        var e = Assert.Throws<ZoneException>(() => new IvshmemServer(server.Opened, server.Server.Options, new ListLogger()));
+        var e = Assert.Throws<ZoneException>(() => new StargateService(server.Opened, server.Server.Options, new ListLogger()));
         Assert.Contains("another server is listening", e.Message);
+        Assert.True(File.Exists(server.Socket), "the refused service leaves the running one's socket file alone");
+        using (var a = new ProtocolClient(server.Socket, 2))
+        {
+            Assert.Equal(1, a.Id);
+        }
 
         string stale = server.Zone.Scratch("stale");
         File.WriteAllText(stale, string.Empty);
-        using var second = new IvshmemServer(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
+        using var second = new StargateService(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
         Assert.True(File.Exists(stale));
     }
 

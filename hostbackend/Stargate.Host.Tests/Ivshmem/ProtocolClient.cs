@@ -92,10 +92,10 @@ internal sealed class ProtocolClient : IDisposable
     }
 
     /// <summary>The next message, failing (not hanging) if the server sends nothing for 10 s.</summary>
-    private unsafe bool Next(out long value, out int fd)
+    private bool Next(out long value, out int fd)
     {
-        var wait = new PollFd { Fd = Fd, Events = Libc.POLLIN };
-        int ready = Libc.Poll(&wait, 1, 10_000);
+        Span<PollFd> wait = [new PollFd { Fd = Fd, Events = Libc.POLLIN }];
+        int ready = Sys.Poll(wait, 10_000);
         Assert.True(ready == 1, "the server sent nothing for 10 s: is it stalled?");
         return UnixSockets.ReceiveMessage(Fd, out value, out fd);
     }

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Logging;
-using Stargate.Host.Ivshmem;
+using Stargate.Host.Service;
 using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Ivshmem;
 
-/// <summary>A real IvshmemServer on a zone in /dev/shm, its loop on a thread of its own, stopped on Dispose.</summary>
+/// <summary>A real StargateService on a zone in /dev/shm, its loop on a thread of its own, stopped on Dispose.</summary>
 internal sealed class RunningServer : IDisposable
 {
     private readonly Thread _loop;
@@ -18,7 +18,7 @@ internal sealed class RunningServer : IDisposable
         Opened = Zone.Open();
         prepare?.Invoke(Opened);
         Log = new ListLogger();
-        Server = new IvshmemServer(Opened, new ServerOptions(Socket, Socket + ".ctl", vectors, maxPeers), Log);
+        Server = new StargateService(Opened, new ServiceOptions(Socket, Socket + ".ctl", vectors, maxPeers), Log);
         _loop = new Thread(() =>
         {
             try
@@ -29,7 +29,7 @@ internal sealed class RunningServer : IDisposable
             {
                 _failure = e;
             }
-        }) { IsBackground = true, Name = "ivshmem loop" };
+        }) { IsBackground = true, Name = "service loop" };
         _loop.Start();
     }
 
@@ -39,7 +39,7 @@ internal sealed class RunningServer : IDisposable
 
     public string Socket { get; }
 
-    public IvshmemServer Server { get; }
+    public StargateService Server { get; }
 
     public ListLogger Log { get; }
 

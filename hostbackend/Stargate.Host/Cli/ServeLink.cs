@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Stargate.Host.Ivshmem;
+using Stargate.Host.Service;
 using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 
@@ -11,7 +11,7 @@ namespace Stargate.Host.Cli;
 /// Serve writes ZONE.serve (one line: the absolute path of its control socket) when it
 /// starts and removes it when it stops; a file left by a serve that died names a socket
 /// nobody answers on, and is ignored, as is a socket of another user (not root). A connection carries one request line
-/// (IvshmemServer.Control.cs has the grammar) and its reply line; a granted lock then
+/// (Service/ControlServer.cs has the grammar) and its reply line; a granted lock then
 /// keeps the connection, and closing it unlocks.
 /// </summary>
 internal sealed class ServeLink : IDisposable
@@ -100,37 +100,36 @@ internal sealed class ServeLink : IDisposable
     public static bool SameFile(string a, string b) => Canonical(a) == Canonical(b);
 
     /// <summary>Runs this command line in serve; serve's answer, or an IOException naming the socket.</summary>
-    public IvshmemServer.RunReply Forward(IReadOnlyList<string> argv, string workingDirectory)
+    public RunReply Forward(IReadOnlyList<string> argv, string workingDirectory)
     {
-        string reply = Ask("run " + JsonSerializer.Serialize(new IvshmemServer.RunRequest([.. argv], workingDirectory), IvshmemServer.ControlJson));
+        string reply = Ask("run " + JsonSerializer.Serialize(new RunRequest([.. argv], workingDirectory), ControlServer.Json));
         if (reply.StartsWith("error: ", StringComparison.Ordinal))
         {
             throw new IOException($"{ControlPath}: stargate serve refused the command: {reply[7..]}");
         }
 
-        return JsonSerializer.Deserialize<IvshmemServer.RunReply>(reply, IvshmemServer.ControlJson)
+        return JsonSerializer.Deserialize<RunReply>(reply, ControlServer.Json)
             ?? throw new IOException($"{ControlPath}: stargate serve sent an empty answer");
     }
 
     /// <summary>Asks for a lock; null when granted (held until Dispose), else serve's reason.</summary>
-    public string? Lock(IvshmemServer.LockRequest request)
+    public string? Lock(LockRequest request)
     {
-        string reply = Ask("lock " + JsonSerializer.Serialize(request, IvshmemServer.ControlJson));
+        string reply = Ask("lock " + JsonSerializer.Serialize(request, ControlServer.Json));
         return reply == "ok" ? null : reply.StartsWith("error: ", StringComparison.Ordinal) ? reply[7..] : reply;
     }
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> for serve to close the connection (it stopped): true if it did.</summary>
-    public unsafe bool ClosedWithin(int timeoutMs)
+    public bool ClosedWithin(int timeoutMs)
     {
-        var fd = new PollFd { Fd = _socket, Events = Libc.POLLIN };
-        int n = Libc.Poll(&fd, 1, timeoutMs);
-        if (n <= 0)
+        Span<PollFd> fd = [new PollFd { Fd = _socket, Events = Libc.POLLIN }];
+        if (Sys.Poll(fd, timeoutMs) == 0)
         {
             return false;
         }
 
         Span<byte> probe = stackalloc byte[16];
-        return UnixSockets.ReceiveNow(_socket, probe) == 0 || (fd.Revents & ~Libc.POLLIN) != 0;
+        return UnixSockets.ReceiveNow(_socket, probe) == 0 || (fd[0].Revents & ~Libc.POLLIN) != 0;
     }
 
     public void Dispose()

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Service;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
@@ -61,16 +62,15 @@ internal sealed class ServiceCommands(CliSession session)
                 }));
             var log = logs.CreateLogger("stargate.serve");
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "serve");
-            var options = new ServerOptions(r.GetValue(socket)!, ControlPath(r, socket, control), v, r.GetValue(maxPeers));
-            using var server = new IvshmemServer(zone, options, log);
+            var options = new ServiceOptions(r.GetValue(socket)!, ControlPath(r, socket, control), v, r.GetValue(maxPeers));
+            using var service = new StargateService(zone, options, log, request => StargateCli.RunInServe(zone, request));
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            server.Commands = request => StargateCli.RunInServe(zone, request);
             ServeLink.Publish(zone.Path, options.ControlPath);
             session.Err.WriteLine($"stargate: serving {zone.Path} on {options.SocketPath}");
             try
             {
-                server.Run();
+                service.Run();
             }
             finally
             {
@@ -85,7 +85,7 @@ internal sealed class ServiceCommands(CliSession session)
             void Stop(PosixSignalContext context)
             {
                 context.Cancel = true;
-                server.Stop();
+                service.Stop();
             }
         }));
         return command;
@@ -154,7 +154,7 @@ internal sealed class ServiceCommands(CliSession session)
             string file = r.GetValue(path)!;
             using var link = ServeLink.TryConnect(zonePath)
                 ?? throw new ZoneException(ZoneError.NotFound, $"{zonePath}: no stargate serve is running for this zone, and a lock is only held by one (start `stargate serve {zonePath} --socket PATH` first)");
-            if (link.Lock(new IvshmemServer.LockRequest(file, r.GetValue(shared), r.GetValue(wait), Environment.ProcessId)) is { } refusal)
+            if (link.Lock(new LockRequest(file, r.GetValue(shared), r.GetValue(wait), Environment.ProcessId)) is { } refusal)
             {
                 return session.Fail(refusal);
             }

@@ -29,7 +29,7 @@ public static class StargateCli
     /// Runs a command line forwarded to `stargate serve` on serve's own zone, through the same
     /// handlers as on the command line; only the changing commands (<see cref="Changing"/>).
     /// </summary>
-    internal static Ivshmem.IvshmemServer.RunReply RunInServe(Zone zone, Ivshmem.IvshmemServer.RunRequest request)
+    internal static Service.RunReply RunInServe(Zone zone, Service.RunRequest request)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();

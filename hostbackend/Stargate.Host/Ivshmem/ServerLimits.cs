@@ -1,17 +1,19 @@
+using Stargate.Interop.Abi;
+
 namespace Stargate.Host.Ivshmem;
 
 /// <summary>
-/// Every limit of the ivshmem server, in one place, checked before anything is
-/// allocated. Guest ids are 1..MaxPeers (the zone's peer slots; slot and id 0
-/// are the host service itself).
+/// Every limit of the service (the ivshmem server, the control socket, the request
+/// pump), in one place, checked before anything is allocated. Guest ids are 1..MaxPeers
+/// (the zone's peer slots; slot and id 0 are the host service itself).
 /// </summary>
 public static class ServerLimits
 {
     /// <summary>The protocol version QEMU 7.2 expects first (IVSHMEM_PROTOCOL_VERSION).</summary>
     public const long ProtocolVersion = 0;
 
-    /// <summary>The id the host service takes as a peer: guests ring it with (0 &lt;&lt; 16) | vector.</summary>
-    public const int HostId = 0;
+    /// <summary>The id the host service takes as a peer, its peer-table slot: guests ring it with (0 &lt;&lt; 16) | vector.</summary>
+    public const int HostId = SgzAbi.HostPeerSlot;
 
     /// <summary>QEMU 7.2 reads only the low 8 bits of a doorbell's vector; we allow far fewer.</summary>
     public const int MaxVectors = 64;
@@ -21,8 +23,8 @@ public static class ServerLimits
     /// <summary>ivshmem ids are 16 bits; the zone's peer table bounds them further.</summary>
     public const int MaxPeerIds = 65535;
 
-    /// <summary>A control request is one short line.</summary>
-    public const int MaxControlRequest = 256;
+    /// <summary>A control request's largest size, in bytes: one line, a forwarded command line with many long paths.</summary>
+    public const int MaxControlRequest = 64 << 10;
 
     /// <summary>Control connections open at once; more are refused.</summary>
     public const int MaxControlConnections = 16;
@@ -35,6 +37,9 @@ public static class ServerLimits
 
     /// <summary>How often requests are looked for otherwise: only a lost doorbell needs it.</summary>
     public static readonly TimeSpan SafetyPoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often waiting host locks ask the lock table again (guests' releases come without a host-side event).</summary>
+    public static readonly TimeSpan HostLockRetry = TimeSpan.FromMilliseconds(10);
 
     /// <summary>How often an adopted guest's QEMU is checked for life.</summary>
     public static readonly TimeSpan AdoptedPidCheck = TimeSpan.FromMilliseconds(500);

@@ -5,8 +5,10 @@ public static class Errno
 {
     public const int EPERM = 1;
     public const int ENOENT = 2;
+    public const int ESRCH = 3;
     public const int EINTR = 4;
     public const int EIO = 5;
+    public const int EBADF = 9;
     public const int EAGAIN = 11;
     public const int EWOULDBLOCK = EAGAIN;
     public const int EACCES = 13;

@@ -16,4 +16,11 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int Gettid();
+
+    /// <summary>Sends a signal to one thread of a process (the gate's tests interrupt a wait with it).</summary>
+    [LibraryImport("libc", EntryPoint = "tgkill", SetLastError = true)]
+    public static partial int Tgkill(int tgid, int tid, int signal);
 }

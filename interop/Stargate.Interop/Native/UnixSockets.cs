@@ -13,12 +13,11 @@ public static class UnixSockets
     public static unsafe int Listen(string path, int backlog)
     {
         var address = Address(path);
-        SockaddrUn* a = &address;
-        int fd = (int)Sys.Check(() => Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0), "socket", path);
+        int fd = Sys.Check(Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0), "socket", path);
         try
         {
-            Sys.Check(() => Libc.Bind(fd, a, (uint)sizeof(SockaddrUn)), "bind", path);
-            Sys.Check(() => Libc.Listen(fd, backlog), "listen", path);
+            Sys.Check(Libc.Bind(fd, &address, (uint)sizeof(SockaddrUn)), "bind", path);
+            Sys.Check(Libc.Listen(fd, backlog), "listen", path);
             return fd;
         }
         catch
@@ -32,11 +31,10 @@ public static class UnixSockets
     public static unsafe int Connect(string path)
     {
         var address = Address(path);
-        SockaddrUn* a = &address;
-        int fd = (int)Sys.Check(() => Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), "socket", path);
+        int fd = Sys.Check(Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0), "socket", path);
         try
         {
-            Sys.Check(() => Libc.Connect(fd, a, (uint)sizeof(SockaddrUn)), "connect", path);
+            Sys.Check(Libc.Connect(fd, &address, (uint)sizeof(SockaddrUn)), "connect", path);
             return fd;
         }
         catch
@@ -49,14 +47,8 @@ public static class UnixSockets
     /// <summary>Accepts a pending connection as a blocking, close-on-exec fd; -1 if none is pending.</summary>
     public static int Accept(int listener)
     {
-        int fd = -1;
-        int errno = Sys.Try(() => fd = Libc.Accept4(listener, 0, 0, Libc.SOCK_CLOEXEC));
-        return errno switch
-        {
-            0 => fd,
-            Errno.EAGAIN or Errno.ECONNABORTED => -1,
-            _ => throw new NativeException("accept4", null, errno),
-        };
+        int fd = Libc.Accept4(listener, 0, 0, Libc.SOCK_CLOEXEC);
+        return Sys.Expect(fd, "accept4", null, Errno.EAGAIN, Errno.ECONNABORTED) == 0 ? fd : -1;
     }
 
     /// <summary>
@@ -83,8 +75,7 @@ public static class UnixSockets
             message.ControlLength = 24;
         }
 
-        MsgHdr* m = &message;
-        long sent = Sys.Check(() => Libc.Sendmsg(socket, m, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT), "sendmsg");
+        long sent = Sys.Check(Libc.Sendmsg(socket, &message, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT), "sendmsg");
         if (sent != sizeof(long))
         {
             throw new IOException($"sendmsg sent {sent} of 8 bytes");
@@ -102,8 +93,7 @@ public static class UnixSockets
         byte* control = stackalloc byte[24];
         new Span<byte>(control, 24).Clear();
         var message = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 24 };
-        MsgHdr* m = &message;
-        long n = Sys.Check(() => Libc.Recvmsg(socket, m, 0x40000000 /* MSG_CMSG_CLOEXEC */), "recvmsg");
+        long n = Sys.Check(Libc.Recvmsg(socket, &message, 0x40000000 /* MSG_CMSG_CLOEXEC */), "recvmsg");
         var header = (CmsgHdr*)control;
         fd = message.ControlLength >= 20 && header->Level == Libc.SOL_SOCKET && header->Type == Libc.SCM_RIGHTS
             ? *(int*)(control + sizeof(CmsgHdr)) : -1;
@@ -121,52 +111,43 @@ public static class UnixSockets
     {
         UCred cred = default;
         uint length = (uint)sizeof(UCred);
-        UCred* c = &cred;
-        uint* l = &length;
-        Sys.Check(() => Libc.Getsockopt(socket, Libc.SOL_SOCKET, Libc.SO_PEERCRED, c, l), "getsockopt(SO_PEERCRED)");
+        Sys.Check(Libc.Getsockopt(socket, Libc.SOL_SOCKET, Libc.SO_PEERCRED, &cred, &length), "getsockopt(SO_PEERCRED)");
         return cred;
     }
 
     /// <summary>Reads up to <paramref name="buffer"/>'s length without blocking: bytes read, 0 at EOF, -1 if nothing is there.</summary>
     public static unsafe int ReceiveNow(int socket, Span<byte> buffer)
     {
-        nint n = 0;
-        int errno;
+        nint n;
         fixed (byte* p = buffer)
         {
-            byte* q = p;
-            int length = buffer.Length;
-            errno = Sys.Try(() => n = Libc.Recv(socket, q, (nuint)length, Libc.MSG_DONTWAIT));
+            n = Libc.Recv(socket, p, (nuint)buffer.Length, Libc.MSG_DONTWAIT);
         }
 
-        return errno switch
+        return Sys.Expect(n, "recv", null, Errno.EAGAIN, Errno.ECONNRESET) switch
         {
             0 => (int)n,
             Errno.EAGAIN => -1,
-            Errno.ECONNRESET => 0,
-            _ => throw new NativeException("recv", null, errno),
+            _ => 0, // ECONNRESET: the peer is gone, as at EOF
         };
     }
 
     /// <summary>A new non-blocking, close-on-exec eventfd.</summary>
     public static int NewEventfd() =>
-        (int)Sys.Check(() => Libc.Eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
+        Sys.Check(Libc.Eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
 
     /// <summary>Adds 1 to an eventfd: the reader (QEMU, or this service) wakes.</summary>
     public static unsafe void Signal(int eventfd)
     {
         ulong one = 1;
-        ulong* p = &one;
-        Sys.Check(() => Libc.Write(eventfd, p, sizeof(ulong)), "write(eventfd)");
+        Sys.Check(Libc.Write(eventfd, &one, sizeof(ulong)), "write(eventfd)");
     }
 
     /// <summary>Reads and resets an eventfd's count (0 if it had none): signals coalesce.</summary>
     public static unsafe ulong Drain(int eventfd)
     {
         ulong count = 0;
-        ulong* p = &count;
-        int errno = Sys.Try(() => Libc.Read(eventfd, p, sizeof(ulong)));
-        return errno == Errno.EAGAIN ? 0 : errno == 0 ? count : throw new NativeException("read(eventfd)", null, errno);
+        return Sys.Expect(Libc.Read(eventfd, &count, sizeof(ulong)), "read(eventfd)", null, Errno.EAGAIN) == 0 ? count : 0;
     }
 
     private static unsafe SockaddrUn Address(string path)

@@ -1,10 +1,12 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Stargate.Host.Ivshmem;
+using Stargate.Host.Rpc;
 using Stargate.Host.Zones;
-using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
-namespace Stargate.Host.Ivshmem;
+namespace Stargate.Host.Service;
 
 /// <summary>
 /// The control socket: one request line, one reply line (JSON where it says so).
@@ -16,59 +18,89 @@ namespace Stargate.Host.Ivshmem;
 /// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
 /// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
 ///
-/// A host lock is a record of the zone's lock table (slot 0, one owner per connection), taken
-/// and dropped through the request server, which wakes the guests waiting for the file.
+/// A host lock (<see cref="HostLocks"/>) is a record of the zone's lock table, held as long
+/// as its connection.
 ///
-/// A client has ControlDeadline to send its line. `run` and `lock` act with this service's
-/// rights (a forwarded `put` reads host files), so they are taken only from a process of the
-/// same user or root (SO_PEERCRED).
+/// A client has ServerLimits.ControlDeadline to send its line. `run` and `lock` act with this
+/// service's rights (a forwarded `put` reads host files), so they are taken only from a process
+/// of the same user or root (SO_PEERCRED). Owns the listening socket and every connection.
+/// Not thread-safe: the service's loop thread calls it.
 /// </summary>
-public sealed partial class IvshmemServer
+internal sealed class ControlServer : IDisposable
 {
-    /// <summary>A control request's largest size: a forwarded command line with many long paths.</summary>
-    public const int MaxControlRequestBytes = 64 << 10;
-
-    /// <summary>How often waiting host locks ask the lock table again (guests' releases come without a host-side event).</summary>
-    private const int LockRetryMs = 10;
-
     /// <summary>The one JSON style of `run` and `lock`.</summary>
-    public static readonly JsonSerializerOptions ControlJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private ulong _lastLockOwner;
+    private readonly Dictionary<int, ControlClient> _controls = [];
+    private readonly string _path;
+    private readonly int _listener;
+    private readonly IvshmemServer _ivshmem;
+    private readonly Func<IReadOnlyList<PeerStatus>> _peers;
+    private readonly Func<RunRequest, RunReply>? _commands;
+    private readonly HostLocks _locks;
 
-    /// <summary>A changing CLI command line, forwarded by a client that found the zone held by this service.</summary>
-    public sealed record RunRequest(string[] Argv, string Cwd);
+    /// <summary>Listens on <paramref name="path"/> (a stale socket file is replaced, a live server's refused).</summary>
+    /// <param name="peers">The peer table as `peers` prints it.</param>
+    /// <param name="commands">
+    /// Runs a forwarded command line (argv, the client's working directory) on the loop thread
+    /// against this service's zone; null: `run` is refused.
+    /// </param>
+    public ControlServer(string path, Zone zone, RequestServer requests, IvshmemServer ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
+    {
+        _listener = SocketFile.Listen(path);
+        _path = path;
+        _locks = new HostLocks(zone, requests, log);
+        _ivshmem = ivshmem;
+        _peers = peers;
+        _commands = commands;
+    }
 
-    public sealed record RunReply(int ExitCode, string Stdout, string Stderr);
+    /// <summary>The fds the loop waits on for control: the listener and every connection.</summary>
+    public void AddWatches(List<PollFd> fds)
+    {
+        fds.Add(new PollFd { Fd = _listener, Events = Libc.POLLIN });
+        fds.AddRange(_controls.Keys.Select(fd => new PollFd { Fd = fd, Events = Libc.POLLIN }));
+    }
 
-    /// <summary>A whole-file flock of a zone file by a host process, held as long as its connection is open.</summary>
-    public sealed record LockRequest(string Path, bool Shared, bool Wait, int Pid);
+    /// <summary>Handles a ready fd if it is one of control's; false if it is not.</summary>
+    public bool Dispatch(int fd)
+    {
+        if (fd == _listener)
+        {
+            AcceptControls();
+        }
+        else if (_controls.ContainsKey(fd))
+        {
+            ControlReadable(fd);
+        }
+        else
+        {
+            return false;
+        }
+
+        return true;
+    }
 
     /// <summary>
-    /// Runs a forwarded command line (argv, the client's working directory) on the loop
-    /// thread against this service's zone; set by `stargate serve`. Null: `run` is refused.
+    /// Closes the connections without releasing their host locks one by one (the service drops
+    /// every host lock when it stops), and removes the socket file.
     /// </summary>
-    public Func<RunRequest, RunReply>? Commands { get; set; }
-
-    private void AcceptControls()
+    public void Dispose()
     {
-        for (int socket = UnixSockets.Accept(_control); socket >= 0; socket = UnixSockets.Accept(_control))
+        foreach (int fd in _controls.Keys)
         {
-            if (_controls.Count >= ServerLimits.MaxControlConnections)
-            {
-                Libc.Close(socket);
-                continue;
-            }
-
-            _controls[socket] = new ControlClient(DateTime.UtcNow + ServerLimits.ControlDeadline);
+            Libc.Close(fd);
         }
+
+        _controls.Clear();
+        SocketFile.Close(_listener, _path);
     }
 
     /// <summary>
     /// Closes control clients that have not sent their request in time (they cannot hold
     /// slots), and asks again for the host locks that wait; the loop calls this once per turn.
     /// </summary>
-    private void ExpireControls()
+    public void Turn()
     {
         var now = DateTime.UtcNow;
         foreach (var (socket, _) in _controls.Where(c => c.Value.Deadline <= now).ToList())
@@ -79,7 +111,7 @@ public sealed partial class IvshmemServer
 
         foreach (var (socket, client) in _controls.Where(c => c.Value.Waiting is not null).ToList())
         {
-            if (TryLock(client) is { } reply)
+            if (_locks.Retry(client) is { } reply)
             {
                 Reply(socket, reply);
                 if (client.HeldBy is null)
@@ -90,7 +122,8 @@ public sealed partial class IvshmemServer
         }
     }
 
-    private int MillisecondsToNextDeadline()
+    /// <summary>How long the loop may wait for control's sake: until the next client's deadline, a waiting lock's retry, or -1 (no limit).</summary>
+    public int MillisecondsToNextDeadline()
     {
         if (_controls.Count == 0)
         {
@@ -99,23 +132,25 @@ public sealed partial class IvshmemServer
 
         if (_controls.Values.Any(c => c.Waiting is not null))
         {
-            return LockRetryMs;
+            return (int)ServerLimits.HostLockRetry.TotalMilliseconds;
         }
 
         var next = _controls.Values.Min(c => c.Deadline) - DateTime.UtcNow;
         return (int)Math.Clamp(Math.Ceiling(next.TotalMilliseconds), 0, int.MaxValue);
     }
 
-    /// <summary>A control connection: what it has sent so far, when it must have finished, and the host lock it waits for or holds.</summary>
-    private sealed class ControlClient(DateTime deadline)
+    private void AcceptControls()
     {
-        public DateTime Deadline { get; set; } = deadline;
+        for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
+        {
+            if (_controls.Count >= ServerLimits.MaxControlConnections)
+            {
+                Libc.Close(socket);
+                continue;
+            }
 
-        public List<byte> Buffer { get; } = [];
-
-        public (LockRequest Request, NodeRef File, ulong Owner)? Waiting { get; set; }
-
-        public ulong? HeldBy { get; set; }
+            _controls[socket] = new ControlClient(DateTime.UtcNow + ServerLimits.ControlDeadline);
+        }
     }
 
     private void ControlReadable(int socket)
@@ -137,7 +172,7 @@ public sealed partial class IvshmemServer
         var buffer = client.Buffer;
         buffer.AddRange(chunk.AsSpan(0, n));
         int newline = buffer.IndexOf((byte)'\n');
-        if (n > 0 && newline < 0 && buffer.Count < MaxControlRequestBytes)
+        if (n > 0 && newline < 0 && buffer.Count < ServerLimits.MaxControlRequest)
         {
             return;
         }
@@ -146,7 +181,7 @@ public sealed partial class IvshmemServer
         string? reply;
         try
         {
-            reply = newline < 0 ? $"error: a request is one line of at most {MaxControlRequestBytes} bytes" : Answer(socket, client, request);
+            reply = newline < 0 ? $"error: a request is one line of at most {ServerLimits.MaxControlRequest} bytes" : Answer(socket, client, request);
         }
         catch (Exception e) when (e is NativeException or IOException or ZoneException)
         {
@@ -183,7 +218,7 @@ public sealed partial class IvshmemServer
     {
         if (_controls.Remove(socket, out var client) && client.HeldBy is ulong owner)
         {
-            ReleaseHostLock(owner);
+            _locks.Release(owner);
         }
 
         Libc.Close(socket);
@@ -207,7 +242,7 @@ public sealed partial class IvshmemServer
         switch (words)
         {
             case ["peers"]:
-                return JsonSerializer.Serialize(Peers(), PeerStatus.Json);
+                return JsonSerializer.Serialize(_peers(), PeerStatus.Json);
             case ["ring"]:
                 return Ring(string.Empty);
             case ["ring", var rest]:
@@ -215,7 +250,7 @@ public sealed partial class IvshmemServer
             case ["run", var json]:
                 return FromOwner(socket) ?? Run(json);
             case ["lock", var json]:
-                return FromOwner(socket) ?? Lock(client, json);
+                return FromOwner(socket) ?? _locks.Request(client, json);
             default:
                 return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR; run JSON; lock JSON)";
         }
@@ -229,7 +264,7 @@ public sealed partial class IvshmemServer
             return "error: ring takes a guest id and a vector (ring ID VECTOR)";
         }
 
-        if (!_guests.TryGetValue(id, out var guest))
+        if (!_ivshmem.TryGetGuest(id, out var guest))
         {
             return $"error: no guest has id {id}";
         }
@@ -239,8 +274,7 @@ public sealed partial class IvshmemServer
             return $"error: vector {vector} is outside 0..{guest.Eventfds.Length - 1}";
         }
 
-        UnixSockets.Signal(guest.Eventfds[vector]);
-        ServerLog.Rang(_log, id, vector);
+        _ivshmem.Ring(guest, vector);
         return "ok";
     }
 
@@ -254,7 +288,7 @@ public sealed partial class IvshmemServer
 
     private string Run(string json)
     {
-        if (Commands is null)
+        if (_commands is null)
         {
             return "error: this service does not run commands";
         }
@@ -262,7 +296,7 @@ public sealed partial class IvshmemServer
         RunRequest? request;
         try
         {
-            request = JsonSerializer.Deserialize<RunRequest>(json, ControlJson);
+            request = JsonSerializer.Deserialize<RunRequest>(json, Json);
         }
         catch (JsonException e)
         {
@@ -274,93 +308,6 @@ public sealed partial class IvshmemServer
             return "error: a run request needs argv (at least the command) and an absolute cwd";
         }
 
-        return JsonSerializer.Serialize(Commands(request), ControlJson);
-    }
-
-    private string? Lock(ControlClient client, string json)
-    {
-        LockRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<LockRequest>(json, ControlJson);
-        }
-        catch (JsonException e)
-        {
-            return $"error: not a lock request: {e.Message}";
-        }
-
-        if (request?.Path is not { Length: > 0 })
-        {
-            return "error: a lock request needs the path of a zone file";
-        }
-
-        NodeRef file;
-        try
-        {
-            var info = _zone.Names.Stat(request.Path);
-            if (!info.IsRegularFile)
-            {
-                return $"error: {request.Path}: not a regular file (only files are locked)";
-            }
-
-            file = new NodeRef(info.Ino, info.Generation);
-        }
-        catch (ZoneException e)
-        {
-            return $"error: {e.Message}";
-        }
-
-        client.Deadline = DateTime.MaxValue;
-        client.Waiting = (request, file, ++_lastLockOwner);
-        return TryLock(client);
-    }
-
-    /// <summary>
-    /// Asks the lock table for a waiting client's lock: `ok` when granted (the client holds
-    /// it from now on), the refusal when refused without wait, null while it waits.
-    /// </summary>
-    private string? TryLock(ControlClient client)
-    {
-        var (request, file, owner) = client.Waiting!.Value;
-        var range = new LockRange(SgzAbi.LockKindFlock, request.Shared ? SgzAbi.LockRead : SgzAbi.LockWrite, 0, SgzAbi.LockEof);
-        LockConflict? conflict;
-        try
-        {
-            conflict = Requests.HostLock(file, range, owner, (uint)request.Pid);
-        }
-        catch (ZoneException e)
-        {
-            client.Waiting = null;
-            return $"error: {request.Path}: {e.Message}";
-        }
-
-        if (conflict is null)
-        {
-            client.Waiting = null;
-            client.HeldBy = owner;
-            return "ok";
-        }
-
-        if (request.Wait)
-        {
-            return null;
-        }
-
-        client.Waiting = null;
-        var c = conflict.Value;
-        return $"error: {request.Path} is locked ({(c.Type == SgzAbi.LockRead ? "shared" : "exclusive")}) by pid {c.Pid}; use --wait to wait for it";
-    }
-
-    /// <summary>Drops a host connection's lock; the request server rings the guests that wait for it.</summary>
-    private void ReleaseHostLock(ulong owner)
-    {
-        try
-        {
-            Requests.HostUnlockAll(owner);
-        }
-        catch (ZoneException e)
-        {
-            ServerLog.SendFailed(_log, ServerLimits.HostId, Environment.ProcessId, $"could not drop a host lock: {e.Message}");
-        }
+        return JsonSerializer.Serialize(_commands(request), Json);
     }
 }
