@@ -102,7 +102,7 @@ public static class ZoneChecker
     {
         using var file = ZoneFile.Open(path, repair ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
         int fd = (int)file.DangerousGetHandle();
-        if (Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB)) != 0)
+        if (Sys.ErrnoOf(Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB)) != 0)
         {
             return; // a writer holds it: OpenForCheck says so
         }

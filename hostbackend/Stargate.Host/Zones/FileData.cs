@@ -240,8 +240,8 @@ public sealed class FileData
         ulong done = 0;
         while (done < length)
         {
-            nint n = 0;
-            int errno = Sys.Try(() => n = Libc.CopyFileRange(fdIn, ref inOff, fdOut, ref outOff, (nuint)(length - done), 0));
+            nint n = Libc.CopyFileRange(fdIn, ref inOff, fdOut, ref outOff, (nuint)(length - done), 0);
+            int errno = Sys.ErrnoOf(n);
             if (errno != 0 || n == 0)
             {
                 _kernelCopy = errno == 0; // a short source ends here; EXDEV, EINVAL and friends end kernel copies for good

@@ -17,7 +17,7 @@ internal static class WriterLock
     public static void Take(SafeFileHandle file, string path)
     {
         int fd = (int)file.DangerousGetHandle();
-        int errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
+        int errno = Sys.Expect(Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB), "flock", path, Errno.EWOULDBLOCK);
 
         // A writer that has just closed may still hold the lock for an instant: through a child
         // forked before its close and not yet exec'd (O_CLOEXEC acts only at exec), or while
@@ -25,17 +25,12 @@ internal static class WriterLock
         for (int retry = 0; errno == Errno.EWOULDBLOCK && retry < LockRetries; retry++)
         {
             Thread.Sleep(LockRetryMs);
-            errno = Sys.Try(() => Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB));
+            errno = Sys.Expect(Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB), "flock", path, Errno.EWOULDBLOCK);
         }
 
         if (errno == Errno.EWOULDBLOCK)
         {
             throw new ZoneException(ZoneError.Busy, $"{path} is open for writing by {DescribeWriter(file)}; stop it or use a read-only command");
-        }
-
-        if (errno != 0)
-        {
-            throw new NativeException("flock", path, errno);
         }
     }
 

@@ -24,8 +24,8 @@ internal static class ZoneFile
             Mode.CreateNew => Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL,
             _ => Libc.O_RDWR | Libc.O_CREAT,
         };
-        int fd = -1;
-        int errno = Sys.Try(() => fd = Libc.Open(path, flags, 0x1b6 /* 0666, less the umask */));
+        int fd = Libc.Open(path, flags, 0x1b6 /* 0666, less the umask */);
+        int errno = Sys.ErrnoOf(fd);
         return errno switch
         {
             0 => new SafeFileHandle(fd, ownsHandle: true),

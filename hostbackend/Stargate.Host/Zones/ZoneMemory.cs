@@ -17,8 +17,7 @@ internal sealed unsafe class ZoneMemory : IDisposable
     {
         int prot = Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0);
         int fd = (int)file.DangerousGetHandle();
-        nint addr = 0;
-        Sys.Check(() => addr = Libc.Mmap(0, (nuint)length, prot, Libc.MAP_SHARED, fd, 0), "mmap", path);
+        nint addr = (nint)Sys.Check(Libc.Mmap(0, (nuint)length, prot, Libc.MAP_SHARED, fd, 0), "mmap", path);
         _base = (byte*)addr;
         Length = length;
         Writable = writable;
@@ -57,7 +56,7 @@ internal sealed unsafe class ZoneMemory : IDisposable
     public void Flush(string path)
     {
         nint addr = (nint)_base;
-        Sys.Check(() => Libc.Msync(addr, (nuint)Length, Libc.MS_SYNC), "msync", path);
+        Sys.Check(Libc.Msync(addr, (nuint)Length, Libc.MS_SYNC), "msync", path);
     }
 
     public void Dispose()

@@ -192,7 +192,7 @@ internal sealed class ZoneWriter
         if (offset % ZoneGeometry.ChunkSize == 0 && length % ZoneGeometry.ChunkSize == 0)
         {
             int fd = (int)_file.DangerousGetHandle();
-            if (Sys.Try(() => Libc.Fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, (long)offset, (long)length)) == 0)
+            if (Sys.ErrnoOf(Libc.Fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, (long)offset, (long)length)) == 0)
             {
                 return;
             }
