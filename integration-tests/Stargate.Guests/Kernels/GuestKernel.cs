@@ -1,51 +1,45 @@
 using System.Text.RegularExpressions;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Kernels;
+
+/// <summary>Which guest tests run on a kernel of the matrix: the suite column of codegen/kernels.tsv.</summary>
+public enum KernelSuite
+{
+    /// <summary>Mount, read/write/mmap, namespace and locks: what every kernel of the matrix runs.</summary>
+    Core,
+
+    /// <summary>Every guest test.</summary>
+    Full,
+}
 
 /// <summary>
-/// The kernel the guests boot: $STARGATE_GUEST_KERNEL if set (it must exist), else the newest
-/// /boot/vmlinuz-* by version (6.12 after 6.1). Debian's linux-image-amd64 provides one.
+/// One kernel of the guest kernel matrix, a row of codegen/kernels.tsv (<see cref="KernelMatrix"/>
+/// reads it): its id ("6.12-cloud"), line, flavor, the regex its releases match, its test suite
+/// and the Debian packages that install it. Patch releases are never pinned:
+/// <see cref="InstalledRelease"/> is the newest installed release that matches.
 /// </summary>
-public static partial class GuestKernel
+public sealed partial record GuestKernel(string Id, string Line, string Flavor, string ReleasePattern, KernelSuite Suite, IReadOnlyList<string> Packages)
 {
-    public const string OverrideVariable = "STARGATE_GUEST_KERNEL";
+    private readonly Regex _release = new($"^(?:{ReleasePattern})$", RegexOptions.CultureInvariant);
 
-    /// <summary>The kernel's path, or null with the reason there is none.</summary>
-    public static string? Find(out string reason)
-    {
-        string? chosen = Environment.GetEnvironmentVariable(OverrideVariable);
-        if (!string.IsNullOrEmpty(chosen))
-        {
-            reason = File.Exists(chosen) ? string.Empty : $"{OverrideVariable}={chosen} does not exist";
-            return File.Exists(chosen) ? chosen : null;
-        }
+    /// <summary>True when this kernel runs the tests of @suite: a full kernel runs every suite, a core kernel the core one.</summary>
+    public bool Runs(KernelSuite suite) => Suite >= suite;
 
-        string? newest = Directory.Exists("/boot")
-            ? Directory.EnumerateFiles("/boot", "vmlinuz-*").OrderBy(VersionKey, VersionComparer.Instance).LastOrDefault()
-            : null;
-        reason = newest is null
-            ? $"no guest kernel: /boot has no vmlinuz-* (apt-get install linux-image-amd64, or set {OverrideVariable})"
-            : string.Empty;
-        return newest;
-    }
+    /// <summary>True when @release (uname -r) is a release of this kernel: the whole of it matches <see cref="ReleasePattern"/>.</summary>
+    public bool Matches(string release) => _release.IsMatch(release);
 
-    /// <summary>
-    /// The kernel release of the newest /boot/vmlinuz-SERIES.* or SERIES-* ("6.1" finds
-    /// 6.1.0-56-amd64, never 6.12.x), or null with the reason and the package that provides it.
-    /// </summary>
-    public static string? FindRelease(string series, out string reason)
-    {
-        string? newest = Directory.Exists("/boot")
-            ? Directory.EnumerateFiles("/boot", $"vmlinuz-{series}*")
-                .Where(p => Path.GetFileName(p).Length > $"vmlinuz-{series}".Length && Path.GetFileName(p)[$"vmlinuz-{series}".Length] is '.' or '-')
-                .OrderBy(VersionKey, VersionComparer.Instance)
-                .LastOrDefault()
-            : null;
-        reason = newest is null
-            ? $"no {series} guest kernel: /boot has no vmlinuz-{series}.* (apt-get install {(series == "6.1" ? "linux-image-amd64" : $"linux-image-{series}.*+deb12-amd64 from bookworm-backports")})"
-            : string.Empty;
-        return newest is null ? null : Path.GetFileName(newest)["vmlinuz-".Length..];
-    }
+    /// <summary>The newest of @releases that is one of this kernel's (by version, as sort -V orders them), or null.</summary>
+    public string? Newest(IEnumerable<string> releases) =>
+        releases.Where(Matches).Order(ReleaseOrder.Instance).LastOrDefault();
+
+    /// <summary>The newest release of this kernel installed here (<see cref="KernelMatrix.InstalledReleases"/>), or null.</summary>
+    public string? InstalledRelease => Newest(KernelMatrix.InstalledReleases);
+
+    /// <summary>The command that installs this kernel's headers and image.</summary>
+    public string InstallCommand => $"apt-get install --no-install-recommends {string.Join(' ', Packages)}";
+
+    /// <summary>The kernel image of @release: /boot/vmlinuz-RELEASE.</summary>
+    public static string ImagePath(string release) => $"/boot/vmlinuz-{release}";
 
     /// <summary>The release of the kernel image @path (/boot/vmlinuz-RELEASE), whose modules are in /lib/modules/RELEASE.</summary>
     public static string ReleaseOf(string path)
@@ -53,37 +47,37 @@ public static partial class GuestKernel
         string name = Path.GetFileName(path);
         return name.StartsWith("vmlinuz-", StringComparison.Ordinal)
             ? name["vmlinuz-".Length..]
-            : throw new GuestException($"{path}: not named vmlinuz-RELEASE, so its modules cannot be found");
+            : throw new Qemu.GuestException($"{path}: not named vmlinuz-RELEASE, so its modules cannot be found");
     }
 
-    /// <summary>The kernel image of @release: /boot/vmlinuz-RELEASE.</summary>
-    public static string ImagePath(string release) => $"/boot/vmlinuz-{release}";
+    public override string ToString() => Id;
 
-    /// <summary>The numbers in a kernel file name, in order: vmlinuz-6.12.117+deb12-amd64 gives 6, 12, 117, 12.</summary>
-    private static long[] VersionKey(string path) =>
-        Numbers().Matches(Path.GetFileName(path)).Select(m => long.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-
-    [GeneratedRegex("[0-9]{1,18}")]
-    private static partial Regex Numbers();
-
-    private sealed class VersionComparer : IComparer<long[]>
+    /// <summary>Kernel releases by version: the runs of digits compared as numbers, left to right (6.12.9 before 6.12.10), then the text.</summary>
+    public sealed partial class ReleaseOrder : IComparer<string>
     {
-        public static readonly VersionComparer Instance = new();
+        public static readonly ReleaseOrder Instance = new();
 
-        public int Compare(long[]? x, long[]? y)
+        public int Compare(string? x, string? y)
         {
-            x ??= [];
-            y ??= [];
-            for (int i = 0; i < Math.Min(x.Length, y.Length); i++)
+            var a = Numbers(x ?? string.Empty);
+            var b = Numbers(y ?? string.Empty);
+            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
             {
-                int c = x[i].CompareTo(y[i]);
+                int c = a[i].CompareTo(b[i]);
                 if (c != 0)
                 {
                     return c;
                 }
             }
 
-            return x.Length.CompareTo(y.Length);
+            int byCount = a.Length.CompareTo(b.Length);
+            return byCount != 0 ? byCount : string.CompareOrdinal(x, y);
         }
+
+        private static long[] Numbers(string release) =>
+            Digits().Matches(release).Select(m => long.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        [GeneratedRegex("[0-9]{1,18}")]
+        private static partial Regex Digits();
     }
 }

@@ -1,39 +1,49 @@
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Kernels;
 
 /// <summary>
-/// One kernel of the guest module's matrix, with the module built for it: the newest
-/// /boot/vmlinuz-SERIES.* and artifacts/modules/RELEASE/stargatefs.ko. A test asks for it
-/// with <see cref="RequireOrSkip"/>: a missing kernel or module is a skip naming what
-/// provides it, never a silent pass.
+/// A kernel of the matrix ready for the guest module: its newest installed release, the
+/// image /boot/vmlinuz-RELEASE and artifacts/modules/RELEASE/stargatefs.ko.
+/// <see cref="Find"/> names whatever is missing and what provides it; a test turns that into a
+/// skip, never a silent pass.
 /// </summary>
-public sealed record ModuleKernel(string Series, string Release, string Module)
+public sealed record ModuleKernel(GuestKernel Kernel, string Release, string Module)
 {
-    /// <summary>The kernel series every guest-module test runs on: Debian 12's own and its backport.</summary>
-    public static readonly IReadOnlyList<string> Matrix = ["6.1", "6.12"];
-
     public const string ModuleName = "stargatefs.ko";
     public const string BuildCommand = "./build.sh --target=Build-Guest-Modules";
 
-    /// <summary>The guest environment, this series' kernel and its module, or a skip naming what is missing.</summary>
-    public static ModuleKernel RequireOrSkip(string series)
+    /// <summary>artifacts/modules/RELEASE/stargatefs.ko, where the build puts the module of @release.</summary>
+    public static string ModulePath(string release) => Path.Combine(RepoPaths.Root, "artifacts", "modules", release, ModuleName);
+
+    /// <summary>@kernel's newest installed release with its image and module, or null with the reason one is missing.</summary>
+    public static ModuleKernel? Find(GuestKernel kernel, out string reason) => Find(kernel, kernel.InstalledRelease, out reason);
+
+    /// <summary>As <see cref="Find(GuestKernel, out string)"/>, for @release of @kernel (null: none installed).</summary>
+    public static ModuleKernel? Find(GuestKernel kernel, string? release, out string reason)
     {
-        GuestEnvironment.RequireOrSkip();
-        string? release = GuestKernel.FindRelease(series, out string reason);
-        Skip.If(release is null, reason);
-        string module = Path.Combine(RepoPaths.Root, "artifacts", "modules", release!, ModuleName);
-        Skip.IfNot(File.Exists(module), $"{Path.GetRelativePath(RepoPaths.Root, module)} is missing: build the guest module with {BuildCommand}");
-        return new ModuleKernel(series, release!, module);
+        if (release is null)
+        {
+            reason = $"kernel {kernel.Id}: no release matching {kernel.ReleasePattern} is installed ({kernel.InstallCommand})";
+            return null;
+        }
+
+        if (!File.Exists(GuestKernel.ImagePath(release)))
+        {
+            reason = $"kernel {kernel.Id}: {GuestKernel.ImagePath(release)} is missing ({kernel.InstallCommand})";
+            return null;
+        }
+
+        string module = ModulePath(release);
+        if (!File.Exists(module))
+        {
+            reason = $"kernel {kernel.Id}: {Path.GetRelativePath(RepoPaths.Root, module)} is missing: build the guest module with {BuildCommand}";
+            return null;
+        }
+
+        reason = string.Empty;
+        return new ModuleKernel(kernel, release, module);
     }
 
     public override string ToString() => Release;
-}
-
-/// <summary>Runs a [SkippableTheory] once per kernel series of <see cref="ModuleKernel.Matrix"/>; its parameter is the series.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class KernelMatrixAttribute : Xunit.Sdk.DataAttribute
-{
-    public override IEnumerable<object[]> GetData(System.Reflection.MethodInfo testMethod) =>
-        ModuleKernel.Matrix.Select(series => new object[] { series });
 }
