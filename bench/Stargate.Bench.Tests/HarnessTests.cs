@@ -1,5 +1,6 @@
 using Stargate.Bench.Report;
-using Stargate.IntegrationTests.Guest;
+using Stargate.Guests.Checkout;
+using Stargate.Guests.Qemu;
 using Stargate.Testing;
 
 namespace Stargate.Bench.Tests;
@@ -16,7 +17,7 @@ public sealed class HarnessTests
     [SkippableFact]
     public void Run_OverEveryFileSystem_WritesWellFormedResultsWithEveryFigure()
     {
-        GuestEnvironment.RequireOrSkip();
+        Skip.If(GuestEnvironment.Find(out string reason) is null, reason);
         Skip.IfNot(Environment.UserName == "root", "nfs-ganesha's VFS backend and smbd's root share need root");
         string output = Directory.CreateTempSubdirectory("stargate-bench-test-").FullName;
         try
@@ -79,7 +80,7 @@ public sealed class HarnessTests
     {
         // bench/results/NAME.json as the harness wrote it: well formed, with its NAME.md
         // rendered from it (a table edited by hand, or left from another run, fails).
-        string results = Path.Combine(Stargate.IntegrationTests.Support.RepoPaths.Root, "bench", "results");
+        string results = Path.Combine(RepoPaths.Root, "bench", "results");
         var files = Directory.EnumerateFiles(results, "*.json").ToList();
         Assert.NotEmpty(files);
         foreach (string file in files)

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Stargate.IntegrationTests.Guest;
+using Stargate.Guests.Qemu;
 
 namespace Stargate.Bench;
 
@@ -47,7 +47,7 @@ public sealed class BenchGuest : IDisposable
             Devices = devices,
             Memory = memory,
             Timeout = Timeout,
-        }, output: null, test: fileSystem.Id, testFile: "bench");
+        }, log: null, test: fileSystem.Id, testFile: "bench");
         var guest = new BenchGuest(qemu, $"{fileSystem.Id} guest {(index == 0 ? 'A' : 'B')}");
         try
         {

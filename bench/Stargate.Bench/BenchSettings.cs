@@ -1,6 +1,7 @@
 using System.Globalization;
-using Stargate.IntegrationTests.Guest;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
+using Stargate.Guests.Kernels;
+using Stargate.Guests.Qemu;
 
 namespace Stargate.Bench;
 
@@ -9,7 +10,7 @@ namespace Stargate.Bench;
 /// <code>
 /// stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--runs N]
 ///                [--file-mib N] [--random-ops N] [--files N] [--transfer-mib N] [--rounds N]
-///                [--kernel RELEASE] [--guest-memory SIZE]
+///                [--kernel ID|RELEASE] [--guest-memory SIZE]
 /// </code>
 /// Without --quick: the full sizes; --quick: sizes for a run of a few minutes. Each size option
 /// overrides the mode's.
@@ -21,7 +22,7 @@ public sealed record BenchSettings
     public const string Usage = """
         usage: stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--runs N]
                               [--file-mib N] [--random-ops N] [--files N] [--transfer-mib N] [--rounds N]
-                              [--kernel RELEASE] [--guest-memory SIZE]
+                              [--kernel ID|RELEASE] [--guest-memory SIZE]
           --quick          sizes for a run of a few minutes (default: the full sizes)
           --name NAME      results go to OUTPUT/NAME.json, NAME.md and NAME.png (default: quick or full)
           --output DIR     default: bench/results of the checkout
@@ -32,7 +33,9 @@ public sealed record BenchSettings
           --files N        small files per metadata run
           --transfer-mib N the file one guest writes and the other reads
           --rounds N       round trips per latency run
-          --kernel RELEASE the guest kernel (default: the newest 6.12 in /boot)
+          --kernel ID|RELEASE  the guest kernel: a kernel of codegen/kernels.tsv (6.1, 6.12, 6.12-rt, ...)
+                           at its newest installed release, or one release of them (default: the
+                           newest 6.12 generic)
           --guest-memory SIZE  each guest's RAM, as QEMU -m takes it (default 1G)
         STARGATE_ACCEL=kvm boots the guests with KVM instead of TCG.
         """;
@@ -130,21 +133,8 @@ public sealed record BenchSettings
             }
         }
 
-        if (kernel is null)
-        {
-            kernel = GuestKernel.FindRelease("6.12", out string reason)
-                ?? throw new BenchUsageException($"{reason}; or name a kernel with --kernel RELEASE");
-        }
-        else if (!File.Exists(GuestKernel.ImagePath(kernel)))
-        {
-            throw new BenchUsageException($"--kernel {kernel}: {GuestKernel.ImagePath(kernel)} does not exist");
-        }
-
-        string module = Path.Combine(RepoPaths.Root, "artifacts", "modules", kernel, ModuleKernel.ModuleName);
-        if (!File.Exists(module))
-        {
-            throw new BenchUsageException($"{module} is missing: build the guest module first ({ModuleKernel.BuildCommand})");
-        }
+        var guestKernel = FindKernel(kernel);
+        CheckKernelModules(guestKernel);
 
         string mode = quick ? "quick" : "full";
         return new BenchSettings
@@ -154,10 +144,59 @@ public sealed record BenchSettings
             OutputDirectory = Path.GetFullPath(output ?? Path.Combine(RepoPaths.Root, "bench", "results")),
             FileSystems = only,
             Sizes = sizes,
-            KernelRelease = kernel,
-            StargatefsModule = module,
+            KernelRelease = guestKernel.Release,
+            StargatefsModule = guestKernel.Module,
             GuestMemory = memory ?? "1G",
         };
+    }
+
+    /// <summary>
+    /// The kernel @option names (a matrix id at its newest installed release, or a release of a
+    /// matrix kernel; null: <see cref="KernelMatrix.Default"/>, the newest 6.12 generic), with
+    /// its image and module, or a <see cref="BenchUsageException"/> naming what is missing.
+    /// </summary>
+    private static ModuleKernel FindKernel(string? option)
+    {
+        ModuleKernel? found;
+        string reason;
+        if (option is null)
+        {
+            var kernel = KernelMatrix.Default
+                ?? throw new BenchUsageException($"no generic kernel of {KernelMatrix.RelativePath} has its image in /boot; install one or name one with --kernel ID");
+            found = ModuleKernel.Find(kernel, out reason);
+        }
+        else if (KernelMatrix.Kernels.FirstOrDefault(k => k.Id == option) is { } byId)
+        {
+            found = ModuleKernel.Find(byId, out reason);
+        }
+        else if (KernelMatrix.Of(option) is { } byRelease)
+        {
+            found = File.Exists(GuestKernel.ImagePath(option))
+                ? ModuleKernel.Find(byRelease, option, out reason)
+                : throw new BenchUsageException($"--kernel {option}: {GuestKernel.ImagePath(option)} does not exist (a release of {byRelease.Id}: {byRelease.InstallCommand})");
+        }
+        else
+        {
+            throw new BenchUsageException($"--kernel {option}: neither a kernel of {KernelMatrix.RelativePath} ({string.Join(", ", KernelMatrix.Kernels.Select(k => k.Id))}) nor a release of one");
+        }
+
+        return found ?? throw new BenchUsageException(option is null ? reason : $"--kernel {option}: {reason}");
+    }
+
+    /// <summary>
+    /// Every guest loads <see cref="BenchGuest.Modules"/> from its kernel's own tree: a kernel
+    /// whose flavor lacks one (the cloud kernels have no 9p) is refused before anything boots.
+    /// </summary>
+    private static void CheckKernelModules(ModuleKernel kernel)
+    {
+        try
+        {
+            KernelModules.Resolve(kernel.Release, BenchGuest.Modules);
+        }
+        catch (GuestException e)
+        {
+            throw new BenchUsageException($"{e.Message} (the benchmark's guests load {string.Join(", ", BenchGuest.Modules)})");
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Stargate.IntegrationTests.Guest;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Qemu;
+using Stargate.Guests.Checkout;
 using Stargate.Testing;
 
 namespace Stargate.Bench;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Stargate.Bench;
 using Stargate.Bench.Report;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 using FileSystemInfo = Stargate.Bench.FileSystemInfo;
 
 // stargate-bench: see BenchSettings.Usage. Exit 0: every figure measured; 1: results written

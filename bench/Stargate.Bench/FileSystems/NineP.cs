@@ -1,4 +1,4 @@
-using Stargate.IntegrationTests.Guest;
+using Stargate.Guests.Qemu;
 
 namespace Stargate.Bench.FileSystems;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
-using Stargate.IntegrationTests.Guest;
-using Stargate.IntegrationTests.Host;
+using Stargate.Guests.Boot;
+using Stargate.Guests.Kernels;
+using Stargate.Guests.Qemu;
+using Stargate.Guests.Zones;
 
 namespace Stargate.Bench.FileSystems;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Stargate.Bench.Services;
-using Stargate.IntegrationTests.Guest;
+using Stargate.Guests.Qemu;
 
 namespace Stargate.Bench.FileSystems;
 

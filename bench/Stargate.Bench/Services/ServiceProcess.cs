@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 
 namespace Stargate.Bench.Services;
 

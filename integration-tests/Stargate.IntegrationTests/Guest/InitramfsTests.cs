@@ -1,6 +1,5 @@
 using Stargate.Testing;
 using System.IO.Compression;
-using Stargate.IntegrationTests.Support;
 
 namespace Stargate.IntegrationTests.Guest;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Stargate.IntegrationTests.Host;
-using Stargate.IntegrationTests.Support;
 using Xunit.Abstractions;
 
 namespace Stargate.IntegrationTests.Guest;
@@ -11,12 +10,14 @@ namespace Stargate.IntegrationTests.Guest;
 /// </summary>
 public sealed class QemuGuestTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void GuestOnAChosenKernel_RunsThatRelease_WithTheModuleInLib_AndAZoneOf512MiB(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void GuestOnAChosenKernel_RunsThatRelease_WithTheModuleInLib_AndAZoneOf512MiB(string kernelId)
     {
         GuestEnvironment.RequireOrSkip();
-        string? release = GuestKernel.FindRelease(series, out string reason);
-        Skip.If(release is null, reason);
+        var kernel = KernelMatrix.Get(kernelId);
+        string? release = kernel.InstalledRelease;
+        Skip.If(release is null, $"kernel {kernelId}: no release matching {kernel.ReleasePattern} is installed ({kernel.InstallCommand})");
+        Skip.IfNot(File.Exists(GuestKernel.ImagePath(release!)), $"kernel {kernelId}: {GuestKernel.ImagePath(release!)} is missing ({kernel.InstallCommand})");
         using var zone = TestZone.InShm(512UL << 20);
         // Any bytes do: the harness only carries the module, this guest never loads it. One
         // folder for every run, so the initramfs cache keeps a single archive of it.
@@ -27,7 +28,7 @@ public sealed class QemuGuestTests(ITestOutputHelper output)
             KernelRelease = release,
             Module = module,
             Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
-        }, output);
+        }, output.WriteLine);
 
         Assert.Contains($".{release}-", guest.Name, StringComparison.Ordinal);
         Assert.Equal(release, guest.Exec("echo release=$(uname -r)")["release"]);
@@ -43,7 +44,7 @@ public sealed class QemuGuestTests(ITestOutputHelper output)
         // Background jobs of the command loop's shell end while it reads the next line: each
         // ending is a SIGCHLD, which made busybox's read builtin drop what it had read so far.
         GuestEnvironment.RequireOrSkip();
-        using var guest = QemuGuest.Start(new GuestOptions(), output);
+        using var guest = QemuGuest.Start(new GuestOptions(), output.WriteLine);
         string word = string.Concat(Enumerable.Repeat("0123456789", 150));
         for (int round = 0; round < 3; round++)
         {

@@ -290,7 +290,7 @@ public sealed partial class SgbenchTests(ITestOutputHelper output) : IDisposable
     public void InABusyboxGuestOnTmpfs_EveryWorkloadRuns_DroppingCachesAsRoot_AndPingpongRunsOnOneVcpu()
     {
         GuestEnvironment.RequireOrSkip();
-        using var guest = QemuGuest.Start(new GuestOptions(), output);
+        using var guest = QemuGuest.Start(new GuestOptions(), output.WriteLine);
         guest.Exec("mkdir /tmp/bench");
         string[] commands =
         [

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Stargate.IntegrationTests.Support;
 using Stargate.Interop.Abi;
 using Stargate.Testing;
 using Xunit.Abstractions;
@@ -247,7 +246,7 @@ public sealed class SgfstestTests(ITestOutputHelper output) : IDisposable
     public void LockCommands_InAGuestOnTmpfs_AppendWithoutLoss_AndExcludeEachOther()
     {
         GuestEnvironment.RequireOrSkip();
-        using var guest = QemuGuest.Start(new GuestOptions(), output);
+        using var guest = QemuGuest.Start(new GuestOptions(), output.WriteLine);
 
         foreach (string kind in new[] { "flock", "posix" })
         {

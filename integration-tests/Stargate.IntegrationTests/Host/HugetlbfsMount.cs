@@ -1,6 +1,5 @@
 using Stargate.Testing;
 using System.Globalization;
-using Stargate.IntegrationTests.Support;
 
 namespace Stargate.IntegrationTests.Host;
 

@@ -214,7 +214,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         using var server = StargateServer.Start(zone.Path, Vectors);
         string args = StargateCli.RunChecked("qemu-args", zone.Path, "--mode", "doorbell", "--socket", server.SocketPath,
             "--vectors", Vectors.ToString(CultureInfo.InvariantCulture)).Stdout.Trim();
-        using var guest = QemuGuest.Start(new GuestOptions { Devices = IvshmemPlainTests.ShellWords(args) }, output);
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = IvshmemPlainTests.ShellWords(args) }, output.WriteLine);
 
         var info = guest.Exec("sgtool info $SG_DEV");
         Assert.Equal("1", info["ivposition"]);
@@ -222,7 +222,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
     }
 
     private QemuGuest Boot(StargateServer server, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
-        QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemDoorbell(server.SocketPath, server.Vectors) }, output, test);
+        QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemDoorbell(server.SocketPath, server.Vectors) }, output.WriteLine, test);
 
     private static void EnableMsix(QemuGuest guest, int vector, int idtVector)
     {

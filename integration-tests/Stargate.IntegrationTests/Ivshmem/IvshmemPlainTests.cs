@@ -1,7 +1,6 @@
 using System.Globalization;
 using Stargate.IntegrationTests.Guest;
 using Stargate.IntegrationTests.Host;
-using Stargate.IntegrationTests.Support;
 using Xunit.Abstractions;
 
 namespace Stargate.IntegrationTests.Ivshmem;
@@ -34,7 +33,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
             Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
             Script = script,
             Interactive = false,
-        }, output);
+        }, output.WriteLine);
 
         Assert.Equal("1", guest.WaitFor("devices"));
         Assert.Equal("plain", guest.WaitFor("kind"));
@@ -56,8 +55,8 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.InShm();
         var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
-        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
-        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
+        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
 
         // The last 256 bytes of the zone: inside the data region, which ends at the zone's end.
         ulong fromA = zone.Size - 64, fromB = zone.Size - 128, fromHost = zone.Size - 192;
@@ -82,7 +81,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
     {
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.In(RepoPaths.Artifacts("integration-zones"));
-        using var guest = QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size) }, output);
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size) }, output.WriteLine);
 
         var info = guest.Exec("sgtool info $SG_DEV");
         Assert.Equal(Size(zone), info["bar2_size"]);
@@ -101,8 +100,8 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
         using var huge = HugetlbfsMount.Create(TestZone.DefaultSize);
         using var zone = TestZone.In(huge.Path);
         var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
-        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
-        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output);
+        using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
+        using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
 
         var info = b.Exec("sgtool info $SG_DEV");
         Assert.Equal(Size(zone), info["bar2_size"]);
@@ -120,7 +119,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.InShm();
         var args = StargateCli.RunChecked("qemu-args", zone.Path, "--mode", "plain", "--id", "sg0").Stdout.Trim();
-        using var guest = QemuGuest.Start(new GuestOptions { Devices = ShellWords(args) }, output);
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = ShellWords(args) }, output.WriteLine);
 
         var list = guest.Exec("sgtool list");
         Assert.Equal("1", list["count"]);

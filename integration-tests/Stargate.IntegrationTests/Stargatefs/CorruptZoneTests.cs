@@ -16,10 +16,10 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
     /// <summary>A present, writable entry whose frame is far past any zone.</summary>
     private const ulong OutsideTheZone = 0x7ffffffff000UL | SgzAbi.PtePresent | SgzAbi.PteWritable;
 
-    [SkippableTheory, KernelMatrix]
-    public void CorruptMetadata_FailsThatOperationWithEio_OthersStillWork(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void CorruptMetadata_FailsThatOperationWithEio_OthersStillWork(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm();
         byte[] good = HostData.Random(4097, 31);
         ZoneFiles.Put(zone, "/good", good);
@@ -66,10 +66,10 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         guest.Finish();
     }
 
-    [SkippableTheory, KernelMatrix]
-    public void BadSuperblock_MountFailsWithEinvalAndOneLine_TheRepairedZoneMounts(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void BadSuperblock_MountFailsWithEinvalAndOneLine_TheRepairedZoneMounts(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm();
         byte[] good = HostData.Random(10_000, 35);
         ZoneFiles.Put(zone, "/good", good);

@@ -13,10 +13,10 @@ public sealed class LivenessTests(ITestOutputHelper output)
 {
     private const int Files = 300;
 
-    [SkippableTheory, KernelMatrix]
-    public void ServiceKilledAndRestartedUnderLoad_LosesNoAcknowledgedWrite(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void ServiceKilledAndRestartedUnderLoad_LosesNoAcknowledgedWrite(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
 
@@ -41,10 +41,10 @@ public sealed class LivenessTests(ITestOutputHelper output)
         served.Finish();
     }
 
-    [SkippableTheory, KernelMatrix]
-    public void RandomAndMalformedRequests_LeaveTheServiceAndTheOtherGuestUnharmed(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void RandomAndMalformedRequests_LeaveTheServiceAndTheOtherGuestUnharmed(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 1, output);
         var b = served.Guests[0];
         var fuzzer = served.AddGuest(mount: false);

@@ -13,10 +13,10 @@ public sealed class LockTests(ITestOutputHelper output)
 {
     private const int Records = 150;
 
-    [SkippableTheory, KernelMatrix]
-    public void TwoGuestsAppendingUnderALock_LoseNoRecord(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void TwoGuestsAppendingUnderALock_LoseNoRecord(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
         foreach (string kind in new[] { "flock", "posix" })
@@ -36,10 +36,10 @@ public sealed class LockTests(ITestOutputHelper output)
         served.Finish();
     }
 
-    [SkippableTheory, KernelMatrix]
-    public void HeldLock_KeepsOtherGuestsAndTheHostOut_AndAKilledHolderFreesIt(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void HeldLock_KeepsOtherGuestsAndTheHostOut_AndAKilledHolderFreesIt(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 3, output);
         var (a, b, c) = (served.Guests[0], served.Guests[1], served.Guests[2]);
         a.Exec(": > /mnt/f && : > /mnt/g");

@@ -16,10 +16,10 @@ public sealed class MmapTests(ITestOutputHelper output)
     private const ulong FromA = 0x4775657374410001;
     private const ulong FromB = 0x4775657374420002;
 
-    [SkippableTheory, KernelMatrix]
-    public void MappedFile_SeesStoresOfTheHostAndOfAnotherGuest_AndTheHostSeesTheirs(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void MappedFile_SeesStoresOfTheHostAndOfAnotherGuest_AndTheHostSeesTheirs(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm();
         ZoneFiles.Put(zone, "/shared", new byte[64 << 10]);
         ulong at = ZoneFiles.ZoneOffset(zone, "/shared", 0);
@@ -65,10 +65,10 @@ public sealed class MmapTests(ITestOutputHelper output)
     /// smaps is printed for the record only: it does not count these device pages (seen on
     /// 6.1 and 6.12: FilePmdMapped 0 kB, Rss 16 kB and 0 kB for the populated 8 MiB mapping).
     /// </summary>
-    [SkippableTheory, KernelMatrix]
-    public void AlignedChunks_AreMappedWithOnePmdEach(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void AlignedChunks_AreMappedWithOnePmdEach(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm();
         ZoneFiles.Put(zone, "/huge", HostData.Random(8 << 20, 21));
         ZoneFiles.Put(zone, "/pages", HostData.Random(1 << 20, 22));

@@ -10,10 +10,10 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// </summary>
 public sealed class MountTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void TwoZonesInOneGuest_EachMounts_AndUnmountRmmodInsmodMountCycles(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void TwoZonesInOneGuest_EachMounts_AndUnmountRmmodInsmodMountCycles(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var plain = TestZone.InShm();
         using var served = TestZone.InShm();
         byte[] first = HostData.Random(5000, 41), second = HostData.Random(7000, 42);

@@ -12,10 +12,10 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// </summary>
 public sealed class NamespaceTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void ChangesInOneMachine_AreSeenAtOnceByTheOthers(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void ChangesInOneMachine_AreSeenAtOnceByTheOthers(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
 
@@ -76,10 +76,10 @@ public sealed class NamespaceTests(ITestOutputHelper output)
         served.Finish();
     }
 
-    [SkippableTheory, KernelMatrix]
-    public void SymlinksHardLinksAndFifos_MadeInOneGuest_WorkInTheOther(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void SymlinksHardLinksAndFifos_MadeInOneGuest_WorkInTheOther(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
         a.Exec("echo data > /mnt/file && ln -s file /mnt/sym && ln /mnt/file /mnt/hard && mkfifo /mnt/fifo");
@@ -94,10 +94,10 @@ public sealed class NamespaceTests(ITestOutputHelper output)
         served.Finish();
     }
 
-    [SkippableTheory, KernelMatrix]
-    public void UnlinkedWhileOpenInAnotherGuest_StaysReadableThere_UntilClosed(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void UnlinkedWhileOpenInAnotherGuest_StaysReadableThere_UntilClosed(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
         a.Exec("dd if=/dev/zero bs=1M count=3 2>/dev/null | tr '\\0' 'y' > /mnt/held");

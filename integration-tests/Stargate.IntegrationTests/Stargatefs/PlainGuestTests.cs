@@ -12,10 +12,10 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// </summary>
 public sealed class PlainGuestTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void TwoPlainGuests_CreateWriteRenameAndDelete_AndTheHostSeesEachStep(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void TwoPlainGuests_CreateWriteRenameAndDelete_AndTheHostSeesEachStep(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output, plain: true);
         var (a, b) = (served.Guests[0], served.Guests[1]);
         var peers = served.Server.WaitForPeers(p => p.Count(x => x.Kind == "plain") == 2, "both plain guests as peers");

@@ -14,10 +14,10 @@ public sealed class ReadTests(ITestOutputHelper output)
 {
     private const ulong ZoneSize = 512UL << 20;
 
-    [SkippableTheory, KernelMatrix]
-    public void HostPutFiles_ReadIdenticalInTheGuest_ThroughReadAndMmap(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void HostPutFiles_ReadIdenticalInTheGuest_ThroughReadAndMmap(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm(ZoneSize);
         var files = new Dictionary<string, byte[]>
         {

@@ -10,10 +10,10 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// </summary>
 public sealed class ReusedPagesTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void PagesMappedForADeletedFile_AreMappedAgainForTheFileThatReusesThem(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Full)]
+    public void PagesMappedForADeletedFile_AreMappedAgainForTheFileThatReusesThem(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 2, output);
         var (a, b) = (served.Guests[0], served.Guests[1]);
         for (int round = 1; round <= 4; round++)

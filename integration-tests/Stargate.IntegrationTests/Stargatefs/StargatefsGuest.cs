@@ -40,7 +40,7 @@ public sealed class StargatefsGuest : IDisposable
             KernelRelease = kernel.Release,
             Module = kernel.Module,
             Devices = devices,
-        }, output, test, testFile);
+        }, output.WriteLine, test, testFile);
         var guest = new StargatefsGuest(kernel, qemu);
         try
         {

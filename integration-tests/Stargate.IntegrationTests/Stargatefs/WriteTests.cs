@@ -11,10 +11,10 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// </summary>
 public sealed class WriteTests(ITestOutputHelper output)
 {
-    [SkippableTheory, KernelMatrix]
-    public void GuestWrites_AreWhatTheHostReads_AndStayInsideTheAllocatedSpace(string series)
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void GuestWrites_AreWhatTheHostReads_AndStayInsideTheAllocatedSpace(string kernelId)
     {
-        var kernel = ModuleKernel.RequireOrSkip(series);
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var zone = TestZone.InShm();
         byte[] small = HostData.Random(4097, 11);          // two 4 KiB pages
         byte[] big = HostData.Random(3 << 20, 12);         // two 2 MiB leaves

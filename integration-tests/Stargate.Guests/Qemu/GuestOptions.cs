@@ -1,4 +1,7 @@
-namespace Stargate.IntegrationTests.Guest;
+using Stargate.Guests.Boot;
+using Stargate.Guests.Kernels;
+
+namespace Stargate.Guests.Qemu;
 
 /// <summary>How to boot one guest.</summary>
 public sealed record GuestOptions
@@ -8,11 +11,11 @@ public sealed record GuestOptions
 
     /// <summary>
     /// A shell script (busybox ash) run by /init after boot, with $SG_DEV set to the first
-    /// ivshmem device and sg_say/sg_check/sg_value defined (see Guest/init.sh). Null: none.
+    /// ivshmem device and sg_say/sg_check/sg_value defined (see Boot/init.sh). Null: none.
     /// </summary>
     public string? Script { get; init; }
 
-    /// <summary>Boot /boot/vmlinuz-RELEASE (<see cref="ModuleKernel"/>); null: the default kernel (<see cref="GuestKernel.Find"/>).</summary>
+    /// <summary>Boot /boot/vmlinuz-RELEASE (<see cref="ModuleKernel"/>); null: the default kernel (<see cref="GuestEnvironment.Kernel"/>).</summary>
     public string? KernelRelease { get; init; }
 
     /// <summary>A kernel module on the host, put in the initramfs as /lib/NAME (<see cref="Initramfs.ModuleDirectory"/>); null: none.</summary>
@@ -20,7 +23,7 @@ public sealed record GuestOptions
 
     /// <summary>
     /// Modules of the guest kernel's own tree to load at boot, by name as modprobe knows them
-    /// ("virtio_net", "9p", "nfsv4", "cifs"); their dependencies come too (<see cref="KernelModules"/>).
+    /// ("virtio_net", "9p", "nfsv4", "cifs"); their dependencies come too (<see cref="Kernels.KernelModules"/>).
     /// </summary>
     public IReadOnlyList<string> KernelModules { get; init; } = [];
 

@@ -1,11 +1,11 @@
-namespace Stargate.IntegrationTests.Support;
+namespace Stargate.Guests.Checkout;
 
-/// <summary>Where the checkout and its artifacts are, found from the test assembly's folder.</summary>
+/// <summary>Where the checkout and its artifacts are, found from the running program's folder (tests or benchmark).</summary>
 public static class RepoPaths
 {
     private static readonly Lazy<string> LazyRoot = new(FindRoot);
 
-    /// <summary>The checkout: the nearest folder above the test binaries that holds Stargate.slnx.</summary>
+    /// <summary>The checkout: the nearest folder above the program's binaries that holds Stargate.slnx.</summary>
     public static string Root => LazyRoot.Value;
 
     /// <summary>artifacts/ of the checkout (git-ignored); created on first use.</summary>
@@ -16,7 +16,7 @@ public static class RepoPaths
         return path;
     }
 
-    /// <summary>The real `stargate` command, copied next to the tests by the project reference.</summary>
+    /// <summary>The real `stargate` command, copied next to the program by this library's project reference.</summary>
     public static string StargateDll => Path.Combine(AppContext.BaseDirectory, "stargate.dll");
 
     private static string FindRoot()
@@ -29,6 +29,6 @@ public static class RepoPaths
             }
         }
 
-        throw new InvalidOperationException($"no Stargate.slnx above {AppContext.BaseDirectory}: the tests must run from a checkout");
+        throw new InvalidOperationException($"no Stargate.slnx above {AppContext.BaseDirectory}: the guests are booted from a checkout");
     }
 }

@@ -1,7 +1,7 @@
 using Stargate.Testing;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 
-namespace Stargate.IntegrationTests.Host;
+namespace Stargate.Guests.Zones;
 
 /// <summary>Runs the real `stargate` command (stargate.dll, next to the tests) to completion.</summary>
 public static class StargateCli

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 
-namespace Stargate.IntegrationTests.Host;
+namespace Stargate.Guests.Zones;
 
 /// <summary>
 /// A zone formatted by the real CLI (`stargate zone create`) for one test, in /dev/shm or in

@@ -1,6 +1,7 @@
+using Stargate.Guests.Qemu;
 using Stargate.Testing;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Kernels;
 
 /// <summary>
 /// Modules of a guest kernel's own tree (/lib/modules/RELEASE, from Debian's linux-image
@@ -9,7 +10,9 @@ namespace Stargate.IntegrationTests.Guest;
 /// `modprobe -S RELEASE --show-depends NAME` (kmod), which lists the files in load order
 /// without loading anything; compressed modules (.ko.xz, Debian's form) are unpacked with xz,
 /// since busybox insmod hands the kernel raw bytes. The guest's /init loads them in
-/// <see cref="ListPath"/>'s order before anything else runs.
+/// <see cref="ListPath"/>'s order before anything else runs. Flavors differ: the cloud
+/// kernels have no 9p or 9pnet_virtio at all (CONFIG_NET_9P is unset), and asking for a module a
+/// kernel lacks is an error that says so.
 /// </summary>
 public static class KernelModules
 {
@@ -26,6 +29,12 @@ public static class KernelModules
         foreach (string name in names)
         {
             var result = ProcessRunner.Run("modprobe", ["-S", release, "--show-depends", name]);
+            if (result.ExitCode != 0 && System.IO.Directory.Exists($"/lib/modules/{release}") && result.Stderr.Contains("not found", StringComparison.Ordinal))
+            {
+                string flavor = KernelMatrix.Of(release) is { } kernel ? $" (kernel {kernel.Id} of the matrix)" : string.Empty;
+                throw new GuestException($"kernel {release}{flavor} has no module {name}, built in or in /lib/modules/{release}: that flavor lacks it; boot another kernel");
+            }
+
             if (result.ExitCode != 0)
             {
                 throw new GuestException($"modprobe -S {release} --show-depends {name} failed (is linux-image-{release} installed? kmod?):\n{result.Stderr.Trim()}");

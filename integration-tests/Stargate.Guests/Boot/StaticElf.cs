@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Boot;
 
 /// <summary>Tells a static ELF64 executable from a dynamic one: a dynamic one has a PT_INTERP header.</summary>
 public static class StaticElf

@@ -1,16 +1,18 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
+using Stargate.Guests.Kernels;
+using Stargate.Guests.Qemu;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Boot;
 
 /// <summary>
 /// The guests' initramfs, in two gzip'd newc archives that the kernel unpacks one after the
 /// other (it accepts concatenated compressed archives):
 /// <list type="bullet">
 /// <item>the base, built once per run and cached by content hash under
-/// artifacts/guest-initramfs: /init (Guest/init.sh), /bin/busybox (+ /bin/sh; init installs
+/// artifacts/guest-initramfs: /init (Boot/init.sh), /bin/busybox (+ /bin/sh; init installs
 /// the other applet links), /bin/sgtool, /bin/sgfstest, /bin/sgbench, /dev/console;</item>
 /// <item>for a guest that loads a kernel module, an archive with it in <see cref="ModuleDirectory"/>,
 /// cached by content hash the same way;</item>
@@ -35,13 +37,13 @@ public static class Initramfs
     /// <summary>The base archive (gzip'd), built on first use.</summary>
     public static byte[] Base => LazyBase.Value;
 
-    /// <summary>The init script, as embedded in the test assembly.</summary>
+    /// <summary>The init script, as embedded in this library.</summary>
     public static string InitScript
     {
         get
         {
-            using var stream = typeof(Initramfs).Assembly.GetManifestResourceStream("Stargate.IntegrationTests.init.sh")
-                ?? throw new InvalidOperationException("the init.sh resource is missing from the test assembly");
+            using var stream = typeof(Initramfs).Assembly.GetManifestResourceStream("Stargate.Guests.init.sh")
+                ?? throw new InvalidOperationException("the init.sh resource is missing from the guest library");
             using var reader = new StreamReader(stream, Encoding.UTF8);
             return reader.ReadToEnd();
         }

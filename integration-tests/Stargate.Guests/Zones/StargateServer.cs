@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 using Stargate.Interop.Native;
 
-namespace Stargate.IntegrationTests.Host;
+namespace Stargate.Guests.Zones;
 
 /// <summary>
 /// A running `stargate serve ZONE --socket PATH --vectors N` owned by one test. Start returns

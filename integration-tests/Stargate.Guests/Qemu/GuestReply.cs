@@ -1,4 +1,4 @@
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Qemu;
 
 /// <summary>What one command run in a guest printed, and its exit status.</summary>
 public sealed record GuestReply(string Command, int ExitCode, IReadOnlyList<string> Lines)

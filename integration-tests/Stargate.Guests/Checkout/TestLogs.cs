@@ -1,4 +1,4 @@
-namespace Stargate.IntegrationTests.Support;
+namespace Stargate.Guests.Checkout;
 
 /// <summary>
 /// artifacts/guest-logs (or the folder a program chose with <see cref="UseFolder"/>): the

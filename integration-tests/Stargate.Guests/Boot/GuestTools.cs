@@ -1,7 +1,7 @@
 using Stargate.Testing;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Boot;
 
 /// <summary>
 /// The static guest-side tools of guest-module-templates/tools, built once per test run with

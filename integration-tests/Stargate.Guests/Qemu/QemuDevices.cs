@@ -1,6 +1,6 @@
 using Stargate.Host.Ivshmem;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Qemu;
 
 /// <summary>
 /// QEMU arguments for the devices the tests attach: the product's own (QemuArguments, what

@@ -1,4 +1,4 @@
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Qemu;
 
 /// <summary>A guest did not do what a test waited for; the message carries the end of its console.</summary>
 public sealed class GuestException : Exception

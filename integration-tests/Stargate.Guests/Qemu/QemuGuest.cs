@@ -6,14 +6,15 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
-using Stargate.IntegrationTests.Support;
+using Stargate.Guests.Checkout;
+using Stargate.Guests.Boot;
+using Stargate.Guests.Kernels;
 using Stargate.Interop.Native;
-using Xunit.Abstractions;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Qemu;
 
 /// <summary>
-/// One QEMU guest, owned by one test: a Debian kernel and the test initramfs (Guest/init.sh),
+/// One QEMU guest, owned by one test: a Debian kernel and the test initramfs (Boot/init.sh),
 /// 1 vCPU, the serial console on QEMU's stdout. The console is kept in memory, written as it
 /// comes to artifacts/guest-logs/CLASS.TEST-N.log, and its tail is put in every failure.
 /// <para>
@@ -36,7 +37,7 @@ public sealed partial class QemuGuest : IDisposable
     private static int _guestsStarted;
 
     private readonly GuestOptions _options;
-    private readonly ITestOutputHelper? _output;
+    private readonly Action<string>? _progress; // the caller's log: a line at start and when ready
     private readonly Process _process;
     private readonly Thread _stdoutReader;
     private readonly Thread _stderrReader;
@@ -58,10 +59,10 @@ public sealed partial class QemuGuest : IDisposable
         RemoveStaleGuests();
     }
 
-    private QemuGuest(GuestEnvironment environment, GuestOptions options, string name, ITestOutputHelper? output)
+    private QemuGuest(GuestEnvironment environment, GuestOptions options, string name, Action<string>? log)
     {
         _options = options;
-        _output = output;
+        _progress = log;
         Name = name;
         WorkDirectory = Path.Combine(Path.GetTempPath(), $"{WorkPrefix}{Environment.ProcessId}-{Interlocked.Increment(ref _guestsStarted)}");
         Directory.CreateDirectory(WorkDirectory);
@@ -75,7 +76,7 @@ public sealed partial class QemuGuest : IDisposable
         }
 
         var kernelModules = options.KernelModules.Count == 0 ? null
-            : Guest.KernelModules.Resolve(options.KernelRelease ?? GuestKernel.ReleaseOf(kernel), options.KernelModules);
+            : Kernels.KernelModules.Resolve(options.KernelRelease ?? GuestKernel.ReleaseOf(kernel), options.KernelModules);
         Initramfs.WriteForGuest(initrd, options.Script, options.Module, kernelModules);
 
 
@@ -132,7 +133,7 @@ public sealed partial class QemuGuest : IDisposable
         _stderrReader = new Thread(ReadStderr) { IsBackground = true, Name = $"{name} stderr" };
         _stdoutReader.Start();
         _stderrReader.Start();
-        _output?.WriteLine($"{name}: started QEMU pid {_process.Id}; console log {LogPath}");
+        _progress?.Invoke($"{name}: started QEMU pid {_process.Id}; console log {LogPath}");
     }
 
     /// <summary>This guest's name in logs and messages: CLASS.TEST-N, or CLASS.TEST.RELEASE-N for a chosen kernel.</summary>
@@ -181,16 +182,18 @@ public sealed partial class QemuGuest : IDisposable
     }
 
     /// <summary>
-    /// Boots a guest. Skips the calling [SkippableFact] when the machine lacks QEMU, a kernel
-    /// or busybox-static. @test and @testFile name the log (CLASS.TEST-N); leave them to the compiler.
+    /// Boots a guest; @log gets a line when QEMU starts and when the guest takes commands. A
+    /// machine that lacks QEMU, a kernel or busybox-static is a <see cref="GuestException"/>
+    /// naming what is missing (a test checks <see cref="GuestEnvironment.Find"/> first and
+    /// skips). @test and @testFile name the log (CLASS.TEST-N); leave them to the compiler.
     /// </summary>
-    public static QemuGuest Start(GuestOptions options, ITestOutputHelper? output = null,
+    public static QemuGuest Start(GuestOptions options, Action<string>? log = null,
         [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
-        var environment = GuestEnvironment.RequireOrSkip();
+        var environment = GuestEnvironment.Require();
         string baseName = $"{Path.GetFileNameWithoutExtension(testFile)}.{test}{(options.KernelRelease is null ? string.Empty : "." + options.KernelRelease)}";
         int n = GuestsPerTest.AddOrUpdate(baseName, 1, (_, count) => count + 1);
-        return new QemuGuest(environment, options, $"{baseName}-{n}", output);
+        return new QemuGuest(environment, options, $"{baseName}-{n}", log);
     }
 
     /// <summary>
@@ -411,7 +414,7 @@ public sealed partial class QemuGuest : IDisposable
 
         WaitFor("ready");
         _ready = true;
-        _output?.WriteLine($"{Name}: ready after {_clock.Elapsed.TotalSeconds:0.0} s (init started at {BootTime?.TotalSeconds:0.0} s)");
+        _progress?.Invoke($"{Name}: ready after {_clock.Elapsed.TotalSeconds:0.0} s (init started at {BootTime?.TotalSeconds:0.0} s)");
     }
 
     private void Send(string text)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Stargate.IntegrationTests.Guest;
+namespace Stargate.Guests.Boot;
 
 /// <summary>
 /// Writes a cpio archive in the "newc" format the kernel unpacks into its initramfs
