@@ -65,7 +65,7 @@ mkdir -p "$work/initramfs/bin" "$work/initramfs/lib"
 cp /bin/busybox "$work/tools/sgtool" "$work/tools/sgfstest" "$work/initramfs/bin/"
 cp "$module" "$work/initramfs/lib/stargatefs.ko"
 ln -s busybox "$work/initramfs/bin/sh" # /init is a #!/bin/sh script
-cp "$root/integration-tests/Stargate.IntegrationTests/Guest/init.sh" "$work/initramfs/init"
+cp "$root/integration-tests/Stargate.Guests/Boot/init.sh" "$work/initramfs/init"
 # Each guest mounts the zone and reads the host's files (big.bin through a mapping made of
 # 2 MiB pages). Then they change the namespace through requests to the host service: guest 1
 # creates a board (the host allocates its space on request) and waits in a mapping for

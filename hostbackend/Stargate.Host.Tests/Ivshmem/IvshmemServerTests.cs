@@ -183,6 +183,11 @@ public class IvshmemServerTests
         var e = Assert.Throws<ZoneException>(() => new StargateService(server.Opened, server.Server.Options, new ListLogger()));
         Assert.Contains("another server is listening", e.Message);
         Assert.True(File.Exists(server.Socket), "the refused service leaves the running one's socket file alone");
+
+        // The refused service found the running one by connecting to it: that probe took id 1
+        // and hung up. Once the running service has let it go, id 1 is the next guest's again.
+        server.Log.WaitFor("peer 1 (pid");
+        Eventually(() => server.Opened.Peers.Record(1).State == SgzAbi.PeerFree, "the probe's slot is freed");
         using (var a = new ProtocolClient(server.Socket, 2))
         {
             Assert.Equal(1, a.Id);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-// Shared by the host tests and the guest tests (linked into integration-tests): one runner.
+// Shared by the host tests and the guest tests (linked into integration-tests/Stargate.Guests): one runner.
 namespace Stargate.Testing;
 
 /// <summary>Runs a short-lived command to completion, with a timeout, capturing its output.</summary>
