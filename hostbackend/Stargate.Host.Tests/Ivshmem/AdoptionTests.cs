@@ -67,7 +67,7 @@ public class AdoptionTests
         }
     }
 
-    private static ulong RingOffset(Zone zone, int slot) => zone.Geometry.Rings.Offset + ((ulong)slot * zone.Geometry.RingBytes);
+    private static ulong RingOffset(Zone zone, int slot) => zone.Geometry.RingAreaOffset(slot);
 
     private static int ExitedChildPid()
     {

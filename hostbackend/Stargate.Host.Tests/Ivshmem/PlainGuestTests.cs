@@ -151,7 +151,7 @@ public class PlainGuestTests
     }
 
     private static Span<byte> Area(Zone zone, int slot) =>
-        zone.Memory.Span(zone.Geometry.Rings.Offset + ((ulong)slot * zone.Geometry.RingBytes), zone.Geometry.RingBytes);
+        zone.Memory.Span(zone.Geometry.RingAreaOffset(slot), zone.Geometry.RingBytes);
 
     /// <summary>Bumps a guest's heartbeat every 50 ms, as stargatefs does, until stopped (joined before the guest's mapping goes).</summary>
     private sealed class Heartbeat : IDisposable

@@ -121,7 +121,7 @@ public class LockAndPeerTests
         Assert.Equal([1], bench.Rings);
         Assert.Equal(0, bench.Serve());
         Assert.DoesNotContain(bench.Zone.Names.ReadDirectory("/d"), e => e.Name == "never");
-        var area = bench.Zone.Memory.Span(bench.Zone.Geometry.Rings.Offset + (2UL * bench.Zone.Geometry.RingBytes), bench.Zone.Geometry.RingBytes);
+        var area = bench.Zone.Memory.Span(bench.Zone.Geometry.RingAreaOffset(2), bench.Zone.Geometry.RingBytes);
         Assert.False(area.ContainsAnyExcept((byte)0), "the dead peer's area is zeroed");
         Assert.Equal(0u, bench.Call(a, Req.Lock(held, SgzAbi.LockWrite, 0, 0, owner: 1, pid: 1)).Status);
         a.InodeLockWord(mine.Ino) = 0;

@@ -28,7 +28,7 @@ internal sealed unsafe class TestGuest : IDisposable
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
-        _area = geometry.Rings.Offset + ((ulong)slot * geometry.RingBytes);
+        _area = geometry.RingAreaOffset(slot);
         _geometry = geometry;
     }
 

@@ -177,7 +177,7 @@ public sealed class LockTableTests : IDisposable
         Assert.Equal(4UL, gWord);
         gWord = 0;
 
-        ulong area = Z.Geometry.Rings.Offset + (2UL * Z.Geometry.RingBytes);
+        ulong area = Z.Geometry.RingAreaOffset(2);
         Z.Memory.Span(area, Z.Geometry.RingBytes).Fill(0x5a);
         Z.Memory.Span(area + Z.Geometry.RingBytes, 8).Fill(0x5a);
         Z.Peers.ClearArea(2);

@@ -15,7 +15,7 @@ internal readonly record struct RingArea(ulong Offset)
     public static bool Fits(ZoneGeometry geometry) =>
         geometry.RingBytes >= SgzAbi.RingBytes && geometry.Rings.Size / geometry.RingBytes >= geometry.MaxPeers;
 
-    public static RingArea Of(ZoneGeometry geometry, int slot) => new(geometry.Rings.Offset + ((ulong)slot * geometry.RingBytes));
+    public static RingArea Of(ZoneGeometry geometry, int slot) => new(geometry.RingAreaOffset(slot));
 
     public ulong Request(int tag) => Offset + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize);
 

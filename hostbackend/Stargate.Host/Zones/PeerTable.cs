@@ -91,7 +91,7 @@ public sealed class PeerTable
     public ulong AreaOffset(int slot)
     {
         Check(slot);
-        return _geometry.Rings.Offset + ((ulong)slot * _geometry.RingBytes);
+        return _geometry.RingAreaOffset(slot);
     }
 
     /// <summary>Zeroes a peer's ring area (request and reply rings, open table): runtime state, not journalled.</summary>

@@ -26,6 +26,9 @@ public sealed record ZoneGeometry
     public required ZoneRegion PeerTable { get; init; }
     public required ZoneRegion LockTable { get; init; }
     public required ZoneRegion Rings { get; init; }
+
+    /// <summary>Where peer slot <paramref name="slot"/>'s ring area starts (slots are not checked here).</summary>
+    public ulong RingAreaOffset(int slot) => Rings.Offset + ((ulong)slot * RingBytes);
     public required ZoneRegion InodeBitmap { get; init; }
     public required ZoneRegion PageBitmap { get; init; }
     public required ZoneRegion ChunkUsage { get; init; }
