@@ -137,6 +137,58 @@ public class HostileZoneTests
         return pages;
     }
 
+    /// <summary>
+    /// A change that fails after a guest has rewritten the journal's records (format 1 lets
+    /// it) is still undone exactly: the host undoes from its own copy of the saved bytes. Once
+    /// this left a failed rename half applied (two names, link count 1).
+    /// </summary>
+    [Theory]
+    [InlineData(0x00)]
+    [InlineData(0xff)]
+    public void FailingChange_WithTheJournalScribbledMidway_IsUndoneFromTheHostsOwnCopy(byte scribble)
+    {
+        using var zone = Filled();
+        var before = ZoneState.Capture(zone.Path);
+        var journal = Offsets(zone).Journal;
+        int failures = 0;
+        for (int point = 1; ; point++)
+        {
+            using var z = zone.Open();
+            z.InjectCrashAt(point, () =>
+            {
+                // Everything after the journal header: every record saved so far, and the rest.
+                using (var file = File.OpenHandle(zone.Path, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    var garbage = new byte[checked((int)journal.Size - 64)];
+                    Array.Fill(garbage, scribble);
+                    RandomAccess.Write(file, garbage, (long)journal.Offset + 64);
+                }
+
+                throw new ZoneException(ZoneError.Busy, "a change that fails after the journal was scribbled");
+            });
+            try
+            {
+                z.Names.Rename("/d/f1", "/d/f2");
+            }
+            catch (ZoneException e) when (e.Error == ZoneError.Busy)
+            {
+                failures++;
+                z.DisarmCrash();
+                Assert.Equal(before, ZoneState.Capture(z));
+                continue;
+            }
+
+            z.DisarmCrash(); // the rename ran to its end: every point of it has been tried
+            break;
+        }
+
+        Assert.True(failures >= 3, $"only {failures} failure points were exercised");
+        var report = ZoneChecker.Check(zone.Path, repair: false);
+        Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
+        var after = ZoneState.Capture(zone.Path);
+        Assert.DoesNotContain(after, line => line.StartsWith("/d/f1 ", StringComparison.Ordinal));
+    }
+
     private static void Survives(Action action)
     {
         try

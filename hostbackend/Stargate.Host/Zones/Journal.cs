@@ -16,12 +16,19 @@ namespace Stargate.Host.Zones;
 /// change's journal cost is bounded by the lines it touches, not by its writes.
 /// Stores to the header use Volatile.Write: the record must be in the zone
 /// before <c>used</c> covers it, and <c>used</c> before the protected write.
+/// Every record is also kept in this process (<see cref="_saved"/>): a change that fails
+/// here is undone from that private copy (<see cref="Undo"/>), never from the zone, whose
+/// records a guest may have rewritten in the meantime (in zone format 1 the journal is
+/// guest-writable). The zone's records serve only the next writer after a crash.
 /// </remarks>
 internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
 {
     private const ulong Line = 64;
     private const ulong HeaderSize = 64;
     private readonly HashSet<ulong> _protectedLines = [];
+
+    /// <summary>This change's records as saved, in order: (zone offset, old bytes, <c>used</c> before the record).</summary>
+    private readonly List<(ulong Offset, byte[] Old, ulong UsedBefore)> _saved = [];
     private ulong _used;
 
     /// <summary>The fault-injection test seam: what runs at which crash point (null = none armed).</summary>
@@ -61,6 +68,7 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
     {
         ref var h = ref Header;
         _protectedLines.Clear();
+        _saved.Clear();
         _used = 0;
         Volatile.Write(ref h.Used, 0UL);
         h.Sequence++;
@@ -143,6 +151,7 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
     {
         _used = mark;
         Volatile.Write(ref Header.Used, mark);
+        _saved.RemoveAll(r => r.UsedBefore >= mark);
         for (ulong line = offset & ~(Line - 1); line < offset + length; line += Line)
         {
             _protectedLines.Remove(line);
@@ -168,9 +177,33 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         CrashPoint();
         Volatile.Write(ref Header.State, (uint)SgzAbi.JournalIdle);
         _protectedLines.Clear();
+        _saved.Clear();
     }
 
-    /// <summary>Undoes the change in progress (or the one a dead writer left): returns the records applied.</summary>
+    /// <summary>
+    /// Undoes this process's change in progress from its private copy of the saved bytes,
+    /// newest first, and marks the journal idle: whatever the zone's journal region holds now
+    /// plays no part. Returns the records applied.
+    /// </summary>
+    public int Undo()
+    {
+        for (int i = _saved.Count - 1; i >= 0; i--)
+        {
+            var (offset, old, _) = _saved[i];
+            old.CopyTo(memory.Span(offset, (ulong)old.Length));
+        }
+
+        int applied = _saved.Count;
+        _saved.Clear();
+        Volatile.Write(ref Header.State, (uint)SgzAbi.JournalIdle);
+        _protectedLines.Clear();
+        return applied;
+    }
+
+    /// <summary>
+    /// Undoes the change a dead writer left, from the zone's journal (at open, and fsck
+    /// --repair): returns the records applied.
+    /// </summary>
     public int Rollback(string path)
     {
         ref var h = ref Header;
@@ -216,6 +249,7 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
 
         Volatile.Write(ref h.State, (uint)SgzAbi.JournalIdle);
         _protectedLines.Clear();
+        _saved.Clear();
         return records.Count;
     }
 
@@ -239,6 +273,7 @@ internal sealed class Journal(ZoneMemory memory, ZoneRegion region)
         }
 
         ulong at = region.Offset + HeaderSize + _used;
+        _saved.Add((offset, old.ToArray(), _used));
         old.CopyTo(memory.Span(at + 16, length));
         ref var rec = ref memory.Ref<SgzJournalRecord>(at);
         rec.Offset = offset;

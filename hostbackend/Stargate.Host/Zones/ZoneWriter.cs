@@ -107,7 +107,7 @@ internal sealed class ZoneWriter
         catch
         {
             _change = null;
-            _journal.Rollback(_path);
+            _journal.Undo();
             BumpSeqAfterUndo(state.DirtyInodes);
             NotifyAbandoned();
             throw;
