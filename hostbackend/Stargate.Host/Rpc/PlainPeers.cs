@@ -51,7 +51,7 @@ internal sealed class PlainPeers(Zone zone)
         _nextScan = nowMs + (long)ScanInterval.TotalMilliseconds;
         for (int slot = SgzAbi.HostPeerSlot + 1; slot < zone.Geometry.MaxPeers; slot++)
         {
-            if (Volatile.Read(ref zone.Peers.Record(slot).State) != SgzAbi.PeerFree)
+            if (zone.Peers.IsLive(slot))
             {
                 continue;
             }
@@ -161,7 +161,7 @@ internal sealed class PlainPeers(Zone zone)
         int dropped = 0;
         for (int slot = SgzAbi.HostPeerSlot + 1; slot < zone.Geometry.MaxPeers; slot++)
         {
-            if (Volatile.Read(ref zone.Peers.Record(slot).State) == SgzAbi.PeerFree
+            if (!zone.Peers.IsLive(slot)
                 && Interlocked.CompareExchange(ref Header(slot).Claim, 0, SgzAbi.ClaimHost) == SgzAbi.ClaimHost)
             {
                 dropped++;

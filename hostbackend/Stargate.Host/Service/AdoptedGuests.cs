@@ -29,15 +29,16 @@ internal sealed class AdoptedGuests(Zone zone, ILogger log)
     /// At start: each guest slot a previous service left live is adopted if its QEMU still
     /// runs, or, with pid 0, handed to <paramref name="plain"/> if a plain guest's claim is in
     /// its area (its heartbeat is watched from now); else it is cleaned up as a departure by
-    /// <paramref name="requests"/>. The pid is the guest's word only as far as the peer table
-    /// is guest-writable: a wrong one keeps a slot adopted, it cannot harm another guest.
+    /// <paramref name="requests"/>. The pid is what the zone held when this service opened it
+    /// (zone format 1 lets a guest write it): a wrong one keeps a slot adopted, it cannot harm
+    /// another guest.
     /// </summary>
     public void AdoptOrClean(PlainPeers plain, RequestServer requests)
     {
         plain.DropStaleMarks();
         foreach (int slot in zone.Peers.LiveGuests())
         {
-            ulong pid = zone.Peers.Record(slot).Pid;
+            ulong pid = zone.Peers.Pid(slot);
             if (pid == 0 && plain.Adopt(slot, Environment.TickCount64))
             {
                 ServiceLog.PlainAdopted(log, slot);
@@ -77,9 +78,9 @@ internal sealed class AdoptedGuests(Zone zone, ILogger log)
         return gone;
     }
 
-    /// <summary>When a slot's peer joined, as the zone's peer table records it.</summary>
+    /// <summary>When a slot's peer joined, as this process knows it (set here, or found in the zone at open).</summary>
     public static DateTimeOffset PeerSince(Zone zone, int slot) =>
-        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(zone.Peers.Record(slot).SinceNs / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+        DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(zone.Peers.SinceNs(slot) / 1_000_000, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
 
     /// <summary>The process exists (kill 0 succeeds, or it is another user's: EPERM, and /proc has it).</summary>
     private static bool IsAlive(ulong pid) =>

@@ -142,7 +142,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
         for (int id = 1; id <= Options.MaxPeers; id++)
         {
             bool free = !_ivshmem.Has(id) && !_adopted.Contains(id) && !_plain.Contains(id)
-                && Volatile.Read(ref _zone.Peers.Record(id).State) == SgzAbi.PeerFree;
+                && !_zone.Peers.IsLive(id);
             if (free && _plain.ReserveForDoorbell(id))
             {
                 return id;

@@ -8,6 +8,14 @@ namespace Stargate.Host.Zones;
 /// host service. Only the host writes the table, in journalled changes; a slot outside
 /// 0..max_peers-1 is refused before anything is read. Public members take the zone's lock.
 /// </summary>
+/// <remarks>
+/// Who is live, with which pid and since when, is this process's own knowledge
+/// (<see cref="_known"/>): read from the zone once, when the zone is opened (what a previous
+/// writer left: the service adopts or cleans those peers), then changed only by
+/// <see cref="Set"/>. The zone's table is a copy written for guests, fsck and the next
+/// writer, never read back: in zone format 1 a guest can write it, and a slot it marked
+/// live or free must not become a peer the host serves or a slot it hands out.
+/// </remarks>
 public sealed class PeerTable
 {
     private readonly string _path;
@@ -15,6 +23,7 @@ public sealed class PeerTable
     private readonly ZoneGeometry _geometry;
     private readonly ZoneWriter _writer;
     private readonly Lock _gate;
+    private readonly Known[] _known;
 
     internal PeerTable(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, Lock gate)
     {
@@ -23,6 +32,33 @@ public sealed class PeerTable
         _geometry = geometry;
         _writer = writer;
         _gate = gate;
+        _known = new Known[geometry.MaxPeers];
+        for (int slot = 0; slot < _known.Length; slot++)
+        {
+            var record = _memory.Ref<SgzPeer>(RecordOffset(slot));
+            _known[slot] = record.State == SgzAbi.PeerLive ? new Known(true, record.Pid, record.SinceNs) : default;
+        }
+    }
+
+    /// <summary>Whether this process knows slot <paramref name="slot"/> as live (it set it so, or found it so at open).</summary>
+    public bool IsLive(int slot)
+    {
+        Check(slot);
+        return _known[slot].Live;
+    }
+
+    /// <summary>The pid slot <paramref name="slot"/>'s peer was marked live with (0: a plain guest, or none).</summary>
+    public ulong Pid(int slot)
+    {
+        Check(slot);
+        return _known[slot].Pid;
+    }
+
+    /// <summary>When slot <paramref name="slot"/>'s peer joined, in ns since the Unix epoch (0: free).</summary>
+    public ulong SinceNs(int slot)
+    {
+        Check(slot);
+        return _known[slot].SinceNs;
     }
 
     /// <summary>Whether the zone's ring areas can hold the layout of stargate_zone.h for every peer slot (older or tiny zones cannot).</summary>
@@ -41,15 +77,17 @@ public sealed class PeerTable
         Check(slot);
         lock (_gate)
         {
+            var known = live ? new Known(true, pid, ZoneClock.NowNs()) : default;
             _writer.Change(() =>
             {
                 ref var peer = ref ForWrite(slot);
                 peer.State = live ? (uint)SgzAbi.PeerLive : (uint)SgzAbi.PeerFree;
                 peer.Ivposition = (uint)slot;
-                peer.Pid = live ? pid : 0;
-                peer.SinceNs = live ? ZoneClock.NowNs() : 0;
+                peer.Pid = known.Pid;
+                peer.SinceNs = known.SinceNs;
                 peer.Heartbeat = 0;
             });
+            _known[slot] = known;
         }
     }
 
@@ -61,7 +99,7 @@ public sealed class PeerTable
             int cleared = 0;
             for (int slot = SgzAbi.HostPeerSlot + 1; slot < _geometry.MaxPeers; slot++)
             {
-                if (Record(slot).State != SgzAbi.PeerFree)
+                if (_known[slot].Live || Record(slot).State != SgzAbi.PeerFree)
                 {
                     Set(slot, live: false);
                     cleared++;
@@ -78,7 +116,7 @@ public sealed class PeerTable
         var live = new List<int>();
         for (int slot = SgzAbi.HostPeerSlot + 1; slot < _geometry.MaxPeers; slot++)
         {
-            if (Volatile.Read(ref _memory.Ref<SgzPeer>(RecordOffset(slot)).State) == SgzAbi.PeerLive)
+            if (_known[slot].Live)
             {
                 live.Add(slot);
             }
@@ -123,6 +161,8 @@ public sealed class PeerTable
             throw new ZoneException(ZoneError.InvalidArgument, $"peer slot {slot} is outside the zone's table (0..{_geometry.MaxPeers - 1})");
         }
     }
+
+    private readonly record struct Known(bool Live, ulong Pid, ulong SinceNs);
 
     private ulong RecordOffset(int slot) => _geometry.PeerTable.Offset + ((ulong)slot * SgzAbi.PeerSize);
 }
