@@ -23,6 +23,12 @@ public sealed class RequestServer
     private readonly ILogger _log;
     private readonly bool _hasRings;
     private readonly Dictionary<ulong, HashSet<int>> _lockWaiters = [];
+
+    /// <summary>
+    /// Requests put aside because a guest held what they need (<see cref="GuestHoldsException"/>),
+    /// by (slot, tag): the copy taken the first time (never copied again) and when.
+    /// </summary>
+    private readonly Dictionary<(int Slot, int Tag), Deferred> _deferred = [];
     private readonly RateLimit _faultLog = new(TimeSpan.FromSeconds(1));
 
     /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
@@ -36,6 +42,15 @@ public sealed class RequestServer
 
     /// <summary>Requests answered since this server started (replies published).</summary>
     public long Served { get; private set; }
+
+    /// <summary>
+    /// How long a request may wait, put aside and tried again on later passes, for a guest that
+    /// holds an inode's seqcount or lock word; then it is answered EBUSY.
+    /// </summary>
+    public static TimeSpan GuestHoldLimit { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether requests are put aside for a guest's hold: the loop should look again within a millisecond.</summary>
+    public bool HasDeferred => _deferred.Count > 0;
 
     /// <summary>Fault injection for tests: called after a request's bytes are copied, before its seq is read again.</summary>
     internal Action<int, int>? AfterCopy { get; set; }
@@ -114,6 +129,11 @@ public sealed class RequestServer
             Guarded($"dropping the locks of peer {slot}", () => _zone.Locks.DropLocks(slot));
             Guarded($"clearing the inode lock words of peer {slot}", () => _zone.LockWords.ReleaseAll(slot));
             Guarded($"zeroing the area of peer {slot}", () => _zone.Peers.ClearArea(slot));
+            for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+            {
+                _deferred.Remove((slot, tag));
+            }
+
             Guarded($"freeing peer slot {slot}", () => _zone.Peers.Set(slot, live: false));
             Guarded("freeing orphans", () => _zone.Orphans.FreeUnheld());
             foreach (var waiters in _lockWaiters.Values)
@@ -198,12 +218,21 @@ public sealed class RequestServer
             return true;
         }
 
-        var copy = live;
-        AfterCopy?.Invoke(slot, tag);
-        Interlocked.MemoryBarrier();
-        if (copy.Seq != seq || Volatile.Read(ref live.Seq) != seq)
+        SgzRequest copy;
+        if (_deferred.TryGetValue((slot, tag), out var put) && put.Request.Seq == seq)
         {
-            return false; // the guest is still writing this slot: looked at again on the next pass
+            copy = put.Request; // copied and checked once; only the change is tried again
+        }
+        else
+        {
+            _deferred.Remove((slot, tag));
+            copy = live;
+            AfterCopy?.Invoke(slot, tag);
+            Interlocked.MemoryBarrier();
+            if (copy.Seq != seq || Volatile.Read(ref live.Seq) != seq)
+            {
+                return false; // the guest is still writing this slot: looked at again on the next pass
+            }
         }
 
         var reply = Answer(copy, slot, area, tag);
@@ -211,6 +240,8 @@ public sealed class RequestServer
         {
             return false;
         }
+
+        _deferred.Remove((slot, tag));
 
         Publish(slot, area, tag, seq);
         AfterReply(reply.Value, slot);
@@ -237,6 +268,10 @@ public sealed class RequestServer
             status = e.Errno;
             RpcLog.Refused(_log, slot, seq, status, e.Message);
         }
+        catch (GuestHoldsException) when (PutAside(raw, slot, tag))
+        {
+            return null; // undone; tried again on a later pass, with the same copy
+        }
         catch (ZoneException e)
         {
             status = ZoneErrors.ToErrno(e.Error);
@@ -259,6 +294,22 @@ public sealed class RequestServer
             Fault($"the error reply to peer {slot} request {seq}", e);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Puts a request whose change met a guest's hold aside for a later pass; false once it
+    /// has waited <see cref="GuestHoldLimit"/> (then it is answered EBUSY).
+    /// </summary>
+    private bool PutAside(in SgzRequest raw, int slot, int tag)
+    {
+        long now = Environment.TickCount64;
+        if (!_deferred.TryGetValue((slot, tag), out var put) || put.Request.Seq != raw.Seq)
+        {
+            _deferred[(slot, tag)] = new Deferred(raw, now);
+            return true;
+        }
+
+        return now - put.SinceMs < (long)GuestHoldLimit.TotalMilliseconds;
     }
 
     private Outcome Apply(Request r)
@@ -423,6 +474,8 @@ public sealed class RequestServer
             RpcLog.Fault(_log, what, e.GetType().Name, e.Message, suppressed);
         }
     }
+
+    private readonly record struct Deferred(SgzRequest Request, long SinceMs);
 
     /// <summary>What a request's reply carries besides seq.</summary>
     private readonly record struct Outcome(int Opcode, int Status, NodeRef Node, ulong Size, LockConflict? Conflict)

@@ -47,6 +47,10 @@ public sealed class StargateService : IDisposable, IGuestSlots
         }
 
         _zone = zone;
+
+        // The loop thread never waits on a guest: a change that meets a guest's hold on an
+        // inode fails at once, and the request server tries it again on a later pass.
+        zone.GuestWaitMs = 0;
         Options = options with { MaxPeers = maxPeers };
         _log = log;
         _pump = new RequestPump(zone, RingGuest, log);
@@ -225,7 +229,9 @@ public sealed class StargateService : IDisposable, IGuestSlots
     /// <summary>The request pump's interval, or sooner when a control client's deadline or a waiting host lock is due.</summary>
     private int PollTimeoutMs()
     {
-        int ms = (int)RequestPump.Interval(guestsWithoutDoorbells: _adopted.Count > 0 || _plain.Count > 0).TotalMilliseconds;
+        int ms = Requests.HasDeferred
+            ? 1
+            : (int)RequestPump.Interval(guestsWithoutDoorbells: _adopted.Count > 0 || _plain.Count > 0).TotalMilliseconds;
         int control = _control.MillisecondsToNextDeadline();
         return control < 0 ? ms : Math.Min(control, ms);
     }

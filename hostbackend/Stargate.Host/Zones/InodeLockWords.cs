@@ -12,18 +12,18 @@ namespace Stargate.Host.Zones;
 /// </summary>
 public sealed class InodeLockWords
 {
-    private const int TakeWaitMs = 1000;
-
     private readonly string _path;
     private readonly InodeTable _inodes;
     private readonly PeerTable _peers;
+    private readonly ZoneWriter _writer;
     private readonly Lock _gate;
 
-    internal InodeLockWords(string path, InodeTable inodes, PeerTable peers, Lock gate)
+    internal InodeLockWords(string path, InodeTable inodes, PeerTable peers, ZoneWriter writer, Lock gate)
     {
         _path = path;
         _inodes = inodes;
         _peers = peers;
+        _writer = writer;
         _gate = gate;
     }
 
@@ -48,16 +48,20 @@ public sealed class InodeLockWords
         }
     }
 
-    /// <summary>The host takes an inode's lock word as slot 0, waiting a bounded time for a guest that holds it (Busy after).</summary>
+    /// <summary>
+    /// The host takes an inode's lock word as slot 0, waiting at most the writer's
+    /// <see cref="ZoneWriter.GuestWaitMs"/> for a guest that holds it (then <see cref="GuestHoldsException"/>).
+    /// </summary>
     internal void TakeAsHost(ulong ino)
     {
         ref ulong word = ref _inodes.Live(ino).Lock;
-        long deadline = Environment.TickCount64 + TakeWaitMs;
+        int waitMs = _writer.GuestWaitMs;
+        long deadline = Environment.TickCount64 + waitMs;
         while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
         {
-            if (Environment.TickCount64 > deadline)
+            if (Environment.TickCount64 >= deadline)
             {
-                throw new ZoneException(ZoneError.Busy, $"{_path}: inode {ino}: its lock is held by peer slot {(Volatile.Read(ref word) & SgzAbi.IlockHolderMask) - 1} for over {TakeWaitMs} ms");
+                throw new GuestHoldsException($"{_path}: inode {ino}: its lock is held by peer slot {(Volatile.Read(ref word) & SgzAbi.IlockHolderMask) - 1} for over {waitMs} ms");
             }
 
             Thread.Sleep(1);

@@ -113,7 +113,7 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
         if (writer.IsWritable)
         {
             // This process is the zone's only host writer: the holder is a guest (or garbage).
-            throw new ZoneException(ZoneError.Busy, $"{path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}) for over {waitMs} ms: a guest holds its seqcount");
+            throw new GuestHoldsException($"{path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}) for over {waitMs} ms: a guest holds its seqcount");
         }
 
         throw new ZoneCorruptException($"{path}: inode {ino} at zone offset 0x{at:x} stays mid-change (seq {live.Seq}): a guest holds it, or its writer died mid-change (then any writing command, or 'stargate zone fsck --repair', undoes the change)");

@@ -50,7 +50,7 @@ public sealed class Zone : IDisposable
         PageTables = new PageTables(path, memory, geometry, Writer, Inodes, Allocator);
         Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
         Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
-        LockWords = new InodeLockWords(path, Inodes, Peers, _gate);
+        LockWords = new InodeLockWords(path, Inodes, Peers, Writer, _gate);
         var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks);
         Orphans = new Orphans(Inodes, new OpenTables(memory, Peers), reclaimer, Writer, _gate);
         var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
@@ -93,6 +93,17 @@ public sealed class Zone : IDisposable
     internal ZoneMemory Memory => _memory;
 
     internal ZoneWriter Writer { get; }
+
+    /// <summary>
+    /// How long a change waits for a guest that holds an inode's seqcount or lock word before
+    /// it fails with <see cref="GuestHoldsException"/> (ms; 1000 by default, 0 in the service,
+    /// whose loop thread never waits on a guest).
+    /// </summary>
+    public int GuestWaitMs
+    {
+        get => Writer.GuestWaitMs;
+        set => Writer.GuestWaitMs = value;
+    }
 
     internal InodeTable Inodes { get; }
 

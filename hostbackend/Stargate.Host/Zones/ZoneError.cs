@@ -37,6 +37,12 @@ public class ZoneException(ZoneError error, string message) : Exception(message)
     public int Errno => ZoneErrors.ToErrno(Error);
 }
 
+/// <summary>
+/// A guest holds what a change needs (an inode's seqcount or lock word) for longer than the
+/// zone's <see cref="Zone.GuestWaitMs"/>: the change was not made and may be tried again.
+/// </summary>
+public sealed class GuestHoldsException(string message) : ZoneException(ZoneError.Busy, message);
+
 /// <summary>A structure in the zone failed a check: names the structure and where it is.</summary>
 public sealed class ZoneCorruptException(string message) : ZoneException(ZoneError.Corrupt, message);
 

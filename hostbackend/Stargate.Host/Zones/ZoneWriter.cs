@@ -19,7 +19,6 @@ namespace Stargate.Host.Zones;
 /// </remarks>
 internal sealed class ZoneWriter
 {
-    private const int SeqTakeMs = 1000;
     private const int RepairSeqTakeMs = 100;
 
     /// <summary>Where seq lies in an inode record.</summary>
@@ -134,10 +133,19 @@ internal sealed class ZoneWriter
     }
 
     /// <summary>
+    /// How long a change waits for a guest that holds an inode's seqcount or lock word before
+    /// it fails with <see cref="GuestHoldsException"/>: 1 s for the CLI and library callers;
+    /// 0 (a few microseconds of spinning) for the service, whose one loop thread must never
+    /// wait on a guest: it puts the request aside and tries it again on a later pass.
+    /// </summary>
+    public int GuestWaitMs { get; set; } = 1000;
+
+    /// <summary>
     /// The inode, journalled and with its seqcount held (odd) for the rest of the change.
     /// Guests take the seqcount too (cmpxchg even to odd around their size and mtime
-    /// stores), so the host takes it the same way, waiting a bounded time for a guest that
-    /// holds it; a guest that keeps it longer fails the change with Busy (and it is undone).
+    /// stores), so the host takes it the same way, waiting at most <see cref="GuestWaitMs"/>
+    /// for a guest that holds it; a guest that keeps it longer fails the change with
+    /// <see cref="GuestHoldsException"/> (and it is undone).
     /// The caller has checked the inode number.
     /// </summary>
     public ref SgzInode InodeForWrite(ulong ino)
@@ -226,7 +234,7 @@ internal sealed class ZoneWriter
         ulong at = _geometry.InodeOffset(ino);
         ref uint seq = ref _memory.Ref<SgzInode>(at).Seq;
         Span<byte> saved = stackalloc byte[InodeJournalled];
-        long deadline = Environment.TickCount64 + (Repairing ? RepairSeqTakeMs : SeqTakeMs);
+        long deadline = Environment.TickCount64 + (Repairing ? RepairSeqTakeMs : GuestWaitMs);
         for (int spin = 0; ; spin++)
         {
             uint found = Volatile.Read(ref seq);
@@ -260,8 +268,8 @@ internal sealed class ZoneWriter
                     return;
                 }
 
-                throw new ZoneException(ZoneError.Busy,
-                    $"{_path}: inode {ino}: a guest has held its seqcount (seq {Volatile.Read(ref seq)}) for over {SeqTakeMs} ms; the change was not made");
+                throw new GuestHoldsException(
+                    $"{_path}: inode {ino}: a guest has held its seqcount (seq {Volatile.Read(ref seq)}) for over {GuestWaitMs} ms; the change was not made");
             }
 
             Thread.SpinWait(32);
@@ -269,7 +277,7 @@ internal sealed class ZoneWriter
     }
 
     /// <summary>How long a load waits for an odd seq to become even: as long as a change would, in the zone's writer.</summary>
-    public int SeqWaitMs => IsWritable && !Repairing ? SeqTakeMs : InodeTable.SeqLoadMs;
+    public int SeqWaitMs => IsWritable && !Repairing ? GuestWaitMs : InodeTable.SeqLoadMs;
 
     /// <summary>After an undo restored the seq the change found, moves it on so a reader that copied mid-change retries.</summary>
     private void BumpSeqAfterUndo(IEnumerable<ulong> inodes)

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Stargate.Host.Rpc;
+using Stargate.Host.Zones;
+using Stargate.Interop.Abi;
+
+namespace Stargate.Host.Tests.Rpc;
+
+/// <summary>
+/// The service's loop thread never waits on a guest: a request whose change meets a guest's
+/// hold on an inode (its seqcount held odd, or its lock word) is put aside and tried again
+/// on later passes, other guests are served meanwhile, and after
+/// <see cref="RequestServer.GuestHoldLimit"/> it is answered EBUSY, undone.
+/// </summary>
+public class GuestHoldTests
+{
+    [Fact]
+    public void SeqcountHeldByAGuest_PutsTheRequestAside_ServesOthers_AndAnswersOnceReleased()
+    {
+        using var bench = new RpcBench();
+        bench.Zone.GuestWaitMs = 0; // as the service runs it
+        var dir = bench.SharedDirectory("shared");
+        var asker = bench.Guest(2);
+        var other = bench.Guest(3);
+        var file = bench.CreateFile(asker, "held", dir);
+        ref uint seq = ref bench.Zone.Inodes.Live(file.Ino).Seq;
+        uint even = Volatile.Read(ref seq);
+        Volatile.Write(ref seq, even + 1); // a guest in the middle of its size/mtime stores
+
+        ulong chmod = asker.Send(0, Req.Chmod(file, 0x180));
+        ulong create = other.Send(0, Req.Create(dir, "meanwhile"));
+        var pass = Stopwatch.StartNew();
+        bench.Serve();
+        pass.Stop();
+
+        Assert.False(asker.IsDone(0, chmod));
+        Assert.True(bench.Server.HasDeferred);
+        Assert.Equal(0u, other.Reply(0, create).Status);
+        Assert.True(pass.ElapsedMilliseconds < 500, $"a pass took {pass.ElapsedMilliseconds} ms: it waited on the guest's seqcount");
+
+        Volatile.Write(ref seq, even + 2);
+        bench.Serve();
+        Assert.Equal(0u, asker.Reply(0, chmod).Status);
+        Assert.False(bench.Server.HasDeferred);
+        Assert.Equal(0x180u, bench.Zone.Names.StatInode(file.Ino).Permissions);
+    }
+
+    [Fact]
+    public void SeqcountHeldPastTheLimit_AnswersEBUSY_AndChangesNothing()
+    {
+        using var bench = new RpcBench();
+        bench.Zone.GuestWaitMs = 0;
+        var dir = bench.SharedDirectory("shared");
+        var asker = bench.Guest(2);
+        var file = bench.CreateFile(asker, "held", dir);
+        Assert.Equal(0u, bench.Call(asker, Req.Allocate(file, 0, 8192)).Status);
+        var before = bench.Zone.Names.StatInode(file.Ino);
+        ref uint seq = ref bench.Zone.Inodes.Live(file.Ino).Seq;
+        Volatile.Write(ref seq, Volatile.Read(ref seq) | 1); // held odd, forever
+
+        ulong truncate = asker.Send(0, Req.SetSize(file, 1));
+        bench.Serve();
+        Assert.False(asker.IsDone(0, truncate));
+        Thread.Sleep(RequestServer.GuestHoldLimit + TimeSpan.FromMilliseconds(100));
+        bench.Serve();
+
+        Assert.Equal((uint)SgzAbi.StatusEbusy, asker.Reply(0, truncate).Status);
+        Assert.False(bench.Server.HasDeferred);
+        Volatile.Write(ref seq, Volatile.Read(ref seq) + 1);
+        Assert.Equal(before.Size, bench.Zone.Names.StatInode(file.Ino).Size);
+        Assert.Equal(before.Pages, bench.Zone.Names.StatInode(file.Ino).Pages);
+    }
+
+    [Fact]
+    public void HostTruncate_WithNoGuestWait_FailsAtOnceWhileAGuestHoldsTheLockWord()
+    {
+        using var bench = new RpcBench();
+        bench.Zone.GuestWaitMs = 0;
+        var holder = bench.Guest(3);
+        ulong ino = bench.Zone.Names.CreateFile("/file");
+        bench.Zone.Files.Write(ino, 0, new byte[8192]);
+        holder.InodeLockWord(ino) = (ulong)holder.Slot + 1; // a guest inside a write
+
+        var took = Stopwatch.StartNew();
+        var e = Assert.Throws<GuestHoldsException>(() => bench.Zone.Files.Truncate(ino, 1));
+        took.Stop();
+
+        Assert.Contains("peer slot 3", e.Message);
+        Assert.True(took.ElapsedMilliseconds < 500, $"the truncate waited {took.ElapsedMilliseconds} ms for the guest");
+        Assert.Equal(8192UL, bench.Zone.Names.StatInode(ino).Size);
+    }
+}
