@@ -14,7 +14,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
 {
     private const string Dir = BenchFileSystem.Mount;
     private static readonly Workload[] SingleGuest =
-        [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink];
+        [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.Append, Workload.SmallWrite, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink];
 
     private const string WorkPrefix = "stargate-bench-";
 
@@ -145,6 +145,8 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             "seqread" => $"{flags} --drop-caches seqread {Dir} {mib}",
             "randwrite" => $"{flags} randwrite {Dir} {mib} {ops}",
             "randread" => $"{flags} --drop-caches randread {Dir} {mib} {ops}",
+            "append" => $"append {Dir} {ops}",
+            "smallwrite" => $"smallwrite {Dir} {mib} {ops}",
             "mmapread" => $"--drop-caches mmapread {Dir} {mib}",
             "create" => $"create {Dir} {files}",
             "stat" => $"--drop-caches stat {Dir} {files}",

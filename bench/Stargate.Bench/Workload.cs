@@ -7,6 +7,8 @@ public sealed record Workload(string Id, string Label, string Unit, bool HigherI
     public static readonly Workload SeqRead = new("seqread", "sequential read, 1 MiB requests", "MiB/s", true, false);
     public static readonly Workload RandWrite = new("randwrite", "random write, 4 KiB", "IOPS", true, false);
     public static readonly Workload RandRead = new("randread", "random read, 4 KiB", "IOPS", true, false);
+    public static readonly Workload Append = new("append", "append, 4 KiB writes that grow a new file", "ops/s", true, false);
+    public static readonly Workload SmallWrite = new("smallwrite", "small writes, 64 B in place", "ops/s", true, false);
     public static readonly Workload MmapRead = new("mmapread", "mmap read of the large file", "MiB/s", true, false);
     public static readonly Workload Create = new("create", "create small files", "files/s", true, false);
     public static readonly Workload Stat = new("stat", "stat small files", "files/s", true, false);
@@ -17,7 +19,7 @@ public sealed record Workload(string Id, string Label, string Unit, bool HigherI
 
     /// <summary>Every workload, in table order.</summary>
     public static readonly IReadOnlyList<Workload> All =
-        [SeqWrite, SeqRead, RandWrite, RandRead, MmapRead, Create, Stat, Readdir, Unlink, Transfer, Latency];
+        [SeqWrite, SeqRead, RandWrite, RandRead, Append, SmallWrite, MmapRead, Create, Stat, Readdir, Unlink, Transfer, Latency];
 
     /// <summary>The throughput workloads drawn in the plot and compared with the paper's ratios.</summary>
     public static readonly IReadOnlyList<Workload> Throughput = [SeqWrite, SeqRead, MmapRead, Transfer];

@@ -34,6 +34,16 @@
  *   randread DIR MIB COUNT
  *                       the same offsets, 4 KiB pread(2)s; sum= of the pages.
  *                       --mmap: memcpy out of a shared mapping.
+ *   append DIR COUNT    timed: open DIR/append.dat O_CREAT|O_TRUNC|O_APPEND,
+ *                       COUNT 4 KiB write(2)s of the pattern (each one grows
+ *                       the file: on stargatefs, space and size), fsync,
+ *                       close; then (untimed) unlink.
+ *   smallwrite DIR MIB COUNT
+ *                       DIR/seq.dat must hold at least MIB MiB. Timed: open,
+ *                       COUNT 64-byte pwrite(2)s of the pattern inside the
+ *                       file at the xorshift64 sequence above, offset =
+ *                       (x % (MIB * 16384)) * 64 (no growth: each one only
+ *                       stamps mtime), fsync, close.
  *   create DIR N        mkdir DIR/meta (it may exist if empty; untimed).
  *                       Timed: N times open(O_CREAT|O_EXCL|O_WRONLY)+close of
  *                       DIR/meta/f000000, f000001, ... (printf "f%06u", 0..N-1).
@@ -132,7 +142,7 @@ static const char *sgb_workload; /* NULL until the command line names it */
 static bool sgb_drop_caches;
 
 /* The files in DIR, and DIR/meta/f of the metadata files (digits at sgb_name_digits); set by main. */
-static char sgb_seq[PATH_MAX], sgb_xfer[PATH_MAX], sgb_xfer_tmp[PATH_MAX];
+static char sgb_seq[PATH_MAX], sgb_xfer[PATH_MAX], sgb_xfer_tmp[PATH_MAX], sgb_appended[PATH_MAX];
 static char sgb_meta[PATH_MAX], sgb_ping[PATH_MAX], sgb_pong[PATH_MAX];
 static char sgb_name[PATH_MAX + 32];
 static size_t sgb_name_digits;
@@ -510,6 +520,59 @@ static int sgb_random(uint64_t mib, uint64_t count, bool writing, bool mapped)
 	return ret ? ret : sgb_result(count * SGB_PAGE, count, t0, writing ? "" : sgb_sum_word(sum));
 }
 
+/* append: @count 4 KiB write(2)s, each growing DIR/append.dat by one page. */
+static int sgb_append(uint64_t count)
+{
+	const char *path = sgb_appended;
+	uint64_t *block = sgb_block(0), t0;
+	int fd, ret;
+
+	if (!block)
+		return 1;
+	ret = sgb_start(&t0);
+	ret = ret ? ret : sgb_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, &fd);
+	for (uint64_t i = 0; !ret && i < count; i++) {
+		uint64_t off = i * SGB_PAGE;
+
+		sgb_stamp(block + off % SGB_BLOCK / 8, off, SGB_PAGE, 0);
+		ret = sgb_io(fd, true, (uint8_t *)block + off % SGB_BLOCK, SGB_PAGE, (off_t)off, path);
+	}
+	ret = ret ? ret : sgb_fsync(fd, path);
+	ret = ret ? ret : sgb_close(fd, path);
+	t0 = sgb_now() - t0;
+	free(block);
+	if (!ret && unlink(path) != 0)
+		ret = sgb_fail("unlink", path, errno);
+	return ret ? ret : sgb_result(count * SGB_PAGE, count, t0, "");
+}
+
+/* smallwrite: @count 64-byte pwrite(2)s inside DIR/seq.dat, at the xorshift64 offsets. */
+static int sgb_smallwrite(uint64_t mib, uint64_t count)
+{
+	const char *path = sgb_seq;
+	uint64_t size = mib * SGB_BLOCK, x = SGB_GOLDEN, t0, words[8];
+	int fd, ret;
+
+	ret = sgb_need_size(path, size);
+	ret = ret ? ret : sgb_start(&t0);
+	ret = ret ? ret : sgb_open(path, O_WRONLY, &fd);
+	for (uint64_t i = 0; !ret && i < count; i++) {
+		uint64_t off;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = x % (size / sizeof(words)) * sizeof(words);
+		for (size_t k = 0; k < 8; k++)
+			words[k] = sgb_word(off / 8 + k, 0);
+		ret = sgb_io(fd, true, words, sizeof(words), (off_t)off, path);
+	}
+	ret = ret ? ret : sgb_fsync(fd, path);
+	ret = ret ? ret : sgb_close(fd, path);
+	t0 = sgb_now() - t0;
+	return ret ? ret : sgb_result(count * sizeof(words), count, t0, "");
+}
+
 /* xwrite: a KEY no earlier run is likely to have used (getrandom, else the clocks and pid). */
 static int sgb_xwrite(uint64_t mib)
 {
@@ -733,6 +796,7 @@ static int sgb_usage(void)
 	fputs("usage: sgbench [--mmap] [--drop-caches] WORKLOAD DIR [ARGS]\n"
 	      "  seqwrite DIR MIB | seqread DIR MIB | mmapread DIR MIB\n"
 	      "  randwrite DIR MIB COUNT | randread DIR MIB COUNT\n"
+	      "  append DIR COUNT | smallwrite DIR MIB COUNT\n"
 	      "  create DIR N | stat DIR N | readdir DIR N | unlink DIR N\n"
 	      "  xwrite DIR MIB | xread DIR MIB | pingpong DIR a|b ROUNDS\n"
 	      "numbers: decimal, 1..4294967295. --mmap: seqwrite, seqread, mmapread,\n"
@@ -769,6 +833,7 @@ static const struct {
 	{ "stat", { "N" }, false },		   { "readdir", { "N" }, false },
 	{ "unlink", { "N" }, false },		   { "xwrite", { "MIB" }, false },
 	{ "xread", { "MIB" }, true },		   { "pingpong", { "ROLE", "ROUNDS" }, false },
+	{ "append", { "COUNT" }, false },	   { "smallwrite", { "MIB", "COUNT" }, false },
 };
 
 int main(int argc, char **argv)
@@ -821,7 +886,7 @@ int main(int argc, char **argv)
 		return sgb_fail("stat", dir, ENOTDIR);
 	if (!sgb_path(sgb_seq, dir, "seq.dat") || !sgb_path(sgb_xfer, dir, "xfer.dat") ||
 	    !sgb_path(sgb_xfer_tmp, dir, "xfer.dat.tmp") || !sgb_path(sgb_meta, dir, "meta") ||
-	    !sgb_path(sgb_ping, dir, "ping") || !sgb_path(sgb_pong, dir, "pong") ||
+	    !sgb_path(sgb_ping, dir, "ping") || !sgb_path(sgb_appended, dir, "append.dat") || !sgb_path(sgb_pong, dir, "pong") ||
 	    !sgb_path(sgb_name, dir, "meta/f"))
 		return sgb_fail("paths in", dir, ENAMETOOLONG);
 	sgb_name_digits = strlen(sgb_name);
@@ -841,6 +906,10 @@ int main(int argc, char **argv)
 		return sgb_readdir(n[0]);
 	if (!strcmp(w, "xwrite"))
 		return sgb_xwrite(n[0]);
+	if (!strcmp(w, "append"))
+		return sgb_append(n[0]);
+	if (!strcmp(w, "smallwrite"))
+		return sgb_smallwrite(n[0], n[1]);
 	if (!strcmp(w, "xread"))
 		return sgb_xread(n[0], mapped);
 	return sgb_pingpong(n[0], n[1]);

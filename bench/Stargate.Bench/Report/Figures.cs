@@ -20,6 +20,10 @@ public static class Figures
         return m is { Error: null, Median: double median } ? median : null;
     }
 
+    /// <summary>The workloads, in table order, that @run has a result for (a run made before a workload existed has none).</summary>
+    public static IReadOnlyList<Workload> Measured(BenchRun run) =>
+        Workload.All.Where(w => run.Results.Any(m => m.Workload == w.Id)).ToList();
+
     /// <summary>The result of (@fileSystem, @workload), or null when the run has none.</summary>
     public static Measurement? Find(BenchRun run, string fileSystem, Workload workload) =>
         run.Results.FirstOrDefault(m => m.FileSystem == fileSystem && m.Workload == workload.Id);

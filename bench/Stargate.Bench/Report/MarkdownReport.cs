@@ -82,7 +82,7 @@ public static class MarkdownReport
         // A failed cell's note number; a file system that failed as a whole has one note for all its cells.
         var notes = new List<string>();
         var fileSystemNotes = new Dictionary<string, int>();
-        foreach (var workload in Workload.All)
+        foreach (var workload in Figures.Measured(run))
         {
             var cells = new List<string> { $"{Escape(workload.Label)} ({Escape(workload.Unit)})" };
             foreach (var fs in run.FileSystems)
@@ -159,7 +159,7 @@ public static class MarkdownReport
         }
 
         WriteHeader(md, header);
-        foreach (var workload in Workload.All)
+        foreach (var workload in Figures.Measured(run))
         {
             var cells = new List<string> { Escape(workload.Label) };
             cells.AddRange(baselines.Select(fs => RatioCell(Figures.Ratio(run, Figures.Stargate, fs.Id, workload))));
