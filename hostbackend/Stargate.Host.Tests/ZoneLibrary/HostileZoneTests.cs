@@ -189,6 +189,52 @@ public class HostileZoneTests
         Assert.DoesNotContain(after, line => line.StartsWith("/d/f1 ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// An offset the host has just allocated that maps to a hole when looked up (a guest
+    /// cleared the inode's depth in between: zone format 1 lets it) is refused, not taken as
+    /// zone offset 0. Writing a symlink's target there once overwrote the superblock.
+    /// </summary>
+    [Fact]
+    public void JustAllocatedOffset_ThatMapsToAHole_IsRefused_NotZoneOffsetZero()
+    {
+        using var zone = Filled();
+        using var z = zone.Open();
+        ulong ino = z.Names.Resolve("/d/f3");
+        var inode = z.Inodes.Load(ino);
+        Assert.False(z.PageTables.MapAllocated(ino, inode, 0).IsHole);
+
+        inode.PtDepth = 0; // what the host reads after a guest cleared it
+        var e = Assert.Throws<ZoneCorruptException>(() => z.PageTables.MapAllocated(ino, inode, 0));
+        Assert.Contains($"inode {ino}", e.Message);
+    }
+
+    /// <summary>No change writes the superblock's page except through the superblock's own accessor.</summary>
+    [Theory]
+    [InlineData(0UL)]
+    [InlineData(64UL)]
+    [InlineData(4088UL)]
+    public void ChangeThatWouldWriteTheSuperblocksPage_IsRefusedAndUndone(ulong offset)
+    {
+        using var zone = Filled();
+        var before = Superblock(zone.Path);
+        using (var z = zone.Open())
+        {
+            Assert.Throws<ZoneCorruptException>(() => z.Writer.Change(() => z.Writer.BytesForWrite(offset, 8).Fill(0xee)));
+            Assert.Throws<ZoneCorruptException>(() => z.Writer.Change(() => z.Writer.U64ForWrite(offset) = 0xeeee));
+        }
+
+        Assert.Equal(before[..(SgzAbi.SuperblockCrcOffset + 4)], Superblock(zone.Path)[..(SgzAbi.SuperblockCrcOffset + 4)]);
+        RepairsToClean(zone.Path);
+    }
+
+    private static byte[] Superblock(string path)
+    {
+        var bytes = new byte[SgzAbi.PageSize];
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        RandomAccess.Read(file, bytes, 0);
+        return bytes;
+    }
+
     private static void Survives(Action action)
     {
         try

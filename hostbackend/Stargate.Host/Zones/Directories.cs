@@ -104,7 +104,7 @@ internal sealed class Directories(string path, ZoneMemory memory, ZoneGeometry g
             ulong end = dir.Size + ZoneGeometry.PageSize;
             tables.Populate(dirIno, dir.Size, end, slot, _ => false);
             inodes.ForWrite(dirIno).Size = end;
-            at = tables.Map(dirIno, inodes.Load(dirIno), dir.Size).ZoneOffset + SgzAbi.DirPageHeader;
+            at = tables.MapAllocated(dirIno, inodes.Load(dirIno), dir.Size).ZoneOffset + SgzAbi.DirPageHeader;
         }
 
         var d = default(SgzDirent);

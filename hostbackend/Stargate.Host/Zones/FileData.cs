@@ -142,11 +142,7 @@ public sealed class FileData
 
             for (ulong pos = offset; pos < end;)
             {
-                var extent = _tables.Map(ino, _inodes.Load(ino), pos);
-                if (extent.IsHole)
-                {
-                    throw new ZoneCorruptException($"{_path}: inode {ino}: offset {pos} is unmapped right after allocation");
-                }
+                var extent = _tables.MapAllocated(ino, _inodes.Load(ino), pos);
 
                 ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
                 ulong copied = source is FileSource file ? KernelCopy(file.Handle, pos - offset, _file, extent.ZoneOffset, n) : 0;

@@ -141,7 +141,7 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
     private void WriteLinkTarget(ulong ino, byte[] text, int slot)
     {
         tables.Populate(ino, 0, (ulong)text.Length, slot, _ => false);
-        var extent = tables.Map(ino, inodes.Load(ino), 0);
+        var extent = tables.MapAllocated(ino, inodes.Load(ino), 0);
         writer.BytesForWrite(extent.ZoneOffset, (ulong)text.Length);
         text.CopyTo(memory.Span(extent.ZoneOffset, (ulong)text.Length));
         inodes.ForWrite(ino).Size = (ulong)text.Length;

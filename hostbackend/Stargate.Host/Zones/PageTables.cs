@@ -23,6 +23,19 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
     public static ulong Capacity(int depth) => depth == 0 ? 0 : LevelSpan(depth) * SgzAbi.PtEntries;
 
     /// <summary>The extent holding <paramref name="fileOffset"/>: where it is in the zone and how far it runs.</summary>
+    /// <summary>
+    /// <see cref="Map"/> of an offset the caller has just allocated (Populate): a hole there
+    /// means the inode changed under the change (a guest rewrote it), and is refused rather
+    /// than read as zone offset 0.
+    /// </summary>
+    public Extent MapAllocated(ulong ino, in SgzInode inode, ulong fileOffset)
+    {
+        var extent = Map(ino, inode, fileOffset);
+        return extent.IsHole
+            ? throw new ZoneCorruptException($"{path}: inode {ino}: offset {fileOffset} is unmapped right after allocation")
+            : extent;
+    }
+
     public Extent Map(ulong ino, in SgzInode inode, ulong fileOffset)
     {
         int depth = inode.PtDepth;

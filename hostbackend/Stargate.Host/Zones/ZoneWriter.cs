@@ -163,31 +163,45 @@ internal sealed class ZoneWriter
 
     public ref ulong U64ForWrite(ulong offset)
     {
-        CurrentChange();
-        _journal!.Protect(offset, 8);
+        ProtectStructure(offset, 8);
         return ref _memory.Ref<ulong>(offset);
     }
 
     public ref ushort U16ForWrite(ulong offset)
     {
-        CurrentChange();
-        _journal!.Protect(offset, 2);
+        ProtectStructure(offset, 2);
         return ref _memory.Ref<ushort>(offset);
     }
 
     public Span<byte> BytesForWrite(ulong offset, ulong length)
     {
-        CurrentChange();
-        _journal!.Protect(offset, length);
+        ProtectStructure(offset, length);
         return _memory.Span(offset, length);
     }
 
     public ref T RecordForWrite<T>(ulong offset)
         where T : unmanaged
     {
-        CurrentChange();
-        _journal!.Protect(offset, (ulong)Marshal.SizeOf<T>());
+        ProtectStructure(offset, (ulong)Marshal.SizeOf<T>());
         return ref _memory.Ref<T>(offset);
+    }
+
+    /// <summary>
+    /// Journals a range a change is about to write, refusing one in the superblock's page: only
+    /// <see cref="SuperblockForWrite"/> writes there. Every other write lands at an offset taken
+    /// from the zone's structure, so a value a guest rewrote mid-change (an inode's depth
+    /// cleared, making its first page a "hole" at offset 0) must fail the change, never reach
+    /// the superblock.
+    /// </summary>
+    private void ProtectStructure(ulong offset, ulong length)
+    {
+        CurrentChange();
+        if (offset < ZoneGeometry.PageSize)
+        {
+            throw new ZoneCorruptException($"{_path}: a change was about to write 0x{length:x} bytes at zone offset 0x{offset:x}, inside the superblock's page: a structure it followed changed under it");
+        }
+
+        _journal!.Protect(offset, length);
     }
 
     /// <summary>
