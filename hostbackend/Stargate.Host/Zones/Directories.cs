@@ -129,16 +129,14 @@ internal sealed class Directories(string path, ZoneMemory memory, ZoneGeometry g
     {
         writer.BytesForWrite(slot.Offset, SgzAbi.DirentSize).Clear();
         TouchDirectory(dirIno, -1);
-        while (true)
-        {
-            var dir = inodes.Load(dirIno);
-            if (dir.Size == 0)
-            {
-                return;
-            }
 
-            ulong last = dir.Size - ZoneGeometry.PageSize;
-            var extent = tables.Map(dirIno, dir, last);
+        // The size is read once, here (checked against the directory's pages by Load): the loop
+        // steps down from it by itself and never reads the size again, which a guest could keep
+        // raising (zone format 1) to make it run for ever.
+        for (ulong size = inodes.Load(dirIno).Size; size > 0; size -= ZoneGeometry.PageSize)
+        {
+            ulong last = size - ZoneGeometry.PageSize;
+            var extent = tables.Map(dirIno, inodes.Load(dirIno), last);
             if (!extent.IsHole && memory.Span(extent.ZoneOffset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
             {
                 return;

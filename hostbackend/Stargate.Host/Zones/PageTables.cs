@@ -247,10 +247,13 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         return empty;
     }
 
-    /// <summary>Lowers the depth while only the root's first entry is used and it is a node.</summary>
+    /// <summary>
+    /// Lowers the depth while only the root's first entry is used and it is a node: at most
+    /// PtMaxDepth - 1 times, whatever depth the inode claims on each look.
+    /// </summary>
     private void Collapse(ulong ino)
     {
-        while (true)
+        for (int step = 1; step < SgzAbi.PtMaxDepth; step++)
         {
             var inode = inodes.Load(ino);
             if (inode.PtDepth <= 1)
