@@ -1,4 +1,5 @@
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Tests.Cli;
 using Stargate.Host.Zones;
 using Stargate.Interop.Native;
 using Stargate.Testing;
@@ -157,6 +158,28 @@ public class PeerCredentialTests
         Libc.Close(stale); // the file stays, nobody listens: what a killed service leaves
         int listener = SocketFile.Listen(socket, 0x180);
         SocketFile.Close(listener, socket);
+    }
+
+    [Fact]
+    public void Serve_WithAnUnknownAllowedUserOrGroup_FailsWithOneLine()
+    {
+        using var zone = new TempZone(16UL << 20);
+        var user = StargateProcess.Run("serve", zone.Path, "--socket", zone.Path + ".sock", "--allow-user", "no-such-user-here");
+        CliAssert.FailsWithOneLine(user, 2, "--allow-user no-such-user-here: no such user");
+        var group = StargateProcess.Run("serve", zone.Path, "--socket", zone.Path + ".sock", "--allow-user", "0", "--allow-group", "no-such-group-here");
+        CliAssert.FailsWithOneLine(group, 2, "--allow-group no-such-group-here: no such group");
+    }
+
+    [Fact]
+    public void Serve_OnASocketPathThatIsARegularFile_FailsWithOneLine_AndKeepsTheFile()
+    {
+        using var zone = new TempZone(16UL << 20);
+        string file = zone.Scratch("sock");
+        File.WriteAllText(file, "keep\n");
+        var r = StargateProcess.Run("serve", zone.Path, "--socket", file);
+        CliAssert.FailsWithOneLine(r, 1, $"{file} exists and is a regular file, not a socket");
+        Assert.Equal("keep\n", File.ReadAllText(file));
+        Assert.False(File.Exists(zone.Path + ".serve"));
     }
 
     private static uint Permissions(string path)
