@@ -54,6 +54,16 @@ public sealed class PeerAccess(IEnumerable<uint> users, IEnumerable<uint> groups
         return peer.Uid == own || peer.Uid == 0 ? null : $"uid {peer.Uid} may not act as this service (uid {own}); run the command as that user";
     }
 
-    private bool MemberOfAllowedGroup(uint uid) =>
-        Groups.Count > 0 && UserDatabase.User(uid) is var (name, primary) && UserDatabase.GroupsOf(name, primary).Any(Groups.Contains);
+    /// <summary>A database that cannot answer (an NSS error) allows nobody: the connection is refused, the service goes on.</summary>
+    private bool MemberOfAllowedGroup(uint uid)
+    {
+        try
+        {
+            return Groups.Count > 0 && UserDatabase.User(uid) is var (name, primary) && UserDatabase.GroupsOf(name, primary).Any(Groups.Contains);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 }
