@@ -29,10 +29,7 @@ public sealed class PeerAccess(IEnumerable<uint> users, IEnumerable<uint> groups
     /// <summary>The mode of the socket files: 0600 unless other users are allowed to connect.</summary>
     public uint SocketMode => Users.Count + Groups.Count == 0 ? OwnerOnlyMode : AnyoneMayConnectMode;
 
-    /// <summary>Null when the process at the other end of <paramref name="socket"/> may use the service; else why not, one line.</summary>
-    public string? Refusal(int socket) => Refusal(UnixSockets.PeerCredentials(socket));
-
-    /// <inheritdoc cref="Refusal(int)"/>
+    /// <summary>Null when <paramref name="peer"/> (a connected client's SO_PEERCRED) may use the service; else why not, one line.</summary>
     public string? Refusal(UCred peer)
     {
         if (NotOwner(peer) is null || Users.Contains(peer.Uid) || Groups.Contains(peer.Gid) || MemberOfAllowedGroup(peer.Uid))
