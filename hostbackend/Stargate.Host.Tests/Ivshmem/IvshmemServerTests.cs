@@ -193,8 +193,9 @@ public class IvshmemServerTests
             Assert.Equal(1, a.Id);
         }
 
+        // A socket file nobody listens on, of this user: what a killed service leaves.
         string stale = server.Zone.Scratch("stale");
-        File.WriteAllText(stale, string.Empty);
+        Libc.Close(UnixSockets.Listen(stale, 1, 0x180));
         using var second = new StargateService(server.Opened, server.Server.Options with { SocketPath = stale, ControlPath = stale + ".ctl" }, new ListLogger());
         Assert.True(File.Exists(stale));
     }

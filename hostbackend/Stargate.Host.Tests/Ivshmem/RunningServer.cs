@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Stargate.Host.Ivshmem;
 using Stargate.Host.Service;
 using Stargate.Host.Zones;
 
@@ -11,14 +12,15 @@ internal sealed class RunningServer : IDisposable
     private Exception? _failure;
 
     /// <param name="prepare">Runs on the opened zone before the server starts: the state a previous service left.</param>
-    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone>? prepare = null)
+    /// <param name="access">Who besides this user and root may connect (default: nobody else).</param>
+    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone>? prepare = null, PeerAccess? access = null)
     {
         Zone = new TempZone();
         Socket = Zone.Scratch("sock");
         Opened = Zone.Open();
         prepare?.Invoke(Opened);
         Log = new ListLogger();
-        Server = new StargateService(Opened, new ServiceOptions(Socket, Socket + ".ctl", vectors, maxPeers), Log);
+        Server = new StargateService(Opened, new ServiceOptions(Socket, Socket + ".ctl", vectors, maxPeers) { Access = access ?? PeerAccess.OwnerAndRoot }, Log);
         _loop = new Thread(() =>
         {
             try

@@ -111,21 +111,22 @@ internal sealed class CliSession
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
         {
-            Err.WriteLine($"stargate: internal error: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
+            Err.WriteLine($"stargate: internal error: {e.GetType().Name}: {Printable.Escape(e.Message)} (set STARGATE_DEBUG=1 for the stack trace)");
             return StargateCli.InternalError;
         }
     }
 
+    /// <summary>One line on stderr, with whatever came from the zone in it escaped (the busy message quotes the writer's recorded command).</summary>
     public int Fail(string message)
     {
-        Err.WriteLine($"stargate: {message}");
+        Err.WriteLine($"stargate: {Printable.Escape(message)}");
         return StargateCli.Failed;
     }
 
     /// <summary>A value on the command line that does not parse: exit 2, like any other usage error.</summary>
     public int BadUsage(string message, string command)
     {
-        Err.WriteLine($"stargate: {message} (see 'stargate {command} --help')");
+        Err.WriteLine($"stargate: {Printable.Escape(message)} (see 'stargate {command} --help')");
         return StargateCli.Usage;
     }
 }

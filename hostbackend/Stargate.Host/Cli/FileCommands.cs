@@ -42,13 +42,13 @@ internal sealed class FileCommands(CliSession session)
             {
                 if (!r.GetValue(longFormat))
                 {
-                    session.Out.WriteLine(name);
+                    session.Out.WriteLine(Printable.Escape(name));
                     continue;
                 }
 
                 var s = zone.Names.StatInode(ino);
                 session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ModeString(s.Mode)} {s.Nlink,3} {s.Uid,5} {s.Gid,5} {s.Size,14} {ZoneClock.ToDateTime(s.MtimeNs):yyyy-MM-dd HH:mm} {name}"));
+                    $"{ModeString(s.Mode)} {s.Nlink,3} {s.Uid,5} {s.Gid,5} {s.Size,14} {ZoneClock.ToDateTime(s.MtimeNs):yyyy-MM-dd HH:mm} {Printable.Escape(name)}"));
             }
 
             return StargateCli.Ok;
@@ -81,7 +81,7 @@ internal sealed class FileCommands(CliSession session)
             }
 
             string Time(ulong ns) => ZoneClock.ToDateTime(ns).ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "Z";
-            session.Out.WriteLine($"  File: {r.GetValue(path)}");
+            session.Out.WriteLine($"  File: {Printable.Escape(r.GetValue(path)!)}");
             session.Out.WriteLine($"  Size: {s.Size}\tPages: {s.Pages}\tType: {TypeName(s.Mode)}");
             session.Out.WriteLine($" Inode: {s.Ino}\tGeneration: {s.Generation}\tLinks: {s.Nlink}{(s.IsDirectory ? $"\tEntries: {s.Entries}" : string.Empty)}");
             session.Out.WriteLine($"Access: ({Convert.ToString(s.Permissions, 8).PadLeft(4, '0')}/{ModeString(s.Mode)})\tUid: {s.Uid}\tGid: {s.Gid}");
@@ -108,7 +108,7 @@ internal sealed class FileCommands(CliSession session)
             return;
         }
 
-        session.Out.WriteLine($"  File: {path}\tSize: {s.Size}\tExtents: {list.Count}");
+        session.Out.WriteLine($"  File: {Printable.Escape(path)}\tSize: {s.Size}\tExtents: {list.Count}");
         session.Out.WriteLine(" ext   file offset   zone offset        length  kind");
         for (int i = 0; i < list.Count; i++)
         {

@@ -25,7 +25,7 @@ internal sealed class Progress(CliSession session, string verb, string name, ulo
         _lastDraw = _clock.ElapsedMilliseconds;
         double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
         int percent = total == 0 ? 100 : (int)(done * 100 / total);
-        session.Err.Write($"\r{verb} {name}: {Units.Bytes(done)} of {Units.Bytes(total)} ({percent}%), {Units.Bytes((ulong)(done / seconds))}/s   ");
+        session.Err.Write($"\r{verb} {Printable.Escape(name)}: {Units.Bytes(done)} of {Units.Bytes(total)} ({percent}%), {Units.Bytes((ulong)(done / seconds))}/s   ");
     }
 
     public void Done(ulong bytes)

@@ -10,7 +10,10 @@ namespace Stargate.Host.Cli;
 /// How a CLI command finds and talks to the `stargate serve` that holds its zone.
 /// Serve writes ZONE.serve (one line: the absolute path of its control socket) when it
 /// starts and removes it when it stops; a file left by a serve that died names a socket
-/// nobody answers on, and is ignored, as is a socket of another user (not root). A connection carries one request line
+/// nobody answers on, and is ignored, as is a socket of another user (not root). ZONE.serve
+/// may sit in a shared directory (/dev/shm): it is written under a random temporary name
+/// (O_EXCL, O_NOFOLLOW, 0600) renamed over it, never through a symlink or over another
+/// user's file, and read without following a symlink. A connection carries one request line
 /// (Service/ControlServer.cs has the grammar) and its reply line; a granted lock then
 /// keeps the connection, and closing it unlocks.
 /// </summary>
@@ -32,13 +35,42 @@ internal sealed class ServeLink : IDisposable
 
     public static string FileFor(string zonePath) => System.IO.Path.GetFullPath(zonePath) + ".serve";
 
-    /// <summary>Writes ZONE.serve through a temporary name and a rename, so a reader never sees half a line.</summary>
+    /// <summary>
+    /// Writes ZONE.serve through a temporary name nobody can guess and a rename, so a reader
+    /// never sees half a line. An existing ZONE.serve that is a symlink, not a regular file,
+    /// or another user's is refused with one line (ZoneException) and left as it is.
+    /// </summary>
     public static void Publish(string zonePath, string controlPath)
     {
         string file = FileFor(zonePath);
-        string temporary = $"{file}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(temporary, System.IO.Path.GetFullPath(controlPath) + "\n");
-        File.Move(temporary, file, overwrite: true);
+        int errno = Sys.ErrnoOf(Libc.Lstat(file, out var status));
+        if (errno == 0 && (status.Type != Libc.S_IFREG || status.Uid != Libc.Getuid()))
+        {
+            string what = status.Type == Libc.S_IFLNK ? "a symlink" : status.Type != Libc.S_IFREG ? "not a regular file" : $"owned by uid {status.Uid}";
+            throw new ZoneException(ZoneError.NotPermitted, $"{file} is {what}; serve writes only its own regular file there: remove it and start serve again");
+        }
+
+        if (errno != 0 && errno != Errno.ENOENT)
+        {
+            throw Sys.Failure(errno, "lstat", file);
+        }
+
+        string temporary = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file)!, $".{System.IO.Path.GetFileName(file)}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))}");
+        int fd = Sys.Check(Libc.Open(temporary, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180 /* 0600 */), "open", temporary);
+        try
+        {
+            using (var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(controlPath) + "\n"));
+            }
+
+            File.Move(temporary, file, overwrite: true); // rename(2): replaces the name, follows nothing
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
     }
 
     /// <summary>Removes ZONE.serve if it still names this serve's socket (a newer serve's file stays).</summary>
@@ -47,7 +79,7 @@ internal sealed class ServeLink : IDisposable
         string file = FileFor(zonePath);
         try
         {
-            if (File.ReadAllText(file).Trim() == System.IO.Path.GetFullPath(controlPath))
+            if (Read(file) == System.IO.Path.GetFullPath(controlPath))
             {
                 File.Delete(file);
             }
@@ -60,17 +92,17 @@ internal sealed class ServeLink : IDisposable
     /// <summary>A connection to the serve named in ZONE.serve, or null when there is no such file or nobody answers.</summary>
     public static ServeLink? TryConnect(string zonePath)
     {
-        string control;
+        string? control;
         try
         {
-            control = File.ReadAllText(FileFor(zonePath)).Trim();
+            control = Read(FileFor(zonePath));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
             return null;
         }
 
-        if (control.Length == 0)
+        if (string.IsNullOrEmpty(control))
         {
             return null;
         }
@@ -143,6 +175,29 @@ internal sealed class ServeLink : IDisposable
         _stream.Write(Encoding.UTF8.GetBytes(request + "\n"));
         _stream.Flush();
         return _reader.ReadLine() ?? throw new IOException($"{ControlPath}: stargate serve closed the connection without an answer");
+    }
+
+    /// <summary>
+    /// The line in ZONE.serve, trimmed; null when it is absent, unreadable, a symlink (O_NOFOLLOW)
+    /// or not a regular file (O_NONBLOCK: a FIFO put there does not hang the open).
+    /// </summary>
+    private static string? Read(string file)
+    {
+        int fd = Libc.Open(file, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (Sys.ErrnoOf(fd) != 0)
+        {
+            return null;
+        }
+
+        if (Sys.ErrnoOf(Libc.Fstat(fd, out var status)) != 0 || status.Type != Libc.S_IFREG)
+        {
+            Libc.Close(fd);
+            return null;
+        }
+
+        using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd().Trim();
     }
 
     private static string Canonical(string path)

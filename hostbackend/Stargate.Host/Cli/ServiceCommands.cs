@@ -34,9 +34,11 @@ internal sealed class ServiceCommands(CliSession session)
         var vectors = new Option<int>("--vectors") { Description = $"Interrupt vectors per peer (1..{ServerLimits.MaxVectors}); QEMU's ivshmem-doorbell vectors= must match.", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
         var maxPeers = new Option<int>("--max-peers") { Description = "Most guests at once (at most the zone's peer slots - 1).", DefaultValueFactory = _ => 64 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every doorbell and ring." };
+        var allowUsers = new Option<string[]>("--allow-user") { Description = "A user (name or uid) that may connect besides this one and root, as QEMU's user under libvirt; repeatable." };
+        var allowGroups = new Option<string[]>("--allow-group") { Description = "A group (name or gid) whose members may connect; repeatable." };
         var command = new Command("serve", "Serve a zone to QEMU guests over the ivshmem server protocol, in the foreground (stop with SIGTERM or Ctrl-C).")
         {
-            zoneArg, socket, control, vectors, maxPeers, verbose,
+            zoneArg, socket, control, vectors, maxPeers, verbose, allowUsers, allowGroups,
         };
         command.SetAction(r => session.Guard(() =>
         {
@@ -51,6 +53,18 @@ internal sealed class ServiceCommands(CliSession session)
                 return session.BadUsage("--max-peers must be at least 1", "serve");
             }
 
+            var users = (r.GetValue(allowUsers) ?? []).Select(u => (Name: u, Id: UserDatabase.UserId(u))).ToList();
+            var groups = (r.GetValue(allowGroups) ?? []).Select(g => (Name: g, Id: UserDatabase.GroupId(g))).ToList();
+            if (users.FirstOrDefault(u => u.Id is null).Name is { } user)
+            {
+                return session.BadUsage($"--allow-user {user}: no such user (give a user name or a uid)", "serve");
+            }
+
+            if (groups.FirstOrDefault(g => g.Id is null).Name is { } group)
+            {
+                return session.BadUsage($"--allow-group {group}: no such group (give a group name or a gid)", "serve");
+            }
+
             using var logs = LoggerFactory.Create(b => b
                 .SetMinimumLevel(r.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace) // stdout stays clean
@@ -62,7 +76,10 @@ internal sealed class ServiceCommands(CliSession session)
                 }));
             var log = logs.CreateLogger("stargate.serve");
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "serve");
-            var options = new ServiceOptions(r.GetValue(socket)!, ControlPath(r, socket, control), v, r.GetValue(maxPeers));
+            var options = new ServiceOptions(r.GetValue(socket)!, ControlPath(r, socket, control), v, r.GetValue(maxPeers))
+            {
+                Access = new PeerAccess(users.Select(u => u.Id!.Value), groups.Select(g => g.Id!.Value)),
+            };
             using var service = new StargateService(zone, options, log, request => StargateCli.RunInServe(zone, request));
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -100,6 +117,11 @@ internal sealed class ServiceCommands(CliSession session)
         command.SetAction(r => session.Guard(() =>
         {
             string reply = Ask(ControlPath(r, socket, control), "peers");
+            if (reply.StartsWith("error: ", StringComparison.Ordinal))
+            {
+                return session.Fail(reply[7..]);
+            }
+
             if (r.GetValue(json))
             {
                 session.Out.WriteLine(reply);
@@ -111,7 +133,7 @@ internal sealed class ServiceCommands(CliSession session)
             foreach (var p in peers)
             {
                 string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : "-";
-                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {p.Kind,-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {doorbells}"));
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {doorbells}"));
             }
 
             return StargateCli.Ok;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Stargate.Host.Fsck;
 using Stargate.Host.Zones;
+using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
 
@@ -23,7 +24,8 @@ internal sealed class ZoneCommands(CliSession session)
         var path = new Argument<string>("path") { Description = "Zone file to create (in /dev/shm, on hugetlbfs, or on a DAX file system)." };
         var size = new Option<string>("--size") { Description = "Zone size: a power of two from 16M to 1T (suffixes K, M, G, T; binary).", Required = true };
         var force = new Option<bool>("--force") { Description = "Format over an existing file (its contents are lost)." };
-        var command = new Command("create", "Format a new zone file.") { path, size, force };
+        var group = new Option<string?>("--group") { Description = "A group (name or gid) given read-write access (mode 0660), as QEMU's user's group; without it the zone is 0600." };
+        var command = new Command("create", "Format a new zone file (mode 0600, or 0660 with --group).") { path, size, force, group };
         command.SetAction(r => session.Guard(() =>
         {
             string sizeText = r.GetValue(size)!;
@@ -41,8 +43,14 @@ internal sealed class ZoneCommands(CliSession session)
                 return session.BadUsage($"--size: {e.Message}", "zone create");
             }
 
+            uint? gid = null;
+            if (r.GetValue(group) is { } name && (gid = UserDatabase.GroupId(name)) is null)
+            {
+                return session.BadUsage($"--group {name}: no such group (give a group name or a gid)", "zone create");
+            }
+
             string file = r.GetValue(path)!;
-            var geometry = Zone.Format(file, bytes, r.GetValue(force));
+            var geometry = Zone.Format(file, bytes, r.GetValue(force), gid);
             session.Out.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
             return StargateCli.Ok;
         }));
@@ -57,6 +65,7 @@ internal sealed class ZoneCommands(CliSession session)
         command.SetAction(r => session.Guard(() =>
         {
             using var zone = ZoneOpener.Open(r.GetValue(path)!, ZoneAccess.ReadOnly, "zone info");
+            WarnIfOpenToEveryone(zone.Path);
             var s = zone.Summarize();
             if (r.GetValue(json))
             {
@@ -65,13 +74,13 @@ internal sealed class ZoneCommands(CliSession session)
             }
 
             var c = CultureInfo.InvariantCulture;
-            session.Out.WriteLine($"zone      {s.Path}");
+            session.Out.WriteLine($"zone      {Printable.Escape(s.Path)}");
             session.Out.WriteLine($"format    {s.Version}   uuid {s.Uuid}");
             session.Out.WriteLine($"size      {Units.Bytes(s.Size)} ({s.Size} bytes), created {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
             session.Out.WriteLine($"state     {(s.Clean ? "clean" : "open or not closed cleanly")}{(s.JournalActive ? ", journal holds an unfinished change" : string.Empty)}; opened for writing {s.OpenCount} times");
             if (s.Writer is not null)
             {
-                session.Out.WriteLine($"writer    {(s.Clean ? "last: " : string.Empty)}{s.Writer}");
+                session.Out.WriteLine($"writer    {(s.Clean ? "last: " : string.Empty)}{Printable.Escape(s.Writer)}");
             }
 
             session.Out.WriteLine($"inodes    {s.InodesUsed} used of {s.Inodes}");
@@ -99,25 +108,43 @@ internal sealed class ZoneCommands(CliSession session)
             try
             {
                 var report = ZoneChecker.Check(file, r.GetValue(repair));
+                WarnIfOpenToEveryone(file);
                 foreach (string line in report.Lines())
                 {
-                    session.Out.WriteLine(line);
+                    session.Out.WriteLine(Printable.Escape(line));
                 }
 
                 return report.Problems.Count == 0 ? 0 : 1;
             }
             catch (Exception e) when (e is ZoneException or IOException or UnauthorizedAccessException)
             {
-                session.Err.WriteLine($"stargate: {e.Message}");
+                session.Err.WriteLine($"stargate: {Printable.Escape(e.Message)}");
                 return 2;
             }
             catch (Exception e) when (Environment.GetEnvironmentVariable("STARGATE_DEBUG") is null)
             {
                 // fsck's 1 means "problems found": a failure of fsck itself must not look like that.
-                session.Err.WriteLine($"stargate: internal error in fsck: {e.GetType().Name}: {e.Message} (set STARGATE_DEBUG=1 for the stack trace)");
+                session.Err.WriteLine($"stargate: internal error in fsck: {e.GetType().Name}: {Printable.Escape(e.Message)} (set STARGATE_DEBUG=1 for the stack trace)");
                 return StargateCli.InternalError;
             }
         });
         return command;
+    }
+
+    /// <summary>One line on stderr when every local user may read or write the zone (it does not change the exit code).</summary>
+    private void WarnIfOpenToEveryone(string path)
+    {
+        Sys.Check(Libc.Stat(path, out var status), "stat", path);
+        string? what = (status.Permissions & 0b110 /* others may read, write */) switch
+        {
+            6 => "world-readable and world-writable",
+            4 => "world-readable",
+            2 => "world-writable",
+            _ => null,
+        };
+        if (what is not null)
+        {
+            session.Err.WriteLine($"stargate: warning: {Printable.Escape(path)} is {what} (mode {Convert.ToString(status.Permissions, 8).PadLeft(4, '0')}): every local user can reach every file in the zone; chmod 600 it, or chgrp it to QEMU's group and chmod 660");
+        }
     }
 }

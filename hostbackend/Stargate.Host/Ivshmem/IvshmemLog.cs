@@ -11,6 +11,9 @@ internal static partial class IvshmemLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused a connection from pid {Pid}: all {Max} guest ids are taken")]
     public static partial void Full(ILogger log, int pid, int max);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused a connection on {Socket} from pid {Pid} uid {Uid}: {Why}")]
+    public static partial void Refused(ILogger log, string socket, int pid, uint uid, string why);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "could not set up a peer for pid {Pid}: {Error}")]
     public static partial void SetupFailed(ILogger log, int pid, string error);
 

@@ -20,22 +20,25 @@ internal sealed class IvshmemServer : IDisposable
     private readonly string _socketPath;
     private readonly int _vectors;
     private readonly int _maxPeers;
+    private readonly PeerAccess _access;
     private readonly int _zoneFd;
     private readonly int _listener;
 
     /// <summary>Opens the zone fd, listens on <paramref name="socketPath"/> and makes the host's eventfds; nothing is left open on failure.</summary>
-    public IvshmemServer(string zonePath, string socketPath, int vectors, int maxPeers, IGuestSlots slots, ILogger log)
+    /// <param name="access">Who may connect; anyone else is closed on before anything is sent.</param>
+    public IvshmemServer(string zonePath, string socketPath, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
     {
         ServerLimits.CheckVectors(vectors);
         _socketPath = socketPath;
         _vectors = vectors;
         _maxPeers = maxPeers;
+        _access = access;
         _slots = slots;
         _log = log;
         _zoneFd = OpenZoneFd(zonePath);
         try
         {
-            _listener = SocketFile.Listen(socketPath);
+            _listener = SocketFile.Listen(socketPath, access.SocketMode);
         }
         catch
         {
@@ -141,7 +144,17 @@ internal sealed class IvshmemServer : IDisposable
     {
         for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
         {
-            int pid = UnixSockets.PeerCredentials(socket).Pid;
+            var peer = UnixSockets.PeerCredentials(socket);
+            int pid = peer.Pid;
+            if (_access.Refusal(peer) is { } refusal)
+            {
+                // Nothing is sent (no version, no id, no zone fd): such a QEMU spins (FACTS.md),
+                // which is its operator's to see in this line.
+                IvshmemLog.Refused(_log, _socketPath, pid, peer.Uid, refusal);
+                Libc.Close(socket);
+                continue;
+            }
+
             int id = _slots.Reserve();
             if (id == 0)
             {

@@ -21,9 +21,12 @@ namespace Stargate.Host.Service;
 /// A host lock (<see cref="HostLocks"/>) is a record of the zone's lock table, held as long
 /// as its connection.
 ///
-/// A client has ServerLimits.ControlDeadline to send its line. `run` and `lock` act with this
-/// service's rights (a forwarded `put` reads host files), so they are taken only from a process
-/// of the same user or root (SO_PEERCRED). Owns the listening socket and every connection.
+/// A client has ServerLimits.ControlDeadline to send its line. Every request is taken only from
+/// a process the service's <see cref="PeerAccess"/> allows (SO_PEERCRED: its user, root, the
+/// allow list), as on the ivshmem socket; anyone else gets `error: ...` and is logged once.
+/// `run` and `lock` act with this service's rights (a forwarded `put` reads host files), so
+/// they are taken only from the service's own user or root. Owns the listening socket and
+/// every connection.
 /// Not thread-safe: the service's loop thread calls it.
 /// </summary>
 internal sealed class ControlServer : IDisposable
@@ -38,17 +41,22 @@ internal sealed class ControlServer : IDisposable
     private readonly Func<IReadOnlyList<PeerStatus>> _peers;
     private readonly Func<RunRequest, RunReply>? _commands;
     private readonly HostLocks _locks;
+    private readonly PeerAccess _access;
+    private readonly ILogger _log;
 
-    /// <summary>Listens on <paramref name="path"/> (a stale socket file is replaced, a live server's refused).</summary>
+    /// <summary>Listens on <paramref name="path"/> (a stale socket file of ours is replaced; SocketFile refuses anything else).</summary>
+    /// <param name="access">Who may send requests at all.</param>
     /// <param name="peers">The peer table as `peers` prints it.</param>
     /// <param name="commands">
     /// Runs a forwarded command line (argv, the client's working directory) on the loop thread
     /// against this service's zone; null: `run` is refused.
     /// </param>
-    public ControlServer(string path, Zone zone, RequestServer requests, IvshmemServer ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
+    public ControlServer(string path, PeerAccess access, Zone zone, RequestServer requests, IvshmemServer ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
     {
-        _listener = SocketFile.Listen(path);
+        _listener = SocketFile.Listen(path, access.SocketMode);
         _path = path;
+        _access = access;
+        _log = log;
         _locks = new HostLocks(zone, requests, log);
         _ivshmem = ivshmem;
         _peers = peers;
@@ -238,6 +246,13 @@ internal sealed class ControlServer : IDisposable
     /// <summary>The reply line, or null for a lock that waits (it is answered when granted).</summary>
     private string? Answer(int socket, ControlClient client, string request)
     {
+        var peer = UnixSockets.PeerCredentials(socket);
+        if (_access.Refusal(peer) is { } refusal)
+        {
+            IvshmemLog.Refused(_log, _path, peer.Pid, peer.Uid, refusal);
+            return $"error: {refusal}";
+        }
+
         string[] words = request.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
         switch (words)
         {
@@ -248,9 +263,9 @@ internal sealed class ControlServer : IDisposable
             case ["ring", var rest]:
                 return Ring(rest);
             case ["run", var json]:
-                return FromOwner(socket) ?? Run(json);
+                return Refused(PeerAccess.NotOwner(peer)) ?? Run(json);
             case ["lock", var json]:
-                return FromOwner(socket) ?? _locks.Request(client, json);
+                return Refused(PeerAccess.NotOwner(peer)) ?? _locks.Request(client, json);
             default:
                 return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR; run JSON; lock JSON)";
         }
@@ -278,13 +293,7 @@ internal sealed class ControlServer : IDisposable
         return "ok";
     }
 
-    /// <summary>Null when the peer may act as this service (same uid, or root); else the refusal.</summary>
-    private static string? FromOwner(int socket)
-    {
-        uint uid = UnixSockets.PeerCredentials(socket).Uid;
-        uint own = Libc.Getuid();
-        return uid == own || uid == 0 ? null : $"error: uid {uid} may not act as this service (uid {own}); run the command as that user";
-    }
+    private static string? Refused(string? why) => why is null ? null : $"error: {why}";
 
     private string Run(string json)
     {

@@ -56,10 +56,10 @@ public sealed class StargateService : IDisposable, IGuestSlots
         _pump = new RequestPump(zone, RingGuest, log);
         _plain = new PlainPeers(zone);
         _adopted = new AdoptedGuests(zone, log);
-        _ivshmem = new IvshmemServer(zone.Path, options.SocketPath, options.Vectors, maxPeers, this, log);
+        _ivshmem = new IvshmemServer(zone.Path, options.SocketPath, options.Vectors, maxPeers, options.Access, this, log);
         try
         {
-            _control = new ControlServer(options.ControlPath, zone, _pump.Requests, _ivshmem, Peers, commands, log);
+            _control = new ControlServer(options.ControlPath, options.Access, zone, _pump.Requests, _ivshmem, Peers, commands, log);
             try
             {
                 _wake = UnixSockets.NewEventfd();

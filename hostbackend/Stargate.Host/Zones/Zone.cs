@@ -144,8 +144,8 @@ public sealed class Zone : IDisposable
         return zone;
     }
 
-    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two).</summary>
-    public static ZoneGeometry Format(string path, ulong size, bool force = false) => ZoneFormatter.Format(path, size, force);
+    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two), mode 0600, or 0660 with <paramref name="group"/>.</summary>
+    public static ZoneGeometry Format(string path, ulong size, bool force = false, uint? group = null) => ZoneFormatter.Format(path, size, force, group);
 
     /// <summary>
     /// Holds the zone's lock until the returned scope is disposed (<c>using (zone.Exclusive()) { ... }</c>):

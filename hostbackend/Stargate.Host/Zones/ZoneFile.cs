@@ -24,7 +24,8 @@ internal static class ZoneFile
             Mode.CreateNew => Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL,
             _ => Libc.O_RDWR | Libc.O_CREAT,
         };
-        int fd = Libc.Open(path, flags, 0x1b6 /* 0666, less the umask */);
+        // A new zone is its owner's alone from the first instant (ZoneFormatter sets the final mode).
+        int fd = Libc.Open(path, flags, 0x180 /* 0600 */);
         int errno = Sys.ErrnoOf(fd);
         return errno switch
         {

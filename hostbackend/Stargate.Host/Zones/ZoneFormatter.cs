@@ -11,14 +11,20 @@ namespace Stargate.Host.Zones;
 /// </summary>
 internal static class ZoneFormatter
 {
-    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two): never one a live writer has open.</summary>
-    public static ZoneGeometry Format(string path, ulong size, bool force = false)
+    /// <summary>
+    /// Creates and formats a zone file of <paramref name="size"/> bytes (a power of two): never
+    /// one a live writer has open. The file ends up mode 0600, or 0660 owned by
+    /// <paramref name="group"/>, whatever the umask, and over an existing file (force) too:
+    /// a zone is never readable by every local user.
+    /// </summary>
+    public static ZoneGeometry Format(string path, ulong size, bool force = false, uint? group = null)
     {
         var geometry = ZoneGeometry.ForSize(size);
         using (var file = ZoneFile.Open(path, force ? ZoneFile.Mode.CreateOrOpen : ZoneFile.Mode.CreateNew))
         {
             // Never format a zone that a live writer has open (the lock goes with the file).
             WriterLock.Take(file, path);
+            Protect(file, path, group);
             try
             {
                 // A fresh length over an empty file: every byte reads as zero and none is allocated.
@@ -72,5 +78,24 @@ internal static class ZoneFormatter
         }
 
         return geometry;
+    }
+
+    /// <summary>The group first, then the mode: group bits are never granted to the old group.</summary>
+    private static void Protect(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path, uint? group)
+    {
+        int fd = (int)file.DangerousGetHandle();
+        if (group is uint gid && Sys.ErrnoOf(Libc.Fchown(fd, uint.MaxValue, gid)) is int errno and not 0)
+        {
+            throw errno == Errno.EPERM
+                ? new ZoneException(ZoneError.NotPermitted, $"{path}: cannot give the zone to group {gid}: only root, or an owner who is a member of that group, may")
+                : Sys.Failure(errno, "fchown", path);
+        }
+
+        if (Sys.ErrnoOf(Libc.Fchmod(fd, group is null ? 0x180u /* 0600 */ : 0x1b0u /* 0660 */)) is int chmodErrno and not 0)
+        {
+            throw chmodErrno == Errno.EPERM
+                ? new ZoneException(ZoneError.NotPermitted, $"{path}: cannot set the zone's mode: it belongs to another user (only its owner or root may format over it)")
+                : Sys.Failure(chmodErrno, "fchmod", path);
+        }
     }
 }

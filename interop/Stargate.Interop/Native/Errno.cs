@@ -21,8 +21,10 @@ public static class Errno
     public const int EFBIG = 27;
     public const int ENOSPC = 28;
     public const int EROFS = 30;
+    public const int ERANGE = 34;
     public const int ENAMETOOLONG = 36;
     public const int ENOTEMPTY = 39;
+    public const int ELOOP = 40;
     public const int EOPNOTSUPP = 95;
     public const int ECONNABORTED = 103;
     public const int ECONNRESET = 104;

@@ -8,9 +8,12 @@ namespace Stargate.Interop.Native;
 public static partial class Libc
 {
     public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
     public const int O_RDWR = 2;
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
+    public const int O_NONBLOCK = 0x800;
+    public const int O_NOFOLLOW = 0x20000;
     public const int O_CLOEXEC = 0x80000;
 
     public const int LOCK_SH = 1;

@@ -9,20 +9,37 @@ namespace Stargate.Interop.Native;
 /// </summary>
 public static class UnixSockets
 {
-    /// <summary>A listening, non-blocking, close-on-exec unix stream socket bound to <paramref name="path"/>.</summary>
-    public static unsafe int Listen(string path, int backlog)
+    /// <summary>
+    /// A listening, non-blocking, close-on-exec unix stream socket bound to <paramref name="path"/>,
+    /// whose file has exactly <paramref name="mode"/> (the umask does not count). The mode is
+    /// set between bind and listen: until listen nobody can connect, so no client ever reaches
+    /// the socket under bind's umask-derived mode. On failure the socket file made here is removed.
+    /// </summary>
+    public static unsafe int Listen(string path, int backlog, uint mode)
     {
         var address = Address(path);
         int fd = Sys.Check(Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0), "socket", path);
+        bool bound = false;
         try
         {
             Sys.Check(Libc.Bind(fd, &address, (uint)sizeof(SockaddrUn)), "bind", path);
+            bound = true;
+
+            // chmod by path: a socket has no fd to fchmod its file. Only a user who may replace
+            // entries of the socket's directory could swap the path in between; such a user
+            // could take the path over anyway (and cannot in a sticky directory like /dev/shm).
+            Sys.Check(Libc.Chmod(path, mode), "chmod", path);
             Sys.Check(Libc.Listen(fd, backlog), "listen", path);
             return fd;
         }
         catch
         {
             Libc.Close(fd);
+            if (bound)
+            {
+                File.Delete(path);
+            }
+
             throw;
         }
     }
