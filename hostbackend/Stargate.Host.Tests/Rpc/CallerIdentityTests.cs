@@ -265,16 +265,19 @@ public class CallerIdentityTests
     }
 
     [Fact]
-    public void Create_WhoseOwnerFieldsNameSomeoneElse_FailsWithEINVAL()
+    public void CreateAndSymlink_WhoseOwnerFieldsNameSomeoneElse_FailWithEINVAL()
     {
         using var bench = new RpcBench();
         var guest = bench.Guest(1);
         var dir = bench.SharedDirectory("d");
         var create = Req.Create(dir, "g");
         create.Uid = 0;
+        var symlink = Req.Symlink(dir, "l", "g");
+        symlink.Gid = 0;
 
         Assert.Equal(Einval, bench.Call(guest, create).Status);
-        Assert.Throws<ZoneException>(() => bench.Zone.Names.Stat("/d/g"));
+        Assert.Equal(Einval, bench.Call(guest, symlink).Status);
+        Assert.Empty(bench.Zone.Names.ReadDirectory("/d"));
     }
 
     [Fact]

@@ -63,7 +63,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 : throw new BadRequestException(SgzAbi.StatusEinval, "mknod makes fifos and sockets only (rdev must be 0)"),
             SgzAbi.OpSymlink => request with
             {
-                Node = Inode(node, geometry),
+                Node = Inode(OwnedByCaller(raw, node), geometry),
                 Name = EntryName(raw, 0),
                 Mode = SgzAbi.SIflnk | 0x1ff,
                 Name2 = SymlinkTarget(raw),
@@ -99,14 +99,14 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             throw new BadRequestException(SgzAbi.StatusEinval, $"mode 0{Convert.ToString(raw.Mode, 8)} is not allowed for opcode {Opcode}");
         }
 
-        // The new inode is the caller's: owner fields that name anyone else are a malformed request.
-        if (raw.Uid != raw.CallerUid || raw.Gid != raw.CallerGid)
-        {
-            throw new BadRequestException(SgzAbi.StatusEinval, $"new inode's owner {raw.Uid}:{raw.Gid} is not the caller {raw.CallerUid}:{raw.CallerGid}");
-        }
-
-        return this with { Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
+        return this with { Node = Inode(OwnedByCaller(raw, new NodeRef(raw.Ino, raw.Generation)), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
     }
+
+    /// <summary>A new inode is the caller's: owner fields that name anyone else make a malformed request. Returns <paramref name="dir"/>.</summary>
+    private static NodeRef OwnedByCaller(in SgzRequest raw, NodeRef dir) =>
+        raw.Uid == raw.CallerUid && raw.Gid == raw.CallerGid
+            ? dir
+            : throw new BadRequestException(SgzAbi.StatusEinval, $"new inode's owner {raw.Uid}:{raw.Gid} is not the caller {raw.CallerUid}:{raw.CallerGid}");
 
     private Request Locking(in SgzRequest raw, uint flags, ZoneGeometry geometry)
     {
