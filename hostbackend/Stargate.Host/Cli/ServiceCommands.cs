@@ -25,7 +25,7 @@ internal sealed class ServiceCommands(CliSession session)
         new("--control") { Description = "The control socket (default: the server socket's path + .ctl)." };
 
     private static string ControlPath(ParseResult r, Option<string> socket, Option<string?> control) =>
-        r.GetValue(control) ?? ExportSocket.Parse(r.GetValue(socket)!).Path + ".ctl";
+        r.GetValue(control) ?? r.GetValue(socket)!.Split(',')[0] + ".ctl"; // a serve --socket with its options names the same service
 
     private Command Serve()
     {
