@@ -125,6 +125,7 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 		req->generation = cpu_to_le32(inode->i_generation);
 		req->offset = cpu_to_le64(off);
 		req->length = cpu_to_le64(len);
+		stargatefs_rpc_groups(req, INVALID_GID);
 		err = stargatefs_rpc_call(dev, tag, true, &rep);
 		if (err)
 			return err;
@@ -136,7 +137,8 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
  * A write, under the inode's zone lock word when the device takes
  * requests (without a live peer slot it writes only allocated pages, and
  * a hole gives ENOSPC): revalidate (O_APPEND starts at the zone's size),
- * allocate the holes, copy, then publish size and mtime.
+ * drop setuid/setgid, allocate the holes, copy, then publish size and
+ * mtime.
  */
 static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
@@ -159,6 +161,18 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
 		goto unlock;
+	/*
+	 * A write by someone other than the owner (without CAP_FSETID) drops
+	 * set-user-id and set-group-id, as POSIX requires: the kernel sends
+	 * a setattr with ATTR_KILL_*, which stargatefs_setattr makes an
+	 * SGZ_ATTR_KILL_PRIV request. A shared writable mapping does not (no
+	 * Linux file system drops them at page_mkwrite either).
+	 */
+	err = file_remove_privs(iocb->ki_filp);
+	if (err) {
+		ret = err;
+		goto unlock;
+	}
 	if (zone_locked) {
 		ret = stargatefs_allocate(inode, iocb->ki_pos, iocb->ki_pos + iov_iter_count(from));
 		if (ret)
@@ -352,7 +366,7 @@ static int stargatefs_lock_request(struct file *file, struct file_lock *fl, u32 
 		return PTR_ERR(req) == -EROFS ? -ENOLCK : PTR_ERR(req);
 	req->ino = cpu_to_le64(inode->i_ino);
 	req->generation = cpu_to_le32(inode->i_generation);
-	req->flags = cpu_to_le32(flags);
+	req->flags |= cpu_to_le32(flags);
 	req->lock_type = cpu_to_le32(type);
 	if (!flock) {
 		req->offset = cpu_to_le64(fl->fl_start);

@@ -176,7 +176,7 @@ static int stargatefs_rename(STARGATEFS_IDMAP *idmap, struct inode *old_dir,
 	req = stargatefs_dir_request(old_dir, SGZ_OP_RENAME, &old_dentry->d_name, &tag);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
-	req->flags = cpu_to_le32(flags);
+	req->flags |= cpu_to_le32(flags);
 	req->ino2 = cpu_to_le64(new_dir->i_ino);
 	req->generation2 = cpu_to_le32(new_dir->i_generation);
 	stargatefs_req_name(req->name2, &req->name2_len, &new_dentry->d_name);
@@ -241,7 +241,15 @@ int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct ia
 	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;
-	if (attr->ia_valid & ATTR_MODE)
+	/*
+	 * notify_change turns ATTR_KILL_SUID / ATTR_KILL_SGID (a write or
+	 * truncate by a non-owner, a chown) into ATTR_MODE: the host takes
+	 * that as kill privs, which any caller may ask and which only clears.
+	 * An explicit chmod never carries a kill bit.
+	 */
+	if ((attr->ia_valid & ATTR_MODE) && (attr->ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID)))
+		valid |= SGZ_ATTR_KILL_PRIV;
+	else if (attr->ia_valid & ATTR_MODE)
 		valid |= SGZ_ATTR_MODE;
 	if (attr->ia_valid & ATTR_UID)
 		valid |= SGZ_ATTR_UID;
@@ -274,10 +282,15 @@ int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct ia
 	req->generation = cpu_to_le32(inode->i_generation);
 	req->valid = cpu_to_le32(valid);
 	req->mode = cpu_to_le32(attr->ia_mode & S_IALLUGO);
+	/* ftruncate (and open's O_TRUNC) go through a file open for writing: no write permission needed. */
+	if ((attr->ia_valid & ATTR_FILE) && attr->ia_file && (attr->ia_file->f_mode & FMODE_WRITE))
+		req->flags |= cpu_to_le32(SGZ_REQ_SETATTR_FILE);
+	stargatefs_rpc_groups(req, (valid & SGZ_ATTR_GID) ? attr->ia_gid : INVALID_GID);
 	/*
 	 * docs/requests.md: setattr's uid and gid fields carry the new owner
-	 * when SGZ_ATTR_UID / SGZ_ATTR_GID is set (the VFS checked the
-	 * caller's right to chown above), else the caller's fsuid / fsgid.
+	 * when SGZ_ATTR_UID / SGZ_ATTR_GID is set; the caller's fsuid / fsgid
+	 * and groups, which the host checks the change against, are in the
+	 * caller fields.
 	 */
 	if (valid & SGZ_ATTR_UID)
 		req->uid = cpu_to_le32(from_kuid(&init_user_ns, attr->ia_uid));

@@ -395,9 +395,11 @@ static int stargatefs_join_wait(struct stargatefs_device *dev, bool killable)
 
 /*
  * Takes a free tag and returns its request slot, zeroed but for seq, with
- * opcode and the caller's fsuid/fsgid filled in; the caller fills the rest
- * and calls stargatefs_rpc_call(). Returns an ERR_PTR: -EROFS without an
- * area, -EINTR, -EIO when no tag frees up in time.
+ * opcode, SGZ_REQ_CALLER and the caller's fsuid/fsgid (in the caller and
+ * the owner fields: a chown puts the new owner in uid/gid) filled in; the
+ * caller fills the rest (flags ORed in) and calls stargatefs_rpc_call().
+ * Returns an ERR_PTR: -EROFS without an area, -EINTR, -EIO when no tag
+ * frees up in time.
  */
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
 					 bool killable, unsigned int *tag)
@@ -419,9 +421,36 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 	/* seq stays as it was (answered, so not pending) until the request is whole. */
 	memset((void *)req + sizeof(req->seq), 0, SGZ_REQUEST_SIZE - sizeof(req->seq));
 	req->opcode = cpu_to_le32(opcode);
-	req->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
-	req->gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	req->flags = cpu_to_le32(SGZ_REQ_CALLER);
+	req->caller_uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
+	req->caller_gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid()));
+	req->uid = req->caller_uid;
+	req->gid = req->caller_gid;
 	return req;
+}
+
+/*
+ * The caller's supplementary groups into name[] of a setattr or allocate
+ * request (SGZ_REQ_GROUPS_MAX in stargate_zone.h): the first ones, with
+ * want (a chgrp's new group, or INVALID_GID) first when the caller is in
+ * it, so the host sees the membership that decides a chgrp even for a
+ * caller in more groups than a request carries.
+ */
+void stargatefs_rpc_groups(struct sgz_request *req, kgid_t want)
+{
+	const struct group_info *groups = current_cred()->group_info;
+	__le32 *gids = (__le32 *)req->name;
+	u32 n = 0;
+	int i;
+
+	if (gid_valid(want) && in_group_p(want))
+		gids[n++] = cpu_to_le32(from_kgid(&init_user_ns, want));
+	for (i = 0; groups && i < groups->ngroups && n < SGZ_REQ_GROUPS_MAX; i++) {
+		if (gid_valid(want) && gid_eq(groups->gid[i], want))
+			continue;
+		gids[n++] = cpu_to_le32(from_kgid(&init_user_ns, groups->gid[i]));
+	}
+	req->ngroups = cpu_to_le32(n);
 }
 
 struct stargatefs_done_arg {

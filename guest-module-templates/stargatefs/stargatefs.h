@@ -169,6 +169,7 @@ void stargatefs_rpc_release(struct stargatefs_device *dev);
 void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw);
 void stargatefs_rpc_unmount(struct stargatefs_device *dev);
 bool stargatefs_rpc_ready(struct stargatefs_device *dev);
+void stargatefs_rpc_groups(struct sgz_request *req, kgid_t want);
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
 					 bool killable, unsigned int *tag);
 int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,

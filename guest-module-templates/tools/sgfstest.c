@@ -39,6 +39,12 @@
  *                                     error=EBADMSG and what is wrong on stderr
  *   sgfstest treesum DIR              files, directories, bytes and one crc of a
  *                                     tree (below): "files= dirs= bytes= crc="
+ *   sgfstest as UID GID PROG [ARG...] drop every supplementary group, become
+ *                                     UID:GID, exec PROG (searched in PATH)
+ *   sgfstest chown FILE UID GID       chown(2): "uid= gid=" after
+ *   sgfstest ftruncate FILE SIZE MODE open FILE O_WRONLY, fchmod it to MODE
+ *                                     (octal), ftruncate the open file to SIZE:
+ *                                     "size= mode=" (octal) after
  *
  * Locks: flock (the default) is flock(2) LOCK_EX/LOCK_SH; posix is fcntl(2)
  * F_SETLKW/F_SETLK of the whole file (start 0, length 0), F_WRLCK or F_RDLCK.
@@ -71,6 +77,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -982,6 +989,56 @@ static int sgfs_treesum(const char *dir)
 	return ret;
 }
 
+/* ---- identity and attributes ----------------------------------------------- */
+
+static int sgfs_as(uint64_t uid, uint64_t gid, char **argv)
+{
+	if (setgroups(0, NULL))
+		return sgfs_fail_errno(errno, "setgroups", NULL);
+	if (setgid((gid_t)gid))
+		return sgfs_fail_errno(errno, "setgid", NULL);
+	if (setuid((uid_t)uid))
+		return sgfs_fail_errno(errno, "setuid", NULL);
+	execvp(argv[0], argv);
+	return sgfs_fail_errno(errno, "execvp", argv[0]);
+}
+
+static int sgfs_chown(const char *path, uint64_t uid, uint64_t gid)
+{
+	struct stat st;
+
+	if (chown(path, (uid_t)uid, (gid_t)gid))
+		return sgfs_fail_errno(errno, "chown", path);
+	if (stat(path, &st))
+		return sgfs_fail_errno(errno, "stat", path);
+	printf("uid=%u gid=%u\n", (unsigned int)st.st_uid, (unsigned int)st.st_gid);
+	return 0;
+}
+
+static int sgfs_ftruncate(const char *path, uint64_t size, const char *mode_text)
+{
+	char *end;
+	unsigned long mode = strtoul(mode_text, &end, 8);
+	struct stat st;
+	int fd, ret;
+
+	if (!*mode_text || *end || mode > 07777)
+		return sgfs_fail("EINVAL", "mode", mode_text);
+	ret = sgfs_open(path, O_WRONLY, &fd);
+	if (ret)
+		return ret;
+	if (fchmod(fd, (mode_t)mode))
+		ret = sgfs_fail_errno(errno, "fchmod", path);
+	else if (ftruncate(fd, (off_t)size))
+		ret = sgfs_fail_errno(errno, "ftruncate", path);
+	else if (fstat(fd, &st))
+		ret = sgfs_fail_errno(errno, "fstat", path);
+	else
+		printf("size=%llu mode=%o\n", (unsigned long long)st.st_size, (unsigned int)(st.st_mode & 07777));
+	close(fd);
+	return ret;
+}
+
 /* ---- command line ---------------------------------------------------------- */
 
 static int sgfs_usage(void)
@@ -998,7 +1055,10 @@ static int sgfs_usage(void)
 	      "       sgfstest lockhold FILE [flock|posix] [shared]\n"
 	      "       sgfstest trylock FILE [flock|posix] [shared]\n"
 	      "       sgfstest checkrecords FILE TAG COUNT [TAG COUNT...]\n"
-	      "       sgfstest treesum DIR\n",
+	      "       sgfstest treesum DIR\n"
+	      "       sgfstest as UID GID PROG [ARG...]\n"
+	      "       sgfstest chown FILE UID GID\n"
+	      "       sgfstest ftruncate FILE SIZE MODE\n",
 	      stderr);
 	return 2;
 }
@@ -1097,6 +1157,12 @@ int main(int argc, char **argv)
 		return sgfs_checkrecords_args(argc, argv);
 	else if (!strcmp(cmd, "treesum") && argc == 3)
 		ret = sgfs_treesum(argv[2]);
+	else if (!strcmp(cmd, "as") && argc >= 5 && sgfs_numbers(argv, 2, 2, n))
+		ret = sgfs_as(n[0], n[1], argv + 4);
+	else if (!strcmp(cmd, "chown") && argc == 5 && sgfs_numbers(argv, 3, 2, n))
+		ret = sgfs_chown(argv[2], n[0], n[1]);
+	else if (!strcmp(cmd, "ftruncate") && argc == 5 && sgfs_numbers(argv, 3, 1, n))
+		ret = sgfs_ftruncate(argv[2], n[0], argv[4]);
 	else
 		return sgfs_usage();
 	fflush(stdout);

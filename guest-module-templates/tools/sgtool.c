@@ -686,14 +686,17 @@ static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64
 	req->length = sgtool_edgy(state, 1 << 20);
 	req->atime_ns = sgtool_rand(state) % 2 ? SGZ_TIME_NOW : sgtool_rand(state);
 	req->mtime_ns = sgtool_rand(state) % 2 ? SGZ_TIME_NOW : sgtool_rand(state);
-	req->valid = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 64 : sgtool_rand(state));
+	req->valid = (uint32_t)(sgtool_rand(state) % 3 ? sgtool_rand(state) % 128 : sgtool_rand(state));
 	req->lock_type = (uint32_t)(sgtool_rand(state) % 4 ? sgtool_rand(state) % 4 : sgtool_rand(state));
 	req->owner = sgtool_rand(state);
 	req->pid = (uint32_t)sgtool_rand(state);
-	if (sgtool_rand(state) % 8 == 0) {
-		req->reserved0 = (uint32_t)sgtool_rand(state);
-		req->reserved1 = sgtool_rand(state);
-	}
+	/* A 1.2 guest's caller fields, mostly: without SGZ_REQ_CALLER the host refuses all (EPROTO). */
+	if (sgtool_rand(state) % 8)
+		req->flags |= SGZ_REQ_CALLER;
+	req->caller_uid = sgtool_rand(state) % 2 ? req->uid : (uint32_t)sgtool_edgy(state, 2000);
+	req->caller_gid = sgtool_rand(state) % 2 ? req->gid : (uint32_t)sgtool_edgy(state, 2000);
+	if (sgtool_rand(state) % 8 == 0)
+		req->ngroups = (uint32_t)(sgtool_rand(state) % 2 ? sgtool_rand(state) % (SGZ_REQ_GROUPS_MAX + 2) : sgtool_rand(state));
 	sgtool_fuzz_name(state, req->name, sizeof(req->name));
 	sgtool_fuzz_name(state, req->name2, sizeof(req->name2));
 }

@@ -64,9 +64,12 @@
  *     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
  * 1.1: the rings region (request and reply rings, open tables), the lock
  * table's records, the inode lock word and SGZ_INODE_ORPHAN.
+ * 1.2: the caller's identity in every request (caller_uid, caller_gid,
+ * ngroups and SGZ_REQ_CALLER), SGZ_REQ_SETATTR_FILE, SGZ_ATTR_KILL_PRIV,
+ * SGZ_STATUS_EPROTO.
  */
 #define SGZ_VERSION_MAJOR 1
-#define SGZ_VERSION_MINOR 1
+#define SGZ_VERSION_MINOR 2
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -507,6 +510,30 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_REQ_LOCK_FLOCK 0x1U
 #define SGZ_REQ_LOCK_WAIT 0x2U
 #define SGZ_REQ_LOCK_KNOWN (SGZ_REQ_LOCK_FLOCK | SGZ_REQ_LOCK_WAIT)
+/*
+ * sgz_request.flags of SGZ_OP_SETATTR: the change goes through a file the
+ * caller opened for writing (ftruncate: the kernel's ATTR_FILE), so a size
+ * change needs no write permission. Any other bit is refused with EINVAL.
+ */
+#define SGZ_REQ_SETATTR_FILE 0x1U
+/*
+ * sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups
+ * (and the groups, see SGZ_REQ_GROUPS_MAX) are filled in. Since 1.2 a
+ * guest sets it in every request, and the host refuses a request without
+ * it with EPROTO: in an older guest's request those fields were reserved
+ * zeros, which would read as uid 0. The host takes it out before reading
+ * the opcode's own flags.
+ */
+#define SGZ_REQ_CALLER 0x80000000U
+/*
+ * The most supplementary groups a request carries. Requests without an
+ * entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
+ * supplementary gids in name[]: ngroups little-endian __le32 values. A
+ * caller in more groups sends the first SGZ_REQ_GROUPS_MAX, but always
+ * the group a chgrp gives when the caller is in it. Every other opcode
+ * has ngroups 0; the host refuses more with EINVAL.
+ */
+#define SGZ_REQ_GROUPS_MAX 16
 
 /* sgz_request.valid of SGZ_OP_SETATTR. */
 #define SGZ_ATTR_MODE 0x1U
@@ -515,8 +542,16 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_ATTR_SIZE 0x8U
 #define SGZ_ATTR_ATIME 0x10U
 #define SGZ_ATTR_MTIME 0x20U
+/*
+ * Drop set-user-id, and set-group-id if group-execute is set, as a write or
+ * truncate by someone who is not the owner must (the kernel's
+ * ATTR_KILL_SUID / ATTR_KILL_SGID). It never sets a bit, so the host
+ * accepts it from any caller; mode is not read.
+ */
+#define SGZ_ATTR_KILL_PRIV 0x40U
 /* Every SGZ_ATTR_* bit: a valid with any other bit is refused with EINVAL. */
-#define SGZ_ATTR_KNOWN (SGZ_ATTR_MODE | SGZ_ATTR_UID | SGZ_ATTR_GID | SGZ_ATTR_SIZE | SGZ_ATTR_ATIME | SGZ_ATTR_MTIME)
+#define SGZ_ATTR_KNOWN (SGZ_ATTR_MODE | SGZ_ATTR_UID | SGZ_ATTR_GID | SGZ_ATTR_SIZE | SGZ_ATTR_ATIME | SGZ_ATTR_MTIME | \
+			SGZ_ATTR_KILL_PRIV)
 /* A time of SGZ_TIME_NOW means the host's clock at the change. */
 #define SGZ_TIME_NOW 0xffffffffffffffffULL
 
@@ -554,6 +589,7 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_STATUS_ENOLCK 37
 #define SGZ_STATUS_ENOSYS 38
 #define SGZ_STATUS_ENOTEMPTY 39
+#define SGZ_STATUS_EPROTO 71
 #define SGZ_STATUS_ESTALE 116
 
 /* Lock types (sgz_request.lock_type, sgz_reply.lock_type). */
@@ -602,15 +638,20 @@ _Static_assert(sizeof(struct sgz_ring_header) == SGZ_RING_REQUESTS, "sgz_ring_he
  *   0 seq  8 opcode  12 flags  16 uid  20 gid  24 ino  32 ino2
  *  40 generation  44 generation2  48 mode  52 name_len  54 name2_len
  *  56 rdev  64 offset  72 length  80 atime_ns  88 mtime_ns  96 valid
- * 100 lock_type  104 owner  112 pid  116 reserved0  120 reserved1
- * 128 name[256]  384 name2[768]
+ * 100 lock_type  104 owner  112 pid  116 caller_uid  120 caller_gid
+ * 124 ngroups  128 name[256]  384 name2[768]
  *
  * ino/generation name the directory (create, mkdir, mknod, symlink, link's
  * new name, unlink, rmdir, rename's source) or the file (setattr,
  * allocate, lock, getlk, release, link's target in ino2/generation2);
  * ino2/generation2 are rename's target directory. name is the entry's name;
- * name2 is rename's new name or a symlink's target. uid/gid are the
- * caller's fsuid/fsgid, checked against mode bits by the host.
+ * name2 is rename's new name or a symlink's target (or, for setattr and
+ * allocate, name holds the caller's groups: SGZ_REQ_GROUPS_MAX).
+ * caller_uid/caller_gid are the caller's fsuid/fsgid (in the guest's
+ * initial user namespace), checked against mode bits by the host.
+ * uid/gid are the owner: the new inode's (create, mkdir, mknod, symlink:
+ * the caller's own) or a chown's new owner and group (setattr with
+ * SGZ_ATTR_UID / SGZ_ATTR_GID); other opcodes send the caller's.
  */
 struct sgz_request {
 	__le64 seq;
@@ -639,8 +680,11 @@ struct sgz_request {
 	/* Lock owner id (opaque to the host). */
 	__le64 owner;
 	__le32 pid;
-	__le32 reserved0;
-	__le64 reserved1;
+	/* Since 1.2, valid with SGZ_REQ_CALLER in flags. */
+	__le32 caller_uid;
+	__le32 caller_gid;
+	/* Supplementary gids in name[] (setattr, allocate), 0..SGZ_REQ_GROUPS_MAX. */
+	__le32 ngroups;
 	__u8 name[256];
 	__u8 name2[SGZ_SYMLINK_MAX];
 };

@@ -71,4 +71,30 @@ public class RequestServingTests
         IvshmemServerTests.Eventually(() => guestA.IsDone(0, mine), "a's lock is answered");
         Assert.Equal(0u, guestA.Reply(0, mine).Status);
     }
+
+    [Fact]
+    public void GuestsOfAReadOnlySocket_GetEROFS_WhileThoseOfTheReadWriteSocket_Change_AndPeersShowEachSocketsPolicy()
+    {
+        using var server = new RunningServer(moreSockets: "ro.sock,ro,root_squash");
+        string readOnly = server.Zone.Scratch("ro.sock");
+        using var writerClient = new ProtocolClient(server.Socket, 2);
+        using var readerClient = new ProtocolClient(readOnly, 2);
+        using var writer = new TestGuest(server.Zone.Path, server.Opened.Geometry, writerClient.Id);
+        using var reader = new TestGuest(server.Zone.Path, server.Opened.Geometry, readerClient.Id);
+        var root = new NodeRef(SgzAbi.RootIno, server.Opened.Names.StatInode(SgzAbi.RootIno).Generation);
+
+        ulong refused = reader.Send(0, Req.Create(root, "r", uid: 0));
+        readerClient.Ring(ServerLimits.HostId, 0);
+        IvshmemServerTests.Eventually(() => reader.IsDone(0, refused), "the read-only guest's create is answered");
+        Assert.Equal((uint)SgzAbi.StatusErofs, reader.Reply(0, refused).Status);
+        ulong made = writer.Send(0, Req.Create(root, "w", uid: 0));
+        writerClient.Ring(ServerLimits.HostId, 0);
+        IvshmemServerTests.Eventually(() => writer.IsDone(0, made), "the read-write guest's create is answered");
+        Assert.Equal(0u, writer.Reply(0, made).Status);
+        Assert.Equal(["w"], server.Opened.Names.ReadDirectory("/").Select(e => e.Name));
+
+        var peers = server.Server.Peers();
+        Assert.Equal((server.Socket, "rw"), peers.Where(p => p.Id == writerClient.Id).Select(p => (p.Socket, p.Policy)).Single());
+        Assert.Equal((readOnly, "ro,root_squash"), peers.Where(p => p.Id == readerClient.Id).Select(p => (p.Socket, p.Policy)).Single());
+    }
 }

@@ -13,14 +13,16 @@ internal sealed class RunningServer : IDisposable
 
     /// <param name="prepare">Runs on the opened zone before the server starts: the state a previous service left.</param>
     /// <param name="access">Who besides this user and root may connect (default: nobody else).</param>
-    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone>? prepare = null, PeerAccess? access = null)
+    /// <param name="moreSockets">`--socket` options of further sockets (PATH[,ro][,root_squash], PATH a name in the zone's scratch folder).</param>
+    public RunningServer(int vectors = 2, int maxPeers = 8, Action<Zone>? prepare = null, PeerAccess? access = null, params string[] moreSockets)
     {
         Zone = new TempZone();
         Socket = Zone.Scratch("sock");
         Opened = Zone.Open();
         prepare?.Invoke(Opened);
         Log = new ListLogger();
-        Server = new StargateService(Opened, new ServiceOptions(Socket, Socket + ".ctl", vectors, maxPeers) { Access = access ?? PeerAccess.OwnerAndRoot }, Log);
+        var more = moreSockets.Select(text => Service.ExportSocket.Parse(text)).Select(s => s with { Path = Zone.Scratch(s.Path) }).ToList();
+        Server = new StargateService(Opened, new ServiceOptions(Socket, Socket + ".ctl", vectors, maxPeers) { Access = access ?? PeerAccess.OwnerAndRoot, MoreSockets = more }, Log);
         _loop = new Thread(() =>
         {
             try

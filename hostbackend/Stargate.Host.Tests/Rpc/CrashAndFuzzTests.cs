@@ -256,11 +256,19 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
         var node = Node();
         var r = Req.Base(opcode, opcode == SgzAbi.OpNop && random.Next(2) == 0 ? default : node, Pick(Uids), Pick(Gids));
         Req.SetName(ref r, Pick(Names));
+        if (random.Next(4) == 0)
+        {
+            Req.SetGroups(ref r, [.. Gids.Where(_ => random.Next(2) == 0)]);
+        }
+
         var target = Node();
         r.Ino2 = target.Ino;
         r.Generation2 = target.Generation;
         r.Mode = Pick(Modes);
-        r.Flags = (uint)random.Next(5);
+        r.Flags = (uint)random.Next(5) | (random.Next(16) == 0 ? 0 : SgzAbi.ReqCaller) | (random.Next(16) == 0 ? 1u << random.Next(32) : 0);
+        r.CallerUid = Pick(Uids);
+        r.CallerGid = Pick(Gids);
+        r.Ngroups = random.Next(4) == 0 ? (uint)random.Next(SgzAbi.ReqGroupsMax + 3) : 0;
         r.Valid = (uint)random.Next(0x48);
         r.LockType = (uint)random.Next(4);
         r.Offset = Pick(Sizes);

@@ -30,6 +30,9 @@ internal sealed class RpcBench : IDisposable
 
     public ListLogger Log { get; } = new();
 
+    /// <summary>The export policy of a slot's socket; a slot not named here is read-write.</summary>
+    public Dictionary<int, ExportPolicy> Policies { get; } = [];
+
     /// <summary>Slots rung, in order (vector 0 of that guest).</summary>
     public List<int> Rings { get; } = [];
 
@@ -104,7 +107,7 @@ internal sealed class RpcBench : IDisposable
 
     private RequestServer NewServer()
     {
-        var server = new RequestServer(Zone, Rings.Add, Log);
+        var server = new RequestServer(Zone, Rings.Add, Log, slot => Policies.GetValueOrDefault(slot, ExportPolicy.ReadWrite));
         server.Start();
         return server;
     }

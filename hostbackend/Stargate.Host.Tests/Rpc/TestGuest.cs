@@ -141,7 +141,7 @@ internal static unsafe class Req
         var r = Make(SgzAbi.OpRename, from, name, 0);
         r.Ino2 = to.Ino;
         r.Generation2 = to.Generation;
-        r.Flags = flags;
+        r.Flags |= flags;
         SetName2(ref r, Encoding.UTF8.GetBytes(newName));
         return r;
     }
@@ -178,7 +178,7 @@ internal static unsafe class Req
         r.Length = length;
         r.Owner = owner;
         r.Pid = pid;
-        r.Flags = flags;
+        r.Flags |= flags;
         return r;
     }
 
@@ -186,14 +186,50 @@ internal static unsafe class Req
 
     public static SgzRequest Nop() => Base(SgzAbi.OpNop, default, User, User);
 
+    /// <summary>A request of a 1.2 guest: the caller's fsuid and fsgid in the caller fields (and SGZ_REQ_CALLER), the owner fields the same.</summary>
     public static SgzRequest Base(int opcode, NodeRef node, uint uid, uint gid) => new()
     {
         Opcode = (uint)opcode,
+        Flags = SgzAbi.ReqCaller,
         Uid = uid,
         Gid = gid,
+        CallerUid = uid,
+        CallerGid = gid,
         Ino = node.Ino,
         Generation = node.Generation,
     };
+
+    /// <summary>A setattr of <paramref name="valid"/> by <paramref name="caller"/> (gid the same, unless given), with its supplementary groups.</summary>
+    public static SgzRequest Setattr(NodeRef node, uint valid, uint caller = User, uint? callerGid = null, params uint[] groups)
+    {
+        var r = Base(SgzAbi.OpSetattr, node, caller, callerGid ?? caller);
+        r.Valid = valid;
+        SetGroups(ref r, groups);
+        return r;
+    }
+
+    /// <summary>A chown (uid and gid given) or chgrp (uid null): the new owner in the owner fields, the caller in the caller fields.</summary>
+    public static SgzRequest Chown(NodeRef node, uint? uid, uint gid, uint caller = User, uint? callerGid = null, params uint[] groups)
+    {
+        var r = Setattr(node, (uid is null ? 0 : SgzAbi.AttrUid) | SgzAbi.AttrGid, caller, callerGid, groups);
+        r.Uid = uid ?? 0;
+        r.Gid = gid;
+        return r;
+    }
+
+    /// <summary>The caller's supplementary groups, as a guest puts them in name[] of setattr and allocate.</summary>
+    public static void SetGroups(ref SgzRequest r, ReadOnlySpan<uint> groups)
+    {
+        r.Ngroups = (uint)groups.Length;
+        fixed (byte* p = r.Name)
+        {
+            var bytes = new Span<byte>(p, 256);
+            for (int i = 0; i < groups.Length && i < 64; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes[(i * 4)..], groups[i]);
+            }
+        }
+    }
 
     public static void SetName(ref SgzRequest r, string name)
     {

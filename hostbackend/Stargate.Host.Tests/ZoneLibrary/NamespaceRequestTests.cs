@@ -312,7 +312,7 @@ public sealed class NamespaceRequestTests : IDisposable
         _rz.Chmod(f, 0x180); // 0600
         Assert.Equal(EACCES, Errno(() => Z.Files.SetAttributes(User(2000), f, new AttributeChange(SgzAbi.AttrSize, 0, 0, 0, 10, 0, 0))));
         Assert.Equal(EACCES, Errno(() => Z.Files.SetAttributes(User(2000), f, new AttributeChange(SgzAbi.AttrAtime, 0, 0, 0, 0, SgzAbi.TimeNow, 0))));
-        Assert.Equal(EINVAL, Errno(() => Z.Files.SetAttributes(Caller.Host, f, new AttributeChange(0x40, 0, 0, 0, 0, 0, 0))));
+        Assert.Equal(EINVAL, Errno(() => Z.Files.SetAttributes(Caller.Host, f, new AttributeChange(0x80, 0, 0, 0, 0, 0, 0))));
         Assert.Equal(0x180u, Z.Names.StatInode(f.Ino).Permissions);
     }
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
+using Stargate.Host.Rpc;
 using Stargate.Host.Service;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
@@ -24,12 +25,17 @@ internal sealed class ServiceCommands(CliSession session)
         new("--control") { Description = "The control socket (default: the server socket's path + .ctl)." };
 
     private static string ControlPath(ParseResult r, Option<string> socket, Option<string?> control) =>
-        r.GetValue(control) ?? r.GetValue(socket)! + ".ctl";
+        r.GetValue(control) ?? r.GetValue(socket)!.Split(',')[0] + ".ctl"; // a serve --socket with its options names the same service
 
     private Command Serve()
     {
         var zoneArg = new Argument<string>("zone") { Description = "Zone file to serve." };
-        var socket = SocketOption();
+        var socket = new Option<string[]>("--socket")
+        {
+            Description = "An ivshmem server socket (QEMU's -chardev socket,path=...) as PATH[,ro][,root_squash]: the export policy of every guest that connects through it. Repeat for more sockets; the first names the control socket.",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
         var control = ControlOption();
         var vectors = new Option<int>("--vectors") { Description = $"Interrupt vectors per peer (1..{ServerLimits.MaxVectors}); QEMU's ivshmem-doorbell vectors= must match.", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
         var maxPeers = new Option<int>("--max-peers") { Description = "Most guests at once (at most the zone's peer slots - 1).", DefaultValueFactory = _ => 64 };
@@ -65,6 +71,16 @@ internal sealed class ServiceCommands(CliSession session)
                 return session.BadUsage($"--allow-group {group}: no such group (give a group name or a gid)", "serve");
             }
 
+            ExportSocket[] sockets;
+            try
+            {
+                sockets = [.. r.GetValue(socket)!.Select(ExportSocket.Parse)];
+            }
+            catch (ArgumentException e)
+            {
+                return session.BadUsage(e.Message, "serve");
+            }
+
             using var logs = LoggerFactory.Create(b => b
                 .SetMinimumLevel(r.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace) // stdout stays clean
@@ -76,15 +92,17 @@ internal sealed class ServiceCommands(CliSession session)
                 }));
             var log = logs.CreateLogger("stargate.serve");
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "serve");
-            var options = new ServiceOptions(r.GetValue(socket)!, ControlPath(r, socket, control), v, r.GetValue(maxPeers))
+            var options = new ServiceOptions(sockets[0].Path, r.GetValue(control) ?? sockets[0].Path + ".ctl", v, r.GetValue(maxPeers))
             {
                 Access = new PeerAccess(users.Select(u => u.Id!.Value), groups.Select(g => g.Id!.Value)),
+                Policy = sockets[0].Policy,
+                MoreSockets = sockets[1..],
             };
             using var service = new StargateService(zone, options, log, request => StargateCli.RunInServe(zone, request));
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             ServeLink.Publish(zone.Path, options.ControlPath);
-            session.Err.WriteLine($"stargate: serving {zone.Path} on {options.SocketPath}");
+            session.Err.WriteLine($"stargate: serving {zone.Path} on {string.Join(' ', options.Sockets.Select(s => s.Policy == ExportPolicy.ReadWrite ? s.Path : s.ToString()))}");
             try
             {
                 service.Run();
@@ -129,11 +147,11 @@ internal sealed class ServiceCommands(CliSession session)
             }
 
             var peers = JsonSerializer.Deserialize<PeerStatus[]>(reply, PeerStatus.Json) ?? [];
-            session.Out.WriteLine("  id  kind      pid  connected since        doorbells received per vector");
+            session.Out.WriteLine("  id  kind      pid  connected since        policy            doorbells received per vector, or socket");
             foreach (var p in peers)
             {
-                string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : "-";
-                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {doorbells}"));
+                string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : p.Socket ?? "-";
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {Printable.Escape(p.Policy ?? "-"),-16}  {Printable.Escape(doorbells)}"));
             }
 
             return StargateCli.Ok;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 
@@ -45,7 +46,13 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpNop
             ? (int)raw.Opcode
             : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
-        var request = new Request(raw.Seq, opcode, new Caller(raw.Uid, raw.Gid, slot));
+        if ((raw.Flags & SgzAbi.ReqCaller) == 0)
+        {
+            throw new BadRequestException(SgzAbi.StatusEproto, "no SGZ_REQ_CALLER flag: a guest module older than zone format 1.2 (its caller fields would read as uid 0); rebuild the guest module");
+        }
+
+        var request = new Request(raw.Seq, opcode, CallerOf(raw, opcode, slot));
+        uint flags = raw.Flags & ~SgzAbi.ReqCaller;
         var node = new NodeRef(raw.Ino, raw.Generation);
         return opcode switch
         {
@@ -56,7 +63,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 : throw new BadRequestException(SgzAbi.StatusEinval, "mknod makes fifos and sockets only (rdev must be 0)"),
             SgzAbi.OpSymlink => request with
             {
-                Node = Inode(node, geometry),
+                Node = Inode(OwnedByCaller(raw, node), geometry),
                 Name = EntryName(raw, 0),
                 Mode = SgzAbi.SIflnk | 0x1ff,
                 Name2 = SymlinkTarget(raw),
@@ -74,11 +81,11 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 Name = EntryName(raw, 0),
                 Node2 = Inode(new NodeRef(raw.Ino2, raw.Generation2), geometry),
                 Name2 = EntryName(raw, 1),
-                Flags = RenameFlags(raw.Flags),
+                Flags = RenameFlags(flags),
             },
-            SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw), Caller = SetattrCaller(raw, slot) },
+            SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw, flags) },
             SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
-            SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, geometry),
+            SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
             _ => raw.Ino == 0 ? request : throw new BadRequestException(SgzAbi.StatusEinval, $"nop names inode {raw.Ino}"),
         };
@@ -92,15 +99,21 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             throw new BadRequestException(SgzAbi.StatusEinval, $"mode 0{Convert.ToString(raw.Mode, 8)} is not allowed for opcode {Opcode}");
         }
 
-        return this with { Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
+        return this with { Node = Inode(OwnedByCaller(raw, new NodeRef(raw.Ino, raw.Generation)), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
     }
 
-    private Request Locking(in SgzRequest raw, ZoneGeometry geometry)
+    /// <summary>A new inode is the caller's: owner fields that name anyone else make a malformed request. Returns <paramref name="dir"/>.</summary>
+    private static NodeRef OwnedByCaller(in SgzRequest raw, NodeRef dir) =>
+        raw.Uid == raw.CallerUid && raw.Gid == raw.CallerGid
+            ? dir
+            : throw new BadRequestException(SgzAbi.StatusEinval, $"new inode's owner {raw.Uid}:{raw.Gid} is not the caller {raw.CallerUid}:{raw.CallerGid}");
+
+    private Request Locking(in SgzRequest raw, uint flags, ZoneGeometry geometry)
     {
         uint known = Opcode == SgzAbi.OpLock ? SgzAbi.ReqLockKnown : SgzAbi.ReqLockFlock;
-        if ((raw.Flags & ~known) != 0)
+        if ((flags & ~known) != 0)
         {
-            throw new BadRequestException(SgzAbi.StatusEinval, $"lock flags 0x{raw.Flags:x} have unknown bits");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"lock flags 0x{flags:x} have unknown bits");
         }
 
         bool getlk = Opcode == SgzAbi.OpGetlk;
@@ -109,14 +122,14 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             throw new BadRequestException(SgzAbi.StatusEinval, $"lock type {raw.LockType} is not allowed for opcode {Opcode}");
         }
 
-        bool flock = (raw.Flags & SgzAbi.ReqLockFlock) != 0;
+        bool flock = (flags & SgzAbi.ReqLockFlock) != 0;
         var range = flock
             ? new LockRange(SgzAbi.LockKindFlock, (int)raw.LockType, 0, SgzAbi.LockEof)
             : new LockRange(SgzAbi.LockKindPosix, (int)raw.LockType, raw.Offset, LockEnd(raw.Offset, raw.Length));
         return this with
         {
             Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry),
-            Flags = raw.Flags,
+            Flags = flags,
             Range = range,
             Holder = new LockHolder(Caller.Slot, raw.Owner, raw.Pid),
         };
@@ -201,16 +214,36 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             : throw new BadRequestException(SgzAbi.StatusEinval, $"rename flags 0x{flags:x}");
 
     /// <summary>
-    /// A chown or chgrp carries the new owner in uid and gid, the only identity fields a
-    /// request has, so the caller's own ids are not there to check: the guest's kernel
-    /// checked them (setattr_prepare), and the host takes its word as it does for every
-    /// uid, as uid 0's. Other setattrs are checked against the caller's fsuid and fsgid.
+    /// The caller's fsuid, fsgid and (setattr and allocate only, in name[]) supplementary
+    /// groups, never the owner fields: those are a chown's new owner.
     /// </summary>
-    private static Caller SetattrCaller(in SgzRequest raw, int slot) =>
-        (raw.Valid & (SgzAbi.AttrUid | SgzAbi.AttrGid)) != 0 ? new Caller(0, 0, slot) : new Caller(raw.Uid, raw.Gid, slot);
-
-    private static AttributeChange AttributeChangeOf(in SgzRequest raw)
+    private static unsafe Caller CallerOf(in SgzRequest raw, int opcode, int slot)
     {
+        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate)))
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"{raw.Ngroups} groups (0..{SgzAbi.ReqGroupsMax}, and only with setattr and allocate)");
+        }
+
+        var groups = new uint[raw.Ngroups];
+        fixed (byte* name = raw.Name)
+        {
+            var gids = new ReadOnlySpan<byte>(name, groups.Length * sizeof(uint));
+            for (int i = 0; i < groups.Length; i++)
+            {
+                groups[i] = BinaryPrimitives.ReadUInt32LittleEndian(gids[(i * sizeof(uint))..]);
+            }
+        }
+
+        return new Caller(raw.CallerUid, raw.CallerGid, slot) { Groups = groups };
+    }
+
+    private static AttributeChange AttributeChangeOf(in SgzRequest raw, uint flags)
+    {
+        if ((flags & ~SgzAbi.ReqSetattrFile) != 0)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"setattr flags 0x{flags:x} have unknown bits");
+        }
+
         if ((raw.Valid & ~SgzAbi.AttrKnown) != 0)
         {
             throw new BadRequestException(SgzAbi.StatusEinval, $"setattr valid 0x{raw.Valid:x} has unknown bits");
@@ -227,7 +260,10 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             throw new BadRequestException(SgzAbi.StatusEfbig, $"size {raw.Offset} is past the largest file");
         }
 
-        return new AttributeChange(raw.Valid, raw.Mode & Permissions, raw.Uid, raw.Gid, raw.Offset, raw.AtimeNs, raw.MtimeNs);
+        return new AttributeChange(raw.Valid, raw.Mode & Permissions, raw.Uid, raw.Gid, raw.Offset, raw.AtimeNs, raw.MtimeNs)
+        {
+            ViaOpenFile = (flags & SgzAbi.ReqSetattrFile) != 0,
+        };
     }
 
     private static ulong AllocateLength(in SgzRequest raw)

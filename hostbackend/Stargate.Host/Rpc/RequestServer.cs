@@ -20,6 +20,7 @@ public sealed class RequestServer
 
     private readonly Zone _zone;
     private readonly Action<int> _ringGuest;
+    private readonly Func<int, ExportPolicy> _policyOf;
     private readonly ILogger _log;
     private readonly bool _hasRings;
     private readonly Dictionary<ulong, HashSet<int>> _lockWaiters = [];
@@ -32,10 +33,12 @@ public sealed class RequestServer
     private readonly RateLimit _faultLog = new(TimeSpan.FromSeconds(1));
 
     /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
-    public RequestServer(Zone zone, Action<int> ringGuest, ILogger log)
+    /// <param name="policyOf">The export policy of a guest's slot (the socket it came through); null: every guest read-write.</param>
+    public RequestServer(Zone zone, Action<int> ringGuest, ILogger log, Func<int, ExportPolicy>? policyOf = null)
     {
         _zone = zone;
         _ringGuest = ringGuest;
+        _policyOf = policyOf ?? (_ => ExportPolicy.ReadWrite);
         _log = log;
         _hasRings = RingArea.Fits(zone.Geometry);
     }
@@ -255,7 +258,7 @@ public sealed class RequestServer
         int status;
         try
         {
-            var request = Request.Parse(raw, slot, _zone.Geometry);
+            var request = _policyOf(slot).Apply(Request.Parse(raw, slot, _zone.Geometry));
             return _zone.Change(() =>
             {
                 var outcome = Apply(request);

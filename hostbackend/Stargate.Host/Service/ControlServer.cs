@@ -37,7 +37,7 @@ internal sealed class ControlServer : IDisposable
     private readonly Dictionary<int, ControlClient> _controls = [];
     private readonly string _path;
     private readonly int _listener;
-    private readonly IvshmemServer _ivshmem;
+    private readonly GuestSockets _ivshmem;
     private readonly Func<IReadOnlyList<PeerStatus>> _peers;
     private readonly Func<RunRequest, RunReply>? _commands;
     private readonly HostLocks _locks;
@@ -51,7 +51,7 @@ internal sealed class ControlServer : IDisposable
     /// Runs a forwarded command line (argv, the client's working directory) on the loop thread
     /// against this service's zone; null: `run` is refused.
     /// </param>
-    public ControlServer(string path, PeerAccess access, Zone zone, RequestServer requests, IvshmemServer ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
+    public ControlServer(string path, PeerAccess access, Zone zone, RequestServer requests, GuestSockets ivshmem, Func<IReadOnlyList<PeerStatus>> peers, Func<RunRequest, RunReply>? commands, ILogger log)
     {
         _listener = SocketFile.Listen(path, access.SocketMode);
         _path = path;

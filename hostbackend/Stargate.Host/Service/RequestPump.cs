@@ -16,9 +16,10 @@ namespace Stargate.Host.Service;
 internal sealed class RequestPump
 {
     /// <param name="ringGuest">Rings a guest's vector 0 when its reply is published or a lock it waits for goes.</param>
-    public RequestPump(Zone zone, Action<int> ringGuest, ILogger log)
+    /// <param name="policyOf">The export policy of a guest's slot (RequestServer).</param>
+    public RequestPump(Zone zone, Action<int> ringGuest, ILogger log, Func<int, ExportPolicy> policyOf)
     {
-        Requests = new RequestServer(zone, ringGuest, log);
+        Requests = new RequestServer(zone, ringGuest, log, policyOf);
     }
 
     public RequestServer Requests { get; }

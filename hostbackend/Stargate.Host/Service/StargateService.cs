@@ -23,7 +23,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
 {
     private readonly Zone _zone;
     private readonly ILogger _log;
-    private readonly IvshmemServer _ivshmem;
+    private readonly GuestSockets _ivshmem;
     private readonly ControlServer _control;
     private readonly RequestPump _pump;
     private readonly PlainPeers _plain;
@@ -32,7 +32,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
     private volatile bool _stopping;
 
     /// <summary>
-    /// Listens on both sockets, then sorts out what a previous service left (adopts or cleans
+    /// Listens on every ivshmem socket and the control socket, then sorts out what a previous service left (adopts or cleans
     /// its guests, publishes its committed replies) and marks the host live in the zone.
     /// Nothing is left open, and no socket file of another server removed, on failure.
     /// </summary>
@@ -53,10 +53,10 @@ public sealed class StargateService : IDisposable, IGuestSlots
         zone.GuestWaitMs = 0;
         Options = options with { MaxPeers = maxPeers };
         _log = log;
-        _pump = new RequestPump(zone, RingGuest, log);
+        _ivshmem = new GuestSockets(zone.Path, Options.Sockets, options.Vectors, maxPeers, options.Access, this, log);
+        _pump = new RequestPump(zone, RingGuest, log, _ivshmem.PolicyOf);
         _plain = new PlainPeers(zone);
         _adopted = new AdoptedGuests(zone, log);
-        _ivshmem = new IvshmemServer(zone.Path, options.SocketPath, options.Vectors, maxPeers, options.Access, this, log);
         try
         {
             _control = new ControlServer(options.ControlPath, options.Access, zone, _pump.Requests, _ivshmem, Peers, commands, log);
@@ -89,7 +89,8 @@ public sealed class StargateService : IDisposable, IGuestSlots
     /// <summary>Runs the loop until <see cref="Stop"/>; each event is handled to completion on this thread.</summary>
     public void Run()
     {
-        ServiceLog.Serving(_log, _zone.Path, Options.SocketPath, Options.Vectors, Options.MaxPeers, Options.ControlPath);
+        string sockets = string.Join(' ', Options.Sockets);
+        ServiceLog.Serving(_log, _zone.Path, sockets, Options.Vectors, Options.MaxPeers, Options.ControlPath);
         var fds = new List<PollFd>();
         while (!_stopping)
         {
@@ -119,10 +120,13 @@ public sealed class StargateService : IDisposable, IGuestSlots
     }
 
     /// <summary>A snapshot of the peers, the host first: what `stargate peers` prints.</summary>
+    /// <remarks>Each guest shows the socket it came through and its export policy; a guest of no known socket (adopted, plain) has none and the strictest policy.</remarks>
     public IReadOnlyList<PeerStatus> Peers() =>
-        [.. new[] { _ivshmem.Host }.Concat(_ivshmem.Guests).Select(p => new PeerStatus(p.Id, p.Id == ServerLimits.HostId ? "host" : "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells]))
+        [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) }
+            .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
             .Concat(_adopted.Statuses)
             .Concat(_plain.Slots.Select(slot => new PeerStatus(slot, "plain", 0, AdoptedGuests.PeerSince(_zone, slot), 0, [])))
+            .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString() })
             .OrderBy(p => p.Id)];
 
     /// <summary>Closes everything; guests stay live in the zone's peer table (their QEMUs run on, and the next service adopts them).</summary>

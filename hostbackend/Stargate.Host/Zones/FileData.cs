@@ -326,8 +326,9 @@ public sealed class FileData
 
     /// <summary>
     /// Changes mode (its permission bits; the type stays), owner, group, size (regular
-    /// files: a truncate) and times; ctime always becomes now. Every check runs first; one
-    /// change. Returns the size after.
+    /// files: a truncate) and times, or drops set-user-id and set-group-id (kill privs);
+    /// ctime always becomes now. Every check (<see cref="AttributeChange.Check"/>) runs
+    /// first; one change. Returns the size after.
     /// </summary>
     public ulong SetAttributes(Caller c, NodeRef node, AttributeChange change)
     {
@@ -339,39 +340,14 @@ public sealed class FileData
         lock (_gate)
         {
             var inode = _inodes.LoadNode(node);
-            string what = $"setattr of inode {node.Ino}";
-            bool owner = Permissions.IsOwner(c, inode);
             bool has(uint bit) => (change.Valid & bit) != 0;
-            if (has(SgzAbi.AttrMode) && !owner)
-            {
-                throw new ZoneException(ZoneError.NotPermitted, $"{what}: only its owner ({inode.Uid}) may change its mode");
-            }
-
-            if (has(SgzAbi.AttrUid) && c.Uid != 0 && change.Uid != inode.Uid)
-            {
-                throw new ZoneException(ZoneError.NotPermitted, $"{what}: only uid 0 may change its owner");
-            }
-
-            if (has(SgzAbi.AttrGid) && c.Uid != 0 && change.Gid != inode.Gid && !(owner && change.Gid == c.Gid))
-            {
-                throw new ZoneException(ZoneError.NotPermitted, $"{what}: its owner may give it only the owner's own group ({c.Gid}), not {change.Gid}");
-            }
-
             if (has(SgzAbi.AttrSize))
             {
                 RequireFile(node.Ino, inode);
-                Permissions.RequireMay(c, node.Ino, inode, Permissions.MayWrite, what);
                 CheckFileSize(change.Size);
             }
 
-            foreach (var (bit, value) in new[] { (SgzAbi.AttrAtime, change.AtimeNs), (SgzAbi.AttrMtime, change.MtimeNs) })
-            {
-                if (has(bit) && !owner && (value != SgzAbi.TimeNow || !Permissions.May(c, inode, Permissions.MayWrite)))
-                {
-                    throw new ZoneException(value == SgzAbi.TimeNow ? ZoneError.AccessDenied : ZoneError.NotPermitted,
-                        $"{what}: only its owner may set its times{(value == SgzAbi.TimeNow ? " (or, to now, a writer)" : string.Empty)}");
-                }
-            }
+            change.Check(c, node.Ino, inode);
 
             return _writer.Change(() =>
             {
@@ -382,24 +358,9 @@ public sealed class FileData
                 }
 
                 ref var w = ref _inodes.ForWrite(node.Ino);
-                uint mode = has(SgzAbi.AttrMode) ? (w.Mode & SgzAbi.SIfmt) | (change.Mode & Permissions.PermissionBits) : w.Mode;
-                bool owners = (has(SgzAbi.AttrUid) && change.Uid != w.Uid) || (has(SgzAbi.AttrGid) && change.Gid != w.Gid);
+                w.Mode = change.ModeAfter(c, w.Mode, w.Uid, w.Gid);
                 w.Uid = has(SgzAbi.AttrUid) ? change.Uid : w.Uid;
                 w.Gid = has(SgzAbi.AttrGid) ? change.Gid : w.Gid;
-
-                // As Linux does: a new owner or group drops set-user-id (and an executable set-group-id)
-                // of a non-directory, and chmod by someone outside the file's group drops set-group-id.
-                if (owners && !InodeTable.IsDirectory(w))
-                {
-                    mode &= ~(Permissions.SetUid | ((mode & 0x8) != 0 ? Permissions.SetGid : 0));
-                }
-
-                if (has(SgzAbi.AttrMode) && c.Uid != 0 && c.Gid != w.Gid)
-                {
-                    mode &= ~Permissions.SetGid;
-                }
-
-                w.Mode = mode;
                 w.AtimeNs = has(SgzAbi.AttrAtime) ? TimeOrNow(change.AtimeNs, now) : w.AtimeNs;
                 w.MtimeNs = has(SgzAbi.AttrMtime) ? TimeOrNow(change.MtimeNs, now) : w.MtimeNs;
                 w.CtimeNs = now;

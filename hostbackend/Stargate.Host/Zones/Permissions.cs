@@ -3,10 +3,10 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Zones;
 
 /// <summary>
-/// POSIX permission checks with the caller's word for uid and gid (docs/requests.md,
-/// "What the host checks"): owner bits for the owner, group bits for the group, other
-/// bits for the rest; no supplementary groups; uid 0 passes every check. Pure functions of
-/// the caller and the inodes given.
+/// POSIX permission checks with the caller's word for uid, gid and supplementary groups
+/// (docs/requests.md, "What the host checks"): owner bits for the owner, group bits for a
+/// member of the file's group, other bits for the rest; uid 0 passes every check. Pure
+/// functions of the caller and the inodes given.
 /// </summary>
 internal static class Permissions
 {
@@ -25,7 +25,7 @@ internal static class Permissions
             return true;
         }
 
-        uint bits = c.Uid == inode.Uid ? (inode.Mode >> 6) & 7 : c.Gid == inode.Gid ? (inode.Mode >> 3) & 7 : inode.Mode & 7;
+        uint bits = c.Uid == inode.Uid ? (inode.Mode >> 6) & 7 : c.InGroup(inode.Gid) ? (inode.Mode >> 3) & 7 : inode.Mode & 7;
         return (bits & want) == want;
     }
 

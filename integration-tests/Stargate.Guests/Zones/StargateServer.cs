@@ -28,12 +28,13 @@ public sealed class StargateServer : IDisposable
     private readonly string _directory;
     private bool _logClosed;
 
-    private StargateServer(string zonePath, int vectors, string name)
+    private StargateServer(string zonePath, int vectors, string name, bool readOnlySocket)
     {
         Vectors = vectors;
         _directory = Path.Combine(Path.GetTempPath(), $"stargate-serve-{Environment.ProcessId}-{Interlocked.Increment(ref _started)}");
         Directory.CreateDirectory(_directory);
         SocketPath = Path.Combine(_directory, "ivshmem.sock");
+        ReadOnlySocketPath = readOnlySocket ? Path.Combine(_directory, "ivshmem-ro.sock") : null;
         _log = new StreamWriter(TestLogs.PathFor(name + "-serve")) { AutoFlush = true };
 
         var info = new ProcessStartInfo("dotnet")
@@ -43,7 +44,8 @@ public sealed class StargateServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in new[] { RepoPaths.StargateDll, "serve", zonePath, "--socket", SocketPath, "--vectors", vectors.ToString(CultureInfo.InvariantCulture), "--verbose" })
+        string[] readOnly = ReadOnlySocketPath is null ? [] : ["--socket", ReadOnlySocketPath + ",ro"];
+        foreach (string arg in (string[])[RepoPaths.StargateDll, "serve", zonePath, "--socket", SocketPath, .. readOnly, "--vectors", vectors.ToString(CultureInfo.InvariantCulture), "--verbose"])
         {
             info.ArgumentList.Add(arg);
         }
@@ -60,16 +62,19 @@ public sealed class StargateServer : IDisposable
     /// <summary>The ivshmem server socket (QEMU's -chardev socket,path=).</summary>
     public string SocketPath { get; }
 
+    /// <summary>A second ivshmem socket, read-only (`--socket PATH,ro`): its guests change nothing; null unless asked for.</summary>
+    public string? ReadOnlySocketPath { get; }
+
     /// <summary>Interrupt vectors per peer (QEMU's ivshmem-doorbell vectors= must match).</summary>
     public int Vectors { get; }
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts the service on @zonePath and waits until it listens.</summary>
-    public static StargateServer Start(string zonePath, int vectors = 2,
+    /// <summary>Starts the service on @zonePath (with a second, read-only socket when @readOnlySocket) and waits until it listens.</summary>
+    public static StargateServer Start(string zonePath, int vectors = 2, bool readOnlySocket = false,
         [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
-        var server = new StargateServer(zonePath, vectors, $"{Path.GetFileNameWithoutExtension(testFile)}.{test}");
+        var server = new StargateServer(zonePath, vectors, $"{Path.GetFileNameWithoutExtension(testFile)}.{test}", readOnlySocket);
         try
         {
             server.WaitForStderr("stargate: serving ", StartTimeout);

@@ -21,10 +21,11 @@ public sealed class ServedZone : IDisposable
     private readonly string _test;
     private readonly string _testFile;
 
-    private ServedZone(ModuleKernel kernel, ITestOutputHelper output, bool plain, string test, string testFile)
+    private ServedZone(ModuleKernel kernel, ITestOutputHelper output, bool plain, bool readOnlySocket, string test, string testFile)
     {
         Kernel = kernel;
         Plain = plain;
+        ReadOnlySocket = readOnlySocket;
         _output = output;
         _test = test;
         _testFile = testFile;
@@ -35,6 +36,9 @@ public sealed class ServedZone : IDisposable
 
     /// <summary>Guests get ivshmem-plain (no doorbells, no id from the service) instead of ivshmem-doorbell.</summary>
     public bool Plain { get; }
+
+    /// <summary>The service also listens on a read-only socket (`--socket PATH,ro`), which <see cref="AddGuest"/> can attach a guest to.</summary>
+    public bool ReadOnlySocket { get; }
 
     public TestZone Zone { get; }
 
@@ -48,9 +52,9 @@ public sealed class ServedZone : IDisposable
     /// (with ivshmem-plain when @plain).
     /// </summary>
     public static ServedZone Start(ModuleKernel kernel, int guests, ITestOutputHelper output, Action<TestZone>? prepare = null,
-        bool mount = true, bool plain = false, [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
+        bool mount = true, bool plain = false, bool readOnlySocket = false, [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
-        var served = new ServedZone(kernel, output, plain, test, testFile);
+        var served = new ServedZone(kernel, output, plain, readOnlySocket, test, testFile);
         try
         {
             prepare?.Invoke(served.Zone);
@@ -69,10 +73,14 @@ public sealed class ServedZone : IDisposable
         }
     }
 
-    /// <summary>Boots one more guest on the current service (mounted on /mnt unless @mount is false, and then without the module).</summary>
-    public StargatefsGuest AddGuest(bool mount = true)
+    /// <summary>
+    /// Boots one more guest on the current service (mounted on /mnt unless @mount is false, and then without the module),
+    /// through the read-only socket when @readOnly.
+    /// </summary>
+    public StargatefsGuest AddGuest(bool mount = true, bool readOnly = false)
     {
-        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path, Zone.Size) : QemuDevices.IvshmemDoorbell(Server.SocketPath, Server.Vectors);
+        string socket = readOnly ? Server.ReadOnlySocketPath ?? throw new InvalidOperationException("the service has no read-only socket: Start with readOnlySocket") : Server.SocketPath;
+        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path, Zone.Size) : QemuDevices.IvshmemDoorbell(socket, Server.Vectors);
         var guest = StargatefsGuest.Start(Kernel, devices, _output, load: mount, _test, _testFile);
         _guests.Add(guest);
         if (mount)
@@ -86,7 +94,7 @@ public sealed class ServedZone : IDisposable
     /// <summary>Starts a service on the zone (the first, or the next after <see cref="KillServer"/>).</summary>
     public StargateServer StartServer()
     {
-        var server = StargateServer.Start(Zone.Path, vectors: 2, _test, _testFile);
+        var server = StargateServer.Start(Zone.Path, vectors: 2, ReadOnlySocket, _test, _testFile);
         _servers.Add(server);
         return server;
     }

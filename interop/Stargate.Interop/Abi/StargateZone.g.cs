@@ -26,9 +26,12 @@ public static class SgzAbi
     ///     new values) in interop/Stargate.Interop.Tests/golden/abi-values.txt.
     /// 1.1: the rings region (request and reply rings, open tables), the lock
     /// table's records, the inode lock word and SGZ_INODE_ORPHAN.
+    /// 1.2: the caller's identity in every request (caller_uid, caller_gid,
+    /// ngroups and SGZ_REQ_CALLER), SGZ_REQ_SETATTR_FILE, SGZ_ATTR_KILL_PRIV,
+    /// SGZ_STATUS_EPROTO.
     /// </summary>
     public const int VersionMajor = 1;
-    public const int VersionMinor = 1;
+    public const int VersionMinor = 2;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -227,6 +230,33 @@ public static class SgzAbi
     public const uint ReqLockWait = 0x2;
     public const uint ReqLockKnown = 3;
 
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_SETATTR: the change goes through a file the
+    /// caller opened for writing (ftruncate: the kernel's ATTR_FILE), so a size
+    /// change needs no write permission. Any other bit is refused with EINVAL.
+    /// </summary>
+    public const uint ReqSetattrFile = 0x1;
+
+    /// <summary>
+    /// sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups
+    /// (and the groups, see SGZ_REQ_GROUPS_MAX) are filled in. Since 1.2 a
+    /// guest sets it in every request, and the host refuses a request without
+    /// it with EPROTO: in an older guest's request those fields were reserved
+    /// zeros, which would read as uid 0. The host takes it out before reading
+    /// the opcode's own flags.
+    /// </summary>
+    public const uint ReqCaller = 0x80000000;
+
+    /// <summary>
+    /// The most supplementary groups a request carries. Requests without an
+    /// entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
+    /// supplementary gids in name[]: ngroups little-endian __le32 values. A
+    /// caller in more groups sends the first SGZ_REQ_GROUPS_MAX, but always
+    /// the group a chgrp gives when the caller is in it. Every other opcode
+    /// has ngroups 0; the host refuses more with EINVAL.
+    /// </summary>
+    public const int ReqGroupsMax = 16;
+
     /// <summary>sgz_request.valid of SGZ_OP_SETATTR.</summary>
     public const uint AttrMode = 0x1;
     public const uint AttrUid = 0x2;
@@ -235,8 +265,16 @@ public static class SgzAbi
     public const uint AttrAtime = 0x10;
     public const uint AttrMtime = 0x20;
 
+    /// <summary>
+    /// Drop set-user-id, and set-group-id if group-execute is set, as a write or
+    /// truncate by someone who is not the owner must (the kernel's
+    /// ATTR_KILL_SUID / ATTR_KILL_SGID). It never sets a bit, so the host
+    /// accepts it from any caller; mode is not read.
+    /// </summary>
+    public const uint AttrKillPriv = 0x40;
+
     /// <summary>Every SGZ_ATTR_* bit: a valid with any other bit is refused with EINVAL.</summary>
-    public const uint AttrKnown = 63;
+    public const uint AttrKnown = 127;
 
     /// <summary>A time of SGZ_TIME_NOW means the host's clock at the change.</summary>
     public const ulong TimeNow = 0xffffffffffffffff;
@@ -275,6 +313,7 @@ public static class SgzAbi
     public const int StatusEnolck = 37;
     public const int StatusEnosys = 38;
     public const int StatusEnotempty = 39;
+    public const int StatusEproto = 71;
     public const int StatusEstale = 116;
 
     /// <summary>Lock types (sgz_request.lock_type, sgz_reply.lock_type).</summary>
@@ -612,15 +651,20 @@ public unsafe struct SgzRingHeader
 ///   0 seq  8 opcode  12 flags  16 uid  20 gid  24 ino  32 ino2
 ///  40 generation  44 generation2  48 mode  52 name_len  54 name2_len
 ///  56 rdev  64 offset  72 length  80 atime_ns  88 mtime_ns  96 valid
-/// 100 lock_type  104 owner  112 pid  116 reserved0  120 reserved1
-/// 128 name[256]  384 name2[768]
+/// 100 lock_type  104 owner  112 pid  116 caller_uid  120 caller_gid
+/// 124 ngroups  128 name[256]  384 name2[768]
 ///
 /// ino/generation name the directory (create, mkdir, mknod, symlink, link's
 /// new name, unlink, rmdir, rename's source) or the file (setattr,
 /// allocate, lock, getlk, release, link's target in ino2/generation2);
 /// ino2/generation2 are rename's target directory. name is the entry's name;
-/// name2 is rename's new name or a symlink's target. uid/gid are the
-/// caller's fsuid/fsgid, checked against mode bits by the host.
+/// name2 is rename's new name or a symlink's target (or, for setattr and
+/// allocate, name holds the caller's groups: SGZ_REQ_GROUPS_MAX).
+/// caller_uid/caller_gid are the caller's fsuid/fsgid (in the guest's
+/// initial user namespace), checked against mode bits by the host.
+/// uid/gid are the owner: the new inode's (create, mkdir, mknod, symlink:
+/// the caller's own) or a chown's new owner and group (setattr with
+/// SGZ_ATTR_UID / SGZ_ATTR_GID); other opcodes send the caller's.
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 1152)]
@@ -657,8 +701,13 @@ public unsafe struct SgzRequest
     /// <summary>Lock owner id (opaque to the host).</summary>
     [FieldOffset(104)] public ulong Owner;
     [FieldOffset(112)] public uint Pid;
-    [FieldOffset(116)] public uint Reserved0;
-    [FieldOffset(120)] public ulong Reserved1;
+
+    /// <summary>Since 1.2, valid with SGZ_REQ_CALLER in flags.</summary>
+    [FieldOffset(116)] public uint CallerUid;
+    [FieldOffset(120)] public uint CallerGid;
+
+    /// <summary>Supplementary gids in name[] (setattr, allocate), 0..SGZ_REQ_GROUPS_MAX.</summary>
+    [FieldOffset(124)] public uint Ngroups;
     [FieldOffset(128)] public fixed byte Name[256];
     [FieldOffset(384)] public fixed byte Name2[768];
 }
