@@ -222,6 +222,28 @@ static int stargatefs_break_layouts(struct inode *inode)
 }
 
 /*
+ * A chown's ATTR_KILL_SUID / ATTR_KILL_SGID, for bits a nosuid superblock
+ * keeps out of i_mode (stargatefs_fill()): the VFS did not see them, so
+ * the mode change that clears them in the zone is made here.
+ */
+static void stargatefs_kill_hidden(struct inode *inode, struct iattr *attr)
+{
+	umode_t kill = 0, hidden;
+
+	if (attr->ia_valid & ATTR_KILL_SUID)
+		kill |= S_ISUID;
+	if (attr->ia_valid & ATTR_KILL_SGID)
+		kill |= S_ISGID;
+	spin_lock(&STARGATEFS_I(inode)->lock);
+	hidden = STARGATEFS_I(inode)->hidden;
+	spin_unlock(&STARGATEFS_I(inode)->lock);
+	if (!(hidden & kill) || (attr->ia_valid & ATTR_MODE))
+		return;
+	attr->ia_valid |= ATTR_MODE;
+	attr->ia_mode = (inode->i_mode | hidden) & ~kill;
+}
+
+/*
  * chmod, chown, utimes and truncate, as one SETATTR request. A size change
  * holds the inode's zone lock word (writers on other machines wait) and
  * the invalidate lock, with every mapping of the file broken, so that no
@@ -241,6 +263,7 @@ int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct ia
 	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;
+	stargatefs_kill_hidden(inode, attr);
 	if (attr->ia_valid & ATTR_MODE)
 		valid |= SGZ_ATTR_MODE;
 	if (attr->ia_valid & ATTR_UID)

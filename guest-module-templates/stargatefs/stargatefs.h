@@ -110,6 +110,13 @@ struct stargatefs_device {
 	struct dev_pagemap pgmap;
 	struct dax_device *dax;
 	struct stargatefs_geometry geo;	/* valid while mounted */
+	/*
+	 * The superblock's mount options (valid while mounted; super.c):
+	 * suid lets the VFS see setuid and setgid bits of regular files,
+	 * devices (SB_I_NODEV clear) lets device inodes open.
+	 */
+	bool suid;
+	bool devices;
 	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
 	struct stargatefs_rpc rpc;
@@ -122,6 +129,8 @@ struct stargatefs_inode {
 	u64 pt_root;
 	u8 pt_depth;
 	u32 host_crc;			/* crc of the host half at the last load */
+	/* Mode bits of the zone inode kept out of i_mode (nosuid: S_ISUID, S_ISGID). */
+	umode_t hidden;
 };
 
 static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
