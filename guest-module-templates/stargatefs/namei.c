@@ -209,7 +209,7 @@ static u64 stargatefs_time_ns(const struct iattr *attr, unsigned int set_flag,
  */
 static int stargatefs_break_layouts(struct inode *inode)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_RPC_TIMEOUT_MS);
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_LOCK_TIMEOUT_MS);
 
 	while (dax_layout_busy_page(inode->i_mapping)) {
 		if (fatal_signal_pending(current))
@@ -328,6 +328,7 @@ unlock:
 static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inode,
 				       struct delayed_call *done)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
 	struct stargatefs_device *dev;
 	struct stargatefs_extent ext;
 	struct sgz_inode zi;
@@ -366,8 +367,10 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 			err = memchr(buf, 0, size) ? -EIO : 0;
 			break;
 		}
+		err = stargatefs_zone_yield(deadline, true);
+		if (err)
+			break;
 		err = -EIO;
-		cond_resched();
 	}
 	if (err) {
 		if (err == -EIO)
