@@ -66,8 +66,13 @@ static int stargatefs_show_options(struct seq_file *m, struct dentry *root)
 	struct stargatefs_device *dev = stargatefs_dev(root->d_sb);
 
 	seq_printf(m, ",device=%s", pci_name(dev->pdev));
-	seq_puts(m, dev->suid ? ",suid" : ",nosuid");
-	seq_puts(m, dev->devices ? ",dev" : ",nodev");
+	/*
+	 * Spelled so that mount(8), which may feed these back at a remount,
+	 * keeps them: allow_* reach the file system again, and nosuid and
+	 * nodev become the mount's own flags, which mean the same.
+	 */
+	seq_puts(m, dev->suid ? ",allow_suid" : ",nosuid");
+	seq_puts(m, dev->devices ? ",allow_dev" : ",nodev");
 	return 0;
 }
 
@@ -90,6 +95,7 @@ static const struct super_operations stargatefs_super_ops = {
 enum stargatefs_param {
 	STARGATEFS_OPT_SUID,
 	STARGATEFS_OPT_DEV,
+	STARGATEFS_OPT_DEVICE,
 };
 
 static const struct fs_parameter_spec stargatefs_params[] = {
@@ -97,6 +103,8 @@ static const struct fs_parameter_spec stargatefs_params[] = {
 	fsparam_flag("allow_suid", STARGATEFS_OPT_SUID),
 	fsparam_flag_no("dev", STARGATEFS_OPT_DEV),
 	fsparam_flag("allow_dev", STARGATEFS_OPT_DEV),
+	/* Shown in /proc/mounts; taken back and ignored, so that its options mount again. */
+	fsparam_string("device", STARGATEFS_OPT_DEVICE),
 	{}
 };
 
@@ -116,6 +124,8 @@ static int stargatefs_parse_param(struct fs_context *fc, struct fs_parameter *pa
 
 	if (opt < 0)
 		return opt;
+	if (opt == STARGATEFS_OPT_DEVICE)
+		return 0;
 	if (opt == STARGATEFS_OPT_SUID)
 		ctx->suid = !result.negated;
 	else
