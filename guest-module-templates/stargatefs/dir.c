@@ -12,9 +12,12 @@
 /*
  * Copies page pindex of directory dir into buf. *pages is set to the
  * directory's page count. Returns 1 when the page was copied, 0 when it is
- * a hole or past the end, or a negative errno.
+ * a hole or past the end, or a negative errno: -EIO also when the
+ * directory keeps changing for 1000 tries or past the walk's deadline,
+ * -EINTR on a fatal signal.
  */
-static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pages)
+static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pages,
+			       unsigned long deadline)
 {
 	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
 	struct stargatefs_extent ext;
@@ -40,7 +43,11 @@ static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pa
 			memcpy(buf, stargatefs_zone_ptr(dev, ext.zone_off), SGZ_PAGE_SIZE);
 		if (!stargatefs_zone_inode_moved(dev, dir->i_ino, seq))
 			return ext.mapped ? 1 : 0;
-		cond_resched();
+		err = stargatefs_zone_yield(deadline, true);
+		if (err == -EINTR)
+			return err;
+		if (err)
+			break;
 	}
 	stargatefs_err_ratelimited(dev, "directory %lu keeps changing under a reader\n", dir->i_ino);
 	return -EIO;
@@ -52,13 +59,30 @@ static struct sgz_dirent *stargatefs_slot(void *page, unsigned int i)
 }
 
 /*
+ * The end of a directory walk's turn: a scheduling point, and an error
+ * (logged when it is the deadline) when the walk must stop.
+ */
+static int stargatefs_dir_yield(struct inode *dir, unsigned long deadline)
+{
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	int err = stargatefs_zone_yield(deadline, true);
+
+	if (err == -EIO)
+		stargatefs_err_ratelimited(dev, "directory %lu: not read in %d s\n", dir->i_ino,
+					   STARGATEFS_DIR_WALK_MS / 1000);
+	return err;
+}
+
+/*
  * Finds name in directory dir. Returns 0 with its inode number and the
- * generation the entry recorded, -ENOENT, or another negative errno.
+ * generation the entry recorded, -ENOENT, or another negative errno
+ * (-EIO past STARGATEFS_DIR_WALK_MS, -EINTR on a fatal signal).
  * *change is the directory's change counter when the search began.
  */
 int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 			u64 *ino, u32 *generation, u64 *change)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_DIR_WALK_MS);
 	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
 	u32 hash = stargatefs_crc32c(name, len);
 	u64 pindex, pages = 1;
@@ -78,7 +102,7 @@ int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 		return -ENOMEM;
 	err = -ENOENT;
 	for (pindex = 0; pindex < pages; pindex++) {
-		int got = stargatefs_dir_page(dir, pindex, page, &pages);
+		int got = stargatefs_dir_page(dir, pindex, page, &pages, deadline);
 
 		if (got < 0) {
 			err = got;
@@ -101,7 +125,11 @@ int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 			err = 0;
 			goto out;
 		}
-		cond_resched();
+		got = stargatefs_dir_yield(dir, deadline);
+		if (got) {
+			err = got;
+			break;
+		}
 	}
 out:
 	kfree(page);
@@ -131,8 +159,10 @@ struct dentry *stargatefs_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
+/* One getdents call: every page it reads within STARGATEFS_DIR_WALK_MS. */
 static int stargatefs_readdir(struct file *file, struct dir_context *ctx)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_DIR_WALK_MS);
 	struct inode *dir = file_inode(file);
 	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
 	u64 slot, pindex, pages = STARGATEFS_DIR_MAX_PAGES;
@@ -146,7 +176,7 @@ static int stargatefs_readdir(struct file *file, struct dir_context *ctx)
 		return -ENOMEM;
 	/* ctx->pos: 0 and 1 are the dots, 2 + n is slot n. */
 	for (pindex = (ctx->pos - 2) / SGZ_DIRENTS_PER_PAGE; pindex < pages; pindex++) {
-		int got = stargatefs_dir_page(dir, pindex, page, &pages);
+		int got = stargatefs_dir_page(dir, pindex, page, &pages, deadline);
 
 		if (got < 0) {
 			err = got;
@@ -171,7 +201,9 @@ static int stargatefs_readdir(struct file *file, struct dir_context *ctx)
 		}
 		if (!got)
 			ctx->pos = 2 + (pindex + 1) * SGZ_DIRENTS_PER_PAGE;
-		cond_resched();
+		err = stargatefs_dir_yield(dir, deadline);
+		if (err)
+			break;
 	}
 out:
 	kfree(page);

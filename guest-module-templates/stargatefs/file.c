@@ -20,6 +20,7 @@
 #include <linux/iomap.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
 
@@ -112,6 +113,9 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 			return err;
 		if (!ext.mapped)
 			break;
+		/* As many turns as the write has runs: a scheduling point, and a way out for the dying. */
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	if (off >= end)

@@ -41,12 +41,30 @@ static struct timespec64 stargatefs_ts(__le64 ns)
 	return ns_to_timespec64(le64_to_cpu(ns) > KTIME_MAX ? KTIME_MAX : le64_to_cpu(ns));
 }
 
-/* Copies a checked zone inode into the VFS inode; the snapshot lock is held. */
+/*
+ * Copies a checked zone inode into the VFS inode; the snapshot lock is held.
+ *
+ * nosuid (the default, docs/guest-module.md "Mount options"): the VFS's own
+ * nosuid is a per-mount flag (MNT_NOSUID, checked by mnt_may_suid() in
+ * exec) that only the caller of mount(2) sets; a file system cannot set it
+ * on its mounts, and SB_NOSUID in s_flags is read by no exec path, on 6.1
+ * as on 6.12. What exec does read is i_mode (bprm_fill_uid(), after our
+ * ->open revalidated the inode). So on a superblock without suid, a regular
+ * file's S_ISUID and S_ISGID stay out of i_mode, in si->hidden: the program
+ * runs with its caller's credentials, as on a nosuid mount. getattr puts
+ * them back (stat, ls and chmod u+x, which reads the mode first, see the
+ * zone's bits) and setattr clears them in the zone when the VFS asks to
+ * kill them (chown). A directory's S_ISGID gives no privilege and stays.
+ */
 static void stargatefs_fill(struct inode *inode, const struct sgz_inode *zi)
 {
 	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	umode_t mode = le32_to_cpu(zi->mode) & ~S_IFMT;
 
-	inode->i_mode = (inode->i_mode & S_IFMT) | (le32_to_cpu(zi->mode) & ~S_IFMT);
+	si->hidden = 0;
+	if (S_ISREG(inode->i_mode) && !stargatefs_dev(inode->i_sb)->suid)
+		si->hidden = mode & (S_ISUID | S_ISGID);
+	inode->i_mode = (inode->i_mode & S_IFMT) | (mode & ~si->hidden);
 	i_uid_write(inode, le32_to_cpu(zi->uid));
 	i_gid_write(inode, le32_to_cpu(zi->gid));
 	set_nlink(inode, le32_to_cpu(zi->nlink));
@@ -182,6 +200,10 @@ int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
 	if (err)
 		return err;
 	stargatefs_fillattr(idmap, request_mask, inode, stat);
+	/* The zone's mode, setuid bits a nosuid superblock keeps from exec included. */
+	spin_lock(&STARGATEFS_I(inode)->lock);
+	stat->mode |= STARGATEFS_I(inode)->hidden;
+	spin_unlock(&STARGATEFS_I(inode)->lock);
 	return 0;
 }
 

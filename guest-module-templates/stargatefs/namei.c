@@ -209,7 +209,7 @@ static u64 stargatefs_time_ns(const struct iattr *attr, unsigned int set_flag,
  */
 static int stargatefs_break_layouts(struct inode *inode)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_RPC_TIMEOUT_MS);
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_LOCK_TIMEOUT_MS);
 
 	while (dax_layout_busy_page(inode->i_mapping)) {
 		if (fatal_signal_pending(current))
@@ -219,6 +219,28 @@ static int stargatefs_break_layouts(struct inode *inode)
 		schedule_timeout_killable(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
 	}
 	return 0;
+}
+
+/*
+ * A chown's ATTR_KILL_SUID / ATTR_KILL_SGID, for bits a nosuid superblock
+ * keeps out of i_mode (stargatefs_fill()): the VFS did not see them, so
+ * the mode change that clears them in the zone is made here.
+ */
+static void stargatefs_kill_hidden(struct inode *inode, struct iattr *attr)
+{
+	umode_t kill = 0, hidden;
+
+	if (attr->ia_valid & ATTR_KILL_SUID)
+		kill |= S_ISUID;
+	if (attr->ia_valid & ATTR_KILL_SGID)
+		kill |= S_ISGID;
+	spin_lock(&STARGATEFS_I(inode)->lock);
+	hidden = STARGATEFS_I(inode)->hidden;
+	spin_unlock(&STARGATEFS_I(inode)->lock);
+	if (!(hidden & kill) || (attr->ia_valid & ATTR_MODE))
+		return;
+	attr->ia_valid |= ATTR_MODE;
+	attr->ia_mode = (inode->i_mode | hidden) & ~kill;
 }
 
 /*
@@ -241,6 +263,8 @@ int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct ia
 	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;
+	/* Setuid and setgid bits a nosuid superblock keeps out of i_mode: a kill clears them too. */
+	stargatefs_kill_hidden(inode, attr);
 	/*
 	 * notify_change turns ATTR_KILL_SUID / ATTR_KILL_SGID (a write or
 	 * truncate by a non-owner, a chown) into ATTR_MODE: the host takes
@@ -318,6 +342,7 @@ unlock:
 static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inode,
 				       struct delayed_call *done)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
 	struct stargatefs_device *dev;
 	struct stargatefs_extent ext;
 	struct sgz_inode zi;
@@ -356,8 +381,10 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 			err = memchr(buf, 0, size) ? -EIO : 0;
 			break;
 		}
+		err = stargatefs_zone_yield(deadline, true);
+		if (err)
+			break;
 		err = -EIO;
-		cond_resched();
 	}
 	if (err) {
 		if (err == -EIO)

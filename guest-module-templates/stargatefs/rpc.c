@@ -339,12 +339,13 @@ static bool stargatefs_take_tag(struct stargatefs_device *dev, unsigned int *tag
 /*
  * Sleeps on the device wait queue until cond(dev, arg) holds, re-checking
  * every STARGATEFS_POLL_MS. Returns 0, -EINTR on a fatal signal (killable
- * waits only) or -EIO after STARGATEFS_RPC_TIMEOUT_MS.
+ * waits only: a wait that is not, at close or unlock, is one of a few
+ * seconds at most) or -EIO after timeout_ms.
  */
-static int stargatefs_wait(struct stargatefs_device *dev, bool killable,
+static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigned int timeout_ms,
 			   bool (*cond)(struct stargatefs_device *, void *), void *arg)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_RPC_TIMEOUT_MS);
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	long poll = max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS));
 	long left;
 
@@ -414,7 +415,7 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 		if (err)
 			return ERR_PTR(err);
 	}
-	err = stargatefs_wait(dev, killable, stargatefs_tag_cond, tag);
+	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_tag_cond, tag);
 	if (err)
 		return ERR_PTR(err);
 	req = stargatefs_req_slot(dev, *tag);
@@ -527,7 +528,7 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	if (rpc->regs)
 		writel((SGZ_HOST_PEER_SLOT << 16) | 0, rpc->regs + STARGATEFS_REG_DOORBELL);
 
-	err = stargatefs_wait(dev, killable, stargatefs_done_cond, &arg);
+	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_done_cond, &arg);
 	if (err) {
 		spin_lock(&rpc->tag_lock);
 		rpc->abandoned |= BIT(tag);
@@ -586,7 +587,7 @@ static bool stargatefs_ilock_cond(struct stargatefs_device *dev, void *arg)
  * Takes zone inode ino's lock word for this guest (holder = slot + 1),
  * waiting on the doorbell and by polling while another peer holds it.
  * Returns 0, -EROFS without an area, -EINTR, or -EIO when it stays taken
- * for STARGATEFS_RPC_TIMEOUT_MS.
+ * for STARGATEFS_LOCK_TIMEOUT_MS.
  */
 int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
 {
@@ -600,7 +601,7 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
 	arg.mine = dev->rpc.slot + 1;
 	if (stargatefs_ilock_cond(dev, &arg))
 		return 0;
-	return stargatefs_wait(dev, killable, stargatefs_ilock_cond, &arg);
+	return stargatefs_wait(dev, killable, STARGATEFS_LOCK_TIMEOUT_MS, stargatefs_ilock_cond, &arg);
 }
 
 /*

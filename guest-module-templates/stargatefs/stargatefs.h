@@ -36,12 +36,31 @@
 
 /* statfs f_type: "SGFS". */
 #define STARGATEFS_MAGIC 0x53464753
-/* How long a reader waits for a zone seqcount to turn even. */
-#define STARGATEFS_SEQ_WAIT_MS 2000
+/*
+ * Bounds of every wait on the zone, the host or another machine
+ * (docs/guest-module.md "Bounds and timeouts"). Each such loop also
+ * reschedules and, where its caller can die, ends on a fatal signal.
+ *
+ * A zone inode snapshot, or a publish of size and mtime, waits at most this
+ * long in all for the inode's seqcount to be even and still: a writer keeps
+ * it odd for microseconds, with preemption off.
+ */
+#define STARGATEFS_SEQ_WAIT_MS 1000
 /* Largest directory the module reads: 64 Ki pages, 917504 entries. */
 #define STARGATEFS_DIR_MAX_PAGES 65536
-/* How long a request, or a wait for a zone lock, may take before it fails with EIO. */
-#define STARGATEFS_RPC_TIMEOUT_MS 60000
+/* One directory search or readdir call, over every page it reads. */
+#define STARGATEFS_DIR_WALK_MS 10000
+/*
+ * A request's wait for a free tag and then for its reply: a stalled host
+ * service gives EIO after this. Long enough for a service that is killed
+ * and started again to answer what was pending (LivenessTests).
+ */
+#define STARGATEFS_RPC_TIMEOUT_MS 10000
+/*
+ * A wait for an inode's zone lock word, which another machine holds for
+ * its whole write, and for pinned pages before a truncate; always killable.
+ */
+#define STARGATEFS_LOCK_TIMEOUT_MS 60000
 /*
  * A waiter's poll period: interrupts can be lost (eventfds coalesce) or
  * absent (a restarted host service has no doorbells), so every wait on the
@@ -110,6 +129,13 @@ struct stargatefs_device {
 	struct dev_pagemap pgmap;
 	struct dax_device *dax;
 	struct stargatefs_geometry geo;	/* valid while mounted */
+	/*
+	 * The superblock's mount options (valid while mounted; super.c):
+	 * suid lets the VFS see setuid and setgid bits of regular files,
+	 * devices (SB_I_NODEV clear) lets device inodes open.
+	 */
+	bool suid;
+	bool devices;
 	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
 	struct stargatefs_rpc rpc;
@@ -122,6 +148,8 @@ struct stargatefs_inode {
 	u64 pt_root;
 	u8 pt_depth;
 	u32 host_crc;			/* crc of the host half at the last load */
+	/* Mode bits of the zone inode kept out of i_mode (nosuid: S_ISUID, S_ISGID). */
+	umode_t hidden;
 };
 
 static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
@@ -148,6 +176,7 @@ u32 stargatefs_crc32c(const void *data, size_t len);
 
 /* zone.c */
 int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geometry *out);
+int stargatefs_zone_yield(unsigned long deadline, bool killable);
 int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);

@@ -5,6 +5,7 @@
  * superblock, whose s_fs_info holds a reference to the device.
  */
 #include <linux/fs_context.h>
+#include <linux/fs_parser.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -24,6 +25,7 @@ static struct inode *stargatefs_alloc_inode(struct super_block *sb)
 	si->pt_root = 0;
 	si->pt_depth = 0;
 	si->host_crc = 0;
+	si->hidden = 0;
 	return &si->vfs;
 }
 
@@ -64,6 +66,13 @@ static int stargatefs_show_options(struct seq_file *m, struct dentry *root)
 	struct stargatefs_device *dev = stargatefs_dev(root->d_sb);
 
 	seq_printf(m, ",device=%s", pci_name(dev->pdev));
+	/*
+	 * Spelled so that mount(8), which may feed these back at a remount,
+	 * keeps them: allow_* reach the file system again, and nosuid and
+	 * nodev become the mount's own flags, which mean the same.
+	 */
+	seq_puts(m, dev->suid ? ",allow_suid" : ",nosuid");
+	seq_puts(m, dev->devices ? ",allow_dev" : ",nodev");
 	return 0;
 }
 
@@ -74,13 +83,79 @@ static const struct super_operations stargatefs_super_ops = {
 	.show_options = stargatefs_show_options,
 };
 
+/*
+ * Mount options (docs/guest-module.md "Mount options"). A zone is shared
+ * with other machines, whose root may put setuid files and device inodes
+ * in it: unless asked, setuid and setgid bits give no privilege and device
+ * inodes do not open, whatever the mount(2) flags say. suid and dev are
+ * the options' names; mount(8) takes those words as its own per-mount
+ * flags and never passes them on, so allow_suid and allow_dev say the same
+ * through it.
+ */
+enum stargatefs_param {
+	STARGATEFS_OPT_SUID,
+	STARGATEFS_OPT_DEV,
+	STARGATEFS_OPT_DEVICE,
+};
+
+static const struct fs_parameter_spec stargatefs_params[] = {
+	fsparam_flag_no("suid", STARGATEFS_OPT_SUID),
+	fsparam_flag("allow_suid", STARGATEFS_OPT_SUID),
+	fsparam_flag_no("dev", STARGATEFS_OPT_DEV),
+	fsparam_flag("allow_dev", STARGATEFS_OPT_DEV),
+	/* Shown in /proc/mounts; taken back and ignored, so that its options mount again. */
+	fsparam_string("device", STARGATEFS_OPT_DEVICE),
+	{}
+};
+
+/* fc->fs_private: the geometry checked at get_tree, and the options given. */
+struct stargatefs_fs_context {
+	struct stargatefs_geometry geo;
+	bool suid;
+	bool devices;
+	unsigned int given;	/* BIT(STARGATEFS_OPT_*) named in this mount or remount */
+};
+
+static int stargatefs_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct stargatefs_fs_context *ctx = fc->fs_private;
+	struct fs_parse_result result;
+	int opt = fs_parse(fc, stargatefs_params, param, &result);
+
+	if (opt < 0)
+		return opt;
+	if (opt == STARGATEFS_OPT_DEVICE)
+		return 0;
+	if (opt == STARGATEFS_OPT_SUID)
+		ctx->suid = !result.negated;
+	else
+		ctx->devices = !result.negated;
+	ctx->given |= BIT(opt);
+	return 0;
+}
+
+/* Takes the options into the superblock; SB_I_NODEV makes may_open_dev() refuse device inodes (EACCES). */
+static void stargatefs_apply_options(struct super_block *sb, const struct stargatefs_fs_context *ctx)
+{
+	struct stargatefs_device *dev = stargatefs_dev(sb);
+
+	WRITE_ONCE(dev->suid, ctx->suid);
+	WRITE_ONCE(dev->devices, ctx->devices);
+	if (ctx->devices)
+		sb->s_iflags &= ~SB_I_NODEV;
+	else
+		sb->s_iflags |= SB_I_NODEV;
+}
+
 static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 {
 	struct stargatefs_device *dev = stargatefs_dev(sb);
+	struct stargatefs_fs_context *ctx = fc->fs_private;
 	struct inode *root;
 
 	/* Only a new superblock takes the geometry: a live one keeps its own. */
-	dev->geo = *(struct stargatefs_geometry *)fc->fs_private;
+	dev->geo = ctx->geo;
+	stargatefs_apply_options(sb, ctx);
 	stargatefs_rpc_mount(dev, !sb_rdonly(sb));
 	sb->s_magic = STARGATEFS_MAGIC;
 	sb->s_op = &stargatefs_super_ops;
@@ -105,7 +180,9 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 static int stargatefs_get_tree(struct fs_context *fc)
 {
+	struct stargatefs_fs_context *ctx = fc->fs_private;
 	struct stargatefs_device *dev;
+	struct super_block *sb;
 	int err;
 
 	if (!fc->source)
@@ -115,13 +192,45 @@ static int stargatefs_get_tree(struct fs_context *fc)
 		return invalf(fc, "stargatefs: no Stargate device %s (cat /proc/bus/pci/devices, or dmesg | grep stargatefs)",
 			      fc->source);
 	/* Checked at every mount: the host may have reformatted the zone. */
-	err = stargatefs_zone_check(dev, fc->fs_private);
+	err = stargatefs_zone_check(dev, &ctx->geo);
 	if (err) {
 		stargatefs_device_put(dev);
 		return err;
 	}
 	/* get_tree_keyed() hands the reference to a new superblock, or leaves it in fc. */
-	return get_tree_keyed(fc, stargatefs_fill_super, dev);
+	err = get_tree_keyed(fc, stargatefs_fill_super, dev);
+	if (err)
+		return err;
+	/*
+	 * All mounts of a device share its superblock, and with it suid and
+	 * dev: a mount that asks for other ones than the live superblock has
+	 * would silently not get them. Undone as vfs_get_super() undoes a
+	 * failed reconfiguration: the superblock is still locked here.
+	 */
+	sb = fc->root->d_sb;
+	if (READ_ONCE(dev->suid) != ctx->suid || READ_ONCE(dev->devices) != ctx->devices) {
+		dput(fc->root);
+		fc->root = NULL;
+		deactivate_locked_super(sb);
+		return invalf(fc, "stargatefs: %s is mounted %s,%s: unmount it, or mount -o remount with the options",
+			      fc->source, dev->suid ? "suid" : "nosuid", dev->devices ? "dev" : "nodev");
+	}
+	return 0;
+}
+
+/* mount -o remount: the options named change, the others stay. */
+static int stargatefs_reconfigure(struct fs_context *fc)
+{
+	struct super_block *sb = fc->root->d_sb;
+	struct stargatefs_device *dev = stargatefs_dev(sb);
+	struct stargatefs_fs_context *ctx = fc->fs_private;
+
+	if (!(ctx->given & BIT(STARGATEFS_OPT_SUID)))
+		ctx->suid = dev->suid;
+	if (!(ctx->given & BIT(STARGATEFS_OPT_DEV)))
+		ctx->devices = dev->devices;
+	stargatefs_apply_options(sb, ctx);
+	return 0;
 }
 
 static void stargatefs_free_fc(struct fs_context *fc)
@@ -132,13 +241,15 @@ static void stargatefs_free_fc(struct fs_context *fc)
 }
 
 static const struct fs_context_operations stargatefs_context_ops = {
+	.parse_param = stargatefs_parse_param,
 	.get_tree = stargatefs_get_tree,
+	.reconfigure = stargatefs_reconfigure,
 	.free = stargatefs_free_fc,
 };
 
 static int stargatefs_init_fs_context(struct fs_context *fc)
 {
-	fc->fs_private = kzalloc(sizeof(struct stargatefs_geometry), GFP_KERNEL);
+	fc->fs_private = kzalloc(sizeof(struct stargatefs_fs_context), GFP_KERNEL);
 	if (!fc->fs_private)
 		return -ENOMEM;
 	fc->ops = &stargatefs_context_ops;
@@ -160,6 +271,7 @@ static struct file_system_type stargatefs_type = {
 	.owner = THIS_MODULE,
 	.name = STARGATEFS_NAME,
 	.init_fs_context = stargatefs_init_fs_context,
+	.parameters = stargatefs_params,
 	.kill_sb = stargatefs_kill_sb,
 };
 

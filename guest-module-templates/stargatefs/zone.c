@@ -9,6 +9,7 @@
 #include <linux/log2.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/string.h>
 
 #include "stargatefs.h"
@@ -156,38 +157,34 @@ static struct sgz_inode *stargatefs_live_inode(struct stargatefs_device *dev, u6
 }
 
 /*
- * Waits for a zone seqcount to be even; returns false (after logging)
- * when it stays odd: its writer died mid-change, or a guest is hostile.
+ * One turn of a loop whose trip count the zone decides (another machine
+ * may keep a seqcount odd or moving, or a directory changing, for ever): a
+ * scheduling point, then -EINTR on a fatal signal when the caller can die
+ * (killable), or -EIO once jiffies passed deadline. 0: go on.
  */
-static bool stargatefs_seq_wait(struct stargatefs_device *dev, u64 ino,
-				__le32 *seq, u32 *value, unsigned long deadline)
+int stargatefs_zone_yield(unsigned long deadline, bool killable)
 {
-	for (;;) {
-		*value = le32_to_cpu(READ_ONCE(*seq));
-		if (!(*value & 1))
-			return true;
-		if (time_after(jiffies, deadline)) {
-			stargatefs_err_ratelimited(dev, "inode %llu stays mid-change (seq %u)\n",
-						   ino, *value);
-			return false;
-		}
-		cond_resched();
-		cpu_relax();
-	}
+	cond_resched();
+	if (killable && fatal_signal_pending(current))
+		return -EINTR;
+	return time_after(jiffies, deadline) ? -EIO : 0;
 }
 
 /*
  * Copies zone inode ino into out as one consistent snapshot (under its
  * seqcount) and checks it. Returns 0 with *seq set to the seqcount it was
- * read under, -ENOENT for a free inode, or -EIO.
+ * read under, -ENOENT for a free inode, -EINTR on a fatal signal (killable
+ * only), or -EIO, also when the seqcount stays odd or keeps moving for
+ * STARGATEFS_SEQ_WAIT_MS: its writer died mid-change, or a guest is hostile.
  */
-int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
-			       struct sgz_inode *out, u32 *seq)
+static int stargatefs_load_inode(struct stargatefs_device *dev, u64 ino,
+				 struct sgz_inode *out, u32 *seq, bool killable)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
 	struct sgz_inode *live;
 	u32 before, crc, type;
 	u64 root;
+	int err;
 
 	if (ino == 0 || ino >= dev->geo.inode_count) {
 		stargatefs_err_ratelimited(dev, "inode number %llu is outside the inode table\n", ino);
@@ -195,13 +192,22 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 	}
 	live = stargatefs_live_inode(dev, ino);
 	for (;;) {
-		if (!stargatefs_seq_wait(dev, ino, &live->seq, &before, deadline))
-			return -EIO;
-		smp_rmb();
-		memcpy(out, live, sizeof(*out));
-		smp_rmb();
-		if (le32_to_cpu(READ_ONCE(live->seq)) == before)
-			break;
+		before = le32_to_cpu(READ_ONCE(live->seq));
+		if (!(before & 1)) {
+			smp_rmb();
+			memcpy(out, live, sizeof(*out));
+			smp_rmb();
+			if (le32_to_cpu(READ_ONCE(live->seq)) == before)
+				break;
+		}
+		err = stargatefs_zone_yield(deadline, killable);
+		if (err) {
+			if (err == -EIO)
+				stargatefs_err_ratelimited(dev, "inode %llu stays mid-change (seq %u)\n",
+							   ino, before);
+			return err;
+		}
+		cpu_relax();
 	}
 	*seq = before;
 
@@ -236,16 +242,24 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 	return 0;
 }
 
+/* stargatefs_load_inode(), ended by a fatal signal too. */
+int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
+			       struct sgz_inode *out, u32 *seq)
+{
+	return stargatefs_load_inode(dev, ino, out, seq, true);
+}
+
 /*
  * True when zone inode ino is still generation and unlinked (nlink 0):
- * the last close of it in this guest must then send RELEASE.
+ * the last close of it in this guest must then send RELEASE. Not ended by
+ * a fatal signal: the close of a killed process must still tell the host.
  */
 bool stargatefs_zone_inode_orphan(struct stargatefs_device *dev, u64 ino, u32 generation)
 {
 	struct sgz_inode zi;
 	u32 seq;
 
-	return !stargatefs_zone_load_inode(dev, ino, &zi, &seq) &&
+	return !stargatefs_load_inode(dev, ino, &zi, &seq, false) &&
 	       le32_to_cpu(zi.generation) == generation && le32_to_cpu(zi.nlink) == 0;
 }
 
@@ -319,7 +333,9 @@ bad:
 /*
  * Maps file offset pos of inode ino (page table pt_root, pt_depth, from a
  * checked snapshot) to the longest run, up to max bytes, that is all hole
- * or all zone-contiguous. Returns 0 or -EIO.
+ * or all zone-contiguous. Returns 0 or -EIO. The walk is bounded by the
+ * depth and the merging by a fixed step count (at most 1024 x 4 loads), so
+ * it needs no scheduling point; its callers' loops have one.
  */
 int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
 			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext)
@@ -356,7 +372,8 @@ int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
  * taken from even to odd with a compare-and-swap (so that two guests do
  * not interleave). Nothing is written if the inode is no longer the
  * generation the caller wrote to (the host freed or reused it meanwhile).
- * Returns 0, -ESTALE, or -EIO when the seqcount stays odd.
+ * Returns 0, -ESTALE, -EINTR on a fatal signal, or -EIO when the seqcount
+ * stays odd or keeps moving for STARGATEFS_SEQ_WAIT_MS.
  */
 int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
 				u64 new_size, u64 now_ns)
@@ -364,21 +381,32 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
 	struct sgz_inode *live = stargatefs_live_inode(dev, ino);
 	u32 seq;
+	int err;
 
 	for (;;) {
-		if (!stargatefs_seq_wait(dev, ino, &live->seq, &seq, deadline))
-			return -EIO;
-		/*
-		 * Not preemptible while the seqcount is odd, as the kernel's own
-		 * seqcount writers: a reader of this inode spins until it is even
-		 * (stargatefs_seq_wait), and on a fully preemptible kernel
-		 * (PREEMPT_RT) a reader that preempted this task on its CPU would
-		 * spin out its 2 s and fail with EIO. Nothing below sleeps.
-		 */
-		preempt_disable();
-		if (cmpxchg((u32 *)&live->seq, seq, seq + 1) == seq)
-			break;
-		preempt_enable();
+		seq = le32_to_cpu(READ_ONCE(live->seq));
+		if (!(seq & 1)) {
+			/*
+			 * Not preemptible while the seqcount is odd, as the kernel's
+			 * own seqcount writers: a reader of this inode spins until it
+			 * is even (stargatefs_load_inode), and on a fully preemptible
+			 * kernel (PREEMPT_RT) a reader that preempted this task on its
+			 * CPU would spin out its wait and fail with EIO. Nothing below
+			 * sleeps.
+			 */
+			preempt_disable();
+			if (cmpxchg((u32 *)&live->seq, seq, seq + 1) == seq)
+				break;
+			preempt_enable();
+		}
+		err = stargatefs_zone_yield(deadline, true);
+		if (err) {
+			if (err == -EIO)
+				stargatefs_err_ratelimited(dev, "inode %llu stays mid-change (seq %u)\n",
+							   ino, seq);
+			return err;
+		}
+		cpu_relax();
 	}
 	smp_mb();
 	if (le32_to_cpu(READ_ONCE(live->generation)) != generation ||

@@ -22,7 +22,16 @@
  *                                     (fixed: at a 2 MiB-aligned address), touch
  *                                     every page; faults taken and the mapping's
  *                                     smaps sizes
- *   sgfstest mount SOURCE DIR [ro]    mount(2) SOURCE on DIR as stargatefs
+ *   sgfstest mount SOURCE DIR [OPTIONS]
+ *                                     mount(2) SOURCE on DIR as stargatefs; OPTIONS
+ *                                     is a comma list: ro and remount are mount(2)
+ *                                     flags, every other word goes to the file
+ *                                     system as it is (suid, dev: mount(8) would
+ *                                     keep those for itself)
+ *   sgfstest cred                     the process's ids: "uid= euid= gid= egid="
+ *   sgfstest as UID GID COMMAND [ARG...]
+ *                                     drop every group, become UID:GID (real,
+ *                                     effective and saved), then exec COMMAND
  *   sgfstest lockappend FILE COUNT TAG [flock|posix]
  *                                     COUNT times: lock FILE exclusively, append
  *                                     one record (below), unlock; "records=COUNT"
@@ -88,6 +97,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <dirent.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -673,18 +683,52 @@ static int sgfs_mmhuge(const char *path, bool fixed)
 	return 0;
 }
 
+/* @options: "ro" and "remount" become mount(2) flags, the other words its data. */
 static int sgfs_mount(const char *source, const char *dir, const char *options)
 {
+	char words[256], data[256] = "";
 	unsigned long flags = 0;
+	char *word, *rest;
 
-	if (options && strcmp(options, "ro") != 0)
+	if (options && strlen(options) >= sizeof(words))
 		return sgfs_fail_errno(EINVAL, "mount-options", options);
-	if (options)
-		flags |= MS_RDONLY;
-	if (mount(source, dir, SGFS_FS_TYPE, flags, NULL) != 0)
+	snprintf(words, sizeof(words), "%s", options ? options : "");
+	for (word = strtok_r(words, ",", &rest); word; word = strtok_r(NULL, ",", &rest)) {
+		if (!strcmp(word, "ro"))
+			flags |= MS_RDONLY;
+		else if (!strcmp(word, "remount"))
+			flags |= MS_REMOUNT;
+		else
+			snprintf(data + strlen(data), sizeof(data) - strlen(data), "%s%s",
+				 data[0] ? "," : "", word);
+	}
+	if (mount(source, dir, SGFS_FS_TYPE, flags, data[0] ? data : NULL) != 0)
 		return sgfs_fail_errno(errno, "mount", dir);
-	printf("mounted=%s source=%s ro=%d\n", dir, source, options != NULL);
+	printf("mounted=%s source=%s ro=%d\n", dir, source, (flags & MS_RDONLY) != 0);
 	return 0;
+}
+
+static int sgfs_cred(void)
+{
+	printf("uid=%u euid=%u gid=%u egid=%u\n", (unsigned int)getuid(), (unsigned int)geteuid(),
+	       (unsigned int)getgid(), (unsigned int)getegid());
+	return 0;
+}
+
+/* Runs argv[0] as @uid:@gid with no supplementary groups; returns only on failure. */
+static int sgfs_as(uint64_t uid, uint64_t gid, char **argv)
+{
+	if (uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
+		return sgfs_fail_errno(EINVAL, "as", argv[0]);
+	if (setgroups(0, NULL) != 0)
+		return sgfs_fail_errno(errno, "setgroups", argv[0]);
+	if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0)
+		return sgfs_fail_errno(errno, "setresgid", argv[0]);
+	if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
+		return sgfs_fail_errno(errno, "setresuid", argv[0]);
+	fflush(stdout);
+	execvp(argv[0], argv);
+	return sgfs_fail_errno(errno, "exec", argv[0]);
 }
 
 /* ---- locks and records ------------------------------------------------------ */
@@ -1050,7 +1094,9 @@ static int sgfs_usage(void)
 	      "       sgfstest mmpoke FILE OFFSET U64\n"
 	      "       sgfstest mmwait FILE OFFSET U64 TIMEOUT_MS\n"
 	      "       sgfstest mmhuge FILE [fixed]\n"
-	      "       sgfstest mount SOURCE DIR [ro]\n"
+	      "       sgfstest mount SOURCE DIR [OPTIONS]\n"
+	      "       sgfstest cred\n"
+	      "       sgfstest as UID GID COMMAND [ARG...]\n"
 	      "       sgfstest lockappend FILE COUNT TAG [flock|posix]\n"
 	      "       sgfstest lockhold FILE [flock|posix] [shared]\n"
 	      "       sgfstest trylock FILE [flock|posix] [shared]\n"
@@ -1143,6 +1189,10 @@ int main(int argc, char **argv)
 		ret = sgfs_mmhuge(argv[2], argc == 4);
 	else if (!strcmp(cmd, "mount") && (argc == 4 || argc == 5))
 		ret = sgfs_mount(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	else if (!strcmp(cmd, "cred") && argc == 2)
+		ret = sgfs_cred();
+	else if (!strcmp(cmd, "as") && argc >= 5 && sgfs_numbers(argv, 2, 2, n))
+		ret = sgfs_as(n[0], n[1], argv + 4);
 	else if (!strcmp(cmd, "lockappend") && argc >= 5 && sgfs_numbers(argv, 3, 1, n) &&
 		 n[0] <= SGFS_RECORD_NUMBERS && sgfs_valid_tag(argv[4]) &&
 		 sgfs_lock_words(argc, argv, 5, false, &posix, &shared))
