@@ -37,6 +37,16 @@
 #error "stargatefs_config.h: no form of the inode operations' idmap argument"
 #endif
 
+/* The idmap of the mount a file was opened through: file_mnt_idmap() from 6.3. */
+static inline STARGATEFS_IDMAP *stargatefs_file_idmap(struct file *file)
+{
+#if defined(STARGATEFS_HAVE_INODE_OPS_MNT_IDMAP)
+	return file_mnt_idmap(file);
+#else
+	return file_mnt_user_ns(file);
+#endif
+}
+
 /*
  * generic_fillattr() took the request mask in 6.6; 6.3-6.5 take the idmap
  * and 6.1 the user namespace, both without the mask.

@@ -138,6 +138,32 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 }
 
 /*
+ * file_remove_privs() decides from i_mode, which on a nosuid superblock
+ * lacks the setuid and setgid bits kept in si->hidden (stargatefs_fill()),
+ * and notify_change() would find nothing to kill. So for those bits a write
+ * by a caller without CAP_FSETID drops them here the same way (setgid only
+ * with group execute), through our own setattr: a kill-privs request.
+ */
+static int stargatefs_remove_hidden_privs(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
+	struct iattr attr = { .ia_valid = ATTR_FORCE };
+	umode_t hidden;
+
+	spin_lock(&si->lock);
+	hidden = si->hidden;
+	spin_unlock(&si->lock);
+	if (hidden & S_ISUID)
+		attr.ia_valid |= ATTR_KILL_SUID;
+	if ((hidden & S_ISGID) && (inode->i_mode & S_IXGRP))
+		attr.ia_valid |= ATTR_KILL_SGID;
+	if (attr.ia_valid == ATTR_FORCE || capable(CAP_FSETID))
+		return 0;
+	return stargatefs_setattr(stargatefs_file_idmap(file), file->f_path.dentry, &attr);
+}
+
+/*
  * A write, under the inode's zone lock word when the device takes
  * requests (without a live peer slot it writes only allocated pages, and
  * a hole gives ENOSPC): revalidate (O_APPEND starts at the zone's size),
@@ -173,6 +199,8 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	 * Linux file system drops them at page_mkwrite either).
 	 */
 	err = file_remove_privs(iocb->ki_filp);
+	if (!err)
+		err = stargatefs_remove_hidden_privs(iocb->ki_filp);
 	if (err) {
 		ret = err;
 		goto unlock;

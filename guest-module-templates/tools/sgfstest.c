@@ -48,8 +48,6 @@
  *                                     error=EBADMSG and what is wrong on stderr
  *   sgfstest treesum DIR              files, directories, bytes and one crc of a
  *                                     tree (below): "files= dirs= bytes= crc="
- *   sgfstest as UID GID PROG [ARG...] drop every supplementary group, become
- *                                     UID:GID, exec PROG (searched in PATH)
  *   sgfstest chown FILE UID GID       chown(2): "uid= gid=" after
  *   sgfstest ftruncate FILE SIZE MODE open FILE O_WRONLY, fchmod it to MODE
  *                                     (octal), ftruncate the open file to SIZE:
@@ -1035,18 +1033,6 @@ static int sgfs_treesum(const char *dir)
 
 /* ---- identity and attributes ----------------------------------------------- */
 
-static int sgfs_as(uint64_t uid, uint64_t gid, char **argv)
-{
-	if (setgroups(0, NULL))
-		return sgfs_fail_errno(errno, "setgroups", NULL);
-	if (setgid((gid_t)gid))
-		return sgfs_fail_errno(errno, "setgid", NULL);
-	if (setuid((uid_t)uid))
-		return sgfs_fail_errno(errno, "setuid", NULL);
-	execvp(argv[0], argv);
-	return sgfs_fail_errno(errno, "execvp", argv[0]);
-}
-
 static int sgfs_chown(const char *path, uint64_t uid, uint64_t gid)
 {
 	struct stat st;
@@ -1102,7 +1088,6 @@ static int sgfs_usage(void)
 	      "       sgfstest trylock FILE [flock|posix] [shared]\n"
 	      "       sgfstest checkrecords FILE TAG COUNT [TAG COUNT...]\n"
 	      "       sgfstest treesum DIR\n"
-	      "       sgfstest as UID GID PROG [ARG...]\n"
 	      "       sgfstest chown FILE UID GID\n"
 	      "       sgfstest ftruncate FILE SIZE MODE\n",
 	      stderr);
@@ -1207,8 +1192,6 @@ int main(int argc, char **argv)
 		return sgfs_checkrecords_args(argc, argv);
 	else if (!strcmp(cmd, "treesum") && argc == 3)
 		ret = sgfs_treesum(argv[2]);
-	else if (!strcmp(cmd, "as") && argc >= 5 && sgfs_numbers(argv, 2, 2, n))
-		ret = sgfs_as(n[0], n[1], argv + 4);
 	else if (!strcmp(cmd, "chown") && argc == 5 && sgfs_numbers(argv, 3, 2, n))
 		ret = sgfs_chown(argv[2], n[0], n[1]);
 	else if (!strcmp(cmd, "ftruncate") && argc == 5 && sgfs_numbers(argv, 3, 1, n))
