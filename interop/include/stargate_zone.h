@@ -28,23 +28,38 @@
  *  - everything a reader takes from the zone is untrusted: check every
  *    offset, length, depth and name against the superblock's geometry.
  *
- * Zone map (every region 4 KiB aligned, the data region 2 MiB aligned;
+ * Format 2: a zone is two files (docs/zone-format.md). The structure file
+ * Z is written by the host only and every guest maps it read-only (QEMU's
+ * memory-backend-file readonly=on); the data file Z.data holds file data
+ * and the few things a guest may write (rings, inode hints), and guests
+ * map it read-write. Every offset in the format is a *zone offset* in one
+ * logical space: [0, zone_size) is Z, [zone_size, zone_size +
+ * data_file_size) is Z.data (zone offset zone_size + x is byte x of
+ * Z.data). A guest turns a zone offset into an address in the BAR of the
+ * file it lies in; the host maps both files back to back.
+ *
+ * Zone map (every region 4 KiB aligned, the chunk space 2 MiB aligned;
  * exact offsets and sizes are in the superblock, chosen at format time):
  *
  *   0            superblock (struct sgz_superblock, rest of the page zero)
  *   journal      undo journal of the host's structural changes
  *   peer_table   max_peers x struct sgz_peer
  *   lock_table   lock_slots x struct sgz_lock
- *   rings        max_peers x ring_bytes: request and reply rings
+ *   rings        max_peers x ring_bytes: request and reply rings (in Z.data's
+ *                header chunks: guests write them)
  *   inode_bitmap 1 bit per inode, set = in use
  *   page_bitmap  1 bit per 4 KiB page of the data region, set = in use
  *   chunk_usage  __le16 per 2 MiB data chunk: pages of it in use (0..512)
  *   group_owner  __le16 per allocation group: owning peer slot + 1, 0 = none
  *   inode_table  inode_count x struct sgz_inode, inode 0 unused
- *   data         chunk_count x 2 MiB: file data, page-table nodes,
- *                directory pages
+ *   data         chunk_count x 2 MiB, the chunk space: pool_chunks at the
+ *                end of Z (page-table nodes, directory pages, symlink
+ *                targets: structure), then Z.data's header_chunks (data
+ *                header, rings, hints; always in use, never allocated),
+ *                then Z.data's data chunks (regular files' data only)
+ *   hints        inode_count x struct sgz_hint, in Z.data's header chunks
  *
- * Free space in the data region always reads as zeros: the host zeroes (or
+ * Free space in the chunk space always reads as zeros: the host zeroes (or
  * punches) what it frees, so newly allocated pages need no clearing.
  */
 #ifndef _STARGATE_ZONE_H
@@ -67,9 +82,14 @@
  * 1.2: the caller's identity in every request (caller_uid, caller_gid,
  * ngroups and SGZ_REQ_CALLER), SGZ_REQ_SETATTR_FILE, SGZ_ATTR_KILL_PRIV,
  * SGZ_STATUS_EPROTO.
+ * 2.0: two files (structure Z, read-only to guests, and data Z.data); the
+ * zone offset space over both; the structure pool (pool_chunks) and the
+ * header chunks; data_file_size; struct sgz_data_header; the inode lock
+ * word and every guest-written inode field moved to struct sgz_hint in
+ * Z.data; sgz_inode.alloc_end.
  */
-#define SGZ_VERSION_MAJOR 1
-#define SGZ_VERSION_MINOR 2
+#define SGZ_VERSION_MAJOR 2
+#define SGZ_VERSION_MINOR 0
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -77,9 +97,21 @@
 #define SGZ_CHUNK_SHIFT 21
 #define SGZ_CHUNK_SIZE 2097152
 #define SGZ_PAGES_PER_CHUNK 512
-/* Zone sizes are powers of two: QEMU refuses any other BAR2 size. */
+/*
+ * File sizes are powers of two: QEMU refuses any other BAR2 size. The
+ * limits are for the data file (the size a user asks for); the structure
+ * file is the smallest power of two, at least 16 MiB, that holds the
+ * fixed regions and a pool of data_file_size / SGZ_POOL_DIVISOR (at
+ * least SGZ_POOL_MIN_CHUNKS chunks).
+ */
 #define SGZ_ZONE_MIN_SHIFT 24
 #define SGZ_ZONE_MAX_SHIFT 40
+#define SGZ_POOL_DIVISOR 16
+#define SGZ_POOL_MIN_CHUNKS 2
+/* The data file's header: "SGZDATA2" read as a little-endian 64-bit number. */
+#define SGZ_DATA_MAGIC 0x32415441445a4753ULL
+#define SGZ_DATA_HEADER_SIZE 64
+#define SGZ_HINT_SIZE 64
 #define SGZ_SUPERBLOCK_SIZE 512
 /* The superblock crc covers bytes 0..379, identity and geometry only. */
 #define SGZ_SUPERBLOCK_CRC_OFFSET 380
@@ -158,7 +190,7 @@ _Static_assert(SGZ_FILE_SIZE_MAX == ((unsigned long long)SGZ_PAGE_SIZE << (9 * S
 #define SGZ_INODE_ORPHAN 0x1U
 
 /*
- * The inode lock word (sgz_inode.lock), taken by guests around a write that
+ * The inode lock word (sgz_hint.lock), taken by guests around a write that
  * changes size or mtime and by the host around a truncate: 0 = free, else
  * bits 0..15 hold the holder's peer slot + 1 and SGZ_ILOCK_WAITERS says a
  * peer sleeps on it (the releaser then rings every live peer's vector 0).
@@ -192,7 +224,9 @@ struct sgz_region {
  *  64  inode_count      72 chunk_count       80 group_chunks, max_peers
  *  88  ring_bytes, lock_slots
  *  96  regions: 10 x struct sgz_region (160 bytes)
- * 256  root_ino        264 reserved0[116]    380 crc over bytes 0..379
+ * 256  root_ino        264 data_file_size    272 pool_chunks, header_chunks
+ * 280  hints (struct sgz_region)             296 reserved0[84]
+ * 380  crc over bytes 0..379
  * 384  free_pages      392 free_inodes       400 inode_hint
  * 408  flags           412 reserved1         416 open_count
  * 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
@@ -203,6 +237,7 @@ struct sgz_superblock {
 	__le16 version_major;
 	__le16 version_minor;
 	__le32 sb_size;
+	/* Bytes of the structure file Z (it must be that long). */
 	__le64 zone_size;
 	__u8 uuid[16];
 	__le64 created_ns;
@@ -229,7 +264,14 @@ struct sgz_superblock {
 	struct sgz_region inode_table;
 	struct sgz_region data;
 	__le64 root_ino;
-	__u8 reserved0[116];
+	/* 2.0: bytes of Z.data (a power of two); zone offsets past zone_size are in it. */
+	__le64 data_file_size;
+	/* 2.0: chunks of the chunk space in Z (the structure pool), then Z.data's header chunks. */
+	__le32 pool_chunks;
+	__le32 header_chunks;
+	/* 2.0: inode_count x struct sgz_hint, in Z.data's header chunks. */
+	struct sgz_region hints;
+	__u8 reserved0[84];
 	__le32 crc;
 	/* Free 4 KiB pages in the data region, and free inodes. */
 	__le64 free_pages;
@@ -257,17 +299,18 @@ _Static_assert(__builtin_offsetof(struct sgz_superblock, free_pages) == SGZ_SUPE
 /*
  * An inode: 256 bytes in the inode table, inode number = index.
  *
- * Bytes 0..127 are the host's: only the host service writes them, inside a
- * journalled change, and crc covers bytes 0..123. Bytes 128..255 change
- * without the host: a guest holding the inode's lock writes size, mtime and
- * ctime in place; every writer makes seq odd before and even after a change
- * (a seqcount), and readers retry while it is odd or moved.
+ * Only the host writes an inode (it is in Z), inside a journalled change.
+ * crc covers bytes 0..123. Bytes 128..255 change more often: the host makes
+ * seq odd before and even after changing them (a seqcount), and readers
+ * retry while it is odd or moved. What guests write in place (size, mtime
+ * and ctime after a write into allocated space, and the lock word) is in
+ * the inode's struct sgz_hint in Z.data.
  *
  *   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
  *  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
  *  56 btime_ns  64 rdev  72 entries  80 reserved1[44]  124 crc
  * 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
- * 160 atime_ns  168 change  176 reserved3[2]  192 lock  200 reserved4[7]
+ * 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
  */
 struct sgz_inode {
 	/* SGZ_S_IF* | permission bits; 0 = free inode. */
@@ -304,15 +347,72 @@ struct sgz_inode {
 	__le64 atime_ns;
 	/* Bumped on every change to the inode or, for a directory, its entries. */
 	__le64 change;
-	__le64 reserved3[2];
-	/* Zone lock word (64-byte aligned); 0 = free. */
-	__le64 lock;
-	__le64 reserved4[7];
+	/*
+	 * 2.0: an upper bound of the end of the file's allocated bytes (never
+	 * below it): the most a guest's size hint can raise the size to.
+	 */
+	__le64 alloc_end;
+	__le64 reserved3;
+	__le64 reserved4[8];
 };
 _Static_assert(sizeof(struct sgz_inode) == SGZ_INODE_SIZE, "sgz_inode size");
 _Static_assert(__builtin_offsetof(struct sgz_inode, crc) == 124, "inode crc covers bytes 0..123");
 _Static_assert(__builtin_offsetof(struct sgz_inode, seq) == 128, "the guest half starts at byte 128");
-_Static_assert(__builtin_offsetof(struct sgz_inode, lock) % 64 == 0, "the inode lock has its own line");
+
+/*
+ * The data file's header, at byte 0 of Z.data (zone offset zone_size); the
+ * rest of that page is zero. Written by the host at format and at every
+ * service start; a guest checks it names the structure file's uuid and
+ * sizes before it mounts the pair.
+ *   0 magic  8 version_major/minor  12 reserved0  16 uuid[16]
+ *  32 zone_size  40 data_file_size  48 reserved[2]
+ */
+struct sgz_data_header {
+	__le64 magic;
+	__le16 version_major;
+	__le16 version_minor;
+	__le32 reserved0;
+	/* The zone's uuid (equal to the superblock's). */
+	__u8 uuid[16];
+	/* The structure file's size, and this file's. */
+	__le64 zone_size;
+	__le64 data_file_size;
+	__le64 reserved[2];
+};
+_Static_assert(sizeof(struct sgz_data_header) == SGZ_DATA_HEADER_SIZE, "sgz_data_header size");
+
+/*
+ * An inode hint: 64 bytes per inode in the hints region (Z.data), inode n at
+ * hints.offset + 64 n. Guests write it, so nobody trusts it:
+ *  - lock is the inode lock word (SGZ_ILOCK_*), taken with cmpxchg by a
+ *    guest around a write that changes size or mtime, and by the host
+ *    around a truncate or a change of times, which it never waits for;
+ *  - seq is a seqcount over generation..change, taken from even to odd
+ *    with a cmpxchg by a guest that holds lock, to publish a write into
+ *    space the host allocated: size (raised, never lowered), mtime and
+ *    ctime, and change bumped. generation names the inode generation the
+ *    hint is about.
+ * A reader (guest or host) that reads an even, unmoved seq and a generation
+ * equal to the inode's takes size = max(inode.size, min(hint.size,
+ * inode.alloc_end)), mtime and ctime = the later of the inode's and the
+ * hint's, change = inode.change + hint.change; otherwise the inode's own.
+ * The host reads a hint a bounded number of times and never waits on it;
+ * it folds a hint into the inode, and sets the hint's generation to 0,
+ * while it holds lock.
+ *   0 lock  8 seq  12 generation  16 size  24 mtime_ns  32 ctime_ns
+ *  40 change  48 reserved[2]
+ */
+struct sgz_hint {
+	__le64 lock;
+	__le32 seq;
+	__le32 generation;
+	__le64 size;
+	__le64 mtime_ns;
+	__le64 ctime_ns;
+	__le64 change;
+	__le64 reserved[2];
+};
+_Static_assert(sizeof(struct sgz_hint) == SGZ_HINT_SIZE, "sgz_hint size");
 
 /*
  * A directory entry slot, 288 bytes. A directory's data is an array of

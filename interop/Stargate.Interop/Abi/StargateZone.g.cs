@@ -29,9 +29,14 @@ public static class SgzAbi
     /// 1.2: the caller's identity in every request (caller_uid, caller_gid,
     /// ngroups and SGZ_REQ_CALLER), SGZ_REQ_SETATTR_FILE, SGZ_ATTR_KILL_PRIV,
     /// SGZ_STATUS_EPROTO.
+    /// 2.0: two files (structure Z, read-only to guests, and data Z.data); the
+    /// zone offset space over both; the structure pool (pool_chunks) and the
+    /// header chunks; data_file_size; struct sgz_data_header; the inode lock
+    /// word and every guest-written inode field moved to struct sgz_hint in
+    /// Z.data; sgz_inode.alloc_end.
     /// </summary>
-    public const int VersionMajor = 1;
-    public const int VersionMinor = 2;
+    public const int VersionMajor = 2;
+    public const int VersionMinor = 0;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -40,9 +45,22 @@ public static class SgzAbi
     public const int ChunkSize = 2097152;
     public const int PagesPerChunk = 512;
 
-    /// <summary>Zone sizes are powers of two: QEMU refuses any other BAR2 size.</summary>
+    /// <summary>
+    /// File sizes are powers of two: QEMU refuses any other BAR2 size. The
+    /// limits are for the data file (the size a user asks for); the structure
+    /// file is the smallest power of two, at least 16 MiB, that holds the
+    /// fixed regions and a pool of data_file_size / SGZ_POOL_DIVISOR (at
+    /// least SGZ_POOL_MIN_CHUNKS chunks).
+    /// </summary>
     public const int ZoneMinShift = 24;
     public const int ZoneMaxShift = 40;
+    public const int PoolDivisor = 16;
+    public const int PoolMinChunks = 2;
+
+    /// <summary>The data file's header: "SGZDATA2" read as a little-endian 64-bit number.</summary>
+    public const ulong DataMagic = 0x32415441445a4753;
+    public const int DataHeaderSize = 64;
+    public const int HintSize = 64;
     public const int SuperblockSize = 512;
 
     /// <summary>The superblock crc covers bytes 0..379, identity and geometry only.</summary>
@@ -124,7 +142,7 @@ public static class SgzAbi
     public const uint InodeOrphan = 0x1;
 
     /// <summary>
-    /// The inode lock word (sgz_inode.lock), taken by guests around a write that
+    /// The inode lock word (sgz_hint.lock), taken by guests around a write that
     /// changes size or mtime and by the host around a truncate: 0 = free, else
     /// bits 0..15 hold the holder's peer slot + 1 and SGZ_ILOCK_WAITERS says a
     /// peer sleeps on it (the releaser then rings every live peer's vector 0).
@@ -362,7 +380,9 @@ public unsafe struct SgzRegion
 ///  64  inode_count      72 chunk_count       80 group_chunks, max_peers
 ///  88  ring_bytes, lock_slots
 ///  96  regions: 10 x struct sgz_region (160 bytes)
-/// 256  root_ino        264 reserved0[116]    380 crc over bytes 0..379
+/// 256  root_ino        264 data_file_size    272 pool_chunks, header_chunks
+/// 280  hints (struct sgz_region)             296 reserved0[84]
+/// 380  crc over bytes 0..379
 /// 384  free_pages      392 free_inodes       400 inode_hint
 /// 408  flags           412 reserved1         416 open_count
 /// 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
@@ -376,6 +396,8 @@ public unsafe struct SgzSuperblock
     [FieldOffset(8)] public ushort VersionMajor;
     [FieldOffset(10)] public ushort VersionMinor;
     [FieldOffset(12)] public uint SbSize;
+
+    /// <summary>Bytes of the structure file Z (it must be that long).</summary>
     [FieldOffset(16)] public ulong ZoneSize;
     [FieldOffset(24)] public fixed byte Uuid[16];
     [FieldOffset(40)] public ulong CreatedNs;
@@ -404,7 +426,17 @@ public unsafe struct SgzSuperblock
     [FieldOffset(224)] public SgzRegion InodeTable;
     [FieldOffset(240)] public SgzRegion Data;
     [FieldOffset(256)] public ulong RootIno;
-    [FieldOffset(264)] public fixed byte Reserved0[116];
+
+    /// <summary>2.0: bytes of Z.data (a power of two); zone offsets past zone_size are in it.</summary>
+    [FieldOffset(264)] public ulong DataFileSize;
+
+    /// <summary>2.0: chunks of the chunk space in Z (the structure pool), then Z.data's header chunks.</summary>
+    [FieldOffset(272)] public uint PoolChunks;
+    [FieldOffset(276)] public uint HeaderChunks;
+
+    /// <summary>2.0: inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
+    [FieldOffset(280)] public SgzRegion Hints;
+    [FieldOffset(296)] public fixed byte Reserved0[84];
     [FieldOffset(380)] public uint Crc;
 
     /// <summary>Free 4 KiB pages in the data region, and free inodes.</summary>
@@ -431,17 +463,18 @@ public unsafe struct SgzSuperblock
 /// <summary>
 /// An inode: 256 bytes in the inode table, inode number = index.
 ///
-/// Bytes 0..127 are the host's: only the host service writes them, inside a
-/// journalled change, and crc covers bytes 0..123. Bytes 128..255 change
-/// without the host: a guest holding the inode's lock writes size, mtime and
-/// ctime in place; every writer makes seq odd before and even after a change
-/// (a seqcount), and readers retry while it is odd or moved.
+/// Only the host writes an inode (it is in Z), inside a journalled change.
+/// crc covers bytes 0..123. Bytes 128..255 change more often: the host makes
+/// seq odd before and even after changing them (a seqcount), and readers
+/// retry while it is odd or moved. What guests write in place (size, mtime
+/// and ctime after a write into allocated space, and the lock word) is in
+/// the inode's struct sgz_hint in Z.data.
 ///
 ///   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
 ///  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
 ///  56 btime_ns  64 rdev  72 entries  80 reserved1[44]  124 crc
 /// 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
-/// 160 atime_ns  168 change  176 reserved3[2]  192 lock  200 reserved4[7]
+/// 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 256)]
@@ -491,11 +524,75 @@ public unsafe struct SgzInode
 
     /// <summary>Bumped on every change to the inode or, for a directory, its entries.</summary>
     [FieldOffset(168)] public ulong Change;
-    [FieldOffset(176)] public fixed ulong Reserved3[2];
 
-    /// <summary>Zone lock word (64-byte aligned); 0 = free.</summary>
-    [FieldOffset(192)] public ulong Lock;
-    [FieldOffset(200)] public fixed ulong Reserved4[7];
+    /// <summary>
+    /// 2.0: an upper bound of the end of the file's allocated bytes (never
+    /// below it): the most a guest's size hint can raise the size to.
+    /// </summary>
+    [FieldOffset(176)] public ulong AllocEnd;
+    [FieldOffset(184)] public ulong Reserved3;
+    [FieldOffset(192)] public fixed ulong Reserved4[8];
+}
+
+/// <summary>
+/// The data file's header, at byte 0 of Z.data (zone offset zone_size); the
+/// rest of that page is zero. Written by the host at format and at every
+/// service start; a guest checks it names the structure file's uuid and
+/// sizes before it mounts the pair.
+///   0 magic  8 version_major/minor  12 reserved0  16 uuid[16]
+///  32 zone_size  40 data_file_size  48 reserved[2]
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct SgzDataHeader
+{
+    [FieldOffset(0)] public ulong Magic;
+    [FieldOffset(8)] public ushort VersionMajor;
+    [FieldOffset(10)] public ushort VersionMinor;
+    [FieldOffset(12)] public uint Reserved0;
+
+    /// <summary>The zone's uuid (equal to the superblock's).</summary>
+    [FieldOffset(16)] public fixed byte Uuid[16];
+
+    /// <summary>The structure file's size, and this file's.</summary>
+    [FieldOffset(32)] public ulong ZoneSize;
+    [FieldOffset(40)] public ulong DataFileSize;
+    [FieldOffset(48)] public fixed ulong Reserved[2];
+}
+
+/// <summary>
+/// An inode hint: 64 bytes per inode in the hints region (Z.data), inode n at
+/// hints.offset + 64 n. Guests write it, so nobody trusts it:
+///  - lock is the inode lock word (SGZ_ILOCK_*), taken with cmpxchg by a
+///    guest around a write that changes size or mtime, and by the host
+///    around a truncate or a change of times, which it never waits for;
+///  - seq is a seqcount over generation..change, taken from even to odd
+///    with a cmpxchg by a guest that holds lock, to publish a write into
+///    space the host allocated: size (raised, never lowered), mtime and
+///    ctime, and change bumped. generation names the inode generation the
+///    hint is about.
+/// A reader (guest or host) that reads an even, unmoved seq and a generation
+/// equal to the inode's takes size = max(inode.size, min(hint.size,
+/// inode.alloc_end)), mtime and ctime = the later of the inode's and the
+/// hint's, change = inode.change + hint.change; otherwise the inode's own.
+/// The host reads a hint a bounded number of times and never waits on it;
+/// it folds a hint into the inode, and sets the hint's generation to 0,
+/// while it holds lock.
+///   0 lock  8 seq  12 generation  16 size  24 mtime_ns  32 ctime_ns
+///  40 change  48 reserved[2]
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct SgzHint
+{
+    [FieldOffset(0)] public ulong Lock;
+    [FieldOffset(8)] public uint Seq;
+    [FieldOffset(12)] public uint Generation;
+    [FieldOffset(16)] public ulong Size;
+    [FieldOffset(24)] public ulong MtimeNs;
+    [FieldOffset(32)] public ulong CtimeNs;
+    [FieldOffset(40)] public ulong Change;
+    [FieldOffset(48)] public fixed ulong Reserved[2];
 }
 
 /// <summary>
