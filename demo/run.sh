@@ -11,15 +11,15 @@ root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 sg="$root/stargate"
 zone=/dev/shm/stargate-demo.$$.zone
 work=$(mktemp -d /dev/shm/stargate-demo.$$.XXXX)
-trap 'rm -rf "$zone" "$work"' EXIT
+trap 'rm -rf "$zone" "$zone.data" "$work"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ stargate %s\n' "$*"; "$sg" "$@"; }
 
-step "Format a 4 GiB zone (a sparse file: formatting writes a few pages, whatever the size)"
+step "Format a 4 GiB zone: two sparse files, the structure (only the host writes it) and the data; formatting writes a few pages, whatever the size"
 run zone create "$zone" --size 4G
-du -h --apparent-size "$zone" | sed 's/^/apparent size: /'
-du -h "$zone" | sed 's/^/memory used:   /'
+du -h --apparent-size "$zone" "$zone.data" | sed 's/^/apparent size: /'
+du -h "$zone" "$zone.data" | sed 's/^/memory used:   /'
 
 step "Fill it from the host"
 head -c $((300 << 20)) /dev/urandom >"$work/big.bin"
@@ -106,7 +106,7 @@ chmod +x "$work/initramfs/init" "$work/initramfs/demo.sh"
 
 "$sg" serve "$zone" --socket "$work/serve.sock" --vectors 2 2>"$work/serve.log" &
 serve_pid=$!
-trap 'kill $serve_pid ${guests[@]:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$zone" "$work"' EXIT
+trap 'kill $serve_pid ${guests[@]:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$zone" "$zone.data" "$work"' EXIT
 for i in $(seq 100); do [[ -S "$work/serve.sock" ]] && break; sleep 0.1; done
 accel=(-accel tcg -cpu max); [[ "${STARGATE_ACCEL:-}" == kvm ]] && accel=(-accel kvm -cpu host)
 guests=()

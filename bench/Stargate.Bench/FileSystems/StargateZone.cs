@@ -33,7 +33,7 @@ public sealed class StargateZone(bool mapped, ulong zoneSize) : BenchFileSystem(
     }
 
     public override IReadOnlyList<string> Devices(int guest) =>
-        QemuDevices.IvshmemDoorbell(Server.SocketPath, Server.Vectors, string.Create(CultureInfo.InvariantCulture, $"zone{guest}"));
+        QemuDevices.IvshmemDoorbell(_zone!.Path, Server.SocketPath, Server.Vectors, string.Create(CultureInfo.InvariantCulture, $"zone{guest}"));
 
     public override string MountCommand(int guest) =>
         $"insmod {Initramfs.ModuleDirectory}/{ModuleKernel.ModuleName} && sgfstest mount 0 {Mount}";

@@ -46,12 +46,15 @@ public class ServeCommandTests
     }
 
     [Fact]
-    public void QemuArgs_Plain_MapsTheZoneFileShared()
+    public void QemuArgs_Plain_MapsTheDataFileShared_AndTheStructureFileReadOnly()
     {
         using var zone = new TempZone();
         var r = StargateProcess.Run("qemu-args", zone.Path, "--mode", "plain");
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal($"-object memory-backend-file,id=stargate0,mem-path={zone.Path},size={zone.Size},share=on -device ivshmem-plain,memdev=stargate0\n", r.Stdout);
+        Assert.Equal(
+            $"-object memory-backend-file,id=stargate0,mem-path={zone.Path}.data,size={zone.Size},share=on -device ivshmem-plain,memdev=stargate0 "
+            + StructureDevice(zone, "stargate0") + "\n",
+            r.Stdout);
     }
 
     [Fact]
@@ -60,23 +63,27 @@ public class ServeCommandTests
         using var zone = new TempZone();
         var r = StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell", "--socket", "/run/sg,1.sock", "--vectors", "8");
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal("-chardev socket,path=/run/sg,,1.sock,id=stargate0 -device ivshmem-doorbell,chardev=stargate0,vectors=8\n", r.Stdout);
+        Assert.Equal("-chardev socket,path=/run/sg,,1.sock,id=stargate0 -device ivshmem-doorbell,chardev=stargate0,vectors=8 " + StructureDevice(zone, "stargate0") + "\n", r.Stdout);
         Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell").ExitCode);
         Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "dorbell").ExitCode);
     }
 
     [Fact]
-    public void LibvirtXml_Plain_RequiresTheZoneToBeDevShmName()
+    public void LibvirtXml_Plain_RequiresTheDataFileToBeDevShmName_AndAddsTheStructureDevice()
     {
         using var zone = new TempZone();
-        var wrong = StargateProcess.Run("libvirt-xml", zone.Path, "--name", "other", "--mode", "plain");
+        string dataName = Path.GetFileName(zone.Path) + ".data";
+        var wrong = StargateProcess.Run("libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path), "--mode", "plain");
         Assert.Equal(1, wrong.ExitCode);
-        Assert.Contains($"--name {Path.GetFileName(zone.Path)}", wrong.Stderr);
-        var right = StargateProcess.Run("libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path), "--mode", "plain");
+        Assert.Contains($"--name {dataName}", wrong.Stderr);
+        var right = StargateProcess.Run("libvirt-xml", zone.Path, "--name", dataName, "--mode", "plain");
         Assert.Equal(0, right.ExitCode);
-        var shmem = XElement.Parse(right.Stdout);
+        var printed = XElement.Parse("<printed>" + right.Stdout + "</printed>");
+        var shmem = printed.Element("shmem")!;
         Assert.Equal("ivshmem-plain", shmem.Element("model")!.Attribute("type")!.Value);
         Assert.Equal("64", shmem.Element("size")!.Value);
+        var args = printed.Element(LibvirtXml.Qemu + "commandline")!.Elements(LibvirtXml.Qemu + "arg").Select(a => a.Attribute("value")!.Value);
+        Assert.Equal(StructureDevice(zone, dataName), string.Join(' ', args));
     }
 
     [SkippableFact]
@@ -95,7 +102,7 @@ public class ServeCommandTests
             """);
         foreach (string[] mode in new[] { new[] { "--mode", "plain" }, ["--mode", "doorbell", "--socket", "/run/stargate.sock"] })
         {
-            var r = StargateProcess.Run(["libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path), .. mode, "--domain", domain]);
+            var r = StargateProcess.Run(["libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path) + ".data", .. mode, "--domain", domain]);
             Assert.True(r.ExitCode == 0, r.ToString());
             string full = zone.Scratch($"full-{mode[1]}.xml");
             File.WriteAllText(full, r.Stdout);
@@ -106,12 +113,25 @@ public class ServeCommandTests
             var shmem = XDocument.Parse(r.Stdout).Root!.Element("devices")!.Element("shmem")!;
             Assert.Equal(mode[1] == "plain" ? "ivshmem-plain" : "ivshmem-doorbell", shmem.Element("model")!.Attribute("type")!.Value);
             Assert.Equal(mode[1] == "plain", shmem.Element("size") is not null);
+
+            // Inserting again replaces the structure device's arguments instead of adding a second set.
+            File.WriteAllText(domain, r.Stdout);
+            var again = StargateProcess.Run(["libvirt-xml", zone.Path, "--name", Path.GetFileName(zone.Path) + ".data", .. mode, "--domain", domain]);
+            Assert.True(again.ExitCode == 0, again.ToString());
+            var root = XDocument.Parse(again.Stdout).Root!;
+            Assert.Single(root.Elements(LibvirtXml.Qemu + "commandline"));
+            Assert.Equal(4, root.Element(LibvirtXml.Qemu + "commandline")!.Elements().Count());
+            Assert.Single(root.Element("devices")!.Elements("shmem"));
         }
     }
 
     [Fact]
     public void QemuArguments_RefuseVectorsOutOfRange()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => QemuArguments.For("/z", 1 << 24, AttachMode.Doorbell, "/s", ServerLimits.MaxVectors + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QemuArguments.For(new ZoneSizes("/z", 1 << 24, 1 << 24), AttachMode.Doorbell, "/s", ServerLimits.MaxVectors + 1));
     }
+
+    /// <summary>What qemu-args adds for the structure file: ivshmem-plain on it, read-only.</summary>
+    private static string StructureDevice(TempZone zone, string id) =>
+        $"-object memory-backend-file,id={id}-s,mem-path={zone.Path},size={new FileInfo(zone.Path).Length},share=on,readonly=on -device ivshmem-plain,memdev={id}-s";
 }

@@ -13,7 +13,7 @@ internal sealed class QemuCommands(CliSession session)
 
     private static Option<AttachMode> ModeOption() => new("--mode")
     {
-        Description = "plain: ivshmem-plain on the zone file (no interrupts); doorbell: ivshmem-doorbell through `stargate serve`.",
+        Description = "plain: ivshmem-plain on the zone's data file (no interrupts); doorbell: ivshmem-doorbell through `stargate serve`. Either way the structure file is added read-only.",
         Required = true,
         CustomParser = r => r.Tokens[0].Value switch
         {
@@ -54,9 +54,8 @@ internal sealed class QemuCommands(CliSession session)
             }
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
-            ulong size = QemuArguments.ZoneSize(zone);
             string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
-            session.Out.WriteLine(QemuArguments.ShellLine(QemuArguments.For(zone, size, m, sock, r.GetValue(vectors), r.GetValue(id)!)));
+            session.Out.WriteLine(QemuArguments.ShellLine(QemuArguments.For(QemuArguments.Sizes(zone), m, sock, r.GetValue(vectors), r.GetValue(id)!)));
             return StargateCli.Ok;
         }));
         return command;
@@ -65,12 +64,12 @@ internal sealed class QemuCommands(CliSession session)
     private Command Libvirt()
     {
         var zoneArg = new Argument<string>("zone") { Description = "Zone file." };
-        var name = new Option<string>("--name") { Description = "The <shmem> name (plain: the zone must be /dev/shm/NAME).", Required = true };
+        var name = new Option<string>("--name") { Description = "The <shmem> name (plain: the zone's data file must be /dev/shm/NAME).", Required = true };
         var mode = ModeOption();
         var socket = new Option<string?>("--socket") { Description = "The socket of `stargate serve` (doorbell)." };
         var vectors = VectorsOption();
         var domain = new Option<string?>("--domain") { Description = "A domain XML file: print it with the <shmem> element added to <devices>." };
-        var command = new Command("libvirt-xml", "Print the libvirt <shmem> element for the zone, or a domain XML with it inserted.") { zoneArg, name, mode, socket, vectors, domain };
+        var command = new Command("libvirt-xml", "Print the libvirt <shmem> element and <qemu:commandline> for the zone, or a domain XML with them inserted.") { zoneArg, name, mode, socket, vectors, domain };
         command.SetAction(r => session.Guard(() =>
         {
             var m = r.GetValue(mode);
@@ -81,10 +80,10 @@ internal sealed class QemuCommands(CliSession session)
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
             string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
-            var shmem = LibvirtXml.Shmem(zone, QemuArguments.ZoneSize(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors));
+            var devices = LibvirtXml.Devices(QemuArguments.Sizes(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors));
             if (r.GetValue(domain) is not { } file)
             {
-                session.Out.WriteLine(shmem.ToString());
+                session.Out.WriteLine(devices.ToString());
                 return StargateCli.Ok;
             }
 
@@ -102,7 +101,7 @@ internal sealed class QemuCommands(CliSession session)
                 return session.Fail($"{file}: no such file");
             }
 
-            session.Out.WriteLine(LibvirtXml.InsertInto(document, shmem).ToString());
+            session.Out.WriteLine(LibvirtXml.InsertInto(document, devices).ToString());
             return StargateCli.Ok;
         }));
         return command;

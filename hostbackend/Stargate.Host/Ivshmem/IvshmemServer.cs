@@ -6,7 +6,7 @@ namespace Stargate.Host.Ivshmem;
 
 /// <summary>
 /// QEMU's ivshmem-server protocol (docs/ivshmem-protocol.md) on a unix socket, with the host
-/// service as peer 0. Owns the listening socket, the zone fd every QEMU is handed, the host's
+/// service as peer 0. Owns the listening socket, the zone data file's fd every QEMU is handed, the host's
 /// own eventfds (guests' doorbells to the host) and each connected QEMU with its eventfds.
 /// A QEMU never sends on its connection: data or hang-up from one ends that peer only. Which
 /// slot a QEMU gets, and what its departure clears, is the zone's business (<see cref="IGuestSlots"/>).
@@ -21,10 +21,10 @@ internal sealed class IvshmemServer : IDisposable
     private readonly int _vectors;
     private readonly int _maxPeers;
     private readonly PeerAccess _access;
-    private readonly int _zoneFd;
+    private readonly int _dataFd;
     private readonly int _listener;
 
-    /// <summary>Opens the zone fd, listens on <paramref name="socketPath"/> and makes the host's eventfds; nothing is left open on failure.</summary>
+    /// <summary>Opens the zone's data file, listens on <paramref name="socketPath"/> and makes the host's eventfds; nothing is left open on failure.</summary>
     /// <param name="access">Who may connect; anyone else is closed on before anything is sent.</param>
     public IvshmemServer(string zonePath, string socketPath, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
     {
@@ -35,14 +35,14 @@ internal sealed class IvshmemServer : IDisposable
         _access = access;
         _slots = slots;
         _log = log;
-        _zoneFd = OpenZoneFd(zonePath);
+        _dataFd = OpenDataFd(zonePath);
         try
         {
             _listener = SocketFile.Listen(socketPath, access.SocketMode);
         }
         catch
         {
-            Libc.Close(_zoneFd);
+            Libc.Close(_dataFd);
             throw;
         }
 
@@ -53,7 +53,7 @@ internal sealed class IvshmemServer : IDisposable
         catch
         {
             SocketFile.Close(_listener, socketPath);
-            Libc.Close(_zoneFd);
+            Libc.Close(_dataFd);
             throw;
         }
     }
@@ -135,7 +135,7 @@ internal sealed class IvshmemServer : IDisposable
         _guests.Clear();
         Host.Dispose();
         SocketFile.Close(_listener, _socketPath);
-        Libc.Close(_zoneFd);
+        Libc.Close(_dataFd);
     }
 
     private static PollFd Watch(int fd) => new() { Fd = fd, Events = Libc.POLLIN };
@@ -204,7 +204,7 @@ internal sealed class IvshmemServer : IDisposable
     {
         UnixSockets.SendMessage(guest.Socket, ServerLimits.ProtocolVersion, -1);
         UnixSockets.SendMessage(guest.Socket, guest.Id, -1);
-        UnixSockets.SendMessage(guest.Socket, -1, _zoneFd);
+        UnixSockets.SendMessage(guest.Socket, -1, _dataFd);
         Announce(guest, Host);
         foreach (var other in _guests.Values)
         {
@@ -272,9 +272,13 @@ internal sealed class IvshmemServer : IDisposable
         }
     }
 
-    private static int OpenZoneFd(string path)
+    /// <summary>
+    /// Z.data, the file every QEMU maps as its doorbell device's BAR2 (the structure file Z
+    /// is a second, read-only device QEMU opens itself: `stargate qemu-args`).
+    /// </summary>
+    private static int OpenDataFd(string zonePath)
     {
-        using var handle = ZoneFile.Open(path, ZoneFile.Mode.ReadWrite);
+        using var handle = ZoneFile.Open(ZoneFiles.DataPath(zonePath), ZoneFile.Mode.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         handle.SetHandleAsInvalid(); // keep the fd open: QEMU gets it on every connection
         return fd;

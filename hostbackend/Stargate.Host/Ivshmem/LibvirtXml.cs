@@ -5,14 +5,18 @@ using Stargate.Host.Zones;
 namespace Stargate.Host.Ivshmem;
 
 /// <summary>
-/// The libvirt &lt;shmem&gt; element for a zone (libvirt 9.0 rules, from its code):
-/// ivshmem-plain always maps /dev/shm/NAME, so the zone must be that file;
-/// ivshmem-doorbell needs &lt;server path&gt; and is refused if it has a &lt;size&gt;;
-/// libvirt starts no server, so `stargate serve` must already listen.
+/// The libvirt elements that attach a zone (libvirt 9.0 rules, from its code). The data device
+/// is a &lt;shmem&gt;: ivshmem-plain always maps /dev/shm/NAME, so the data file must be that
+/// file; ivshmem-doorbell needs &lt;server path&gt; and is refused if it has a &lt;size&gt;, and
+/// libvirt starts no server, so `stargate serve` must already listen. libvirt's &lt;shmem&gt;
+/// cannot say readonly, so the structure device (read-only ivshmem-plain over Z) is passed
+/// through &lt;qemu:commandline&gt;, as the same arguments `stargate qemu-args` prints.
 /// </summary>
 public static class LibvirtXml
 {
-    public static XElement Shmem(string zonePath, ulong zoneSize, string name, AttachMode mode, string? socket, int vectors)
+    public static readonly XNamespace Qemu = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+    public static LibvirtDevices Devices(ZoneSizes zone, string name, AttachMode mode, string? socket, int vectors)
     {
         ServerLimits.CheckVectors(vectors);
         if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
@@ -20,35 +24,41 @@ public static class LibvirtXml
             throw new ZoneException(ZoneError.InvalidArgument, $"--name '{name}' cannot be a shared memory name (no '/', not empty)");
         }
 
+        var commandline = new XElement(Qemu + "commandline",
+            QemuArguments.StructureDevice(zone, name).Select(a => new XElement(Qemu + "arg", new XAttribute("value", a))));
         if (mode == AttachMode.Plain)
         {
             string expected = "/dev/shm/" + name;
-            if (Path.GetFullPath(zonePath) != expected)
+            string data = Path.GetFullPath(ZoneFiles.DataPath(zone.Path));
+            if (data != expected)
             {
                 throw new ZoneException(ZoneError.InvalidArgument,
-                    $"libvirt's ivshmem-plain maps {expected}, but the zone is {Path.GetFullPath(zonePath)}: create the zone there, or use --name {Path.GetFileName(zonePath)} for a zone in /dev/shm (or --mode doorbell, which takes any path)");
+                    $"libvirt's ivshmem-plain maps {expected}, but the zone's data file is {data}: create the zone in /dev/shm and pass --name {Path.GetFileName(data)} (or use --mode doorbell, which takes any path)");
             }
 
-            if (zoneSize < 1UL << 20)
-            {
-                throw new ZoneException(ZoneError.InvalidArgument, "libvirt needs a shared memory of at least 1 MiB");
-            }
-
-            return new XElement("shmem",
-                new XAttribute("name", name),
-                new XElement("model", new XAttribute("type", "ivshmem-plain")),
-                new XElement("size", new XAttribute("unit", "M"), (zoneSize >> 20).ToString(CultureInfo.InvariantCulture)));
+            return new LibvirtDevices(
+                new XElement("shmem",
+                    new XAttribute("name", name),
+                    new XElement("model", new XAttribute("type", "ivshmem-plain")),
+                    new XElement("size", new XAttribute("unit", "M"), (zone.DataFileSize >> 20).ToString(CultureInfo.InvariantCulture))),
+                commandline);
         }
 
-        return new XElement("shmem",
-            new XAttribute("name", name),
-            new XElement("model", new XAttribute("type", "ivshmem-doorbell")),
-            new XElement("server", new XAttribute("path", socket ?? throw new ArgumentNullException(nameof(socket), "the doorbell mode needs the server's socket"))),
-            new XElement("msi", new XAttribute("vectors", vectors), new XAttribute("ioeventfd", "on")));
+        return new LibvirtDevices(
+            new XElement("shmem",
+                new XAttribute("name", name),
+                new XElement("model", new XAttribute("type", "ivshmem-doorbell")),
+                new XElement("server", new XAttribute("path", socket ?? throw new ArgumentNullException(nameof(socket), "the doorbell mode needs the server's socket"))),
+                new XElement("msi", new XAttribute("vectors", vectors), new XAttribute("ioeventfd", "on"))),
+            commandline);
     }
 
-    /// <summary>Adds the element to a domain's &lt;devices&gt; (replacing a &lt;shmem&gt; of the same name).</summary>
-    public static XDocument InsertInto(XDocument domain, XElement shmem)
+    /// <summary>
+    /// Adds the elements to a domain: the &lt;shmem&gt; to &lt;devices&gt; (replacing one of the
+    /// same name), the structure device's arguments to &lt;qemu:commandline&gt; (replacing the
+    /// arguments of an earlier insertion for the same name).
+    /// </summary>
+    public static XDocument InsertInto(XDocument domain, LibvirtDevices devices)
     {
         var root = domain.Root;
         if (root is null || root.Name != "domain")
@@ -56,15 +66,49 @@ public static class LibvirtXml
             throw new ZoneException(ZoneError.InvalidArgument, "the domain file's root element is not <domain>");
         }
 
-        var devices = root.Element("devices");
-        if (devices is null)
+        var list = root.Element("devices");
+        if (list is null)
         {
-            devices = new XElement("devices");
-            root.Add(devices);
+            list = new XElement("devices");
+            root.Add(list);
         }
 
-        devices.Elements("shmem").Where(e => (string?)e.Attribute("name") == (string?)shmem.Attribute("name")).Remove();
-        devices.Add(shmem);
+        list.Elements("shmem").Where(e => (string?)e.Attribute("name") == (string?)devices.Shmem.Attribute("name")).Remove();
+        list.Add(devices.Shmem);
+
+        root.SetAttributeValue(XNamespace.Xmlns + "qemu", Qemu.NamespaceName);
+        string ourId = IdOf(devices.Commandline.Elements(Qemu + "arg").Select(a => (string?)a.Attribute("value")).ElementAt(1));
+        foreach (var existing in root.Elements(Qemu + "commandline").ToList())
+        {
+            var args = existing.Elements(Qemu + "arg").Select(a => (Element: a, Value: (string?)a.Attribute("value"))).ToList();
+            for (int at = 0; at + 3 < args.Count; at++)
+            {
+                if (args[at].Value == "-object" && IdOf(args[at + 1].Value) == ourId)
+                {
+                    args.GetRange(at, 4).ForEach(a => a.Element.Remove());
+                    break;
+                }
+            }
+
+            if (!existing.HasElements)
+            {
+                existing.Remove();
+            }
+        }
+
+        root.Add(devices.Commandline);
         return domain;
     }
+
+    /// <summary>The id= part of a -object value (empty if none).</summary>
+    private static string IdOf(string? objectValue) =>
+        objectValue?.Split(',').FirstOrDefault(p => p.StartsWith("id=", StringComparison.Ordinal)) ?? string.Empty;
+}
+
+/// <summary>What a domain needs for one zone: the data device's &lt;shmem&gt; and the structure device's arguments.</summary>
+public sealed record LibvirtDevices(XElement Shmem, XElement Commandline)
+{
+    /// <summary>Both, as printed without --domain.</summary>
+    public override string ToString() =>
+        Shmem + Environment.NewLine + new XElement(Commandline.Name, new XAttribute(XNamespace.Xmlns + "qemu", LibvirtXml.Qemu.NamespaceName), Commandline.Elements());
 }

@@ -30,6 +30,7 @@ public sealed class StargateServer : IDisposable
 
     private StargateServer(string zonePath, int vectors, string name, bool readOnlySocket)
     {
+        ZonePath = zonePath;
         Vectors = vectors;
         _directory = Path.Combine(Path.GetTempPath(), $"stargate-serve-{Environment.ProcessId}-{Interlocked.Increment(ref _started)}");
         Directory.CreateDirectory(_directory);
@@ -58,6 +59,9 @@ public sealed class StargateServer : IDisposable
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
     }
+
+    /// <summary>The zone the service serves (its structure file: QEMU maps it read-only itself).</summary>
+    public string ZonePath { get; }
 
     /// <summary>The ivshmem server socket (QEMU's -chardev socket,path=).</summary>
     public string SocketPath { get; }

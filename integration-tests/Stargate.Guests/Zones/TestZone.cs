@@ -5,7 +5,8 @@ namespace Stargate.Guests.Zones;
 
 /// <summary>
 /// A zone formatted by the real CLI (`stargate zone create`) for one test, in /dev/shm or in
-/// any other folder, deleted on Dispose. Zones of runs killed before cleaning up are removed
+/// any other folder, deleted on Dispose: its structure file (<see cref="Path"/>) and its data
+/// file (<see cref="DataPath"/>, <see cref="Size"/> bytes, the size asked for). Zones of runs killed before cleaning up are removed
 /// when the first zone of a later run is made.
 /// </summary>
 public sealed class TestZone : IDisposable
@@ -35,7 +36,13 @@ public sealed class TestZone : IDisposable
 
     public string Path { get; }
 
+    public string DataPath => Stargate.Host.Zones.ZoneFiles.DataPath(Path);
+
+    /// <summary>The data file's size: what `zone create --size` was given.</summary>
     public ulong Size { get; }
+
+    /// <summary>The structure file's size: zone offsets from here on are in the data file.</summary>
+    public ulong StructureSize => (ulong)new FileInfo(Path).Length;
 
     /// <summary>A new zone file in /dev/shm (where QEMU maps it as shared memory).</summary>
     public static TestZone InShm(ulong size = DefaultSize) =>
@@ -45,25 +52,38 @@ public sealed class TestZone : IDisposable
     public static TestZone In(string directory, ulong size = DefaultSize) =>
         new(System.IO.Path.Combine(directory, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.zone"), size);
 
-    /// <summary>Reads the little-endian u64 at @offset of the zone file, as the host sees it.</summary>
+    /// <summary>Reads the little-endian u64 at zone offset @offset (in the structure or the data file), as the host sees it.</summary>
     public ulong ReadU64(ulong offset)
     {
-        using var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var (path, at) = Locate(offset);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         Span<byte> bytes = stackalloc byte[8];
-        file.Position = (long)offset;
+        file.Position = at;
         file.ReadExactly(bytes);
         return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
     }
 
-    /// <summary>Writes the little-endian u64 at @offset of the zone file.</summary>
+    /// <summary>Writes the little-endian u64 at zone offset @offset.</summary>
     public void WriteU64(ulong offset, ulong value)
     {
-        using var file = new FileStream(Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        var (path, at) = Locate(offset);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
-        file.Position = (long)offset;
+        file.Position = at;
         file.Write(bytes);
     }
 
-    public void Dispose() => File.Delete(Path);
+    public void Dispose()
+    {
+        File.Delete(Path);
+        File.Delete(DataPath);
+    }
+
+    /// <summary>The file a zone offset lies in, and the offset in it.</summary>
+    private (string Path, long Offset) Locate(ulong offset)
+    {
+        ulong structure = StructureSize;
+        return offset < structure ? (Path, (long)offset) : (DataPath, (long)(offset - structure));
+    }
 }

@@ -27,7 +27,7 @@ public sealed class QemuGuestTests(ITestOutputHelper output)
         {
             KernelRelease = release,
             Module = module,
-            Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
+            Devices = QemuDevices.IvshmemPlain(zone.Path),
         }, output.WriteLine);
 
         Assert.Contains($".{release}-", guest.Name, StringComparison.Ordinal);

@@ -222,7 +222,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
     }
 
     private QemuGuest Boot(StargateServer server, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
-        QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemDoorbell(server.SocketPath, server.Vectors) }, output.WriteLine, test);
+        QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemDoorbell(server.ZonePath, server.SocketPath, server.Vectors) }, output.WriteLine, test);
 
     private static void EnableMsix(QemuGuest guest, int vector, int idtVector)
     {

@@ -30,7 +30,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
             """;
         using var guest = QemuGuest.Start(new GuestOptions
         {
-            Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size),
+            Devices = QemuDevices.IvshmemPlain(zone.Path),
             Script = script,
             Interactive = false,
         }, output.WriteLine);
@@ -54,7 +54,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
     {
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.InShm();
-        var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
+        var devices = QemuDevices.IvshmemPlain(zone.Path);
         using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
         using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
 
@@ -81,7 +81,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
     {
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.In(RepoPaths.Artifacts("integration-zones"));
-        using var guest = QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size) }, output.WriteLine);
+        using var guest = QemuGuest.Start(new GuestOptions { Devices = QemuDevices.IvshmemPlain(zone.Path) }, output.WriteLine);
 
         var info = guest.Exec("sgtool info $SG_DEV");
         Assert.Equal(Size(zone), info["bar2_size"]);
@@ -99,7 +99,7 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
         GuestEnvironment.RequireOrSkip();
         using var huge = HugetlbfsMount.Create(TestZone.DefaultSize);
         using var zone = TestZone.In(huge.Path);
-        var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
+        var devices = QemuDevices.IvshmemPlain(zone.Path);
         using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
         using var b = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
 

@@ -37,7 +37,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         zone.WriteU64(pmd, (zone.Size + (2UL << 20)) | SgzAbi.PtePresent | SgzAbi.PteWritable | SgzAbi.PteHuge);
         zone.WriteU64(crcWord, zone.ReadU64(crcWord) ^ (0xdeadbeefUL << 32));
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
 
         string[] bad = ["/mnt/bad-page", "/mnt/bad-chunk", "/mnt/bad-crc"];
@@ -77,7 +77,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         const ulong sealedByCrc = 264; // reserved0, inside the bytes the superblock crc covers
         ulong sealedWord = zone.ReadU64(sealedByCrc);
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
         guest.AssertReads("/mnt/good", FileSum.Of(good));
         guest.Unmount();

@@ -47,7 +47,7 @@ public sealed class HostileZoneTests(ITestOutputHelper output)
 
         var targets = Targets(zone, ["/a", "/a/b", .. files.Keys]);
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
         var random = new Random(4242 + kernelId.Length);
         for (int round = 0; round < Rounds; round++)

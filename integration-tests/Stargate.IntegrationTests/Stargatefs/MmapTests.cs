@@ -23,7 +23,7 @@ public sealed class MmapTests(ITestOutputHelper output)
         using var zone = TestZone.InShm();
         ZoneFiles.Put(zone, "/shared", new byte[64 << 10]);
         ulong at = ZoneFiles.ZoneOffset(zone, "/shared", 0);
-        var devices = QemuDevices.IvshmemPlain(zone.Path, zone.Size);
+        var devices = QemuDevices.IvshmemPlain(zone.Path);
         using var a = StargatefsGuest.Start(kernel, devices, output);
         using var b = StargatefsGuest.Start(kernel, devices, output);
         a.MountZone();
@@ -75,7 +75,7 @@ public sealed class MmapTests(ITestOutputHelper output)
         var extents = ZoneFiles.Extents(zone, "/huge");
         Assert.All(extents, e => Assert.True(e.Huge && e.ZoneOffset % (2 << 20) == 0, $"a 2 MiB-aligned leaf: {e}"));
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
         var huge = guest.Exec("sgfstest mmhuge /mnt/huge");
         var pages = guest.Exec("sgfstest mmhuge /mnt/pages");

@@ -20,8 +20,8 @@ public sealed class MountTests(ITestOutputHelper output)
         ZoneFiles.Put(plain, "/first", first);
         ZoneFiles.Put(served, "/second", second);
         using var server = StargateServer.Start(served.Path, vectors: 2);
-        var devices = QemuDevices.IvshmemPlain(plain.Path, plain.Size, id: "zone0")
-            .Concat(QemuDevices.IvshmemDoorbell(server.SocketPath, server.Vectors, id: "zone1"))
+        var devices = QemuDevices.IvshmemPlain(plain.Path, id: "zone0")
+            .Concat(QemuDevices.IvshmemDoorbell(server.ZonePath, server.SocketPath, server.Vectors, id: "zone1"))
             .ToList();
 
         using var guest = StargatefsGuest.Start(kernel, devices, output);

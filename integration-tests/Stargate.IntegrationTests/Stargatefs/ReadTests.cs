@@ -33,7 +33,7 @@ public sealed class ReadTests(ITestOutputHelper output)
 
         files["/sparse"] = PutSparse(zone, "/sparse");
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
         foreach (var (path, data) in files)
         {

@@ -80,7 +80,7 @@ public sealed class ServedZone : IDisposable
     public StargatefsGuest AddGuest(bool mount = true, bool readOnly = false)
     {
         string socket = readOnly ? Server.ReadOnlySocketPath ?? throw new InvalidOperationException("the service has no read-only socket: Start with readOnlySocket") : Server.SocketPath;
-        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path, Zone.Size) : QemuDevices.IvshmemDoorbell(socket, Server.Vectors);
+        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path) : QemuDevices.IvshmemDoorbell(Zone.Path, socket, Server.Vectors);
         var guest = StargatefsGuest.Start(Kernel, devices, _output, load: mount, _test, _testFile);
         _guests.Add(guest);
         if (mount)

@@ -23,7 +23,7 @@ public sealed class WriteTests(ITestOutputHelper output)
         ZoneFiles.Put(zone, "/sparse", HostData.Random(1000, 13));
         StargateCli.RunChecked("truncate", zone.Path, "/sparse", "--size", "5M");
 
-        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path, zone.Size), output);
+        using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
         guest.MountZone();
 
         // pwrite inside the file, then past its end up to the end of its second page.

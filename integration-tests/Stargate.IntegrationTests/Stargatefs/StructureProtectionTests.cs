@@ -1,0 +1,86 @@
+using System.Globalization;
+using Stargate.IntegrationTests.Guest;
+using Stargate.IntegrationTests.Host;
+using Stargate.Interop.Abi;
+using Xunit.Abstractions;
+
+namespace Stargate.IntegrationTests.Stargatefs;
+
+/// <summary>
+/// Zone format 2: a guest cannot change the zone's structure, whatever it stores where, because
+/// QEMU maps the structure file read-only (docs/security.md); and what a guest may write about a
+/// file (its size hint) never reaches past the space the host gave that file.
+/// </summary>
+public sealed class StructureProtectionTests(ITestOutputHelper output)
+{
+    private const ulong Poison = 0xdeadbeefdeadbeefUL;
+
+    [SkippableTheory, MatrixKernels(KernelSuite.Core)]
+    public void GuestStoresToTheStructure_AreDropped_AndAForgedSizeHintStopsAtTheAllocation(string kernelId)
+    {
+        var kernel = ModuleKernel.RequireOrSkip(kernelId);
+        using var served = ServedZone.Start(kernel, guests: 1, output, zone =>
+        {
+            ZoneFiles.Put(zone, "/dir/file", [1, 2, 3, 4, 5]);
+        });
+        var guest = served.Guests[0];
+        var zone = served.Zone;
+        var sb = ZoneTables.Superblock(zone);
+
+        // The guest's second ivshmem device is the structure file, read-only.
+        string structure = guest.Exec("echo \"dev=$(echo \"$SG_DEVS\" | sed -n 2p)\"")["dev"];
+        var info = guest.Exec($"sgtool info {structure}");
+        guest.Check(info["bar2_size"] == zone.StructureSize.ToString(CultureInfo.InvariantCulture),
+            $"the second device's BAR2 is the structure file ({zone.StructureSize} bytes): {info.Text}");
+
+        // Everything a hostile guest once rewrote to hurt others: the superblock, a directory's
+        // size, the journal, the peer table, the lock table, a page-table root.
+        ulong dirInode = ZoneTables.InodeOffset(zone, ZoneFiles.Ino(zone, "/dir"));
+        ulong fileInode = ZoneTables.InodeOffset(zone, ZoneFiles.Ino(zone, "/dir/file"));
+        var targets = new (string What, ulong Offset)[]
+        {
+            ("the superblock's magic", 0),
+            ("the superblock's free page count", 384),
+            ("a directory's size", dirInode + 136),
+            ("a directory's mode and owner", dirInode),
+            ("a file's page-table root", fileInode + 32),
+            ("the journal header", sb.Journal.Offset + 8),
+            ("the host's peer slot", sb.PeerTable.Offset),
+            ("the first lock slot", sb.LockTable.Offset),
+        };
+        foreach (var (what, offset) in targets)
+        {
+            ulong before = zone.ReadU64(offset);
+            guest.Exec($"sgtool write {structure} {offset} {Poison}");
+            string after = guest.Exec($"sgtool read {structure} {offset}")["value"];
+            guest.Check(after == $"0x{before:x16}", $"{what}: the guest reads back the old value 0x{before:x16} after its store: {after}");
+            guest.Check(zone.ReadU64(offset) == before, $"{what}: the host's structure file is unchanged");
+        }
+
+        // A forged size hint for /dir/file (5 bytes, one page allocated): the size a reader takes
+        // never passes the file's allocation, in the guest or on the host.
+        ulong ino = ZoneFiles.Ino(zone, "/dir/file");
+        var inode = ZoneTables.Inode(zone, ino);
+        ulong hint = sb.Hints.Offset + (ino * SgzAbi.HintSize);
+        string data = guest.Exec("echo \"dev=$SG_DEV\"")["dev"];
+        ulong inData = hint - sb.ZoneSize;
+        guest.Exec($"sgtool write {data} {inData + 8} {(ulong)inode.Generation << 32}");
+        guest.Exec($"sgtool write {data} {inData + 16} {1UL << 40}");
+        string size = guest.Exec("stat -c size=%s /mnt/dir/file")["size"];
+        guest.Check(size == inode.AllocEnd.ToString(CultureInfo.InvariantCulture),
+            $"a size hint of 1 TiB shows as the allocation's end {inode.AllocEnd}, not more: {size}");
+        using (var stat = System.Text.Json.JsonDocument.Parse(served.Host("stat", "/dir/file", "--json")))
+        {
+            ulong hostSize = stat.RootElement.GetProperty("size").GetUInt64();
+            guest.Check(hostSize == inode.AllocEnd, $"the host takes the same clamped size: {hostSize}");
+        }
+
+        var sum = guest.Exec("sgfstest sum /mnt/dir/file");
+        guest.Check(sum["size"] == inode.AllocEnd.ToString(CultureInfo.InvariantCulture), $"a read ends at the allocation: {sum.Text}");
+
+        // The zone is whole: the guest goes on working, and fsck (in Finish) finds nothing.
+        guest.Exec("mkdir /mnt/after && echo ok > /mnt/after/f && ls /mnt/dir && truncate -s 5 /mnt/dir/file");
+        served.AssertHostReads("/after/f", "ok\n");
+        served.Finish();
+    }
+}
