@@ -1,8 +1,8 @@
 namespace Stargate.Host.Zones;
 
-/// <summary>The files of a zone (format 2): the structure file Z, and Z.data beside it.</summary>
+/// <summary>The two files of a zone: the structure file Z (the zone's path) and the data file Z.data.</summary>
 public static class ZoneFiles
 {
-    /// <summary>The path of the data file of the zone whose structure file is <paramref name="zonePath"/>.</summary>
+    /// <summary>The data file of the zone whose structure file is <paramref name="zonePath"/>.</summary>
     public static string DataPath(string zonePath) => zonePath + ".data";
 }
