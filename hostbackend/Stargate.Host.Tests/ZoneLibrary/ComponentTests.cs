@@ -93,7 +93,7 @@ public sealed class ComponentTests : IDisposable
     public void Allocator_KeepsBitmapChunkUsageFreePagesAndGroupOwnerInStep()
     {
         ulong free = FreePages;
-        ulong chunk = Z.Change(() => Z.Allocator.AllocateChunk(3, Allocator.NoChunk));
+        ulong chunk = Z.Change(() => Z.Allocator.AllocateChunk(3, Allocator.NoChunk, PageKind.Data));
         ulong group = chunk / Z.Geometry.GroupChunks;
 
         Assert.Equal((int)SgzAbi.PagesPerChunk, Z.Allocator.ChunkUsage[(int)chunk]);
@@ -112,7 +112,7 @@ public sealed class ComponentTests : IDisposable
     [Fact]
     public void Allocator_PagesFreedInAChange_StayTakenUntilItEnds_ThenReadAsZeros()
     {
-        ulong page = Z.Change(() => Z.Allocator.AllocatePage(1, Allocator.NoChunk));
+        ulong page = Z.Change(() => Z.Allocator.AllocatePage(1, Allocator.NoChunk, PageKind.Data));
         ulong at = Z.Geometry.PageOffset(page);
         Z.Memory.Span(at, ZoneGeometry.PageSize).Fill(0xab);
 
@@ -120,7 +120,7 @@ public sealed class ComponentTests : IDisposable
         {
             Z.Allocator.FreePages(page, 1);
             Assert.True(Z.Allocator.IsPageUsed(page));
-            return Z.Allocator.AllocatePage(1, page); // asks for that very page
+            return Z.Allocator.AllocatePage(1, page, PageKind.Data); // asks for that very page
         });
 
         Assert.NotEqual(page, other); // not handed out again in the change that freed it
@@ -132,7 +132,7 @@ public sealed class ComponentTests : IDisposable
     [Fact]
     public void Allocator_ADoubleFree_IsCorrupt_AndTheChangeIsUndone()
     {
-        ulong page = Z.Change(() => Z.Allocator.AllocatePage(1, Allocator.NoChunk));
+        ulong page = Z.Change(() => Z.Allocator.AllocatePage(1, Allocator.NoChunk, PageKind.Data));
         Z.Change(() => Z.Allocator.FreePages(page, 1));
         ulong free = FreePages;
 
@@ -198,7 +198,7 @@ public sealed class ComponentTests : IDisposable
     {
         var f = _rz.File(_rz.Root, "f");
         var g = _rz.File(_rz.Root, "g");
-        ref ulong word = ref Z.Inodes.Live(f.Ino).Lock;
+        ref ulong word = ref Z.Inodes.Hint(f.Ino).Lock;
         Z.LockWords.TakeAsHost(f.Ino);
         Assert.Equal((ulong)SgzAbi.HostPeerSlot + 1, word);
         Assert.False(Z.LockWords.ReleaseAsHost(f.Ino));
@@ -208,10 +208,10 @@ public sealed class ComponentTests : IDisposable
         Assert.Equal(0UL, word);
 
         word = 5 + 1;
-        Z.Inodes.Live(g.Ino).Lock = (6 + 1) | SgzAbi.IlockWaiters;
+        Z.Inodes.Hint(g.Ino).Lock = (6 + 1) | SgzAbi.IlockWaiters;
         Assert.Equal(1, Z.LockWords.ReleaseAll(5));
         Assert.Equal(0UL, word);
-        Assert.Equal((6 + 1) | SgzAbi.IlockWaiters, Z.Inodes.Live(g.Ino).Lock);
+        Assert.Equal((6 + 1) | SgzAbi.IlockWaiters, Z.Inodes.Hint(g.Ino).Lock);
         Assert.Equal(1, Z.LockWords.ReleaseAll(6));
     }
 

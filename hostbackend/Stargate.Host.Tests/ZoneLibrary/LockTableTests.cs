@@ -168,8 +168,8 @@ public sealed class LockTableTests : IDisposable
     public void ReleaseInodeLocks_ClearsOnlyTheDeadSlotsWords_AndClearPeerAreaZeroesOnlyItsArea()
     {
         var g = _rz.File(_rz.Root, "g");
-        ref ulong fWord = ref Z.Memory.Ref<SgzInode>(Z.Geometry.InodeOffset(_f.Ino)).Lock;
-        ref ulong gWord = ref Z.Memory.Ref<SgzInode>(Z.Geometry.InodeOffset(g.Ino)).Lock;
+        ref ulong fWord = ref Z.Memory.Ref<SgzHint>(Z.Geometry.HintOffset(_f.Ino)).Lock;
+        ref ulong gWord = ref Z.Memory.Ref<SgzHint>(Z.Geometry.HintOffset(g.Ino)).Lock;
         fWord = 3 | SgzAbi.IlockWaiters;
         gWord = 4;
         Assert.Equal(1, Z.LockWords.ReleaseAll(2));

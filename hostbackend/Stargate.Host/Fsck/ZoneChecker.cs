@@ -34,6 +34,16 @@ public static class ZoneChecker
                 report.Repairs.Add($"journal: undid the unfinished change ({zone.UndoInterruptedChange()} records)");
             }
 
+            if (DataHeader.Problem(zone.Memory, zone.Superblock, zone.Geometry) is string problem)
+            {
+                report.Problems.Add($"data header: {zone.DataPath}: {problem}");
+                if (repair)
+                {
+                    DataHeader.Write(zone.Memory, zone.Superblock, zone.Geometry);
+                    report.Repairs.Add("data header: rewritten to name this zone");
+                }
+            }
+
             if (!zone.WasClean)
             {
                 report.Notes.Add("the last writer did not close the zone cleanly");
@@ -115,14 +125,15 @@ public static class ZoneChecker
 
         var sb = MemoryMarshal.Read<SgzSuperblock>(raw);
         uint crc = SuperblockSeal.Crc(sb);
-        if (sb.Magic != SgzAbi.Magic || sb.VersionMajor > SgzAbi.VersionMajor || sb.Crc == crc)
+        if (sb.Magic != SgzAbi.Magic || sb.VersionMajor != SgzAbi.VersionMajor || sb.Crc == crc)
         {
             return;
         }
 
         try
         {
-            ZoneGeometry.FromSuperblock(sb, (ulong)RandomAccess.GetLength(file), path);
+            var data = new FileInfo(ZoneFiles.DataPath(path));
+            ZoneGeometry.FromSuperblock(sb, (ulong)RandomAccess.GetLength(file), data.Exists ? (ulong)data.Length : 0, path);
         }
         catch (ZoneException)
         {

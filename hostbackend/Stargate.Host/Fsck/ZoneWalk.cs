@@ -47,6 +47,12 @@ internal sealed class ZoneWalk(Zone zone)
 
     public void Run()
     {
+        // The header chunks (data header, rings, hints) are in use and nothing references them.
+        for (ulong p = _g.PoolPages; p < _g.FirstDataChunk * SgzAbi.PagesPerChunk; p += 64)
+        {
+            _pageOwner[p / 64] = ulong.MaxValue;
+        }
+
         var queue = new Queue<ulong>();
         if (Visit(SgzAbi.RootIno) is { IsDirectory: true } root)
         {
@@ -250,9 +256,14 @@ internal sealed class ZoneWalk(Zone zone)
             {
                 ulong frame = e & (huge ? SgzAbi.PmdAddrMask : SgzAbi.PteAddrMask);
                 ulong size = huge ? ZoneGeometry.ChunkSize : ZoneGeometry.PageSize;
+                bool regular = (node.Inode.Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg;
                 if (frame % size != 0 || !_g.Data.Contains(frame, size))
                 {
                     BadEntry(ino, at, e, "points outside the data region or is misaligned");
+                }
+                else if (regular ? !_g.IsFileDataPage(_g.PageIndex(frame)) : !_g.IsPoolPage(_g.PageIndex(frame)))
+                {
+                    BadEntry(ino, at, e, regular ? "maps a regular file's data outside the data chunks" : "maps a directory's or symlink's page outside the structure pool");
                 }
                 else if (Claim(ino, frame, size / ZoneGeometry.PageSize, at))
                 {
@@ -266,7 +277,7 @@ internal sealed class ZoneWalk(Zone zone)
             }
             else if (!IsNode(e & SgzAbi.PteAddrMask))
             {
-                BadEntry(ino, at, e, "points to a table outside the data region");
+                BadEntry(ino, at, e, "points to a table outside the structure pool");
             }
             else
             {
@@ -558,7 +569,7 @@ internal sealed class ZoneWalk(Zone zone)
                 count += (ulong)BitOperations.PopCount(_pageOwner[(c * 8) + (ulong)w]);
             }
 
-            used += count;
+            used += c >= _g.FirstDataChunk ? count : 0;
             if (usage[(int)c] != count)
             {
                 wrongUsage.Add(c);
@@ -576,7 +587,7 @@ internal sealed class ZoneWalk(Zone zone)
         var ownerOf = new Dictionary<ulong, ushort>();
         for (ulong g = 0; g < _g.GroupCount; g++)
         {
-            bool empty = !usage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
+            bool empty = !GroupUsage(usage, g).ContainsAnyExcept((ushort)0);
             if (owners[(int)g] > _g.MaxPeers || (owners[(int)g] != 0 && empty))
             {
                 badOwners.Add(g);
@@ -587,9 +598,9 @@ internal sealed class ZoneWalk(Zone zone)
         Report(badOwners, "group owners: out of range, or owning an empty group", g => $"group {g} owner {ownerOf[g]}");
 
         var sb = zone.Superblock;
-        if (sb.FreePages != _g.DataPages - used)
+        if (sb.FreePages != _g.FileDataPages - used)
         {
-            Problems.Add($"superblock: free_pages is {sb.FreePages}, but {_g.DataPages - used} pages are free");
+            Problems.Add($"superblock: free_pages is {sb.FreePages}, but {_g.FileDataPages - used} data pages are free");
         }
 
         ulong live = (ulong)_nodes.Count(n => !_broken.Contains(n.Key) && n.Value.IsLive);
@@ -637,7 +648,7 @@ internal sealed class ZoneWalk(Zone zone)
                     count += (ushort)BitOperations.PopCount(_pageOwner[(c * 8) + (ulong)w]);
                 }
 
-                used += count;
+                used += c >= _g.FirstDataChunk ? count : 0u;
                 if (zone.Allocator.ChunkUsage[(int)c] != count)
                 {
                     zone.Writer.U16ForWrite(_g.ChunkUsage.Offset + (c * 2)) = count;
@@ -646,7 +657,7 @@ internal sealed class ZoneWalk(Zone zone)
 
             for (ulong g = 0; g < _g.GroupCount; g++)
             {
-                bool empty = !zone.Allocator.ChunkUsage.Slice((int)(g * _g.GroupChunks), (int)Math.Min(_g.GroupChunks, _g.ChunkCount - (g * _g.GroupChunks))).ContainsAnyExcept((ushort)0);
+                bool empty = !GroupUsage(zone.Allocator.ChunkUsage, g).ContainsAnyExcept((ushort)0);
                 ushort owner = zone.Allocator.GroupOwners[(int)g];
                 if (owner > _g.MaxPeers || (owner != 0 && empty))
                 {
@@ -655,12 +666,19 @@ internal sealed class ZoneWalk(Zone zone)
             }
 
             ref var sb = ref zone.Writer.SuperblockForWrite();
-            sb.FreePages = _g.DataPages - used;
+            sb.FreePages = _g.FileDataPages - used;
             sb.FreeInodes = _g.InodeCount - 1 - (ulong)live.Count;
         });
     }
 
-    private bool IsNode(ulong offset) => offset % ZoneGeometry.PageSize == 0 && _g.Data.Contains(offset, ZoneGeometry.PageSize);
+    /// <summary>The usage counters of a group's data chunks (ownership is about those only).</summary>
+    private ReadOnlySpan<ushort> GroupUsage(ReadOnlySpan<ushort> usage, ulong group)
+    {
+        var (start, count) = _g.GroupDataChunks(group);
+        return usage.Slice((int)start, (int)count);
+    }
+
+    private bool IsNode(ulong offset) => offset % ZoneGeometry.PageSize == 0 && _g.Data.Contains(offset, ZoneGeometry.PageSize) && _g.IsPoolPage(_g.PageIndex(offset));
 
     /// <summary>Marks pages as owned by <paramref name="ino"/>; false (and a problem) if another owner has one of them.</summary>
     private bool Claim(ulong ino, ulong offset, ulong pages, ulong where)

@@ -4,7 +4,10 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Zones;
 
 /// <summary>
-/// Space allocation in the data region. A page bitmap (bit per 4 KiB page) is
+/// Space allocation in the chunk space, from one of two kinds of chunks: the structure pool
+/// at the end of Z (page-table nodes, directory pages, symlink targets) and the data chunks
+/// of Z.data (regular files' data); running out of one is ENOSPC even if the other has room.
+/// The header chunks between them are always in use. A page bitmap (bit per 4 KiB page) is
 /// the truth; chunk_usage counts used pages per 2 MiB chunk so that free chunks
 /// are found by scanning 16-bit counters. Chunks are grouped; a peer owns the
 /// group it fills (pFS partitions), so two peers writing at once do not
@@ -13,7 +16,7 @@ namespace Stargate.Host.Zones;
 /// </summary>
 /// <remarks>
 /// Invariants it owns: a page's bit, its chunk's usage count, the superblock's free_pages
-/// and the group owners change together; a group is owned exactly while it holds a used
+/// (data pages only) and the group owners change together; a group is owned exactly while it holds a used
 /// chunk; pages freed in a change stay taken (and unzeroed) until the change ends, so the
 /// change cannot hand them out again, and are zeroed once it has committed. Called with the
 /// zone's lock held, inside a change for everything that writes.
@@ -33,46 +36,63 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
 
     public bool IsPageUsed(ulong page) => ((PageBitmap[(int)(page / 64)] >> (int)(page % 64)) & 1) != 0;
 
-    /// <summary>Takes a whole 2 MiB chunk for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
-    public ulong AllocateChunk(int slot, ulong goal)
+    /// <summary>Takes a whole 2 MiB chunk of <paramref name="kind"/> for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
+    public ulong AllocateChunk(int slot, ulong goal, PageKind kind)
     {
-        ulong chunk = FindFreeChunk(slot, goal);
+        ulong chunk = FindFreeChunk(slot, goal, kind);
         if (chunk == NoChunk)
         {
-            throw new ZoneException(ZoneError.NoSpace, $"{path}: no free 2 MiB chunk left ({Units.Bytes(memory.Ref<SgzSuperblock>(0).FreePages * ZoneGeometry.PageSize)} free in scattered pages)");
+            throw kind == PageKind.Data
+                ? new ZoneException(ZoneError.NoSpace, $"{path}: no free 2 MiB chunk left ({Units.Bytes(memory.Ref<SgzSuperblock>(0).FreePages * ZoneGeometry.PageSize)} free in scattered pages)")
+                : NoSpace(kind);
         }
 
         SetPages(chunk * SgzAbi.PagesPerChunk, SgzAbi.PagesPerChunk, used: true);
         return chunk;
     }
 
-    /// <summary>Takes one 4 KiB page for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
-    public ulong AllocatePage(int slot, ulong goal)
+    /// <summary>Takes one 4 KiB page of <paramref name="kind"/> for <paramref name="slot"/>, preferring <paramref name="goal"/>; returns its index.</summary>
+    public ulong AllocatePage(int slot, ulong goal, PageKind kind)
     {
         var usage = ChunkUsage;
+        var (start, end) = geometry.ChunkRange(kind);
         ulong page = NoChunk;
-        if (goal < geometry.DataPages && !IsPageUsed(goal) && OwnedOrFree(slot, goal / SgzAbi.PagesPerChunk))
+        if (goal >= start * SgzAbi.PagesPerChunk && goal < end * SgzAbi.PagesPerChunk && !IsPageUsed(goal) && OwnedOrFree(slot, goal / SgzAbi.PagesPerChunk))
         {
             page = goal;
+        }
+
+        if (page == NoChunk && kind == PageKind.Pool)
+        {
+            // The pool is not partitioned: fill partly used chunks first, then take an empty one.
+            var pool = usage[..(int)end];
+            int chunk = pool.IndexOfAnyInRange((ushort)1, (ushort)(SgzAbi.PagesPerChunk - 1));
+            chunk = chunk >= 0 ? chunk : pool.IndexOf((ushort)0);
+            if (chunk < 0)
+            {
+                throw NoSpace(kind);
+            }
+
+            page = FirstFreePage((ulong)chunk);
         }
 
         if (page == NoChunk)
         {
             ref var peer = ref peers.Record(slot);
             ulong current = peer.PageChunk - 1UL;
-            if (peer.PageChunk == 0 || current >= geometry.ChunkCount || usage[(int)current] >= SgzAbi.PagesPerChunk
+            if (peer.PageChunk == 0 || current < start || current >= end || usage[(int)current] >= SgzAbi.PagesPerChunk
                 || !OwnedOrFree(slot, current))
             {
-                current = FindFreeChunk(slot, NoChunk);
+                current = FindFreeChunk(slot, NoChunk, kind);
                 if (current == NoChunk)
                 {
-                    int partial = usage.IndexOfAnyInRange((ushort)1, (ushort)(SgzAbi.PagesPerChunk - 1));
-                    current = partial < 0 ? NoChunk : (ulong)partial;
+                    int partial = usage[(int)start..(int)end].IndexOfAnyInRange((ushort)1, (ushort)(SgzAbi.PagesPerChunk - 1));
+                    current = partial < 0 ? NoChunk : start + (ulong)partial;
                 }
 
                 if (current == NoChunk)
                 {
-                    throw new ZoneException(ZoneError.NoSpace, $"{path}: no space left in the zone");
+                    throw NoSpace(kind);
                 }
 
                 peers.ForWrite(slot).PageChunk = (uint)(current + 1);
@@ -114,8 +134,18 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
 
     void IChangeParticipant.AfterAbandon() => _deferred.Clear();
 
+    private ZoneException NoSpace(PageKind kind) => kind == PageKind.Pool
+        ? new ZoneException(ZoneError.NoSpace, $"{path}: the structure pool is full ({geometry.PoolChunks} chunks of 2 MiB for page tables, directories and symlinks)")
+        : new ZoneException(ZoneError.NoSpace, $"{path}: no space left in the zone");
+
+    /// <summary>Pool chunks belong to nobody; a data chunk is free to take if its group is unowned or the peer's.</summary>
     private bool OwnedOrFree(int slot, ulong chunk)
     {
+        if (chunk < geometry.FirstDataChunk)
+        {
+            return true;
+        }
+
         ushort owner = GroupOwners[(int)(chunk / geometry.GroupChunks)];
         return owner == 0 || owner == slot + 1;
     }
@@ -125,14 +155,20 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
     /// else one in the peer's group; else the first wholly free, unowned group,
     /// which the peer then owns; else any free chunk at all.
     /// </summary>
-    private ulong FindFreeChunk(int slot, ulong goal)
+    private ulong FindFreeChunk(int slot, ulong goal, PageKind kind)
     {
         var usage = ChunkUsage;
         var owners = GroupOwners;
-        ulong gc = geometry.GroupChunks;
-        if (goal < geometry.ChunkCount && usage[(int)goal] == 0 && OwnedOrFree(slot, goal))
+        var (start, end) = geometry.ChunkRange(kind);
+        if (goal >= start && goal < end && usage[(int)goal] == 0 && OwnedOrFree(slot, goal))
         {
-            return Claim(slot, goal);
+            return kind == PageKind.Pool ? goal : Claim(slot, goal);
+        }
+
+        if (kind == PageKind.Pool)
+        {
+            int free = usage[..(int)end].IndexOf((ushort)0);
+            return free < 0 ? NoChunk : (ulong)free;
         }
 
         ref var peer = ref peers.Record(slot);
@@ -142,26 +178,28 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
             int i = GroupSlice(usage, group).IndexOf((ushort)0);
             if (i >= 0)
             {
-                return Claim(slot, (group * gc) + (ulong)i);
+                return Claim(slot, geometry.GroupDataChunks(group).Start + (ulong)i);
             }
         }
 
-        for (ulong g = 0; g < geometry.GroupCount; g++)
+        for (ulong g = start / geometry.GroupChunks; g < geometry.GroupCount; g++)
         {
-            if (owners[(int)g] == 0 && !GroupSlice(usage, g).ContainsAnyExcept((ushort)0))
+            var slice = GroupSlice(usage, g);
+            if (owners[(int)g] == 0 && slice.Length > 0 && !slice.ContainsAnyExcept((ushort)0))
             {
-                return Claim(slot, g * gc);
+                return Claim(slot, geometry.GroupDataChunks(g).Start);
             }
         }
 
-        int any = usage.IndexOf((ushort)0);
-        return any < 0 ? NoChunk : (ulong)any;
+        int any = usage[(int)start..(int)end].IndexOf((ushort)0);
+        return any < 0 ? NoChunk : start + (ulong)any;
     }
 
+    /// <summary>The usage counters of group <paramref name="group"/>'s data chunks.</summary>
     private ReadOnlySpan<ushort> GroupSlice(ReadOnlySpan<ushort> usage, ulong group)
     {
-        ulong start = group * geometry.GroupChunks;
-        return usage.Slice((int)start, (int)Math.Min(geometry.GroupChunks, geometry.ChunkCount - start));
+        var (start, count) = geometry.GroupDataChunks(group);
+        return usage.Slice((int)start, (int)count);
     }
 
     private ulong Claim(int slot, ulong chunk)
@@ -190,7 +228,7 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
         throw new ZoneCorruptException($"{path}: chunk {chunk} counts {ChunkUsage[(int)chunk]} used pages but its bitmap is full");
     }
 
-    /// <summary>Sets or clears page bits, keeping chunk_usage, free_pages and group ownership in step.</summary>
+    /// <summary>Sets or clears page bits, keeping chunk_usage, free_pages and group ownership in step (runs never cross a chunk kind: 64-page words and chunks are within one).</summary>
     private void SetPages(ulong first, ulong count, bool used)
     {
         ulong end = first + count;
@@ -211,7 +249,7 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
 
             w = used ? w | mask : w & ~mask;
             AdjustChunkUsage(page / SgzAbi.PagesPerChunk, used ? n : -n);
-            delta += n;
+            delta += geometry.IsFileDataPage(page) ? n : 0; // free_pages counts data pages only
             page += (ulong)n;
         }
 
@@ -223,7 +261,7 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
     {
         ref ushort usage = ref writer.U16ForWrite(geometry.ChunkUsage.Offset + (chunk * 2));
         usage = (ushort)(usage + delta);
-        if (usage == 0)
+        if (usage == 0 && chunk >= geometry.FirstDataChunk)
         {
             ulong group = chunk / geometry.GroupChunks;
             if (GroupOwners[(int)group] != 0 && !GroupSlice(ChunkUsage, group).ContainsAnyExcept((ushort)0))

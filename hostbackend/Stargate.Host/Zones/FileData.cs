@@ -16,7 +16,7 @@ namespace Stargate.Host.Zones;
 public sealed class FileData
 {
     private readonly string _path;
-    private readonly SafeFileHandle _file;
+    private readonly SafeFileHandle _dataFile;
     private readonly ZoneMemory _memory;
     private readonly ZoneWriter _writer;
     private readonly InodeTable _inodes;
@@ -29,11 +29,11 @@ public sealed class FileData
     private bool _kernelCopy = true;
 
     internal FileData(
-        string path, SafeFileHandle file, ZoneMemory memory, ZoneWriter writer, InodeTable inodes, PageTables tables,
+        string path, SafeFileHandle dataFile, ZoneMemory memory, ZoneWriter writer, InodeTable inodes, PageTables tables,
         InodeLockWords lockWords, PeerTable peers, Lock gate)
     {
         _path = path;
-        _file = file;
+        _dataFile = dataFile;
         _memory = memory;
         _writer = writer;
         _inodes = inodes;
@@ -81,7 +81,7 @@ public sealed class FileData
                 }
                 else
                 {
-                    ulong copied = sink is FileSink file ? KernelCopy(_file, extent.ZoneOffset, file.Handle, pos - offset, n) : 0;
+                    ulong copied = sink is FileSink file && extent.ZoneOffset >= _memory.StructureLength ? KernelCopy(_dataFile, DataFileOffset(extent.ZoneOffset), file.Handle, pos - offset, n) : 0;
                     if (copied < n)
                     {
                         sink.Write(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
@@ -145,7 +145,7 @@ public sealed class FileData
                 var extent = _tables.MapAllocated(ino, _inodes.Load(ino), pos);
 
                 ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
-                ulong copied = source is FileSource file ? KernelCopy(file.Handle, pos - offset, _file, extent.ZoneOffset, n) : 0;
+                ulong copied = source is FileSource file && extent.ZoneOffset >= _memory.StructureLength ? KernelCopy(file.Handle, pos - offset, _dataFile, DataFileOffset(extent.ZoneOffset), n) : 0;
                 if (copied < n)
                 {
                     source.CopyTo(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
@@ -222,6 +222,9 @@ public sealed class FileData
     /// how much it copied; less than asked where the file systems cannot (hugetlbfs has no
     /// write path), and the caller copies the rest through the mapping.
     /// </summary>
+    /// <summary>Where a zone offset in Z.data lies in that file (the caller has checked it is in Z.data).</summary>
+    private ulong DataFileOffset(ulong zoneOffset) => zoneOffset - _memory.StructureLength;
+
     private ulong KernelCopy(SafeFileHandle from, ulong fromOffset, SafeFileHandle to, ulong toOffset, ulong length)
     {
         if (!_kernelCopy)

@@ -3,7 +3,7 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Zones;
 
 /// <summary>
-/// The inode lock words (sgz_inode.lock): runtime state changed only with atomic
+/// The inode lock words (sgz_hint.lock, in Z.data): runtime state changed only with atomic
 /// instructions, never journalled. A guest holds an inode's word across a write that may
 /// change its size; the host takes it as slot 0 around its own truncate, and clears the
 /// words of a peer that died. Bits: holder slot + 1 (SGZ_ILOCK_HOLDER_MASK), and
@@ -36,7 +36,7 @@ public sealed class InodeLockWords
             int cleared = 0;
             foreach (ulong ino in _inodes.Used())
             {
-                ref ulong word = ref _inodes.Live(ino).Lock;
+                ref ulong word = ref _inodes.Hint(ino).Lock;
                 ulong now = Volatile.Read(ref word);
                 if ((now & SgzAbi.IlockHolderMask) == (ulong)slot + 1 && Interlocked.CompareExchange(ref word, 0, now) == now)
                 {
@@ -54,7 +54,7 @@ public sealed class InodeLockWords
     /// </summary>
     internal void TakeAsHost(ulong ino)
     {
-        ref ulong word = ref _inodes.Live(ino).Lock;
+        ref ulong word = ref _inodes.Hint(ino).Lock;
         int waitMs = _writer.GuestWaitMs;
         long deadline = Environment.TickCount64 + waitMs;
         while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
@@ -70,5 +70,5 @@ public sealed class InodeLockWords
 
     /// <summary>Releases the host's hold; true when a peer marked itself waiting (the caller rings the live guests).</summary>
     internal bool ReleaseAsHost(ulong ino) =>
-        (Interlocked.Exchange(ref _inodes.Live(ino).Lock, 0) & SgzAbi.IlockWaiters) != 0;
+        (Interlocked.Exchange(ref _inodes.Hint(ino).Lock, 0) & SgzAbi.IlockWaiters) != 0;
 }

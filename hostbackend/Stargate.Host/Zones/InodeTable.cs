@@ -68,6 +68,9 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
     /// <summary>The live record (for its atomically changed words: seq, lock).</summary>
     public ref SgzInode Live(ulong ino) => ref memory.Ref<SgzInode>(geometry.InodeOffset(ino));
 
+    /// <summary>Inode <paramref name="ino"/>'s hint in Z.data: guest-written, never trusted (the caller has checked the number).</summary>
+    public ref SgzHint Hint(ulong ino) => ref memory.Ref<SgzHint>(geometry.HintOffset(ino));
+
     /// <summary>The record for writing inside a change: journalled, its seqcount held.</summary>
     public ref SgzInode ForWrite(ulong ino)
     {
@@ -220,16 +223,14 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
         }
     }
 
-    /// <summary>Zeroes a record but the words that outlive an inode: seq and change (the seqcount) and the lock word (guests').</summary>
+    /// <summary>Zeroes a record but the words that outlive an inode: seq and change (the seqcount).</summary>
     private static void Blank(ref SgzInode inode, uint generation)
     {
         uint seq = inode.Seq;
         ulong change = inode.Change;
-        ulong lockWord = inode.Lock;
         inode = default;
         inode.Seq = seq;
         inode.Change = change;
-        inode.Lock = lockWord;
         inode.Generation = generation;
     }
 

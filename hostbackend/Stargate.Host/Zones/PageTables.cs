@@ -95,6 +95,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         }
 
         ulong added = 0;
+        var kind = (inodes.Load(ino).Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg ? PageKind.Data : PageKind.Pool;
         ulong goalChunk = Allocator.NoChunk;
         ulong goalPage = Allocator.NoChunk;
         var before = start == 0 ? new Extent(0, 0) : Map(ino, inodes.Load(ino), start - 1);
@@ -113,7 +114,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
                 ulong e = memory.Ref<ulong>(entry);
                 if ((e & SgzAbi.PtePresent) == 0)
                 {
-                    ulong c = allocator.AllocateChunk(slot, goalChunk);
+                    ulong c = allocator.AllocateChunk(slot, goalChunk, kind);
                     ulong frame = geometry.PageOffset(c * SgzAbi.PagesPerChunk);
                     writer.U64ForWrite(entry) = frame | EntryFlags | SgzAbi.PteHuge;
                     inodes.ForWrite(ino).Pages += SgzAbi.PagesPerChunk;
@@ -152,7 +153,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
                     continue;
                 }
 
-                ulong page = allocator.AllocatePage(slot, goalPage);
+                ulong page = allocator.AllocatePage(slot, goalPage, kind);
                 writer.U64ForWrite(entry) = geometry.PageOffset(page) | EntryFlags;
                 inodes.ForWrite(ino).Pages++;
                 added++;
@@ -342,7 +343,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
     /// <summary>A zeroed page for a table node, charged to the inode.</summary>
     private ulong AllocateNode(ulong ino, int slot)
     {
-        ulong offset = geometry.PageOffset(allocator.AllocatePage(slot, Allocator.NoChunk));
+        ulong offset = geometry.PageOffset(allocator.AllocatePage(slot, Allocator.NoChunk, PageKind.Pool));
         if (memory.Span(offset, ZoneGeometry.PageSize).ContainsAnyExcept((byte)0))
         {
             writer.BytesForWrite(offset, ZoneGeometry.PageSize).Clear();
@@ -358,7 +359,17 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         inodes.ForWrite(ino).Pages--;
     }
 
-    private ulong CheckNode(ulong ino, ulong offset, ulong where) => CheckFrame(ino, where, offset, ZoneGeometry.PageSize);
+    private ulong CheckNode(ulong ino, ulong offset, ulong where)
+    {
+        CheckFrame(ino, where, offset, ZoneGeometry.PageSize);
+        if (!geometry.IsPoolPage(geometry.PageIndex(offset)))
+        {
+            throw new ZoneCorruptException(
+                $"{path}: inode {ino}: page-table entry at zone offset 0x{where:x} points to a table at 0x{offset:x}, outside the structure pool");
+        }
+
+        return offset;
+    }
 
     private ulong CheckFrame(ulong ino, ulong where, ulong offset, ulong size)
     {

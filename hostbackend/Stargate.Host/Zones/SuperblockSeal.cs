@@ -8,6 +8,18 @@ internal static class SuperblockSeal
     /// <summary>Verifies magic, major version and superblock checksum, with messages that name what is wrong.</summary>
     public static void Check(in SgzSuperblock sb, string path)
     {
+        CheckIdentity(sb, path);
+        uint crc = Crc(sb);
+        if (crc != sb.Crc)
+        {
+            throw new ZoneCorruptException(
+                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
+        }
+    }
+
+    /// <summary>Magic, major version and superblock size only: what must hold before the data file is even looked for.</summary>
+    public static void CheckIdentity(in SgzSuperblock sb, string path)
+    {
         if (sb.Magic != SgzAbi.Magic)
         {
             throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (no STARGATE magic at offset 0)");
@@ -19,16 +31,15 @@ internal static class SuperblockSeal
                 $"{path} has zone format {sb.VersionMajor}.{sb.VersionMinor}; this stargate reads format {SgzAbi.VersionMajor}.x only: upgrade stargate");
         }
 
+        if (sb.VersionMajor < SgzAbi.VersionMajor)
+        {
+            throw new ZoneException(ZoneError.VersionUnsupported,
+                $"{path}: zone format {sb.VersionMajor}.{sb.VersionMinor} is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); recreate it with 'stargate zone create'");
+        }
+
         if (sb.SbSize != SgzAbi.SuperblockSize)
         {
             throw new ZoneCorruptException($"{path}: superblock size field is {sb.SbSize}, expected {SgzAbi.SuperblockSize}");
-        }
-
-        uint crc = Crc(sb);
-        if (crc != sb.Crc)
-        {
-            throw new ZoneCorruptException(
-                $"{path}: superblock checksum mismatch at offset 0x{SgzAbi.SuperblockCrcOffset:x} (stored 0x{sb.Crc:x8}, computed 0x{crc:x8}); run 'stargate zone fsck'");
         }
     }
 

@@ -33,17 +33,19 @@ public enum ZoneAccess
 public sealed class Zone : IDisposable
 {
     private readonly SafeFileHandle _file;
+    private readonly SafeFileHandle _dataFile;
     private readonly ZoneMemory _memory;
     private readonly Lock _gate = new();
     private bool _closed;
 
-    private Zone(string path, SafeFileHandle file, ZoneMemory memory, ZoneGeometry geometry)
+    private Zone(string path, SafeFileHandle file, SafeFileHandle dataFile, ZoneMemory memory, ZoneGeometry geometry)
     {
         Path = path;
         _file = file;
+        _dataFile = dataFile;
         _memory = memory;
         Geometry = geometry;
-        Writer = new ZoneWriter(path, file, memory, geometry);
+        Writer = new ZoneWriter(path, file, dataFile, memory, geometry);
         Inodes = new InodeTable(path, memory, geometry, Writer);
         Peers = new PeerTable(path, memory, geometry, Writer, _gate);
         Allocator = new Allocator(path, memory, geometry, Writer, Peers);
@@ -55,12 +57,16 @@ public sealed class Zone : IDisposable
         Orphans = new Orphans(Inodes, new OpenTables(memory, Peers), reclaimer, Writer, _gate);
         var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
         Names = new Names(path, memory, Inodes, PageTables, Directories, Peers, rules, _gate);
-        Files = new FileData(path, file, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
+        Files = new FileData(path, dataFile, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
         Writer.Enlist(Allocator);
         Writer.Enlist(Locks);
     }
 
+    /// <summary>The structure file Z (the zone's name).</summary>
     public string Path { get; }
+
+    /// <summary>The data file Z.data (<see cref="ZoneFiles.DataPath"/>); its size is <see cref="ZoneGeometry.DataFileSize"/>.</summary>
+    public string DataPath => ZoneFiles.DataPath(Path);
 
     public ZoneGeometry Geometry { get; }
 
@@ -144,7 +150,10 @@ public sealed class Zone : IDisposable
         return zone;
     }
 
-    /// <summary>Creates and formats a zone file of <paramref name="size"/> bytes (a power of two), mode 0600, or 0660 with <paramref name="group"/>.</summary>
+    /// <summary>
+    /// Creates and formats a zone: the data file Z.data of <paramref name="size"/> bytes (a power of two) and the
+    /// structure file Z sized for it, both mode 0600, or 0660 with <paramref name="group"/>.
+    /// </summary>
     public static ZoneGeometry Format(string path, ulong size, bool force = false, uint? group = null) => ZoneFormatter.Format(path, size, force, group);
 
     /// <summary>
@@ -194,7 +203,7 @@ public sealed class Zone : IDisposable
     /// <param name="trustSuperblock">Skip the superblock crc (fsck has checked the geometry it seals and reported the mismatch).</param>
     internal static Zone OpenForCheck(string path, bool writable, bool trustSuperblock = false)
     {
-        var zone = Map(path, writable, exclusive: true, checkSeal: !trustSuperblock);
+        var zone = Map(path, writable, exclusive: true, checkSeal: !trustSuperblock, checkDataHeader: false);
         zone.Writer.Repairing = writable;
         return zone;
     }
@@ -259,13 +268,16 @@ public sealed class Zone : IDisposable
     }
 
     /// <summary>
-    /// The one way a zone file becomes a Zone: open, lock if asked, map, and prove the
-    /// superblock (identity unless told otherwise, geometry always) before anything
-    /// uses an offset from it. On failure nothing stays open.
+    /// The one way a zone's two files become a Zone: open Z, lock it if asked, read and check its
+    /// superblock's identity, open Z.data, map both back to back, and prove the superblock
+    /// (identity unless told otherwise, geometry always) and the data header before anything
+    /// uses an offset from them. On failure nothing stays open.
     /// </summary>
-    private static Zone Map(string path, bool writable, bool exclusive, bool checkSeal)
+    private static Zone Map(string path, bool writable, bool exclusive, bool checkSeal, bool checkDataHeader = true)
     {
-        SafeFileHandle file = ZoneFile.Open(path, writable ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read);
+        var mode = writable ? ZoneFile.Mode.ReadWrite : ZoneFile.Mode.Read;
+        SafeFileHandle file = ZoneFile.Open(path, mode);
+        SafeFileHandle? dataFile = null;
         ZoneMemory? memory = null;
         try
         {
@@ -280,19 +292,42 @@ public sealed class Zone : IDisposable
                 throw new ZoneException(ZoneError.NotAZone, $"{path} is not a Stargate zone (only {length} bytes)");
             }
 
-            memory = new ZoneMemory(file, length, writable, path);
+            // Magic and version first: a format 1 zone has no data file to look for.
+            SgzSuperblock first = default;
+            unsafe
+            {
+                _ = RandomAccess.Read(file, new Span<byte>(&first, SgzAbi.SuperblockSize), 0);
+            }
+
+            SuperblockSeal.CheckIdentity(first, path);
+            string dataPath = ZoneFiles.DataPath(path);
+            dataFile = ZoneFile.Open(dataPath, mode, zonePath: path);
+            ulong dataLength = (ulong)RandomAccess.GetLength(dataFile);
+            if (dataLength != first.DataFileSize || length != first.ZoneSize)
+            {
+                throw new ZoneException(ZoneError.Corrupt,
+                    $"{path}: the zone's files are {Units.Bytes(length)} and {Units.Bytes(dataLength)} ({dataPath}) but its superblock says {Units.Bytes(first.ZoneSize)} and {Units.Bytes(first.DataFileSize)}");
+            }
+
+            memory = new ZoneMemory(file, length, dataFile, dataLength, writable, path);
             var sb = memory.Ref<SgzSuperblock>(0);
             if (checkSeal)
             {
                 SuperblockSeal.Check(sb, path);
             }
 
-            var geometry = ZoneGeometry.FromSuperblock(sb, length, path);
-            return new Zone(path, file, memory, geometry) { WasClean = (sb.Flags & SgzAbi.SbClean) != 0 };
+            var geometry = ZoneGeometry.FromSuperblock(sb, length, dataLength, path);
+            if (checkDataHeader && DataHeader.Problem(memory, sb, geometry) is string problem)
+            {
+                throw new ZoneException(ZoneError.Corrupt, $"{dataPath}: {problem}");
+            }
+
+            return new Zone(path, file, dataFile, memory, geometry) { WasClean = (sb.Flags & SgzAbi.SbClean) != 0 };
         }
         catch
         {
             memory?.Dispose();
+            dataFile?.Dispose();
             file.Dispose();
             throw;
         }
@@ -302,6 +337,7 @@ public sealed class Zone : IDisposable
     {
         _closed = true;
         _memory.Dispose();
+        _dataFile.Dispose();
         _file.Dispose();
     }
 
@@ -320,6 +356,8 @@ public sealed class Zone : IDisposable
             Allocator.ZeroAllFreeSpace();
         }
 
+        // Every writer open states the pair again in Z.data (a guest reads it before it mounts).
+        DataHeader.Write(_memory, Superblock, Geometry);
         Writer.Change(() =>
         {
             ref var sb = ref Writer.SuperblockForWrite();

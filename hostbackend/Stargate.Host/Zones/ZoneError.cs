@@ -5,6 +5,7 @@ public enum ZoneError
 {
     NotAZone,
     VersionTooNew,
+    VersionUnsupported,
     Corrupt,
     Busy,
     ReadOnly,

@@ -15,7 +15,10 @@ internal static class ZoneFile
         CreateOrOpen,
     }
 
-    public static SafeFileHandle Open(string path, Mode mode)
+    /// <param name="path">The file.</param>
+    /// <param name="mode">How to open it.</param>
+    /// <param name="zonePath">For a zone's data file: the zone (structure file) it belongs to, named when it is missing.</param>
+    public static SafeFileHandle Open(string path, Mode mode, string? zonePath = null)
     {
         int flags = Libc.O_CLOEXEC | mode switch
         {
@@ -30,6 +33,8 @@ internal static class ZoneFile
         return errno switch
         {
             0 => new SafeFileHandle(fd, ownsHandle: true),
+            Errno.ENOENT when zonePath is not null && mode is Mode.Read or Mode.ReadWrite =>
+                throw new ZoneException(ZoneError.NotFound, $"{path}: no such file: the data file of zone {zonePath} is missing (a zone is two files, {zonePath} and {path})"),
             Errno.ENOENT when mode is Mode.Read or Mode.ReadWrite => throw new ZoneException(ZoneError.NotFound, $"{path}: no such zone file"),
             Errno.ENOENT => throw new ZoneException(ZoneError.NotFound, $"{path}: the directory does not exist"),
             Errno.EEXIST => throw new ZoneException(ZoneError.Exists, $"{path} already exists; pass --force to format over it (its contents are lost)"),

@@ -4,9 +4,10 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Zones;
 
 /// <summary>
-/// Where every region of a zone lives. <see cref="ForSize"/> chooses the layout at
-/// format time; <see cref="FromSuperblock"/> takes it back from an untrusted
-/// superblock and checks every number before anything uses it.
+/// Where every region of a zone lives, across its two files (one zone offset space: Z, then
+/// Z.data). <see cref="ForSize"/> chooses the layout at format time from the data file's
+/// size; <see cref="FromSuperblock"/> takes it back from an untrusted superblock and checks
+/// every number before anything uses it.
 /// </summary>
 public sealed record ZoneGeometry
 {
@@ -15,9 +16,21 @@ public sealed record ZoneGeometry
     public const ulong MinSize = 1UL << SgzAbi.ZoneMinShift;
     public const ulong MaxSize = 1UL << SgzAbi.ZoneMaxShift;
 
+    /// <summary>Bytes of the structure file Z (the superblock's zone_size).</summary>
     public required ulong ZoneSize { get; init; }
+
+    /// <summary>Bytes of the data file Z.data (the size a user asks for); zone offsets from <see cref="ZoneSize"/> on are in it.</summary>
+    public required ulong DataFileSize { get; init; }
     public required ulong InodeCount { get; init; }
+
+    /// <summary>Chunks of the chunk space: <see cref="PoolChunks"/>, then <see cref="HeaderChunks"/>, then the data chunks.</summary>
     public required ulong ChunkCount { get; init; }
+
+    /// <summary>Chunks of the structure pool, at the end of Z: page-table nodes, directory pages, symlink targets.</summary>
+    public required uint PoolChunks { get; init; }
+
+    /// <summary>Chunks at the start of Z.data holding the data header, the rings and the hints: always in use, never allocated.</summary>
+    public required uint HeaderChunks { get; init; }
     public required uint GroupChunks { get; init; }
     public required uint MaxPeers { get; init; }
     public required uint RingBytes { get; init; }
@@ -36,86 +49,158 @@ public sealed record ZoneGeometry
     public required ZoneRegion InodeTable { get; init; }
     public required ZoneRegion Data { get; init; }
 
+    /// <summary>inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
+    public required ZoneRegion Hints { get; init; }
+
+    /// <summary>Pages of the whole chunk space (what the bitmaps index).</summary>
     public ulong DataPages => ChunkCount * SgzAbi.PagesPerChunk;
+
+    /// <summary>The first data chunk: regular files' data lives in [FirstDataChunk, ChunkCount).</summary>
+    public ulong FirstDataChunk => (ulong)PoolChunks + HeaderChunks;
+
+    /// <summary>Pages of the data chunks: what free_pages counts down from.</summary>
+    public ulong FileDataPages => (ChunkCount - FirstDataChunk) * SgzAbi.PagesPerChunk;
+
+    /// <summary>Pages of the structure pool.</summary>
+    public ulong PoolPages => (ulong)PoolChunks * SgzAbi.PagesPerChunk;
+
+    /// <summary>Zone offset just past Z.data: the end of the zone offset space.</summary>
+    public ulong End => ZoneSize + DataFileSize;
+
+    /// <summary>Z.data's first bytes, as zone offsets: its header chunks.</summary>
+    public ZoneRegion HeaderRegion => new(ZoneSize, (ulong)HeaderChunks * ChunkSize);
 
     public ulong GroupCount => (ChunkCount + GroupChunks - 1) / GroupChunks;
 
-    /// <summary>The regions in zone order, with the names the superblock and docs use.</summary>
+    /// <summary>The chunks a page of <paramref name="kind"/> comes from: [start, end) chunk indexes.</summary>
+    public (ulong Start, ulong End) ChunkRange(PageKind kind) => kind == PageKind.Pool ? (0, PoolChunks) : (FirstDataChunk, ChunkCount);
+
+    /// <summary>Group <paramref name="group"/>'s data chunks (possibly none): group ownership is about data chunks only.</summary>
+    public (ulong Start, ulong Count) GroupDataChunks(ulong group)
+    {
+        ulong start = Math.Max(group * GroupChunks, FirstDataChunk);
+        ulong end = Math.Min((group + 1) * GroupChunks, ChunkCount);
+        return end > start ? (start, end - start) : (start, 0);
+    }
+
+    /// <summary>Whether chunk-space page <paramref name="page"/> is in the structure pool.</summary>
+    public bool IsPoolPage(ulong page) => page < PoolPages;
+
+    /// <summary>Whether chunk-space page <paramref name="page"/> is in the data chunks.</summary>
+    public bool IsFileDataPage(ulong page) => page >= FirstDataChunk * SgzAbi.PagesPerChunk && page < DataPages;
+
+    /// <summary>The regions in superblock order, with the names the superblock and docs use.</summary>
     public IEnumerable<(string Name, ZoneRegion Region)> Regions =>
     [
         ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable), ("rings", Rings),
         ("inode_bitmap", InodeBitmap), ("page_bitmap", PageBitmap), ("chunk_usage", ChunkUsage),
-        ("group_owner", GroupOwner), ("inode_table", InodeTable), ("data", Data),
+        ("group_owner", GroupOwner), ("inode_table", InodeTable), ("data", Data), ("hints", Hints),
     ];
 
-    /// <summary>Checks that a size is one a zone can have: a power of two in [16 MiB, 1 TiB].</summary>
+    /// <summary>The regions that lie in Z before the chunk space, in zone order.</summary>
+    private IEnumerable<(string Name, ZoneRegion Region)> StructureRegions =>
+    [
+        ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable),
+        ("inode_bitmap", InodeBitmap), ("page_bitmap", PageBitmap), ("chunk_usage", ChunkUsage),
+        ("group_owner", GroupOwner), ("inode_table", InodeTable),
+    ];
+
+    /// <summary>Checks that a data file size is one a zone can have: a power of two in [16 MiB, 1 TiB].</summary>
     public static void CheckSize(ulong size)
     {
         if (size < MinSize || size > MaxSize || !BitOperations.IsPow2(size))
         {
             throw new ZoneException(ZoneError.InvalidArgument,
-                $"zone size {Units.Bytes(size)} must be a power of two from {Units.Bytes(MinSize)} to {Units.Bytes(MaxSize)} (QEMU maps the zone as a PCI BAR, whose size must be a power of two)");
+                $"zone size {Units.Bytes(size)} must be a power of two from {Units.Bytes(MinSize)} to {Units.Bytes(MaxSize)} (QEMU maps each zone file as a PCI BAR, whose size must be a power of two)");
         }
     }
 
-    /// <summary>The layout a new zone of <paramref name="size"/> bytes gets.</summary>
-    public static ZoneGeometry ForSize(ulong size)
+    /// <summary>
+    /// The layout a new zone whose data file holds <paramref name="dataFileSize"/> bytes gets:
+    /// the structure file is the smallest power of two from 16 MiB that holds the fixed
+    /// regions and a pool of at least max(size / SGZ_POOL_DIVISOR, SGZ_POOL_MIN_CHUNKS chunks);
+    /// the pool is every whole chunk of Z after the fixed regions.
+    /// </summary>
+    public static ZoneGeometry ForSize(ulong dataFileSize)
     {
-        CheckSize(size);
-        ulong cursor = PageSize; // page 0: the superblock
-        ZoneRegion Next(ulong bytes)
-        {
-            var region = new ZoneRegion(cursor, Units.RoundUp(bytes, PageSize));
-            cursor = region.End;
-            return region;
-        }
-
-        ulong maxChunks = size / ChunkSize;
+        CheckSize(dataFileSize);
+        ulong size = dataFileSize;
         uint maxPeers = (uint)Math.Clamp(size >> 20, 8, 256);
         uint lockSlots = (uint)Math.Clamp(size >> 16, 1024, 65536);
         ulong inodes = Math.Min(Math.Max(SgzAbi.MinInodes, size / SgzAbi.BytesPerInode), uint.MaxValue);
-        uint groupChunks = (uint)Math.Clamp(BitOperations.RoundUpToPowerOf2(Math.Max(1, maxChunks / 256)), 1, 64);
-        ulong maxGroups = (maxChunks + groupChunks - 1) / groupChunks;
+        ulong minPool = Math.Max(size / SgzAbi.PoolDivisor / ChunkSize, SgzAbi.PoolMinChunks);
 
-        var journal = Next(Math.Clamp(size / 1024, SgzAbi.JournalMinSize, SgzAbi.JournalMaxSize));
-        var peers = Next(maxPeers * (ulong)SgzAbi.PeerSize);
-        var locks = Next(lockSlots * (ulong)SgzAbi.LockSize);
-        var rings = Next(maxPeers * (ulong)SgzAbi.RingBytes);
-        var inodeBitmap = Next((inodes + 63) / 64 * 8);
-        var pageBitmap = Next(maxChunks * SgzAbi.PagesPerChunk / 8);
-        var chunkUsage = Next(maxChunks * 2);
-        var groupOwner = Next(maxGroups * 2);
-        var inodeTable = Next(inodes * SgzAbi.InodeSize);
-        ulong dataOffset = Units.RoundUp(cursor, ChunkSize);
-        ulong chunks = (size - dataOffset) / ChunkSize;
-        return new ZoneGeometry
+        // Z.data: the data header's page, the rings, the hints, rounded up to whole chunks.
+        ulong ringBytes = Units.RoundUp(maxPeers * (ulong)SgzAbi.RingBytes, PageSize);
+        ulong hintBytes = Units.RoundUp(inodes * SgzAbi.HintSize, PageSize);
+        ulong headerChunks = Math.Max(1, Units.RoundUp(PageSize + ringBytes + hintBytes, ChunkSize) / ChunkSize);
+        ulong dataChunks = size / ChunkSize - headerChunks;
+
+        for (ulong zoneSize = MinSize; ; zoneSize *= 2)
         {
-            ZoneSize = size,
-            InodeCount = inodes,
-            ChunkCount = chunks,
-            GroupChunks = groupChunks,
-            MaxPeers = maxPeers,
-            RingBytes = SgzAbi.RingBytes,
-            LockSlots = lockSlots,
-            Journal = journal,
-            PeerTable = peers,
-            LockTable = locks,
-            Rings = rings,
-            InodeBitmap = inodeBitmap,
-            PageBitmap = pageBitmap,
-            ChunkUsage = chunkUsage,
-            GroupOwner = groupOwner,
-            InodeTable = inodeTable,
-            Data = new ZoneRegion(dataOffset, chunks * ChunkSize),
-        };
+            ulong cursor = PageSize; // page 0: the superblock
+            ZoneRegion Next(ulong bytes)
+            {
+                var region = new ZoneRegion(cursor, Units.RoundUp(bytes, PageSize));
+                cursor = region.End;
+                return region;
+            }
+
+            // The bitmaps are sized for the most chunks this Z could have (a pool filling all of it).
+            ulong maxChunks = (zoneSize / ChunkSize) + (size / ChunkSize);
+            uint groupChunks = (uint)Math.Clamp(BitOperations.RoundUpToPowerOf2(Math.Max(1, maxChunks / 256)), 1, 64);
+            ulong maxGroups = (maxChunks + groupChunks - 1) / groupChunks;
+            var journal = Next(Math.Clamp(size / 1024, SgzAbi.JournalMinSize, SgzAbi.JournalMaxSize));
+            var peers = Next(maxPeers * (ulong)SgzAbi.PeerSize);
+            var locks = Next(lockSlots * (ulong)SgzAbi.LockSize);
+            var inodeBitmap = Next((inodes + 63) / 64 * 8);
+            var pageBitmap = Next(maxChunks * SgzAbi.PagesPerChunk / 8);
+            var chunkUsage = Next(maxChunks * 2);
+            var groupOwner = Next(maxGroups * 2);
+            var inodeTable = Next(inodes * SgzAbi.InodeSize);
+            ulong dataOffset = Units.RoundUp(cursor, ChunkSize);
+            if (dataOffset > zoneSize || (zoneSize - dataOffset) / ChunkSize < minPool)
+            {
+                continue;
+            }
+
+            ulong pool = (zoneSize - dataOffset) / ChunkSize;
+            ulong chunks = pool + headerChunks + dataChunks;
+            return new ZoneGeometry
+            {
+                ZoneSize = zoneSize,
+                DataFileSize = size,
+                InodeCount = inodes,
+                ChunkCount = chunks,
+                PoolChunks = (uint)pool,
+                HeaderChunks = (uint)headerChunks,
+                GroupChunks = groupChunks,
+                MaxPeers = maxPeers,
+                RingBytes = SgzAbi.RingBytes,
+                LockSlots = lockSlots,
+                Journal = journal,
+                PeerTable = peers,
+                LockTable = locks,
+                Rings = new ZoneRegion(zoneSize + PageSize, ringBytes),
+                InodeBitmap = inodeBitmap,
+                PageBitmap = pageBitmap,
+                ChunkUsage = chunkUsage,
+                GroupOwner = groupOwner,
+                InodeTable = inodeTable,
+                Data = new ZoneRegion(dataOffset, chunks * ChunkSize),
+                Hints = new ZoneRegion(zoneSize + PageSize + ringBytes, hintBytes),
+            };
+        }
     }
 
     /// <summary>
     /// Reads the geometry from a superblock that passed its magic, version and crc
-    /// checks, and proves it safe to use: every region inside the zone, aligned, in
-    /// order, and large enough for the counts that index it.
+    /// checks, and proves it safe to use: Z and Z.data of the sizes the superblock names,
+    /// every region inside its file, aligned, in order, and large enough for the counts
+    /// that index it; the chunk space = pool (ending at zone_size) + header chunks (holding
+    /// the rings and hints) + data chunks (ending at the end of Z.data).
     /// </summary>
-    public static ZoneGeometry FromSuperblock(in SgzSuperblock sb, ulong fileSize, string path)
+    public static ZoneGeometry FromSuperblock(in SgzSuperblock sb, ulong fileSize, ulong dataFileSize, string path)
     {
         void Require(bool ok, string what)
         {
@@ -125,10 +210,12 @@ public sealed record ZoneGeometry
             }
         }
 
-        Require(sb.ZoneSize == fileSize,
-            $"zone_size is {Units.Bytes(sb.ZoneSize)} but the file holds {Units.Bytes(fileSize)}");
         Require(sb.ZoneSize >= MinSize && sb.ZoneSize <= MaxSize && BitOperations.IsPow2(sb.ZoneSize),
             $"zone_size {sb.ZoneSize} is not a power of two in range");
+        Require(sb.DataFileSize >= MinSize && sb.DataFileSize <= MaxSize && BitOperations.IsPow2(sb.DataFileSize),
+            $"data_file_size {sb.DataFileSize} is not a power of two in range");
+        Require(sb.ZoneSize == fileSize,
+            $"zone_size is {Units.Bytes(sb.ZoneSize)} but the file holds {Units.Bytes(fileSize)}");
         Require(sb.PageSize == SgzAbi.PageSize && sb.ChunkSize == SgzAbi.ChunkSize
                 && sb.InodeSize == SgzAbi.InodeSize && sb.DirentSize == SgzAbi.DirentSize,
             "page, chunk, inode or dirent size differs from this format's");
@@ -139,12 +226,17 @@ public sealed record ZoneGeometry
         Require(sb.RingBytes % PageSize == 0 && sb.RingBytes <= 1 << 24, $"ring_bytes {sb.RingBytes}");
         Require(sb.LockSlots <= 1 << 24, $"lock_slots {sb.LockSlots}");
         Require(sb.RootIno == SgzAbi.RootIno, $"root_ino {sb.RootIno}");
+        Require(sb.PoolChunks >= 1 && (ulong)sb.PoolChunks * ChunkSize < sb.ZoneSize, $"pool_chunks {sb.PoolChunks}");
+        Require(sb.HeaderChunks >= 1 && (ulong)sb.HeaderChunks * ChunkSize < sb.DataFileSize, $"header_chunks {sb.HeaderChunks}");
 
         var g = new ZoneGeometry
         {
             ZoneSize = sb.ZoneSize,
+            DataFileSize = sb.DataFileSize,
             InodeCount = sb.InodeCount,
             ChunkCount = sb.ChunkCount,
+            PoolChunks = sb.PoolChunks,
+            HeaderChunks = sb.HeaderChunks,
             GroupChunks = sb.GroupChunks,
             MaxPeers = sb.MaxPeers,
             RingBytes = sb.RingBytes,
@@ -159,30 +251,49 @@ public sealed record ZoneGeometry
             GroupOwner = new(sb.GroupOwner.Offset, sb.GroupOwner.Size),
             InodeTable = new(sb.InodeTable.Offset, sb.InodeTable.Size),
             Data = new(sb.Data.Offset, sb.Data.Size),
+            Hints = new(sb.Hints.Offset, sb.Hints.Size),
         };
 
-        ulong previousEnd = PageSize;
         foreach (var (name, region) in g.Regions)
         {
             Require(region.Offset % PageSize == 0 && region.Size % PageSize == 0,
                 $"region {name} at 0x{region.Offset:x} (+0x{region.Size:x}) is not page aligned");
-            Require(region.Offset >= previousEnd && region.Size <= sb.ZoneSize && region.Offset <= sb.ZoneSize - region.Size,
-                $"region {name} at 0x{region.Offset:x} (+0x{region.Size:x}) overlaps another or leaves the zone");
+        }
+
+        ulong poolBytes = (ulong)g.PoolChunks * ChunkSize;
+        ulong previousEnd = PageSize;
+        foreach (var (name, region) in g.StructureRegions)
+        {
+            Require(region.Offset >= previousEnd && region.Size <= sb.ZoneSize - poolBytes && region.Offset <= sb.ZoneSize - poolBytes - region.Size,
+                $"region {name} at 0x{region.Offset:x} (+0x{region.Size:x}) overlaps another or leaves the structure file before the pool");
             previousEnd = region.End;
         }
+
+        // The chunk space: pool_chunks ending exactly at zone_size, then all of Z.data.
+        Require(g.Data.Offset == sb.ZoneSize - poolBytes, $"data region at 0x{g.Data.Offset:x} does not start pool_chunks before zone_size");
+        Require(g.ChunkCount == g.PoolChunks + (sb.DataFileSize / ChunkSize), $"chunk_count {g.ChunkCount} is not pool_chunks + the data file's chunks");
+        Require(g.Data.Size == g.ChunkCount * ChunkSize, "data size does not match chunk_count");
+        Require(g.ChunkCount > g.FirstDataChunk, "no data chunks");
+
+        // The rings, then the hints, inside Z.data's header chunks, after the data header's page.
+        var header = g.HeaderRegion;
+        Require(g.Rings.Offset >= header.Offset + PageSize && header.Contains(g.Rings.Offset, g.Rings.Size),
+            $"rings at 0x{g.Rings.Offset:x} (+0x{g.Rings.Size:x}) are not inside the header chunks after the data header");
+        Require(g.Hints.Offset >= g.Rings.End && header.Contains(g.Hints.Offset, g.Hints.Size),
+            $"hints at 0x{g.Hints.Offset:x} (+0x{g.Hints.Size:x}) are not inside the header chunks after the rings");
 
         Require(g.Journal.Size >= SgzAbi.JournalMinSize, "journal smaller than the minimum");
         Require(g.PeerTable.Size >= (ulong)g.MaxPeers * SgzAbi.PeerSize, "peer_table too small for max_peers");
         Require(g.LockTable.Size >= (ulong)g.LockSlots * SgzAbi.LockSize, "lock_table too small for lock_slots");
         Require(g.Rings.Size >= (ulong)g.MaxPeers * g.RingBytes, "rings too small for max_peers");
+        Require(g.Hints.Size / SgzAbi.HintSize >= g.InodeCount, "hints too small for inode_count");
         Require(g.InodeBitmap.Size * 8 >= g.InodeCount, "inode_bitmap too small for inode_count");
         Require(g.InodeTable.Size / SgzAbi.InodeSize >= g.InodeCount, "inode_table too small for inode_count");
-        Require(g.Data.Offset % ChunkSize == 0, "data region not 2 MiB aligned");
-        Require(g.Data.Size == g.ChunkCount * ChunkSize, "data size does not match chunk_count");
-        Require(g.ChunkCount >= 1, "no data chunks");
         Require(g.PageBitmap.Size * 8 >= g.DataPages, "page_bitmap too small for chunk_count");
         Require(g.ChunkUsage.Size / 2 >= g.ChunkCount, "chunk_usage too small for chunk_count");
         Require(g.GroupOwner.Size / 2 >= g.GroupCount, "group_owner too small for the group count");
+        Require(dataFileSize == sb.DataFileSize,
+            $"data_file_size is {Units.Bytes(sb.DataFileSize)} but {ZoneFiles.DataPath(path)} holds {Units.Bytes(dataFileSize)}");
         return g;
     }
 
@@ -190,12 +301,15 @@ public sealed record ZoneGeometry
     public void WriteTo(ref SgzSuperblock sb)
     {
         sb.ZoneSize = ZoneSize;
+        sb.DataFileSize = DataFileSize;
         sb.PageSize = SgzAbi.PageSize;
         sb.ChunkSize = SgzAbi.ChunkSize;
         sb.InodeSize = SgzAbi.InodeSize;
         sb.DirentSize = SgzAbi.DirentSize;
         sb.InodeCount = InodeCount;
         sb.ChunkCount = ChunkCount;
+        sb.PoolChunks = PoolChunks;
+        sb.HeaderChunks = HeaderChunks;
         sb.GroupChunks = GroupChunks;
         sb.MaxPeers = MaxPeers;
         sb.RingBytes = RingBytes;
@@ -210,15 +324,29 @@ public sealed record ZoneGeometry
         sb.GroupOwner = GroupOwner.ToAbi();
         sb.InodeTable = InodeTable.ToAbi();
         sb.Data = Data.ToAbi();
+        sb.Hints = Hints.ToAbi();
     }
 
-    /// <summary>Zone offset of data page <paramref name="page"/>.</summary>
+    /// <summary>Zone offset of chunk-space page <paramref name="page"/>.</summary>
     public ulong PageOffset(ulong page) => Data.Offset + (page * PageSize);
 
-    /// <summary>Data page index of a zone offset inside the data region.</summary>
+    /// <summary>Chunk-space page index of a zone offset inside the chunk space.</summary>
     public ulong PageIndex(ulong zoneOffset) => (zoneOffset - Data.Offset) / PageSize;
 
     public ulong InodeOffset(ulong ino) => InodeTable.Offset + (ino * SgzAbi.InodeSize);
+
+    /// <summary>Zone offset of inode <paramref name="ino"/>'s hint (in Z.data).</summary>
+    public ulong HintOffset(ulong ino) => Hints.Offset + (ino * SgzAbi.HintSize);
+}
+
+/// <summary>Which chunks a page comes from: the structure pool in Z, or the data chunks of Z.data.</summary>
+public enum PageKind
+{
+    /// <summary>Page-table nodes, directory pages, symlink targets.</summary>
+    Pool,
+
+    /// <summary>Regular files' data.</summary>
+    Data,
 }
 
 /// <summary>A byte range of the zone.</summary>

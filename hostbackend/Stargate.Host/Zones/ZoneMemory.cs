@@ -5,23 +5,47 @@ using Stargate.Interop.Native;
 namespace Stargate.Host.Zones;
 
 /// <summary>
-/// The zone file mapped shared into this process. Every access is bounds
-/// checked against the mapping, so a wrong offset (from a bug or from a
-/// guest's garbage) is an exception, never a stray access.
+/// The zone's two files mapped shared into this process, back to back in one reserved
+/// range: Z at offset 0, Z.data right after it, so that an offset here is a zone offset.
+/// Every access is bounds checked against the mapping, so a wrong offset (from a bug or
+/// from a guest's garbage) is an exception, never a stray access.
 /// </summary>
 internal sealed unsafe class ZoneMemory : IDisposable
 {
+    private const int ProtNone = 0x0;
+    private const int MapPrivate = 0x02;
+    private const int MapFixed = 0x10;
+    private const int MapAnonymous = 0x20;
+
     private byte* _base;
 
-    public ZoneMemory(SafeFileHandle file, ulong length, bool writable, string path)
+    /// <summary>Maps <paramref name="file"/> (<paramref name="length"/> bytes) and then <paramref name="dataFile"/> (<paramref name="dataLength"/> bytes) right after it.</summary>
+    public ZoneMemory(SafeFileHandle file, ulong length, SafeFileHandle dataFile, ulong dataLength, bool writable, string path)
     {
         int prot = Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0);
-        int fd = (int)file.DangerousGetHandle();
-        nint addr = (nint)Sys.Check(Libc.Mmap(0, (nuint)length, prot, Libc.MAP_SHARED, fd, 0), "mmap", path);
+        ulong total = length + dataLength;
+
+        // Reserve the whole range first, so that nothing else can land between the two mappings.
+        nint addr = (nint)Sys.Check(Libc.Mmap(0, (nuint)total, ProtNone, MapPrivate | MapAnonymous, -1, 0), "mmap", path);
+        try
+        {
+            Sys.Check(Libc.Mmap(addr, (nuint)length, prot, Libc.MAP_SHARED | MapFixed, (int)file.DangerousGetHandle(), 0), "mmap", path);
+            Sys.Check(Libc.Mmap(addr + (nint)length, (nuint)dataLength, prot, Libc.MAP_SHARED | MapFixed, (int)dataFile.DangerousGetHandle(), 0), "mmap", ZoneFiles.DataPath(path));
+        }
+        catch
+        {
+            _ = Libc.Munmap(addr, (nuint)total);
+            throw;
+        }
+
         _base = (byte*)addr;
-        Length = length;
+        Length = total;
+        StructureLength = length;
         Writable = writable;
     }
+
+    /// <summary>Bytes of Z: offsets from here on are in Z.data.</summary>
+    public ulong StructureLength { get; }
 
     public ulong Length { get; }
 
@@ -74,7 +98,7 @@ internal sealed unsafe class ZoneMemory : IDisposable
 
         if (length > Length || offset > Length - length)
         {
-            throw new ZoneCorruptException($"access at zone offset 0x{offset:x} (+0x{length:x}) lies outside the {Length}-byte zone");
+            throw new ZoneCorruptException($"access at zone offset 0x{offset:x} (+0x{length:x}) lies outside the {Length}-byte zone (both files)");
         }
     }
 }

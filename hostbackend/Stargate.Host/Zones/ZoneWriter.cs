@@ -24,21 +24,23 @@ internal sealed class ZoneWriter
     /// <summary>Where seq lies in an inode record.</summary>
     private static readonly int SeqOffset = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Seq));
 
-    /// <summary>The bytes of an inode that a change journals: all before the lock word's line.</summary>
-    private static readonly int InodeJournalled = (int)Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Lock));
+    /// <summary>The bytes of an inode that a change journals: all of it (only the host writes an inode).</summary>
+    private const int InodeJournalled = SgzAbi.InodeSize;
 
     private readonly string _path;
     private readonly SafeFileHandle _file;
+    private readonly SafeFileHandle _dataFile;
     private readonly ZoneMemory _memory;
     private readonly ZoneGeometry _geometry;
     private readonly Journal? _journal;
     private readonly List<IChangeParticipant> _participants = [];
     private ChangeState? _change;
 
-    public ZoneWriter(string path, SafeFileHandle file, ZoneMemory memory, ZoneGeometry geometry)
+    public ZoneWriter(string path, SafeFileHandle file, SafeFileHandle dataFile, ZoneMemory memory, ZoneGeometry geometry)
     {
         _path = path;
         _file = file;
+        _dataFile = dataFile;
         _memory = memory;
         _geometry = geometry;
         if (memory.Writable)
@@ -211,10 +213,21 @@ internal sealed class ZoneWriter
     /// </summary>
     public void ZeroRange(ulong offset, ulong length)
     {
+        ulong split = _memory.StructureLength;
+        if (offset < split && length > split - offset)
+        {
+            // A run across the end of Z: each file's part on its own.
+            ZeroRange(offset, split - offset);
+            ZeroRange(split, length - (split - offset));
+            return;
+        }
+
         if (offset % ZoneGeometry.ChunkSize == 0 && length % ZoneGeometry.ChunkSize == 0)
         {
-            int fd = (int)_file.DangerousGetHandle();
-            if (Sys.ErrnoOf(Libc.Fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, (long)offset, (long)length)) == 0)
+            bool data = offset >= split;
+            int fd = (int)(data ? _dataFile : _file).DangerousGetHandle();
+            long at = (long)(data ? offset - split : offset);
+            if (Sys.ErrnoOf(Libc.Fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, at, (long)length)) == 0)
             {
                 return;
             }
