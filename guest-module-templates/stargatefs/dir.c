@@ -22,6 +22,7 @@ static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pa
 	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
 	struct stargatefs_extent ext;
 	struct sgz_inode zi;
+	const void *page;
 	unsigned int tries;
 	u32 seq;
 	int err;
@@ -36,11 +37,15 @@ static int stargatefs_dir_page(struct inode *dir, u64 pindex, void *buf, u64 *pa
 		if (pindex >= *pages)
 			return 0;
 		err = stargatefs_zone_map(dev, dir->i_ino, le64_to_cpu(zi.pt_root), zi.pt_depth,
-					  pindex * SGZ_PAGE_SIZE, SGZ_PAGE_SIZE, &ext);
+					  STARGATEFS_LEAVES_POOL, pindex * SGZ_PAGE_SIZE, SGZ_PAGE_SIZE, &ext);
 		if (err)
 			return err;
-		if (ext.mapped)
-			memcpy(buf, stargatefs_zone_ptr(dev, ext.zone_off), SGZ_PAGE_SIZE);
+		if (ext.mapped) {
+			page = stargatefs_zone_addr(dev, ext.zone_off, SGZ_PAGE_SIZE);
+			if (!page)
+				return -EIO;
+			memcpy(buf, page, SGZ_PAGE_SIZE);
+		}
 		if (!stargatefs_zone_inode_moved(dev, dir->i_ino, seq))
 			return ext.mapped ? 1 : 0;
 		err = stargatefs_zone_yield(deadline, true);

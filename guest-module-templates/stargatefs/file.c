@@ -45,7 +45,8 @@ static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length
 	pt_depth = si->pt_depth;
 	spin_unlock(&si->lock);
 
-	err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, pos, length, &ext);
+	err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, STARGATEFS_LEAVES_DATA,
+				  pos, length, &ext);
 	if (err)
 		return err;
 	if (!ext.mapped && (flags & IOMAP_WRITE))
@@ -57,8 +58,11 @@ static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length
 	iomap->dax_dev = dev->dax;
 	if (ext.mapped) {
 		iomap->type = IOMAP_MAPPED;
-		/* The DAX device's page 0 is the zone's first byte. */
-		iomap->addr = ext.zone_off;
+		/*
+		 * The DAX device is over the data file: its page 0 is zone
+		 * offset zone_size (a data leaf lies in the data chunks).
+		 */
+		iomap->addr = ext.zone_off - dev->geo.zone_size;
 	} else {
 		iomap->type = IOMAP_HOLE;
 		iomap->addr = IOMAP_NULL_ADDR;
@@ -108,7 +112,8 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 	pt_depth = si->pt_depth;
 	spin_unlock(&si->lock);
 	for (off = pos; off < end; off += ext.len) {
-		err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, off, end - off, &ext);
+		err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, STARGATEFS_LEAVES_DATA,
+					  off, end - off, &ext);
 		if (err)
 			return err;
 		if (!ext.mapped)

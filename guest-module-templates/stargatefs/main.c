@@ -49,9 +49,13 @@ static void stargatefs_device_release(struct kref *kref)
 	struct stargatefs_device *dev =
 		container_of(kref, struct stargatefs_device, kref);
 
-	stargatefs_rpc_release(dev);
-	put_dax(dev->dax);
-	memunmap_pages(&dev->pgmap);
+	if (dev->is_structure) {
+		memunmap(dev->kaddr);
+	} else {
+		stargatefs_rpc_release(dev);
+		put_dax(dev->dax);
+		memunmap_pages(&dev->pgmap);
+	}
 	pci_release_region(dev->pdev, STARGATEFS_ZONE_BAR);
 	pci_disable_device(dev->pdev);
 	pci_dev_put(dev->pdev);
@@ -64,9 +68,9 @@ void stargatefs_device_put(struct stargatefs_device *dev)
 }
 
 /*
- * The bound device that a mount source names: its index in bind order
- * ("0") or its PCI address ("0000:00:04.0"). Returns it with a reference
- * taken, or NULL.
+ * The bound data device that a mount source names: its index in bind
+ * order ("0") or its PCI address ("0000:00:04.0"). Returns it with a
+ * reference taken, or NULL. A structure device is never a mount source.
  */
 struct stargatefs_device *stargatefs_device_find(const char *source)
 {
@@ -76,8 +80,40 @@ struct stargatefs_device *stargatefs_device_find(const char *source)
 
 	mutex_lock(&stargatefs_devices_lock);
 	list_for_each_entry(dev, &stargatefs_devices, node) {
+		if (dev->is_structure)
+			continue;
 		if (by_index ? dev->index == index :
 			       strcmp(pci_name(dev->pdev), source) == 0) {
+			kref_get(&dev->kref);
+			found = dev;
+			break;
+		}
+	}
+	mutex_unlock(&stargatefs_devices_lock);
+	return found;
+}
+
+/*
+ * The bound structure device whose superblock carries uuid, with a
+ * reference taken, or NULL; *any says whether any structure device is
+ * bound at all. The superblock's uuid is fixed at format and sealed by
+ * its crc, which the mount checks next, on the device found here.
+ */
+struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any)
+{
+	struct stargatefs_device *dev, *found = NULL;
+	const struct sgz_superblock *sb;
+	u8 id[16];
+
+	*any = false;
+	mutex_lock(&stargatefs_devices_lock);
+	list_for_each_entry(dev, &stargatefs_devices, node) {
+		if (!dev->is_structure)
+			continue;
+		*any = true;
+		sb = dev->kaddr;
+		memcpy(id, sb->uuid, sizeof(id));
+		if (!memcmp(id, uuid, sizeof(id))) {
 			kref_get(&dev->kref);
 			found = dev;
 			break;
@@ -97,7 +133,7 @@ static int stargatefs_free_index(void)
 	do {
 		taken = false;
 		list_for_each_entry(dev, &stargatefs_devices, node) {
-			if (dev->index == index) {
+			if (!dev->is_structure && dev->index == index) {
 				taken = true;
 				index++;
 				break;
@@ -175,6 +211,44 @@ unmap_pages:
 	return err;
 }
 
+/*
+ * True when BAR2 starts with a format 2 superblock: the device is a
+ * structure device. A superblock of another major version (a format 1
+ * zone, one device) makes a data device, whose mount then names both
+ * versions.
+ */
+static bool stargatefs_is_structure(struct pci_dev *pdev, resource_size_t start)
+{
+	const struct sgz_superblock *sb;
+	u64 magic;
+	u16 major;
+
+	sb = memremap(start, SGZ_PAGE_SIZE, MEMREMAP_WB);
+	if (!sb)
+		return false;
+	magic = le64_to_cpu(READ_ONCE(sb->magic));
+	major = le16_to_cpu(READ_ONCE(sb->version_major));
+	memunmap((void *)sb);
+	if (magic == SGZ_MAGIC && major != SGZ_VERSION_MAJOR)
+		dev_warn(&pdev->dev, "zone format version %u.x in BAR2, this module reads %u.x: bound as a data device, its mount is refused\n",
+			 major, SGZ_VERSION_MAJOR);
+	return magic == SGZ_MAGIC && major == SGZ_VERSION_MAJOR;
+}
+
+/*
+ * Maps a structure device's BAR2 write-back for reading. QEMU maps it
+ * read-only and drops stores; the module makes none.
+ */
+static int stargatefs_map_structure(struct stargatefs_device *dev)
+{
+	dev->kaddr = memremap(dev->phys, dev->size, MEMREMAP_WB);
+	if (!dev->kaddr) {
+		dev_err(&dev->pdev->dev, "cannot map the structure file write-back\n");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct stargatefs_device *dev;
@@ -200,6 +274,7 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 	dev->pdev = pci_dev_get(pdev);
 	dev->phys = start;
 	dev->size = len;
+	dev->index = -1;
 
 	err = pci_enable_device(pdev);
 	if (err)
@@ -209,18 +284,30 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		dev_err(&pdev->dev, "BAR2 is busy: %d\n", err);
 		goto disable_device;
 	}
-	err = stargatefs_map_window(dev);
-	if (err)
-		goto release_region;
-	stargatefs_rpc_probe(dev);
+	dev->is_structure = stargatefs_is_structure(pdev, start);
+	if (dev->is_structure) {
+		err = stargatefs_map_structure(dev);
+		if (err)
+			goto release_region;
+	} else {
+		err = stargatefs_map_window(dev);
+		if (err)
+			goto release_region;
+		stargatefs_rpc_probe(dev);
+	}
 
 	mutex_lock(&stargatefs_devices_lock);
-	dev->index = stargatefs_free_index();
+	if (!dev->is_structure)
+		dev->index = stargatefs_free_index();
 	list_add_tail(&dev->node, &stargatefs_devices);
 	mutex_unlock(&stargatefs_devices_lock);
 	pci_set_drvdata(pdev, dev);
-	dev_info(&pdev->dev, "zone window of %llu MiB: mount -t stargatefs %d (or %s)\n",
-		 dev->size >> 20, dev->index, pci_name(pdev));
+	if (dev->is_structure)
+		dev_info(&pdev->dev, "zone structure file of %llu MiB (read-only): mounted with its data device\n",
+			 dev->size >> 20);
+	else
+		dev_info(&pdev->dev, "zone data window of %llu MiB: mount -t stargatefs %d (or %s)\n",
+			 dev->size >> 20, dev->index, pci_name(pdev));
 	return 0;
 
 release_region:
@@ -234,8 +321,9 @@ free_dev:
 }
 
 /*
- * Unbinding ends DAX access at once (reads and faults then fail); the
- * window stays mapped until the last mount of the device is gone.
+ * Unbinding ends DAX access at once (reads and faults then fail), and
+ * every zone read of a mount that uses the device gives EIO from then on;
+ * the window stays mapped until the last mount of the device is gone.
  */
 static void stargatefs_remove(struct pci_dev *pdev)
 {
@@ -244,8 +332,11 @@ static void stargatefs_remove(struct pci_dev *pdev)
 	mutex_lock(&stargatefs_devices_lock);
 	list_del(&dev->node);
 	mutex_unlock(&stargatefs_devices_lock);
-	stargatefs_rpc_remove(dev);
-	kill_dax(dev->dax);
+	if (!dev->is_structure) {
+		stargatefs_rpc_remove(dev);
+		kill_dax(dev->dax);
+	}
+	WRITE_ONCE(dev->removed, true);
 	stargatefs_device_put(dev);
 }
 

@@ -346,6 +346,7 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 	struct stargatefs_device *dev;
 	struct stargatefs_extent ext;
 	struct sgz_inode zi;
+	const void *target;
 	unsigned int tries;
 	u64 size = 0;
 	char *buf;
@@ -374,9 +375,12 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 		err = -EIO;
 		if (!size || size > SGZ_SYMLINK_MAX ||
 		    stargatefs_zone_map(dev, inode->i_ino, le64_to_cpu(zi.pt_root), zi.pt_depth,
-					0, size, &ext) || !ext.mapped || ext.len < size)
+					STARGATEFS_LEAVES_POOL, 0, size, &ext) || !ext.mapped || ext.len < size)
 			break;
-		memcpy(buf, stargatefs_zone_ptr(dev, ext.zone_off), size);
+		target = stargatefs_zone_addr(dev, ext.zone_off, size);
+		if (!target)
+			break;
+		memcpy(buf, target, size);
 		if (!stargatefs_zone_inode_moved(dev, inode->i_ino, seq)) {
 			err = memchr(buf, 0, size) ? -EIO : 0;
 			break;

@@ -3,8 +3,9 @@
  * stargatefs: the request client (docs/requests.md). A guest changes the
  * namespace by writing a request into its own area of the zone's rings
  * region, ringing the host (doorbell 0, vector 0) and waiting for the reply
- * in the same tag's reply slot. Also here: the inode lock word and the open
- * table, which live in the zone beside the rings.
+ * in the same tag's reply slot. Also here: the inode lock word (in the
+ * inode's hint) and the open table, which live in the data file's header
+ * chunks beside the rings.
  *
  * An ivshmem-doorbell device (MSI-X in BAR1, IVPosition in BAR0) gets its
  * peer slot from the server. An ivshmem-plain device claims a free slot's
@@ -73,14 +74,26 @@ int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsig
 	return left < 0 ? -EINTR : 0;
 }
 
+/* Peer slot's area in the rings region (data file), or NULL once the device is gone. */
 static struct sgz_ring_header *stargatefs_area_of(struct stargatefs_device *dev, u32 slot)
 {
-	return dev->kaddr + dev->geo.rings_offset + (u64)slot * dev->geo.ring_bytes;
+	return stargatefs_zone_addr(dev, dev->geo.rings_offset + (u64)slot * dev->geo.ring_bytes,
+				    dev->geo.ring_bytes);
 }
 
+/* Peer slot's record in the peer table (structure file), or NULL once it is gone. */
 static const struct sgz_peer *stargatefs_peer(struct stargatefs_device *dev, u32 slot)
 {
-	return dev->kaddr + dev->geo.peer_table + (u64)slot * SGZ_PEER_SIZE;
+	return stargatefs_zone_addr(dev, dev->geo.peer_table + (u64)slot * SGZ_PEER_SIZE,
+				    SGZ_PEER_SIZE);
+}
+
+/* True when peer slot's record says LIVE. */
+static bool stargatefs_peer_live(struct stargatefs_device *dev, u32 slot)
+{
+	const struct sgz_peer *peer = stargatefs_peer(dev, slot);
+
+	return peer && le32_to_cpu(READ_ONCE(peer->state)) == SGZ_PEER_LIVE;
 }
 
 /*
@@ -95,7 +108,7 @@ static void stargatefs_heartbeat(struct work_struct *work)
 	/* From the slot, not rpc->area: the claim queues this work before it sets the area. */
 	struct sgz_ring_header *hdr = stargatefs_area_of(dev, rpc->slot);
 
-	if (le64_to_cpu(READ_ONCE(hdr->claim)) != rpc->nonce) {
+	if (!hdr || le64_to_cpu(READ_ONCE(hdr->claim)) != rpc->nonce) {
 		stargatefs_err_ratelimited(dev, "lost the claim on peer slot %u: namespace changes fail with EIO until the next mount\n",
 					   rpc->slot);
 		WRITE_ONCE(rpc->lost, true);
@@ -115,6 +128,7 @@ static void stargatefs_heartbeat(struct work_struct *work)
 static void *stargatefs_claim(struct stargatefs_device *dev)
 {
 	struct stargatefs_rpc *rpc = &dev->rpc;
+	const struct sgz_peer *peer;
 	struct sgz_ring_header *hdr;
 	u64 nonce;
 	u32 slot;
@@ -123,10 +137,11 @@ static void *stargatefs_claim(struct stargatefs_device *dev)
 		nonce = get_random_u64();
 	while (!nonce || nonce == SGZ_CLAIM_HOST);
 	for (slot = dev->geo.max_peers - 1; slot > SGZ_HOST_PEER_SLOT; slot--) {
-		if (le32_to_cpu(READ_ONCE(stargatefs_peer(dev, slot)->state)) != SGZ_PEER_FREE)
+		peer = stargatefs_peer(dev, slot);
+		if (!peer || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_FREE)
 			continue;
 		hdr = stargatefs_area_of(dev, slot);
-		if (cmpxchg((u64 *)&hdr->claim, 0, cpu_to_le64(nonce)) != 0)
+		if (!hdr || cmpxchg((u64 *)&hdr->claim, 0, cpu_to_le64(nonce)) != 0)
 			continue;
 		rpc->slot = slot;
 		rpc->nonce = nonce;
@@ -154,8 +169,7 @@ bool stargatefs_rpc_ready(struct stargatefs_device *dev)
 		return false;
 	if (rpc->regs)
 		return true;
-	return !READ_ONCE(rpc->lost) &&
-	       le32_to_cpu(READ_ONCE(stargatefs_peer(dev, rpc->slot)->state)) == SGZ_PEER_LIVE &&
+	return !READ_ONCE(rpc->lost) && stargatefs_peer_live(dev, rpc->slot) &&
 	       le64_to_cpu(READ_ONCE(((struct sgz_ring_header *)rpc->area)->claim)) == rpc->nonce;
 }
 
@@ -215,12 +229,15 @@ void stargatefs_rpc_probe(struct stargatefs_device *dev)
 static void stargatefs_unclaim(struct stargatefs_device *dev)
 {
 	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct sgz_ring_header *hdr;
 
 	if (!rpc->nonce)
 		return;
 	cancel_delayed_work_sync(&rpc->heartbeat);
 	WRITE_ONCE(rpc->lost, true);
-	cmpxchg((u64 *)&stargatefs_area_of(dev, rpc->slot)->claim, cpu_to_le64(rpc->nonce), 0);
+	hdr = stargatefs_area_of(dev, rpc->slot);
+	if (hdr)
+		cmpxchg((u64 *)&hdr->claim, cpu_to_le64(rpc->nonce), 0);
 	rpc->nonce = 0;
 	stargatefs_rpc_wake(dev);
 }
@@ -275,7 +292,7 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw)
 		return;
 	}
 	rpc->area = stargatefs_area_of(dev, rpc->slot);
-	for (tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+	for (tag = 0; rpc->area && tag < SGZ_RING_SLOTS; tag++) {
 		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
 		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
 		rpc->seq = max3(rpc->seq, seq, done);
@@ -559,12 +576,6 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	return 0;
 }
 
-static __le64 *stargatefs_lock_word(struct stargatefs_device *dev, u64 ino)
-{
-	return dev->kaddr + dev->geo.inode_table + ino * SGZ_INODE_SIZE +
-	       offsetof(struct sgz_inode, lock);
-}
-
 struct stargatefs_ilock_arg {
 	__le64 *word;
 	u64 mine;
@@ -595,9 +606,9 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
 
 	if (!stargatefs_rpc_ready(dev))
 		return -EROFS;
-	if (ino == 0 || ino >= dev->geo.inode_count)
+	arg.word = stargatefs_zone_lock_word(dev, ino);
+	if (!arg.word)
 		return -EIO;
-	arg.word = stargatefs_lock_word(dev, ino);
 	arg.mine = dev->rpc.slot + 1;
 	if (stargatefs_ilock_cond(dev, &arg))
 		return 0;
@@ -611,14 +622,15 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
  */
 static void stargatefs_ring_peers(struct stargatefs_device *dev)
 {
-	const struct sgz_peer *peer = dev->kaddr + dev->geo.peer_table;
+	const struct sgz_peer *peer;
 	u32 i, ivposition;
 
 	/* A plain device has no doorbell: its peers' waits poll. */
 	if (!dev->rpc.regs)
 		return;
-	for (i = 0; i < dev->geo.max_peers; i++, peer++) {
-		if (i == dev->rpc.slot || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
+	for (i = 0; i < dev->geo.max_peers; i++) {
+		peer = stargatefs_peer(dev, i);
+		if (i == dev->rpc.slot || !peer || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
 			continue;
 		ivposition = le32_to_cpu(READ_ONCE(peer->ivposition)) & 0xffff;
 		if (ivposition != dev->rpc.slot)
@@ -629,7 +641,8 @@ static void stargatefs_ring_peers(struct stargatefs_device *dev)
 /* Releases a lock word stargatefs_ilock() took, waking the peers that wait for it. */
 void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino)
 {
-	u64 old = le64_to_cpu(xchg((u64 *)stargatefs_lock_word(dev, ino), 0));
+	__le64 *word = stargatefs_zone_lock_word(dev, ino);
+	u64 old = word ? le64_to_cpu(xchg((u64 *)word, 0)) : 0;
 
 	if (old & SGZ_ILOCK_WAITERS)
 		stargatefs_ring_peers(dev);

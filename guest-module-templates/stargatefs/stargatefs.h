@@ -3,11 +3,13 @@
  * stargatefs: the Stargate guest file system. What differs between
  * kernels is in compat.h, and nowhere else.
  *
- * The zone (include/stargate_zone.h) arrives as BAR2 of an ivshmem PCI
- * device. This module maps it write-back cacheable as ZONE_DEVICE
+ * The zone (include/stargate_zone.h) arrives as BAR2 of two ivshmem PCI
+ * devices: the structure file Z, read-only, and the data file Z.data. This
+ * module maps the data file write-back cacheable as ZONE_DEVICE
  * (MEMORY_DEVICE_FS_DAX) pages, so that regular files can be DAX files:
  * read and write copy straight from and to the zone, and mmap installs the
- * zone's own pages (one PMD per aligned 2 MiB chunk) in the process.
+ * zone's own pages (one PMD per aligned 2 MiB chunk) in the process. The
+ * structure file is only read, through a plain write-back mapping.
  *
  * Trust: the zone is shared with other guests, any of which may write
  * garbage into it. Everything read from it is copied or read once, then
@@ -46,6 +48,12 @@
  * it odd for microseconds, with preemption off.
  */
 #define STARGATEFS_SEQ_WAIT_MS 1000
+/*
+ * Reads of an inode hint's seqcount before a load gives the hint up and
+ * takes the inode's own size and times: a hint is guest-written and never
+ * waited for.
+ */
+#define STARGATEFS_HINT_TRIES 16
 /* Largest directory the module reads: 64 Ki pages, 917504 entries. */
 #define STARGATEFS_DIR_MAX_PAGES 65536
 /* One directory search or readdir call, over every page it reads. */
@@ -68,18 +76,25 @@
  */
 #define STARGATEFS_POLL_MS 4
 
-/* Zone geometry, copied from the superblock and checked at mount. */
+/*
+ * Zone geometry, copied from the superblock and checked at mount. Offsets
+ * are zone offsets (stargate_zone.h): below zone_size in the structure
+ * device's BAR, at or above it in the data device's.
+ */
 struct stargatefs_geometry {
 	u64 zone_size;
+	u64 data_file_size;
 	u64 inode_count;
 	u64 inode_table;
-	u64 data_offset;
-	u64 data_size;
+	u64 data_offset;	/* the chunk space: the pool's first byte */
+	u64 data_size;		/* chunk_count chunks, to zone_size + data_file_size */
 	u64 chunk_count;
+	u64 data_chunks;	/* the first data chunk's zone offset (after the header chunks) */
+	u64 hints_offset;
 	u64 root_ino;
 	u32 version_minor;
 	u8 uuid[16];
-	/* Format 1.1: the rings region and the peer table; rings_ok when they are sound. */
+	/* The rings region (in the header chunks) and the peer table; rings_ok when they are sound. */
 	bool rings_ok;
 	u64 rings_offset;
 	u64 peer_table;
@@ -117,18 +132,29 @@ struct stargatefs_rpc {
  * One bound ivshmem device. Lives from probe until the last of its mounts
  * and its PCI binding is gone (kref); the zone window stays mapped that
  * long, so a mount never sees its memory vanish under it.
+ *
+ * A zone is two devices (docs/guest-module.md "Devices"): a structure
+ * device, whose BAR2 is the read-only structure file Z (it starts with
+ * SGZ_MAGIC), mapped with memremap() and never stored to, with no index
+ * and no DAX device; and a data device, whose BAR2 is Z.data, mapped as
+ * ZONE_DEVICE pages under a DAX device, with a mount index and requests.
+ * A mount of a data device holds a reference on its structure partner.
  */
 struct stargatefs_device {
 	struct kref kref;
 	struct list_head node;		/* in stargatefs_devices, until remove */
 	struct pci_dev *pdev;
-	int index;			/* bind order: the mount source "0", "1", ... */
+	bool is_structure;		/* BAR2 is a structure file Z */
+	bool removed;			/* unbound: zone reads through it give NULL (EIO) */
+	int index;			/* data devices, bind order: the mount source "0", "1", ... */
 	phys_addr_t phys;		/* BAR2 */
 	u64 size;
 	void *kaddr;			/* write-back kernel mapping of BAR2 */
-	struct dev_pagemap pgmap;
-	struct dax_device *dax;
+	struct dev_pagemap pgmap;	/* data devices */
+	struct dax_device *dax;		/* data devices */
 	struct stargatefs_geometry geo;	/* valid while mounted */
+	/* The structure partner, referenced while mounted (a data device's superblock). */
+	struct stargatefs_device *structure;
 	/*
 	 * The superblock's mount options (valid while mounted; super.c):
 	 * suid lets the VFS see setuid and setgid bits of regular files,
@@ -162,6 +188,12 @@ static inline struct stargatefs_device *stargatefs_dev(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
+/* What a page-table walk's leaves must lie in: file data in data chunks, the rest in the pool. */
+enum stargatefs_leaves {
+	STARGATEFS_LEAVES_DATA,
+	STARGATEFS_LEAVES_POOL,
+};
+
 /* A run of file bytes: zone_off is valid when mapped. */
 struct stargatefs_extent {
 	u64 zone_off;
@@ -171,25 +203,30 @@ struct stargatefs_extent {
 
 /* main.c */
 struct stargatefs_device *stargatefs_device_find(const char *source);
+struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any);
 void stargatefs_device_put(struct stargatefs_device *dev);
 u32 stargatefs_crc32c(const void *data, size_t len);
 
 /* zone.c */
-int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geometry *out);
+int stargatefs_zone_check(struct stargatefs_device *dev, struct stargatefs_geometry *out,
+			  struct stargatefs_device **structure);
+void *stargatefs_zone_addr(struct stargatefs_device *dev, u64 off, u64 len);
 int stargatefs_zone_yield(unsigned long deadline, bool killable);
 int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);
 int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
-			u8 pt_depth, u64 pos, u64 max, struct stargatefs_extent *ext);
+			u8 pt_depth, enum stargatefs_leaves leaves, u64 pos, u64 max,
+			struct stargatefs_extent *ext);
 int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 generation,
 				u64 new_size, u64 now_ns);
 bool stargatefs_zone_inode_orphan(struct stargatefs_device *dev, u64 ino, u32 generation);
 void stargatefs_zone_statfs(struct stargatefs_device *dev, u64 *free_pages,
 			    u64 *free_inodes);
+u64 stargatefs_zone_data_pages(struct stargatefs_device *dev);
 bool stargatefs_dirent_valid(struct stargatefs_device *dev,
 			     const struct sgz_dirent *de);
-const void *stargatefs_zone_ptr(struct stargatefs_device *dev, u64 off);
+__le64 *stargatefs_zone_lock_word(struct stargatefs_device *dev, u64 ino);
 
 /* rpc.c */
 void stargatefs_rpc_probe(struct stargatefs_device *dev);

@@ -50,7 +50,7 @@ static int stargatefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	buf->f_type = STARGATEFS_MAGIC;
 	buf->f_bsize = SGZ_PAGE_SIZE;
 	buf->f_frsize = SGZ_PAGE_SIZE;
-	buf->f_blocks = dev->geo.chunk_count * SGZ_PAGES_PER_CHUNK;
+	buf->f_blocks = stargatefs_zone_data_pages(dev);
 	buf->f_bfree = free_pages;
 	buf->f_bavail = free_pages;
 	buf->f_files = dev->geo.inode_count - 1;
@@ -108,9 +108,14 @@ static const struct fs_parameter_spec stargatefs_params[] = {
 	{}
 };
 
-/* fc->fs_private: the geometry checked at get_tree, and the options given. */
+/*
+ * fc->fs_private: the geometry checked at get_tree with the structure
+ * partner it was read from (referenced until a new superblock takes it),
+ * and the options given.
+ */
 struct stargatefs_fs_context {
 	struct stargatefs_geometry geo;
+	struct stargatefs_device *structure;
 	bool suid;
 	bool devices;
 	unsigned int given;	/* BIT(STARGATEFS_OPT_*) named in this mount or remount */
@@ -153,8 +158,10 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	struct stargatefs_fs_context *ctx = fc->fs_private;
 	struct inode *root;
 
-	/* Only a new superblock takes the geometry: a live one keeps its own. */
+	/* Only a new superblock takes the geometry and the partner: a live one keeps its own. */
 	dev->geo = ctx->geo;
+	dev->structure = ctx->structure;
+	ctx->structure = NULL;
 	stargatefs_apply_options(sb, ctx);
 	stargatefs_rpc_mount(dev, !sb_rdonly(sb));
 	sb->s_magic = STARGATEFS_MAGIC;
@@ -189,10 +196,10 @@ static int stargatefs_get_tree(struct fs_context *fc)
 		return invalf(fc, "stargatefs: no source: mount -t stargatefs INDEX|PCI-ADDRESS DIR");
 	dev = stargatefs_device_find(fc->source);
 	if (!dev)
-		return invalf(fc, "stargatefs: no Stargate device %s (cat /proc/bus/pci/devices, or dmesg | grep stargatefs)",
+		return invalf(fc, "stargatefs: no Stargate data device %s (cat /proc/bus/pci/devices, or dmesg | grep stargatefs)",
 			      fc->source);
 	/* Checked at every mount: the host may have reformatted the zone. */
-	err = stargatefs_zone_check(dev, &ctx->geo);
+	err = stargatefs_zone_check(dev, &ctx->geo, &ctx->structure);
 	if (err) {
 		stargatefs_device_put(dev);
 		return err;
@@ -235,9 +242,13 @@ static int stargatefs_reconfigure(struct fs_context *fc)
 
 static void stargatefs_free_fc(struct fs_context *fc)
 {
+	struct stargatefs_fs_context *ctx = fc->fs_private;
+
 	if (fc->s_fs_info)
 		stargatefs_device_put(fc->s_fs_info);
-	kfree(fc->fs_private);
+	if (ctx && ctx->structure)
+		stargatefs_device_put(ctx->structure);
+	kfree(ctx);
 }
 
 static const struct fs_context_operations stargatefs_context_ops = {
@@ -263,6 +274,9 @@ static void stargatefs_kill_sb(struct super_block *sb)
 	kill_anon_super(sb);
 	if (dev) {
 		stargatefs_rpc_unmount(dev);
+		if (dev->structure)
+			stargatefs_device_put(dev->structure);
+		dev->structure = NULL;
 		stargatefs_device_put(dev);
 	}
 }

@@ -19,7 +19,9 @@
  *   sgtool read DEV OFFSET           load a u64 from BAR2
  *   sgtool rpcfuzz COUNT SEED [DEV]  the hostile guest: COUNT requests of
  *                                    random and random-but-plausible bytes on
- *                                    this guest's request ring (below);
+ *                                    this guest's request ring (below), in
+ *                                    DEV (default: the first ivshmem device
+ *                                    that is not a zone's structure file);
  *                                    "sent= answered=", then the replies'
  *                                    statuses as status_ENAME=count; exit 1
  *                                    if one was not answered within 2 s
@@ -702,7 +704,29 @@ static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64
 }
 
 /* The first ivshmem device in /sys/bus/pci/devices, for rpcfuzz without DEV. */
-static int sgtool_first_ivshmem(char *dev, size_t len)
+/*
+ * True when DEV's BAR2 starts with a superblock (SGZ_MAGIC): the zone's
+ * structure file Z. A zone is two devices; the other one, the data file
+ * Z.data, holds the rings.
+ */
+static int sgtool_is_structure(const char *dev)
+{
+	struct sgtool_window win;
+	uint64_t magic;
+	int ret;
+
+	ret = sgtool_open_dev(dev);
+	if (!ret)
+		ret = sgtool_map(dev, 2, 0, sizeof(magic), &win);
+	if (ret)
+		return ret;
+	magic = *(volatile uint64_t *)win.base;
+	sgtool_unmap(&win);
+	return magic == SGZ_MAGIC;
+}
+
+/* The first ivshmem device (in PCI address order) that is, or is not, a structure device. */
+static int sgtool_find_ivshmem(char *dev, size_t len, bool structure)
 {
 	struct dirent **names;
 	int n, i, found = 0;
@@ -710,7 +734,8 @@ static int sgtool_first_ivshmem(char *dev, size_t len)
 	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
 	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
 	for (i = 0; i < n; i++) {
-		if (!found && names[i]->d_name[0] != '.' && sgtool_is_ivshmem(names[i]->d_name) == 1) {
+		if (!found && names[i]->d_name[0] != '.' && sgtool_is_ivshmem(names[i]->d_name) == 1 &&
+		    sgtool_is_structure(names[i]->d_name) == (int)structure) {
 			snprintf(dev, len, "%s", names[i]->d_name);
 			found = 1;
 		}
@@ -757,11 +782,11 @@ static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *re
 static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const char *dev_arg)
 {
 	uint64_t count, seed, state, seq = 0, sent = 0, answered = 0, histogram[257] = { 0 };
-	uint64_t rings_offset, rings_size, inode_count, root_ino, area_offset;
+	uint64_t rings_offset, rings_size, inode_count, root_ino, area_offset, zone_size, data_size;
 	uint32_t ring_bytes, max_peers;
-	struct sgtool_window regs, sb, area;
+	struct sgtool_window regs, sb, area, data;
 	struct sgz_request req;
-	char dev[256];
+	char dev[256], structure[256];
 	int32_t slot;
 	int ret;
 
@@ -771,7 +796,9 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 	if (!ret && dev_arg)
 		snprintf(dev, sizeof(dev), "%s", dev_arg);
 	else if (!ret)
-		ret = sgtool_first_ivshmem(dev, sizeof(dev));
+		ret = sgtool_find_ivshmem(dev, sizeof(dev), false);
+	if (!ret)
+		ret = sgtool_find_ivshmem(structure, sizeof(structure), true);
 	if (!ret)
 		ret = sgtool_open_dev(dev);
 	if (ret)
@@ -779,13 +806,20 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 	ret = sgtool_map(dev, 0, 0, SGTOOL_BAR0_SIZE, &regs);
 	if (ret)
 		return ret;
-	ret = sgtool_map(dev, 2, 0, sizeof(struct sgz_superblock), &sb);
+	/* The superblock is in the structure device; the rings in DEV's data file, past zone_size. */
+	ret = sgtool_map(dev, 2, 0, sizeof(uint64_t), &data);
+	if (ret)
+		goto unmap_regs;
+	data_size = data.bar_size;
+	sgtool_unmap(&data);
+	ret = sgtool_map(structure, 2, 0, sizeof(struct sgz_superblock), &sb);
 	if (ret)
 		goto unmap_regs;
 	slot = (int32_t)sgtool_read32(&regs, SGTOOL_REG_IVPOSITION);
 	{
 		volatile struct sgz_superblock *super = (volatile struct sgz_superblock *)sb.base;
 
+		zone_size = super->zone_size;
 		rings_offset = super->rings.offset;
 		rings_size = super->rings.size;
 		ring_bytes = super->ring_bytes;
@@ -794,16 +828,20 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 		root_ino = super->root_ino;
 	}
 	sgtool_unmap(&sb);
-	/* The zone is as untrusted here as anywhere: the area must lie inside the rings region and BAR2. */
+	/*
+	 * The zone is as untrusted here as anywhere: the area must lie inside
+	 * the rings region and the data file's BAR2 (zone offset zone_size is
+	 * its byte 0).
+	 */
 	if (slot < 1 || (uint32_t)slot >= max_peers || ring_bytes < SGZ_RING_OPENS ||
-	    rings_size / ring_bytes < max_peers || rings_offset > sb.bar_size ||
-	    sb.bar_size - rings_offset < rings_size) {
+	    rings_size / ring_bytes < max_peers || rings_offset < zone_size ||
+	    rings_offset - zone_size > data_size || data_size - (rings_offset - zone_size) < rings_size) {
 		ret = -EIO;
 		sgtool_report(__FILE__, __LINE__, "ivposition and the superblock's rings region name an area in BAR2",
 			      dev, ret);
 		goto unmap_regs;
 	}
-	area_offset = rings_offset + (uint64_t)slot * ring_bytes;
+	area_offset = rings_offset - zone_size + (uint64_t)slot * ring_bytes;
 	ret = sgtool_map(dev, 2, area_offset, ring_bytes, &area);
 	if (ret)
 		goto unmap_regs;
