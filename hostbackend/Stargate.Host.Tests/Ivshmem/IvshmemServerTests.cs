@@ -21,12 +21,13 @@ public class IvshmemServerTests
         Assert.Equal([0, 1], a.PeerFds.Keys.Order());
         Assert.All(a.PeerFds.Values, fds => Assert.Equal(3, fds.Count));
 
-        // The memory fd is the zone: same size, same superblock.
-        using var zone = new Microsoft.Win32.SafeHandles.SafeFileHandle(a.MemoryFd, ownsHandle: false);
-        Assert.Equal((long)server.Zone.Size, RandomAccess.GetLength(zone));
+        // The memory fd is the zone's data file (the structure file is QEMU's own read-only device): its size, its header.
+        using var data = new Microsoft.Win32.SafeHandles.SafeFileHandle(a.MemoryFd, ownsHandle: false);
+        Assert.Equal((long)server.Zone.Size, RandomAccess.GetLength(data));
+        Assert.Equal(RandomAccess.GetLength(data), new FileInfo(server.Zone.Path + ".data").Length);
         var magic = new byte[8];
-        RandomAccess.Read(zone, magic, 0);
-        Assert.Equal(SgzAbi.Magic, BitConverter.ToUInt64(magic));
+        RandomAccess.Read(data, magic, 0);
+        Assert.Equal(SgzAbi.DataMagic, BitConverter.ToUInt64(magic));
     }
 
     [Fact]

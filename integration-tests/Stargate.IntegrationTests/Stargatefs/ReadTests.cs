@@ -1,4 +1,5 @@
 using Stargate.Host.Zones;
+using ZoneFiles = Stargate.IntegrationTests.Host.ZoneFiles;
 using Stargate.IntegrationTests.Guest;
 using Stargate.IntegrationTests.Host;
 using Xunit.Abstractions;

@@ -21,16 +21,19 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
         var kernel = ModuleKernel.RequireOrSkip(kernelId);
         using var served = ServedZone.Start(kernel, guests: 1, output, zone =>
         {
+            StargateCli.RunChecked("mkdir", zone.Path, "/dir");
             ZoneFiles.Put(zone, "/dir/file", [1, 2, 3, 4, 5]);
         });
         var guest = served.Guests[0];
         var zone = served.Zone;
         var sb = ZoneTables.Superblock(zone);
 
-        // The guest's second ivshmem device is the structure file, read-only.
-        string structure = guest.Exec("echo \"dev=$(echo \"$SG_DEVS\" | sed -n 2p)\"")["dev"];
-        var info = guest.Exec($"sgtool info {structure}");
-        guest.Check(info["bar2_size"] == zone.StructureSize.ToString(CultureInfo.InvariantCulture),
+        // The hostile guest runs no stargatefs: it stores into its devices' BARs itself. Its
+        // second ivshmem device is the structure file, read-only.
+        var hostile = served.AddGuest(mount: false);
+        string structure = hostile.Exec("echo \"dev=$(echo \"$SG_DEVS\" | sed -n 2p)\"")["dev"];
+        var info = hostile.Exec($"sgtool info {structure}");
+        hostile.Check(info["bar2_size"] == zone.StructureSize.ToString(CultureInfo.InvariantCulture),
             $"the second device's BAR2 is the structure file ({zone.StructureSize} bytes): {info.Text}");
 
         // Everything a hostile guest once rewrote to hurt others: the superblock, a directory's
@@ -51,21 +54,22 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
         foreach (var (what, offset) in targets)
         {
             ulong before = zone.ReadU64(offset);
-            guest.Exec($"sgtool write {structure} {offset} {Poison}");
-            string after = guest.Exec($"sgtool read {structure} {offset}")["value"];
-            guest.Check(after == $"0x{before:x16}", $"{what}: the guest reads back the old value 0x{before:x16} after its store: {after}");
-            guest.Check(zone.ReadU64(offset) == before, $"{what}: the host's structure file is unchanged");
+            hostile.Exec($"sgtool write {structure} {offset} {Poison}");
+            string after = hostile.Exec($"sgtool read {structure} {offset}")["value"];
+            hostile.Check(after == $"0x{before:x16}", $"{what}: the guest reads back the old value 0x{before:x16} after its store: {after}");
+            hostile.Check(zone.ReadU64(offset) == before, $"{what}: the host's structure file is unchanged");
         }
 
         // A forged size hint for /dir/file (5 bytes, one page allocated): the size a reader takes
         // never passes the file's allocation, in the guest or on the host.
         ulong ino = ZoneFiles.Ino(zone, "/dir/file");
         var inode = ZoneTables.Inode(zone, ino);
+        hostile.Check(inode.AllocEnd >= 4096 && inode.AllocEnd < 1UL << 40, $"the host's put gave /dir/file at least a page (alloc_end {inode.AllocEnd})");
         ulong hint = sb.Hints.Offset + (ino * SgzAbi.HintSize);
-        string data = guest.Exec("echo \"dev=$SG_DEV\"")["dev"];
+        string data = hostile.Exec("echo \"dev=$SG_DEV\"")["dev"];
         ulong inData = hint - sb.ZoneSize;
-        guest.Exec($"sgtool write {data} {inData + 8} {(ulong)inode.Generation << 32}");
-        guest.Exec($"sgtool write {data} {inData + 16} {1UL << 40}");
+        hostile.Exec($"sgtool write {data} {inData + 8} {(ulong)inode.Generation << 32}");
+        hostile.Exec($"sgtool write {data} {inData + 16} {1UL << 40}");
         string size = guest.Exec("stat -c size=%s /mnt/dir/file")["size"];
         guest.Check(size == inode.AllocEnd.ToString(CultureInfo.InvariantCulture),
             $"a size hint of 1 TiB shows as the allocation's end {inode.AllocEnd}, not more: {size}");
@@ -78,7 +82,7 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
         var sum = guest.Exec("sgfstest sum /mnt/dir/file");
         guest.Check(sum["size"] == inode.AllocEnd.ToString(CultureInfo.InvariantCulture), $"a read ends at the allocation: {sum.Text}");
 
-        // The zone is whole: the guest goes on working, and fsck (in Finish) finds nothing.
+        // The zone is whole: the other guest goes on working, and fsck (in Finish) finds nothing.
         guest.Exec("mkdir /mnt/after && echo ok > /mnt/after/f && ls /mnt/dir && truncate -s 5 /mnt/dir/file");
         served.AssertHostReads("/after/f", "ok\n");
         served.Finish();
