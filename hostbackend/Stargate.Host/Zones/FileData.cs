@@ -142,6 +142,8 @@ public sealed class FileData
 
     private void WriteHoldingLock(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress, int slot, SgzInode inode)
     {
+        // The fold comes first, before this write raises alloc_end: a hint is bounded by the allocation it was written in.
+        ForgetIf(_writer.Change(() => _inodes.Fold(ino)), ino);
         ulong end = offset + length;
         bool large = Math.Max(inode.Size, end) >= ZoneGeometry.ChunkSize;
         for (ulong batch = offset; batch < end; batch += SgzAbi.AllocateMax)
@@ -175,15 +177,12 @@ public sealed class FileData
             progress?.Invoke(pos - offset);
         }
 
-        bool folded = _writer.Change(() =>
+        _writer.Change(() =>
         {
-            bool folded = _inodes.Fold(ino);
             ref var w = ref _inodes.ForWrite(ino);
             w.Size = Math.Max(w.Size, end);
             w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
-            return folded;
         });
-        ForgetIf(folded, ino);
     }
 
     /// <summary>
