@@ -15,9 +15,10 @@ public class ZoneCommandTests
         var r = CliAssert.Succeeds(StargateProcess.Run("zone", "create", zone.Path, "--size", "16M"));
 
         string line = Assert.Single(CliAssert.Lines(r));
-        Assert.StartsWith($"created {zone.Path}: 16 MiB, ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"created {zone.Path} (16 MiB) and {zone.DataPath} (16 MiB): ", line, StringComparison.Ordinal);
         Assert.Contains("1023 inodes", line, StringComparison.Ordinal);
         Assert.Equal((long)Size16M, new FileInfo(zone.Path).Length);
+        Assert.Equal((long)Size16M, new FileInfo(zone.DataPath).Length);
         using (var z = Zone.Open(zone.Path, ZoneAccess.ReadOnly))
         {
             Assert.Equal(Size16M, z.Geometry.ZoneSize);
@@ -76,7 +77,9 @@ public class ZoneCommandTests
         var r = CliAssert.Succeeds(StargateProcess.Run("zone", "info", zone.Path));
 
         string[] lines = CliAssert.Lines(r);
-        Assert.Contains(lines, l => l.StartsWith("size ", StringComparison.Ordinal) && l.Contains("16 MiB (16777216 bytes)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("files ", StringComparison.Ordinal) && l.Contains($"{zone.Path}: 16 MiB (16777216 bytes), mode 0600 (structure)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"{zone.DataPath}: 16 MiB (16777216 bytes), mode 0600 (data)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("pool ", StringComparison.Ordinal) && l.Contains("used of 14 MiB", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("inodes ", StringComparison.Ordinal) && l.Contains("1 used of 1023", StringComparison.Ordinal));
         Assert.Contains("regions", lines);
         foreach (string region in new[] { "superblock", "journal", "inode_bitmap", "page_bitmap", "inode_table", "data" })

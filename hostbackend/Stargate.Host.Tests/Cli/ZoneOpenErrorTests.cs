@@ -49,13 +49,13 @@ public class ZoneOpenErrorTests
     public void Command_WhenZoneHasANewerMajorVersion_FailsWithOneLineNamingBothVersions(string command)
     {
         using var zone = new TempZone(16UL << 20);
-        RawZone.Write(zone.Path, RawZone.SbVersionMajor, (ushort)2);
+        RawZone.Write(zone.Path, RawZone.SbVersionMajor, (ushort)(SgzAbi.VersionMajor + 1));
         RawZone.FixSuperblockCrc(zone.Path);
         byte[] before = File.ReadAllBytes(zone.Path);
 
         var r = command == "ls" ? StargateProcess.Run("ls", zone.Path) : StargateProcess.Run("mkdir", zone.Path, "/d");
 
-        CliAssert.FailsWithOneLine(r, 1, zone.Path, $"format 2.{SgzAbi.VersionMinor}", $"format {SgzAbi.VersionMajor}.x", "upgrade");
+        CliAssert.FailsWithOneLine(r, 1, zone.Path, $"format {SgzAbi.VersionMajor + 1}.{SgzAbi.VersionMinor}", $"format {SgzAbi.VersionMajor}.x", "upgrade");
         ZoneContent.AssertSameBytes(before, File.ReadAllBytes(zone.Path), "the zone file");
     }
 

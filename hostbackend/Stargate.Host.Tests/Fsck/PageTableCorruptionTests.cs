@@ -42,6 +42,34 @@ public class PageTableCorruptionTests
     }
 
     [Fact]
+    public void Check_WhenARegularFilesPageLiesInTheStructurePool_CutsIt()
+    {
+        using var zone = new CorruptibleZone();
+        var g = zone.Geometry;
+        ulong ino = zone.Ino("/small");
+        ulong entry = RawZone.LeafEntryOffset(zone.Path, g, ino, 0);
+        RawZone.Write(zone.Path, entry, g.PageOffset(g.PoolPages - 1) | EntryFlags);
+
+        zone.FindsWithoutChanging($"inode {ino}: page-table entry", $"at 0x{entry:x}", "outside the data chunks");
+        zone.RepairsToClean();
+        zone.AssertIntact("/small");
+    }
+
+    [Fact]
+    public void Check_WhenATableNodeLiesInTheDataChunks_CutsIt()
+    {
+        using var zone = new CorruptibleZone();
+        var g = zone.Geometry;
+        ulong ino = zone.Ino("/big");
+        ulong root = RawZone.Inode(zone.Path, g, ino).PtRoot;
+        RawZone.Write(zone.Path, root, g.PageOffset(g.DataPages - 1) | EntryFlags); // entry 0: a "table" in Z.data
+
+        zone.FindsWithoutChanging($"inode {ino}: page-table entry", $"at 0x{root:x}", "outside the structure pool");
+        zone.RepairsToClean();
+        zone.AssertIntact("/big");
+    }
+
+    [Fact]
     public void Check_WhenAnEntryPointsOutsideTheDataRegion_CutsIt()
     {
         using var zone = new CorruptibleZone();

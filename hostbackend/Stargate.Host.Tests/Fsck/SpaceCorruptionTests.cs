@@ -60,7 +60,7 @@ public class SpaceCorruptionTests
         RawZone.Write(zone.Path, RawZone.SbFreePages, free - 10);
         RawZone.FixSuperblockCrc(zone.Path);
 
-        zone.FindsWithoutChanging($"superblock: free_pages is {free - 10}, but {free} pages are free");
+        zone.FindsWithoutChanging($"superblock: free_pages is {free - 10}, but {free} data pages are free");
         zone.RepairsToClean();
 
         zone.AssertIntact();

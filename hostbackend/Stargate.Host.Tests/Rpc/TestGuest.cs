@@ -23,12 +23,13 @@ internal sealed unsafe class TestGuest : IDisposable
     public TestGuest(string zonePath, ZoneGeometry geometry, int slot)
     {
         Slot = slot;
-        _file = MemoryMappedFile.CreateFromFile(zonePath, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        // A guest maps Z.data read-write (its rings and hints are there); Z it may only read.
+        _file = MemoryMappedFile.CreateFromFile(ZoneFiles.DataPath(zonePath), FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
-        _area = geometry.RingAreaOffset(slot);
+        _area = geometry.RingAreaOffset(slot) - geometry.ZoneSize;
         _geometry = geometry;
     }
 
@@ -49,8 +50,11 @@ internal sealed unsafe class TestGuest : IDisposable
 
     public ref SgzOpen Open(int entry) => ref *(SgzOpen*)(_base + _area + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize));
 
-    /// <summary>An inode's zone lock word, which guests take with cmpxchg(0 -> slot + 1).</summary>
-    public ref ulong InodeLockWord(ulong ino) => ref *(ulong*)(_base + _geometry.InodeOffset(ino) + 192);
+    /// <summary>An inode's lock word (in its hint, in Z.data), which guests take with cmpxchg(0 -> slot + 1).</summary>
+    public ref ulong InodeLockWord(ulong ino) => ref Hint(ino).Lock;
+
+    /// <summary>An inode's hint in Z.data, which guests write.</summary>
+    public ref SgzHint Hint(ulong ino) => ref *(SgzHint*)(_base + _geometry.HintOffset(ino) - _geometry.ZoneSize);
 
     /// <summary>Writes <paramref name="request"/> into slot <paramref name="tag"/>, seq last; returns the seq.</summary>
     public ulong Send(int tag, SgzRequest request)

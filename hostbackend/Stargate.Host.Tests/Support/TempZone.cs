@@ -2,7 +2,7 @@ using Stargate.Host.Zones;
 
 namespace Stargate.Host.Tests.Support;
 
-/// <summary>A zone file in /dev/shm that exists for one test, removed (with any copies) on Dispose.</summary>
+/// <summary>A zone (its two files) in /dev/shm that exists for one test, removed (with any copies) on Dispose.</summary>
 public sealed class TempZone : IDisposable
 {
     private const string Prefix = "stargate-test-";
@@ -33,7 +33,11 @@ public sealed class TempZone : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The size the zone was made with: its data file's.</summary>
     public ulong Size { get; }
+
+    /// <summary>The zone's data file.</summary>
+    public string DataPath => ZoneFiles.DataPath(Path);
 
     public Zone Open(ZoneAccess access = ZoneAccess.ReadWrite) => Zone.Open(Path, access, "stargate test");
 
@@ -45,9 +49,20 @@ public sealed class TempZone : IDisposable
         return path;
     }
 
+    /// <summary>Copies the zone's two files to <paramref name="target"/> and its data file (both removed on Dispose).</summary>
+    public void CopyTo(string target)
+    {
+        File.Copy(Path, target, overwrite: true);
+        File.Copy(DataPath, ZoneFiles.DataPath(target), overwrite: true);
+        if (!_extra.Contains(ZoneFiles.DataPath(target)))
+        {
+            _extra.Add(ZoneFiles.DataPath(target));
+        }
+    }
+
     public void Dispose()
     {
-        foreach (string path in _extra.Append(Path))
+        foreach (string path in _extra.Append(Path).Append(DataPath))
         {
             File.Delete(path);
         }

@@ -80,7 +80,7 @@ public class CrashConsistencyTests
         foreach (var (name, _, run) in Script.Where(step => step.Crash || Apply(zone.Path, step.Run)))
         {
             var before = ZoneState.Capture(zone.Path);
-            File.Copy(zone.Path, work, overwrite: true);
+            zone.CopyTo(work);
             using (var z = Zone.Open(work, ZoneAccess.ReadWrite))
             {
                 run(z);
@@ -90,7 +90,7 @@ public class CrashConsistencyTests
             Assert.NotEqual(before, after);
             for (int point = 1; ; point++)
             {
-                File.Copy(zone.Path, work, overwrite: true);
+                zone.CopyTo(work);
                 var z = Zone.Open(work, ZoneAccess.ReadWrite);
                 z.InjectCrashAt(point, static () => throw new SimulatedCrashException());
                 try
@@ -155,7 +155,7 @@ public class CrashConsistencyTests
         int kills = 0;
         foreach (var (args, between) in steps)
         {
-            File.Copy(zone.Path, work, overwrite: true);
+            zone.CopyTo(work);
             var before = ZoneState.Capture(work);
             var middle = new List<IReadOnlyList<string>>();
             foreach (var step in between)
@@ -168,12 +168,12 @@ public class CrashConsistencyTests
                 middle.Add(ZoneState.Capture(work));
             }
 
-            File.Copy(zone.Path, work, overwrite: true);
+            zone.CopyTo(work);
             Assert.Equal(0, StargateProcess.Run(args).ExitCode);
             var after = ZoneState.Capture(work);
             for (int point = 1; point < 500; point++)
             {
-                File.Copy(zone.Path, work, overwrite: true);
+                zone.CopyTo(work);
                 var r = StargateProcess.Run(new Dictionary<string, string> { ["STARGATE_CRASH_AFTER"] = point.ToString(System.Globalization.CultureInfo.InvariantCulture) }, args);
                 if (r.ExitCode == 0)
                 {

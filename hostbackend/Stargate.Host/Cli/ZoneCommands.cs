@@ -7,7 +7,7 @@ using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
 
-/// <summary>`stargate zone create|info|fsck`.</summary>
+/// <summary>`stargate zone create|info|fsck|rm`: a zone is two files, Z and Z.data (ZoneFiles.DataPath).</summary>
 internal sealed class ZoneCommands(CliSession session)
 {
     public Command Create()
@@ -16,16 +16,17 @@ internal sealed class ZoneCommands(CliSession session)
         zone.Subcommands.Add(CreateCommand());
         zone.Subcommands.Add(InfoCommand());
         zone.Subcommands.Add(FsckCommand());
+        zone.Subcommands.Add(RmCommand());
         return zone;
     }
 
     private Command CreateCommand()
     {
         var path = new Argument<string>("path") { Description = "Zone file to create (in /dev/shm, on hugetlbfs, or on a DAX file system)." };
-        var size = new Option<string>("--size") { Description = "Zone size: a power of two from 16M to 1T (suffixes K, M, G, T; binary).", Required = true };
-        var force = new Option<bool>("--force") { Description = "Format over an existing file (its contents are lost)." };
+        var size = new Option<string>("--size") { Description = "Zone size (the data file's, PATH.data): a power of two from 16M to 1T (suffixes K, M, G, T; binary). The structure file PATH is sized for it.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Format over existing files (their contents are lost)." };
         var group = new Option<string?>("--group") { Description = "A group (name or gid) given read-write access (mode 0660), as QEMU's user's group; without it the zone is 0600." };
-        var command = new Command("create", "Format a new zone file (mode 0600, or 0660 with --group).") { path, size, force, group };
+        var command = new Command("create", "Format a new zone: PATH (structure) and PATH.data (data), mode 0600, or 0660 with --group.") { path, size, force, group };
         command.SetAction(r => session.Guard(() =>
         {
             string sizeText = r.GetValue(size)!;
@@ -51,7 +52,8 @@ internal sealed class ZoneCommands(CliSession session)
 
             string file = r.GetValue(path)!;
             var geometry = Zone.Format(file, bytes, r.GetValue(force), gid);
-            session.Out.WriteLine($"created {file}: {Units.Bytes(bytes)}, {geometry.InodeCount - 1} inodes, {Units.Bytes(geometry.Data.Size)} for data in {geometry.ChunkCount} chunks of 2 MiB");
+            ulong dataChunks = geometry.ChunkCount - geometry.FirstDataChunk;
+            session.Out.WriteLine($"created {file} ({Units.Bytes(geometry.ZoneSize)}) and {ZoneFiles.DataPath(file)} ({Units.Bytes(bytes)}): {geometry.InodeCount - 1} inodes, {Units.Bytes(dataChunks * ZoneGeometry.ChunkSize)} for data in {dataChunks} chunks of 2 MiB, a {Units.Bytes(geometry.PoolPages * ZoneGeometry.PageSize)} structure pool");
             return StargateCli.Ok;
         }));
         return command;
@@ -66,6 +68,7 @@ internal sealed class ZoneCommands(CliSession session)
         {
             using var zone = ZoneOpener.Open(r.GetValue(path)!, ZoneAccess.ReadOnly, "zone info");
             WarnIfOpenToEveryone(zone.Path);
+            WarnIfOpenToEveryone(zone.DataPath);
             var s = zone.Summarize();
             if (r.GetValue(json))
             {
@@ -76,7 +79,9 @@ internal sealed class ZoneCommands(CliSession session)
             var c = CultureInfo.InvariantCulture;
             session.Out.WriteLine($"zone      {Printable.Escape(s.Path)}");
             session.Out.WriteLine($"format    {s.Version}   uuid {s.Uuid}");
-            session.Out.WriteLine($"size      {Units.Bytes(s.Size)} ({s.Size} bytes), created {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
+            session.Out.WriteLine($"files     {Printable.Escape(s.Path)}: {Units.Bytes(s.Size)} ({s.Size} bytes), mode {ModeOf(s.Path)} (structure)");
+            session.Out.WriteLine($"          {Printable.Escape(s.DataPath)}: {Units.Bytes(s.DataFileSize)} ({s.DataFileSize} bytes), mode {ModeOf(s.DataPath)} (data)");
+            session.Out.WriteLine($"created   {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
             session.Out.WriteLine($"state     {(s.Clean ? "clean" : "open or not closed cleanly")}{(s.JournalActive ? ", journal holds an unfinished change" : string.Empty)}; opened for writing {s.OpenCount} times");
             if (s.Writer is not null)
             {
@@ -85,6 +90,7 @@ internal sealed class ZoneCommands(CliSession session)
 
             session.Out.WriteLine($"inodes    {s.InodesUsed} used of {s.Inodes}");
             session.Out.WriteLine($"data      {Units.Bytes(s.DataBytesUsed)} used of {Units.Bytes(s.DataBytes)} ({s.Chunks} chunks of 2 MiB, {s.GroupChunks} per allocation group)");
+            session.Out.WriteLine($"pool      {Units.Bytes(s.PoolBytesUsed)} used of {Units.Bytes(s.PoolBytes)} (page tables, directories, symlinks)");
             session.Out.WriteLine($"peers     up to {s.MaxPeers}");
             session.Out.WriteLine("regions");
             foreach (var region in s.Regions)
@@ -109,6 +115,7 @@ internal sealed class ZoneCommands(CliSession session)
             {
                 var report = ZoneChecker.Check(file, r.GetValue(repair));
                 WarnIfOpenToEveryone(file);
+                WarnIfOpenToEveryone(ZoneFiles.DataPath(file));
                 foreach (string line in report.Lines())
                 {
                     session.Out.WriteLine(Printable.Escape(line));
@@ -130,6 +137,23 @@ internal sealed class ZoneCommands(CliSession session)
         });
         return command;
     }
+
+    private Command RmCommand()
+    {
+        var path = new Argument<string>("path") { Description = "Zone (structure file) to remove, with its data file." };
+        var command = new Command("rm", "Remove a zone: PATH and PATH.data (never while a writer, such as stargate serve, has it open).") { path };
+        command.SetAction(r => session.Guard(() =>
+        {
+            string file = r.GetValue(path)!;
+            Zone.Remove(file);
+            session.Out.WriteLine($"removed {file} and {ZoneFiles.DataPath(file)}");
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    private static string ModeOf(string path) =>
+        Libc.Stat(path, out var status) == 0 ? Convert.ToString(status.Permissions, 8).PadLeft(4, '0') : "?";
 
     /// <summary>One line on stderr when every local user may read or write the zone (it does not change the exit code).</summary>
     private void WarnIfOpenToEveryone(string path)

@@ -127,41 +127,62 @@ public sealed class FileData
                 throw new ZoneException(ZoneError.FileTooLarge, $"a write at {offset} of {length} bytes passes the largest file size, {Units.Bytes(MaxFileSize)}");
             }
 
-            ulong end = offset + length;
-            bool large = Math.Max(inode.Size, end) >= ZoneGeometry.ChunkSize;
-            for (ulong batch = offset; batch < end; batch += SgzAbi.AllocateMax)
+            _lockWords.TakeAsHost(ino);
+            try
             {
-                ulong from = batch;
-                _writer.Change(() => _tables.Populate(ino, from, Math.Min(end, from + SgzAbi.AllocateMax), slot, chunk => chunk > 0 || large));
+                WriteHoldingLock(ino, offset, length, source, progress, slot, inode);
             }
-
-            if (offset > inode.Size)
+            finally
             {
-                ZeroAllocated(ino, inode.Size, offset);
+                // The command line serves no guests to ring; a waiting guest polls.
+                _lockWords.ReleaseAsHost(ino);
             }
+        }
+    }
 
-            for (ulong pos = offset; pos < end;)
-            {
-                var extent = _tables.MapAllocated(ino, _inodes.Load(ino), pos);
-
-                ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
-                ulong copied = source is FileSource file && extent.ZoneOffset >= _memory.StructureLength ? KernelCopy(file.Handle, pos - offset, _dataFile, DataFileOffset(extent.ZoneOffset), n) : 0;
-                if (copied < n)
-                {
-                    source.CopyTo(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
-                }
-
-                pos += n;
-                progress?.Invoke(pos - offset);
-            }
-
+    private void WriteHoldingLock(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress, int slot, SgzInode inode)
+    {
+        // The fold comes first, before this write raises alloc_end: a hint is bounded by the allocation it was written in.
+        ForgetIf(_writer.Change(() => _inodes.Fold(ino)), ino);
+        ulong end = offset + length;
+        bool large = Math.Max(inode.Size, end) >= ZoneGeometry.ChunkSize;
+        for (ulong batch = offset; batch < end; batch += SgzAbi.AllocateMax)
+        {
+            ulong from = batch;
             _writer.Change(() =>
             {
-                ref var w = ref _inodes.ForWrite(ino);
-                w.Size = Math.Max(w.Size, end);
-                w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
+                ulong to = Math.Min(end, from + SgzAbi.AllocateMax);
+                _tables.Populate(ino, from, to, slot, chunk => chunk > 0 || large);
+                RaiseAllocEnd(ino, to);
             });
         }
+
+        if (offset > inode.Size)
+        {
+            ZeroAllocated(ino, inode.Size, offset);
+        }
+
+        for (ulong pos = offset; pos < end;)
+        {
+            var extent = _tables.MapAllocated(ino, _inodes.Load(ino), pos);
+
+            ulong n = Math.Min(Math.Min(extent.Length, end - pos), SgzAbi.AllocateMax);
+            ulong copied = source is FileSource file && extent.ZoneOffset >= _memory.StructureLength ? KernelCopy(file.Handle, pos - offset, _dataFile, DataFileOffset(extent.ZoneOffset), n) : 0;
+            if (copied < n)
+            {
+                source.CopyTo(_memory.Span(extent.ZoneOffset + copied, n - copied), pos - offset + copied);
+            }
+
+            pos += n;
+            progress?.Invoke(pos - offset);
+        }
+
+        _writer.Change(() =>
+        {
+            ref var w = ref _inodes.ForWrite(ino);
+            w.Size = Math.Max(w.Size, end);
+            w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
+        });
     }
 
     /// <summary>
@@ -182,7 +203,14 @@ public sealed class FileData
             _lockWords.TakeAsHost(ino);
             try
             {
-                _writer.Change(() => Resize(ino, size));
+                ForgetIf(
+                    _writer.Change(() =>
+                    {
+                        bool folded = _inodes.Fold(ino);
+                        Resize(ino, size);
+                        return folded;
+                    }),
+                    ino);
             }
             finally
             {
@@ -352,23 +380,69 @@ public sealed class FileData
 
             change.Check(c, node.Ino, inode);
 
-            return _writer.Change(() =>
+            // A change of size or times folds the hint first, holding the lock word (a guest that
+            // truncates holds it already and asks; anyone else's hold defers the request).
+            bool times = (change.Valid & (SgzAbi.AttrSize | SgzAbi.AttrMtime | SgzAbi.AttrAtime)) != 0 && (inode.Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg;
+            bool took = times && _lockWords.TakeAsHost(node.Ino, c.Slot);
+            try
             {
-                ulong now = ZoneClock.NowNs();
-                if (has(SgzAbi.AttrSize))
+                bool folded = false;
+                ulong size = _writer.Change(() =>
                 {
-                    Resize(node.Ino, change.Size);
+                    folded = times && _inodes.Fold(node.Ino);
+                    return Apply(c, node, change);
+                });
+                ForgetIf(folded, node.Ino);
+                return size;
+            }
+            finally
+            {
+                if (took)
+                {
+                    _lockWords.ReleaseAsHost(node.Ino);
                 }
+            }
+        }
+    }
 
-                ref var w = ref _inodes.ForWrite(node.Ino);
-                w.Mode = change.ModeAfter(c, w.Mode, w.Uid, w.Gid);
-                w.Uid = has(SgzAbi.AttrUid) ? change.Uid : w.Uid;
-                w.Gid = has(SgzAbi.AttrGid) ? change.Gid : w.Gid;
-                w.AtimeNs = has(SgzAbi.AttrAtime) ? TimeOrNow(change.AtimeNs, now) : w.AtimeNs;
-                w.MtimeNs = has(SgzAbi.AttrMtime) ? TimeOrNow(change.MtimeNs, now) : w.MtimeNs;
-                w.CtimeNs = now;
-                return w.Size;
-            });
+    /// <summary>The body of a setattr's change.</summary>
+    private ulong Apply(Caller c, NodeRef node, AttributeChange change)
+    {
+        bool has(uint bit) => (change.Valid & bit) != 0;
+        ulong now = ZoneClock.NowNs();
+        if (has(SgzAbi.AttrSize))
+        {
+            Resize(node.Ino, change.Size);
+        }
+
+        ref var w = ref _inodes.ForWrite(node.Ino);
+        w.Mode = change.ModeAfter(c, w.Mode, w.Uid, w.Gid);
+        w.Uid = has(SgzAbi.AttrUid) ? change.Uid : w.Uid;
+        w.Gid = has(SgzAbi.AttrGid) ? change.Gid : w.Gid;
+        w.AtimeNs = has(SgzAbi.AttrAtime) ? TimeOrNow(change.AtimeNs, now) : w.AtimeNs;
+        w.MtimeNs = has(SgzAbi.AttrMtime) ? TimeOrNow(change.MtimeNs, now) : w.MtimeNs;
+        w.CtimeNs = now;
+        return w.Size;
+    }
+
+    /// <summary>
+    /// Raises a regular file's alloc_end to cover an allocation ending at <paramref name="end"/>
+    /// (rounded up to 2 MiB: an upper bound of what is allocated, never below it); inside a change.
+    /// </summary>
+    private void RaiseAllocEnd(ulong ino, ulong end)
+    {
+        ulong bound = Math.Min(Units.RoundUp(end, ZoneGeometry.ChunkSize), MaxFileSize);
+        if (_inodes.Load(ino).AllocEnd < bound)
+        {
+            _inodes.ForWrite(ino).AllocEnd = bound;
+        }
+    }
+
+    private void ForgetIf(bool folded, ulong ino)
+    {
+        if (folded)
+        {
+            _inodes.ForgetHint(ino);
         }
     }
 
@@ -398,7 +472,12 @@ public sealed class FileData
             Permissions.RequireMay(c, file.Ino, inode, Permissions.MayWrite, $"allocate in inode {file.Ino}");
             ulong end = AllocationEnd(offset + length);
             bool large = end >= ZoneGeometry.ChunkSize;
-            _writer.Change(() => _tables.Populate(file.Ino, offset, end, c.Slot, chunk => chunk > 0 || large));
+            // Never the lock word: the asking guest holds it around its write.
+            _writer.Change(() =>
+            {
+                _tables.Populate(file.Ino, offset, end, c.Slot, chunk => chunk > 0 || large);
+                RaiseAllocEnd(file.Ino, end);
+            });
             return end;
         }
     }
@@ -459,5 +538,6 @@ public sealed class FileData
         ref var w = ref _inodes.ForWrite(ino);
         w.Size = size;
         w.MtimeNs = w.CtimeNs = ZoneClock.NowNs();
+        w.AllocEnd = w.Pages == 0 ? 0 : Math.Min(w.AllocEnd, Units.RoundUp(size, ZoneGeometry.ChunkSize));
     }
 }

@@ -52,9 +52,21 @@ public sealed class InodeLockWords
     /// The host takes an inode's lock word as slot 0, waiting at most the writer's
     /// <see cref="ZoneWriter.GuestWaitMs"/> for a guest that holds it (then <see cref="GuestHoldsException"/>).
     /// </summary>
-    internal void TakeAsHost(ulong ino)
+    internal void TakeAsHost(ulong ino) => TakeAsHost(ino, holder: -1);
+
+    /// <summary>
+    /// For a guest's request: true if the host took the word (release it after), false if
+    /// <paramref name="holder"/> (the requesting guest, which takes it around a size change
+    /// and then asks) holds it already; another holder is waited for as in <see cref="TakeAsHost(ulong)"/>.
+    /// </summary>
+    internal bool TakeAsHost(ulong ino, int holder)
     {
         ref ulong word = ref _inodes.Hint(ino).Lock;
+        if (holder >= 0 && (Volatile.Read(ref word) & SgzAbi.IlockHolderMask) == (ulong)holder + 1)
+        {
+            return false;
+        }
+
         int waitMs = _writer.GuestWaitMs;
         long deadline = Environment.TickCount64 + waitMs;
         while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
@@ -66,6 +78,8 @@ public sealed class InodeLockWords
 
             Thread.Sleep(1);
         }
+
+        return true;
     }
 
     /// <summary>Releases the host's hold; true when a peer marked itself waiting (the caller rings the live guests).</summary>

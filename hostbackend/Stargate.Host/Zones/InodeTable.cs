@@ -147,7 +147,82 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
             throw new ZoneCorruptException($"{path}: directory inode {ino}: size {inode.Size} does not match its {inode.Pages} pages; run 'stargate zone fsck'");
         }
 
+        return Effective(ino, inode);
+    }
+
+    /// <summary>
+    /// A regular file's effective size, mtime, ctime and change: the inode's, raised by its
+    /// hint when a read of the hint (at most three, never waiting) sees an even, unmoved seq
+    /// and the inode's generation. The size is raised only up to alloc_end, so a forged hint
+    /// can never reach past the file's allocation. Inside a change that wrote the inode the
+    /// inode alone is the truth (a fold has taken the hint in).
+    /// </summary>
+    public SgzInode Effective(ulong ino, SgzInode inode)
+    {
+        if ((inode.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg || writer.IsDirty(ino) || !TryReadHint(ino, inode.Generation, out var hint))
+        {
+            return inode;
+        }
+
+        inode.Size = Math.Max(inode.Size, Math.Min(hint.Size, Math.Min(inode.AllocEnd, SgzAbi.FileSizeMax)));
+        inode.MtimeNs = Math.Max(inode.MtimeNs, hint.MtimeNs);
+        inode.CtimeNs = Math.Max(inode.CtimeNs, hint.CtimeNs);
+        inode.Change += hint.Change;
         return inode;
+    }
+
+    /// <summary>
+    /// The host's fold, inside a change and while it holds the inode's lock word (so no guest
+    /// publishes meanwhile): writes the effective values into the inode. True when the hint
+    /// was taken in: the caller then calls <see cref="ForgetHint"/> once the change has committed.
+    /// </summary>
+    public bool Fold(ulong ino)
+    {
+        var inode = Load(ino);
+        if (writer.IsDirty(ino) || inode.Mode == 0)
+        {
+            return false;
+        }
+
+        var effective = Effective(ino, inode);
+        if (effective.Size == inode.Size && effective.MtimeNs == inode.MtimeNs && effective.CtimeNs == inode.CtimeNs && effective.Change == inode.Change)
+        {
+            return false;
+        }
+
+        ref var w = ref ForWrite(ino);
+        w.Size = effective.Size;
+        w.MtimeNs = effective.MtimeNs;
+        w.CtimeNs = effective.CtimeNs;
+        w.Change = effective.Change;
+        return true;
+    }
+
+    /// <summary>After a fold has committed: the hint is ignored until a guest publishes again.</summary>
+    public void ForgetHint(ulong ino) => Volatile.Write(ref Hint(ino).Generation, 0);
+
+    /// <summary>Reads a hint at most three times; true with a consistent copy that names <paramref name="generation"/>.</summary>
+    private bool TryReadHint(ulong ino, uint generation, out SgzHint hint)
+    {
+        ref var live = ref Hint(ino);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            uint seq = Volatile.Read(ref live.Seq);
+            if ((seq & 1) != 0)
+            {
+                continue;
+            }
+
+            hint = live;
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref live.Seq) == seq)
+            {
+                return generation != 0 && hint.Generation == generation;
+            }
+        }
+
+        hint = default;
+        return false;
     }
 
     /// <summary>An inode that must be live and of the generation the caller knows (else Stale).</summary>

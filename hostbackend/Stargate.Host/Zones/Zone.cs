@@ -157,6 +157,23 @@ public sealed class Zone : IDisposable
     public static ZoneGeometry Format(string path, ulong size, bool force = false, uint? group = null) => ZoneFormatter.Format(path, size, force, group);
 
     /// <summary>
+    /// Removes a zone's two files, holding the writer lock so that no live writer's zone is
+    /// removed under it. A missing data file is no error (the zone is removed all the same).
+    /// </summary>
+    public static void Remove(string path)
+    {
+        using var file = ZoneFile.Open(path, ZoneFile.Mode.Read);
+        WriterLock.Take(file, path);
+        string dataPath = ZoneFiles.DataPath(path);
+        if (File.Exists(dataPath))
+        {
+            File.Delete(dataPath);
+        }
+
+        File.Delete(path);
+    }
+
+    /// <summary>
     /// Holds the zone's lock until the returned scope is disposed (<c>using (zone.Exclusive()) { ... }</c>):
     /// the operations inside run with no other thread's in between (see the remarks on the type).
     /// </summary>
@@ -166,7 +183,13 @@ public sealed class Zone : IDisposable
     {
         lock (_gate)
         {
-            return ZoneSummary.Of(Path, Superblock, Geometry, JournalActive);
+            ulong poolUsed = 0;
+            foreach (ushort used in Allocator.ChunkUsage[..(int)Geometry.PoolChunks])
+            {
+                poolUsed += used;
+            }
+
+            return ZoneSummary.Of(Path, Superblock, Geometry, JournalActive, poolUsed);
         }
     }
 

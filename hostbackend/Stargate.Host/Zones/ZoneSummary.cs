@@ -3,7 +3,11 @@ using Stargate.Interop.Abi;
 
 namespace Stargate.Host.Zones;
 
-/// <summary>What `stargate zone info` shows: identity, state, usage and the region map.</summary>
+/// <summary>
+/// What `stargate zone info` shows: identity, state, usage and the region map. Size is the
+/// structure file's; DataBytes and Chunks are the data chunks' (regular files' data, what df
+/// shows); PoolBytes the structure pool's.
+/// </summary>
 public sealed record ZoneSummary(
     string Path,
     string Version,
@@ -21,9 +25,18 @@ public sealed record ZoneSummary(
     ulong Chunks,
     uint GroupChunks,
     uint MaxPeers,
-    IReadOnlyList<RegionSummary> Regions)
+    IReadOnlyList<RegionSummary> Regions,
+    string DataPath,
+    ulong DataFileSize,
+    ulong PoolBytes,
+    ulong PoolBytesUsed)
 {
-    internal static ZoneSummary Of(string path, SgzSuperblock sb, ZoneGeometry g, bool journalActive)
+    /// <param name="path">The structure file.</param>
+    /// <param name="sb">Its superblock.</param>
+    /// <param name="g">The checked geometry.</param>
+    /// <param name="journalActive">Whether a change is unfinished.</param>
+    /// <param name="poolPagesUsed">Pages of the structure pool in use.</param>
+    internal static ZoneSummary Of(string path, SgzSuperblock sb, ZoneGeometry g, bool journalActive, ulong poolPagesUsed)
     {
         string uuid;
         string? writer = null;
@@ -52,11 +65,15 @@ public sealed record ZoneSummary(
             writer,
             g.InodeCount - 1,
             g.InodeCount - 1 - Math.Min(sb.FreeInodes, g.InodeCount - 1),
-            g.Data.Size,
-            (g.DataPages - Math.Min(sb.FreePages, g.DataPages)) * ZoneGeometry.PageSize,
-            g.ChunkCount,
+            g.FileDataPages * ZoneGeometry.PageSize,
+            (g.FileDataPages - Math.Min(sb.FreePages, g.FileDataPages)) * ZoneGeometry.PageSize,
+            g.ChunkCount - g.FirstDataChunk,
             g.GroupChunks,
             g.MaxPeers,
-            regions);
+            regions,
+            ZoneFiles.DataPath(path),
+            g.DataFileSize,
+            g.PoolPages * ZoneGeometry.PageSize,
+            poolPagesUsed * ZoneGeometry.PageSize);
     }
 }
