@@ -34,7 +34,8 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         ulong pmd = ZoneTables.LeafEntryOffset(zone, ZoneFiles.Ino(zone, "/bad-chunk"), 0);
         ulong crcWord = ZoneTables.InodeOffset(zone, ZoneFiles.Ino(zone, "/bad-crc")) + ZoneTables.InodeCrcOffset - 4;
         zone.WriteU64(pte, OutsideTheZone);
-        zone.WriteU64(pmd, (zone.Size + (2UL << 20)) | SgzAbi.PtePresent | SgzAbi.PteWritable | SgzAbi.PteHuge);
+        // A regular file's 2 MiB leaf into the structure pool (in range, but structure, never file data).
+        zone.WriteU64(pmd, ZoneTables.Superblock(zone).Data.Offset | SgzAbi.PtePresent | SgzAbi.PteWritable | SgzAbi.PteHuge);
         zone.WriteU64(crcWord, zone.ReadU64(crcWord) ^ (0xdeadbeefUL << 32));
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
@@ -74,7 +75,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         byte[] good = HostData.Random(10_000, 35);
         ZoneFiles.Put(zone, "/good", good);
         ulong magic = zone.ReadU64(0);
-        const ulong sealedByCrc = 264; // reserved0, inside the bytes the superblock crc covers
+        const ulong sealedByCrc = 264; // data_file_size, inside the bytes the superblock crc covers
         ulong sealedWord = zone.ReadU64(sealedByCrc);
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
