@@ -104,6 +104,7 @@ internal sealed class ZoneWriter
             // A killed writer undoes nothing: the zone stays mid-change for the next open to roll back.
             _change = null;
             NotifyAbandoned();
+            RunAll(state.AfterEnd);
             throw;
         }
         catch
@@ -112,6 +113,7 @@ internal sealed class ZoneWriter
             _journal.Undo();
             BumpSeqAfterUndo(state.DirtyInodes);
             NotifyAbandoned();
+            RunAll(state.AfterEnd);
             throw;
         }
 
@@ -120,8 +122,19 @@ internal sealed class ZoneWriter
             ZeroRange(range.Offset, range.Size);
         }
 
+        RunAll(state.AfterCommit);
+        RunAll(state.AfterEnd);
         return result;
     }
+
+    /// <summary>Whether a change is in progress (a nested change joins it).</summary>
+    public bool InChange => _change is not null;
+
+    /// <summary>Runs <paramref name="action"/> once the change in progress (the outermost) has committed; never if it is undone.</summary>
+    public void AfterCommit(Action action) => CurrentChange().AfterCommit.Add(action);
+
+    /// <summary>Runs <paramref name="action"/> when the change in progress (the outermost) ends, committed or undone.</summary>
+    public void AfterEnd(Action action) => CurrentChange().AfterEnd.Add(action);
 
     /// <summary>Zeroes <paramref name="region"/> once the change in progress has committed (freed or exposed space).</summary>
     public void ZeroAfterCommit(ZoneRegion region) => CurrentChange().ToZero.Add(region);
@@ -331,6 +344,14 @@ internal sealed class ZoneWriter
         }
     }
 
+    private static void RunAll(List<Action> actions)
+    {
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
     private ChangeState CurrentChange() =>
         _change ?? throw new InvalidOperationException("zone structure written outside a change");
 
@@ -355,6 +376,10 @@ internal sealed class ZoneWriter
         public HashSet<ulong> DirtyInodes { get; } = [];
 
         public List<ZoneRegion> ToZero { get; } = [];
+
+        public List<Action> AfterCommit { get; } = [];
+
+        public List<Action> AfterEnd { get; } = [];
     }
 }
 
