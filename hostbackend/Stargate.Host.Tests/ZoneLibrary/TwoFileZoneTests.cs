@@ -245,6 +245,26 @@ public sealed class TwoFileZoneTests : IDisposable
     }
 
     [Fact]
+    public void AFoldInAChangeThatIsUndone_KeepsTheHint_AndReleasesTheLockWord()
+    {
+        var f = _rz.File(_rz.Root, "f");
+        Z.Files.Write(f.Ino, 0, new byte[100]);
+        Publish(f, size: 9000, mtime: Z.Names.StatInode(f.Ino).MtimeNs);
+
+        // As a request runs: the setattr inside a larger change, which then fails.
+        Assert.Throws<InvalidOperationException>(() => Z.Change(() =>
+        {
+            Z.Files.SetAttributes(Caller.Host, f, new AttributeChange(SgzAbi.AttrSize, 0, 0, 0, 10, 0, 0));
+            Assert.Equal((ulong)SgzAbi.HostPeerSlot + 1, Z.Inodes.Hint(f.Ino).Lock); // held to the end of the change
+            throw new InvalidOperationException("the reply could not be written");
+        }));
+
+        Assert.Equal(0UL, Z.Inodes.Hint(f.Ino).Lock);
+        Assert.Equal(f.Generation, Z.Inodes.Hint(f.Ino).Generation);
+        Assert.Equal(9000UL, Z.Names.StatInode(f.Ino).Size);
+    }
+
+    [Fact]
     public void UtimesToThePast_FoldsTheHint_SoTheGuestsLaterMtimeDoesNotWin()
     {
         var f = _rz.File(_rz.Root, "f");

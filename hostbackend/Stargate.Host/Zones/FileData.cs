@@ -143,7 +143,7 @@ public sealed class FileData
     private void WriteHoldingLock(ulong ino, ulong offset, ulong length, IDataSource source, Action<ulong>? progress, int slot, SgzInode inode)
     {
         // The fold comes first, before this write raises alloc_end: a hint is bounded by the allocation it was written in.
-        ForgetIf(_writer.Change(() => _inodes.Fold(ino)), ino);
+        _writer.Change(() => _inodes.Fold(ino));
         ulong end = offset + length;
         bool large = Math.Max(inode.Size, end) >= ZoneGeometry.ChunkSize;
         for (ulong batch = offset; batch < end; batch += SgzAbi.AllocateMax)
@@ -203,14 +203,11 @@ public sealed class FileData
             _lockWords.TakeAsHost(ino);
             try
             {
-                ForgetIf(
-                    _writer.Change(() =>
-                    {
-                        bool folded = _inodes.Fold(ino);
-                        Resize(ino, size);
-                        return folded;
-                    }),
-                    ino);
+                _writer.Change(() =>
+                {
+                    _inodes.Fold(ino);
+                    Resize(ino, size);
+                });
             }
             finally
             {
@@ -383,23 +380,32 @@ public sealed class FileData
             // A change of size or times folds the hint first, holding the lock word (a guest that
             // truncates holds it already and asks; anyone else's hold defers the request).
             bool times = (change.Valid & (SgzAbi.AttrSize | SgzAbi.AttrMtime | SgzAbi.AttrAtime)) != 0 && (inode.Mode & SgzAbi.SIfmt) == SgzAbi.SIfreg;
-            bool took = times && _lockWords.TakeAsHost(node.Ino, c.Slot);
+            if (!times)
+            {
+                return _writer.Change(() => Apply(c, node, change));
+            }
+
+            // Held until the change ends: inside a request's change, that is after its reply commits.
+            bool took = _lockWords.TakeAsHost(node.Ino, c.Slot);
             try
             {
-                bool folded = false;
-                ulong size = _writer.Change(() =>
+                return _writer.Change(() =>
                 {
-                    folded = times && _inodes.Fold(node.Ino);
+                    if (took)
+                    {
+                        _writer.AfterEnd(() => _lockWords.ReleaseAsHost(node.Ino));
+                        took = false;
+                    }
+
+                    _inodes.Fold(node.Ino);
                     return Apply(c, node, change);
                 });
-                ForgetIf(folded, node.Ino);
-                return size;
             }
             finally
             {
                 if (took)
                 {
-                    _lockWords.ReleaseAsHost(node.Ino);
+                    _lockWords.ReleaseAsHost(node.Ino); // the change never started
                 }
             }
         }
@@ -438,13 +444,6 @@ public sealed class FileData
         }
     }
 
-    private void ForgetIf(bool folded, ulong ino)
-    {
-        if (folded)
-        {
-            _inodes.ForgetHint(ino);
-        }
-    }
 
     /// <summary>
     /// Fills every hole in [offset, offset + length) of a regular file and allocates ahead:

@@ -172,22 +172,23 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
     }
 
     /// <summary>
-    /// The host's fold, inside a change and while it holds the inode's lock word (so no guest
-    /// publishes meanwhile): writes the effective values into the inode. True when the hint
-    /// was taken in: the caller then calls <see cref="ForgetHint"/> once the change has committed.
+    /// The host's fold, first in a change and while it holds the inode's lock word until the
+    /// change ends (so no guest publishes meanwhile): writes the effective values into the
+    /// inode, and once the change has committed (never if it is undone, or the host dies in
+    /// it) sets the hint's generation to 0, so that it is ignored until a guest publishes again.
     /// </summary>
-    public bool Fold(ulong ino)
+    public void Fold(ulong ino)
     {
         var inode = Load(ino);
         if (writer.IsDirty(ino) || inode.Mode == 0)
         {
-            return false;
+            return;
         }
 
         var effective = Effective(ino, inode);
         if (effective.Size == inode.Size && effective.MtimeNs == inode.MtimeNs && effective.CtimeNs == inode.CtimeNs && effective.Change == inode.Change)
         {
-            return false;
+            return;
         }
 
         ref var w = ref ForWrite(ino);
@@ -195,11 +196,8 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
         w.MtimeNs = effective.MtimeNs;
         w.CtimeNs = effective.CtimeNs;
         w.Change = effective.Change;
-        return true;
+        writer.AfterCommit(() => Volatile.Write(ref Hint(ino).Generation, 0));
     }
-
-    /// <summary>After a fold has committed: the hint is ignored until a guest publishes again.</summary>
-    public void ForgetHint(ulong ino) => Volatile.Write(ref Hint(ino).Generation, 0);
 
     /// <summary>Reads a hint at most three times; true with a consistent copy that names <paramref name="generation"/>.</summary>
     private bool TryReadHint(ulong ino, uint generation, out SgzHint hint)

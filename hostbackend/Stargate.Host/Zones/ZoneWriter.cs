@@ -14,7 +14,8 @@ namespace Stargate.Host.Zones;
 /// <remarks>
 /// Invariants it owns: no structure write outside a change; a change's inodes hold an odd
 /// seq from their first write to its end; a change that throws leaves the zone byte for byte
-/// as before it (the lock word lines excepted: guests change those at any time). Called with
+/// as before it (in the structure file; in Z.data the hints, which guests change at any time,
+/// are never journalled). Called with
 /// the zone's lock held (every caller is a zone component).
 /// </remarks>
 internal sealed class ZoneWriter
@@ -103,6 +104,7 @@ internal sealed class ZoneWriter
             // A killed writer undoes nothing: the zone stays mid-change for the next open to roll back.
             _change = null;
             NotifyAbandoned();
+            RunAll(state.AfterEnd);
             throw;
         }
         catch
@@ -111,6 +113,7 @@ internal sealed class ZoneWriter
             _journal.Undo();
             BumpSeqAfterUndo(state.DirtyInodes);
             NotifyAbandoned();
+            RunAll(state.AfterEnd);
             throw;
         }
 
@@ -119,8 +122,19 @@ internal sealed class ZoneWriter
             ZeroRange(range.Offset, range.Size);
         }
 
+        RunAll(state.AfterCommit);
+        RunAll(state.AfterEnd);
         return result;
     }
+
+    /// <summary>Whether a change is in progress (a nested change joins it).</summary>
+    public bool InChange => _change is not null;
+
+    /// <summary>Runs <paramref name="action"/> once the change in progress (the outermost) has committed; never if it is undone.</summary>
+    public void AfterCommit(Action action) => CurrentChange().AfterCommit.Add(action);
+
+    /// <summary>Runs <paramref name="action"/> when the change in progress (the outermost) ends, committed or undone.</summary>
+    public void AfterEnd(Action action) => CurrentChange().AfterEnd.Add(action);
 
     /// <summary>Zeroes <paramref name="region"/> once the change in progress has committed (freed or exposed space).</summary>
     public void ZeroAfterCommit(ZoneRegion region) => CurrentChange().ToZero.Add(region);
@@ -144,9 +158,10 @@ internal sealed class ZoneWriter
 
     /// <summary>
     /// The inode, journalled and with its seqcount held (odd) for the rest of the change.
-    /// Guests take the seqcount too (cmpxchg even to odd around their size and mtime
-    /// stores), so the host takes it the same way, waiting at most <see cref="GuestWaitMs"/>
-    /// for a guest that holds it; a guest that keeps it longer fails the change with
+    /// The host takes the seqcount with a compare-and-swap from even to odd; since format 2
+    /// guests cannot write it (the inode table is in the read-only structure file), so an odd
+    /// seq met here is garbage or a dead writer's: the take waits at most
+    /// <see cref="GuestWaitMs"/> and then fails the change with
     /// <see cref="GuestHoldsException"/> (and it is undone).
     /// The caller has checked the inode number.
     /// </summary>
@@ -253,8 +268,9 @@ internal sealed class ZoneWriter
     /// at an even seq, then a compare-and-swap from that seq takes it: if a guest moved the
     /// seq in between, the record is taken back and both steps run again. So whenever a
     /// writer dies, the journal holds the inode as it was with an even seq, and an undo
-    /// frees the seqcount. Only the lines before the lock word are saved: the lock word is
-    /// changed by guests at any time and no change writes it.
+    /// frees the seqcount. The whole inode is saved: since format 2 only the host writes it
+    /// (guests' sizes, times and lock words are in the hints). A seq held odd can then only be
+    /// a dead writer's, or garbage: fsck --repair takes it as found.
     /// </summary>
     private void TakeSeq(ulong ino)
     {
@@ -328,6 +344,14 @@ internal sealed class ZoneWriter
         }
     }
 
+    private static void RunAll(List<Action> actions)
+    {
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
     private ChangeState CurrentChange() =>
         _change ?? throw new InvalidOperationException("zone structure written outside a change");
 
@@ -352,6 +376,10 @@ internal sealed class ZoneWriter
         public HashSet<ulong> DirtyInodes { get; } = [];
 
         public List<ZoneRegion> ToZero { get; } = [];
+
+        public List<Action> AfterCommit { get; } = [];
+
+        public List<Action> AfterEnd { get; } = [];
     }
 }
 
