@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Stargate.IntegrationTests.Ivshmem;
 
 /// <summary>
-/// ivshmem-doorbell guests against a live `stargate serve`: ids, the zone handed over the
+/// ivshmem-doorbell guests against a live `stargate serve`: ids, the zone's data file handed over the
 /// socket, doorbells guest to host, host to guest and guest to guest, a guest that dies.
 /// <para>
 /// A doorbell rung at a guest is seen without any guest driver: `sgtool msix` points the
@@ -25,9 +25,10 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
     private const int IdtVector0 = 0xdf;
     private const int IdtVector1 = 0xde;
     private const string Magic = "0x4554414752415453";
+    private const string DataMagic = "0x32415441445a4753";
 
     [SkippableFact]
-    public void Serve_GuestsGetIdsInConnectionOrder_AndTheZoneAsBar2()
+    public void Serve_GuestsGetIdsInConnectionOrder_AndTheDataFileAsBar2()
     {
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.InShm();
@@ -40,9 +41,12 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         var infoB = b.Exec("sgtool info $SG_DEV");
         Assert.Equal("1", infoA["ivposition"]);
         Assert.Equal("2", infoB["ivposition"]);
-        Assert.Equal(Magic, infoA["magic"]);
+        Assert.Equal(DataMagic, infoA["magic"]);
         Assert.Equal(zone.Size.ToString(CultureInfo.InvariantCulture), infoB["bar2_size"]);
-        Assert.Equal(zone.Size.ToString(CultureInfo.InvariantCulture), infoB["zone_size"]);
+        var structure = b.Exec("sgtool info $(echo \"$SG_DEVS\" | sed -n 2p)");
+        Assert.Equal(Magic, structure["magic"]);
+        Assert.Equal(zone.StructureSize.ToString(CultureInfo.InvariantCulture), structure["bar2_size"]);
+        Assert.Equal(zone.StructureSize.ToString(CultureInfo.InvariantCulture), structure["zone_size"]);
         Assert.Equal("doorbell", a.Exec("sgtool list")["kind"]);
         Assert.Equal("msix", a.Exec("sgtool list")["bar1"]);
 
@@ -203,7 +207,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         Assert.False(File.Exists(server.SocketPath + ".ctl"), $"{server.SocketPath}.ctl is still there after SIGTERM");
 
         // QEMU is never told the server left (FACTS.md): the guest and its BAR2 carry on.
-        Assert.Equal(Magic, guest.Exec("sgtool info $SG_DEV")["magic"]);
+        Assert.Equal(DataMagic, guest.Exec("sgtool info $SG_DEV")["magic"]);
     }
 
     [SkippableFact]
@@ -218,7 +222,8 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
 
         var info = guest.Exec("sgtool info $SG_DEV");
         Assert.Equal("1", info["ivposition"]);
-        Assert.Equal(Magic, info["magic"]);
+        Assert.Equal(DataMagic, info["magic"]);
+        Assert.Equal(Magic, guest.Exec("sgtool info $(echo \"$SG_DEVS\" | sed -n 2p)")["magic"]);
     }
 
     private QemuGuest Boot(StargateServer server, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>

@@ -26,9 +26,13 @@ public sealed class MountTests(ITestOutputHelper output)
 
         using var guest = StargatefsGuest.Start(kernel, devices, output);
         string[] addresses = guest.Exec("echo $SG_DEVS").Lines.SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
-        guest.Check(addresses.Length == 2, $"two ivshmem devices: {string.Join(' ', addresses)}");
+        guest.Check(addresses.Length == 4, $"four ivshmem devices, each zone's data device then its structure device: {string.Join(' ', addresses)}");
 
-        // By index, in bind order (the PCI addresses in order): the plain zone is the first.
+        // A structure device is no mount source: only data devices have indexes.
+        string refused = guest.MountFails(addresses[1], "/mnt/a");
+        guest.Check(refused.Length > 0, $"mounting a structure device by its address fails: {refused}");
+
+        // By index, in bind order of the data devices (the PCI addresses in order): the plain zone is the first.
         guest.MountZone("0", "/mnt/a");
         guest.MountZone("1", "/mnt/b");
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
@@ -38,7 +42,7 @@ public sealed class MountTests(ITestOutputHelper output)
         guest.Rmmod();
 
         guest.Insmod();
-        guest.MountZone(addresses[1], "/mnt/b");
+        guest.MountZone(addresses[2], "/mnt/b");
         guest.AssertReads("/mnt/b/second", FileSum.Of(second));
         guest.MountZone(addresses[0], "/mnt/a", readOnly: true);
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
