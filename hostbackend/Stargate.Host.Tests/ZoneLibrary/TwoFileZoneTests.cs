@@ -76,7 +76,7 @@ public sealed class TwoFileZoneTests : IDisposable
     }
 
     [Fact]
-    public void Open_WhenTheDataFileBelongsToAnotherZone_FailsNamingTheUuids()
+    public void Open_WhenTheDataFileBelongsToAnotherZone_FailsNamingTheUuids_AndRepairDoesNotAdoptIt()
     {
         using var zone = new TempZone();
         using var other = new TempZone();
@@ -86,6 +86,12 @@ public sealed class TwoFileZoneTests : IDisposable
         Assert.Contains("another zone", e.Message);
         Assert.Contains(zone.DataPath, e.Message);
         Assert.Contains("data header", ZoneChecker.Check(zone.Path, repair: false).Problems.Single());
+
+        // Repair does not adopt another zone's data: the header stays that zone's, and open still refuses.
+        var repair = ZoneChecker.Check(zone.Path, repair: true);
+        Assert.Contains(repair.Notes, n => n.Contains("not repaired", StringComparison.Ordinal) && n.Contains("another zone's data file", StringComparison.Ordinal));
+        Assert.DoesNotContain(repair.Repairs, r => r.Contains("data header", StringComparison.Ordinal));
+        Assert.Throws<ZoneException>(() => zone.Open(ZoneAccess.ReadOnly));
     }
 
     [Fact]

@@ -37,7 +37,11 @@ public static class ZoneChecker
             if (DataHeader.Problem(zone.Memory, zone.Superblock, zone.Geometry) is string problem)
             {
                 report.Problems.Add($"data header: {zone.DataPath}: {problem}");
-                if (repair)
+                if (repair && DataHeader.IsForeign(zone.Memory, zone.Superblock, zone.Geometry))
+                {
+                    report.Notes.Add($"data header: not repaired: {zone.DataPath} is another zone's data file; put this zone's own data file beside {zone.Path}");
+                }
+                else if (repair)
                 {
                     DataHeader.Write(zone.Memory, zone.Superblock, zone.Geometry);
                     report.Repairs.Add("data header: rewritten to name this zone");

@@ -20,6 +20,16 @@ internal static class DataHeader
         }
     }
 
+    /// <summary>
+    /// True when the data file holds another zone's intact header: it is that zone's data, not
+    /// this zone's with a scribbled header, and rewriting the header would adopt it.
+    /// </summary>
+    public static bool IsForeign(ZoneMemory memory, in SgzSuperblock sb, ZoneGeometry geometry)
+    {
+        var header = memory.Ref<SgzDataHeader>(geometry.ZoneSize);
+        return header.Magic == SgzAbi.DataMagic && !UuidOf(header).SequenceEqual(UuidOf(Expected(sb, geometry)));
+    }
+
     /// <summary>What is wrong with the data header, in words, or null when it names this zone.</summary>
     public static string? Problem(ZoneMemory memory, in SgzSuperblock sb, ZoneGeometry geometry)
     {
