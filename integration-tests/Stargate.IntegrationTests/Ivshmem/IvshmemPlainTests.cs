@@ -101,7 +101,8 @@ public sealed class IvshmemPlainTests(ITestOutputHelper output)
     public void PlainZoneOnHugetlbfs_TwoGuestsShareIt_WithTheHost()
     {
         GuestEnvironment.RequireOrSkip();
-        using var huge = HugetlbfsMount.Create(TestZone.DefaultSize);
+        // Both files of the zone: the data file and a structure file no larger than it.
+        using var huge = HugetlbfsMount.Create(2 * TestZone.DefaultSize);
         using var zone = TestZone.In(huge.Path);
         var devices = QemuDevices.IvshmemPlain(zone.Path);
         using var a = QemuGuest.Start(new GuestOptions { Devices = devices }, output.WriteLine);
