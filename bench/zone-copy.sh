@@ -26,7 +26,7 @@ logs=$(mktemp -d)
 results_md="$root/bench/results/zone-copy.md"
 
 cleanup() {
-  rm -f "$src" "$cp_out" "$get_out" "$zone" "$shm/stargate-bench.$$.64g.zone"
+  rm -f "$src" "$cp_out" "$get_out" "$zone" "$zone.data" "$shm/stargate-bench.$$.64g.zone" "$shm/stargate-bench.$$.64g.zone.data"
   rm -rf "$logs"
 }
 trap cleanup EXIT
@@ -82,11 +82,11 @@ prime() { head -c "$bytes" /dev/zero >"$shm/stargate-bench.$$.prime"; rm -f "$sh
 big_zone="$shm/stargate-bench.$$.64g.zone"
 format_times=()
 for ((i = 1; i <= runs; i++)); do
-  rm -f "$big_zone"
+  rm -f "$big_zone" "$big_zone.data"
   t=$(now_ns); run format "$stargate" zone create "$big_zone" --size 64G; format_times+=("$(seconds_since "$t")")
 done
-format_kib=$(du -k "$big_zone" | cut -f1)
-rm -f "$big_zone"
+format_kib=$(du -ck "$big_zone" "$big_zone.data" | tail -n 1 | cut -f1)
+rm -f "$big_zone" "$big_zone.data"
 
 cp_times=() put_times=() get_times=() put_cli=() get_cli=()
 for ((i = 1; i <= runs; i++)); do
