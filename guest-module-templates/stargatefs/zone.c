@@ -320,7 +320,7 @@ u64 stargatefs_zone_data_pages(struct stargatefs_device *dev)
 }
 
 /* Zone inode ino (checked < inode_count) in the structure file, or NULL once it is gone. */
-static struct sgz_inode *stargatefs_live_inode(struct stargatefs_device *dev, u64 ino)
+static const struct sgz_inode *stargatefs_live_inode(struct stargatefs_device *dev, u64 ino)
 {
 	return stargatefs_zone_addr(dev, dev->geo.inode_table + ino * SGZ_INODE_SIZE, SGZ_INODE_SIZE);
 }
@@ -427,7 +427,7 @@ static int stargatefs_load_inode(struct stargatefs_device *dev, u64 ino,
 				 struct sgz_inode *out, u32 *seq, bool killable)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
-	struct sgz_inode *live;
+	const struct sgz_inode *live;
 	u32 before, crc, type;
 	u64 root;
 	int err;

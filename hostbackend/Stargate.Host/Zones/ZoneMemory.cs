@@ -12,11 +12,6 @@ namespace Stargate.Host.Zones;
 /// </summary>
 internal sealed unsafe class ZoneMemory : IDisposable
 {
-    private const int ProtNone = 0x0;
-    private const int MapPrivate = 0x02;
-    private const int MapFixed = 0x10;
-    private const int MapAnonymous = 0x20;
-
     private byte* _base;
 
     /// <summary>Maps <paramref name="file"/> (<paramref name="length"/> bytes) and then <paramref name="dataFile"/> (<paramref name="dataLength"/> bytes) right after it.</summary>
@@ -26,11 +21,11 @@ internal sealed unsafe class ZoneMemory : IDisposable
         ulong total = length + dataLength;
 
         // Reserve the whole range first, so that nothing else can land between the two mappings.
-        nint addr = (nint)Sys.Check(Libc.Mmap(0, (nuint)total, ProtNone, MapPrivate | MapAnonymous, -1, 0), "mmap", path);
+        nint addr = (nint)Sys.Check(Libc.Mmap(0, (nuint)total, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0), "mmap", path);
         try
         {
-            Sys.Check(Libc.Mmap(addr, (nuint)length, prot, Libc.MAP_SHARED | MapFixed, (int)file.DangerousGetHandle(), 0), "mmap", path);
-            Sys.Check(Libc.Mmap(addr + (nint)length, (nuint)dataLength, prot, Libc.MAP_SHARED | MapFixed, (int)dataFile.DangerousGetHandle(), 0), "mmap", ZoneFiles.DataPath(path));
+            Sys.Check(Libc.Mmap(addr, (nuint)length, prot, Libc.MAP_SHARED | Libc.MAP_FIXED, (int)file.DangerousGetHandle(), 0), "mmap", path);
+            Sys.Check(Libc.Mmap(addr + (nint)length, (nuint)dataLength, prot, Libc.MAP_SHARED | Libc.MAP_FIXED, (int)dataFile.DangerousGetHandle(), 0), "mmap", ZoneFiles.DataPath(path));
         }
         catch
         {

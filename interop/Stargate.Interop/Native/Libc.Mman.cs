@@ -3,9 +3,13 @@ namespace Stargate.Interop.Native;
 /// <summary>mmap, munmap, msync, madvise.</summary>
 public static partial class Libc
 {
+    public const int PROT_NONE = 0x0;
     public const int PROT_READ = 0x1;
     public const int PROT_WRITE = 0x2;
     public const int MAP_SHARED = 0x01;
+    public const int MAP_PRIVATE = 0x02;
+    public const int MAP_FIXED = 0x10;
+    public const int MAP_ANONYMOUS = 0x20;
     public const int MS_SYNC = 4;
     public const int MADV_DONTNEED = 4;
     public static readonly nint MAP_FAILED = -1;
