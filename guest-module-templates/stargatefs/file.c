@@ -367,7 +367,7 @@ static int stargatefs_release(struct inode *inode, struct file *file)
 /* A lock owner as the zone sees it: a keyed hash, never a kernel pointer. */
 static u64 stargatefs_lock_owner(struct stargatefs_device *dev, const void *owner)
 {
-	return siphash_1u64((u64)(unsigned long)owner, &dev->rpc.owner_key);
+	return siphash_1u64((u64)(unsigned long)owner, &dev->rpc->owner_key);
 }
 
 /*

@@ -49,10 +49,10 @@ static void stargatefs_device_release(struct kref *kref)
 	struct stargatefs_device *dev =
 		container_of(kref, struct stargatefs_device, kref);
 
-	if (dev->is_structure) {
+	stargatefs_rpc_release(dev);
+	if (dev->is_structure || dev->is_area) {
 		memunmap(dev->kaddr);
 	} else {
-		stargatefs_rpc_release(dev);
 		put_dax(dev->dax);
 		memunmap_pages(&dev->pgmap);
 	}
@@ -70,7 +70,8 @@ void stargatefs_device_put(struct stargatefs_device *dev)
 /*
  * The bound data device that a mount source names: its index in bind
  * order ("0") or its PCI address ("0000:00:04.0"). Returns it with a
- * reference taken, or NULL. A structure device is never a mount source.
+ * reference taken, or NULL. A structure or area device is never a mount
+ * source.
  */
 struct stargatefs_device *stargatefs_device_find(const char *source)
 {
@@ -80,7 +81,7 @@ struct stargatefs_device *stargatefs_device_find(const char *source)
 
 	mutex_lock(&stargatefs_devices_lock);
 	list_for_each_entry(dev, &stargatefs_devices, node) {
-		if (dev->is_structure)
+		if (dev->is_structure || dev->is_area)
 			continue;
 		if (by_index ? dev->index == index :
 			       strcmp(pci_name(dev->pdev), source) == 0) {
@@ -94,25 +95,25 @@ struct stargatefs_device *stargatefs_device_find(const char *source)
 }
 
 /*
- * The bound structure device whose superblock carries uuid, with a
- * reference taken, or NULL; *any says whether any structure device is
- * bound at all. The superblock's uuid is fixed at format and sealed by
- * its crc, which the mount checks next, on the device found here.
+ * The bound structure device (area false) whose superblock, or area device
+ * (area true) whose header, carries uuid, with a reference taken, or NULL;
+ * *any says whether any device of that kind is bound at all.
  */
-struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any)
+static struct stargatefs_device *stargatefs_find_by_uuid(bool area, const u8 *uuid, bool *any)
 {
 	struct stargatefs_device *dev, *found = NULL;
-	const struct sgz_superblock *sb;
+	const u8 *theirs;
 	u8 id[16];
 
 	*any = false;
 	mutex_lock(&stargatefs_devices_lock);
 	list_for_each_entry(dev, &stargatefs_devices, node) {
-		if (!dev->is_structure)
+		if (area ? !dev->is_area : !dev->is_structure)
 			continue;
 		*any = true;
-		sb = dev->kaddr;
-		memcpy(id, sb->uuid, sizeof(id));
+		theirs = area ? ((const struct sgz_area *)dev->kaddr)->uuid :
+				((const struct sgz_superblock *)dev->kaddr)->uuid;
+		memcpy(id, theirs, sizeof(id));
 		if (!memcmp(id, uuid, sizeof(id))) {
 			kref_get(&dev->kref);
 			found = dev;
@@ -121,6 +122,28 @@ struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any)
 	}
 	mutex_unlock(&stargatefs_devices_lock);
 	return found;
+}
+
+/*
+ * The structure partner of a zone. The superblock's uuid is fixed at
+ * format and sealed by its crc, which the mount checks next, on the device
+ * found here.
+ */
+struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any)
+{
+	return stargatefs_find_by_uuid(false, uuid, any);
+}
+
+/*
+ * The area partner of a zone (this guest's private area), or NULL: the
+ * zone is then mounted without requests. The area is the host's word to
+ * this guest alone; its uuid only pairs it with the zone.
+ */
+struct stargatefs_device *stargatefs_area_find(const u8 *uuid)
+{
+	bool any;
+
+	return stargatefs_find_by_uuid(true, uuid, &any);
 }
 
 /* The lowest index no bound device holds; stargatefs_devices_lock held. */
@@ -249,6 +272,31 @@ static int stargatefs_map_structure(struct stargatefs_device *dev)
 	return 0;
 }
 
+/*
+ * Maps a private area (BAR2 of SGZ_AREA_SIZE bytes): an area device when
+ * it starts with SGZ_AREA_MAGIC of this major version, else -ENODEV.
+ */
+static int stargatefs_map_area(struct stargatefs_device *dev)
+{
+	const struct sgz_area *hdr;
+
+	dev->kaddr = memremap(dev->phys, dev->size, MEMREMAP_WB);
+	if (!dev->kaddr) {
+		dev_err(&dev->pdev->dev, "cannot map the private area write-back\n");
+		return -ENOMEM;
+	}
+	hdr = dev->kaddr;
+	if (le64_to_cpu(READ_ONCE(hdr->magic)) != SGZ_AREA_MAGIC ||
+	    le16_to_cpu(READ_ONCE(hdr->version_major)) != SGZ_VERSION_MAJOR) {
+		dev_err(&dev->pdev->dev, "a 64 KiB BAR2 that is no Stargate private area of format %u.x (magic 0x%016llx): not bound\n",
+			SGZ_VERSION_MAJOR, le64_to_cpu(READ_ONCE(hdr->magic)));
+		memunmap(dev->kaddr);
+		return -ENODEV;
+	}
+	dev->is_area = true;
+	return 0;
+}
+
 static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct stargatefs_device *dev;
@@ -260,8 +308,8 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		dev_err(&pdev->dev, "no memory BAR2: not an ivshmem zone\n");
 		return -ENODEV;
 	}
-	if (!is_power_of_2(len) || len < ((resource_size_t)1 << SGZ_ZONE_MIN_SHIFT) ||
-	    !IS_ALIGNED(start, SZ_2M)) {
+	if (len != SGZ_AREA_SIZE && (!is_power_of_2(len) || len < ((resource_size_t)1 << SGZ_ZONE_MIN_SHIFT) ||
+	    !IS_ALIGNED(start, SZ_2M))) {
 		dev_err(&pdev->dev, "BAR2 of %llu bytes at a 2 MiB misaligned or odd size: not a Stargate zone\n",
 			(u64)len);
 		return -ENODEV;
@@ -284,20 +332,22 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		dev_err(&pdev->dev, "BAR2 is busy: %d\n", err);
 		goto disable_device;
 	}
-	dev->is_structure = stargatefs_is_structure(pdev, start);
-	if (dev->is_structure) {
-		err = stargatefs_map_structure(dev);
+	if (len == SGZ_AREA_SIZE) {
+		err = stargatefs_map_area(dev);
 		if (err)
 			goto release_region;
 	} else {
-		err = stargatefs_map_window(dev);
+		dev->is_structure = stargatefs_is_structure(pdev, start);
+		err = dev->is_structure ? stargatefs_map_structure(dev) : stargatefs_map_window(dev);
 		if (err)
 			goto release_region;
-		stargatefs_rpc_probe(dev);
 	}
+	err = stargatefs_rpc_probe(dev);
+	if (err)
+		goto unmap;
 
 	mutex_lock(&stargatefs_devices_lock);
-	if (!dev->is_structure)
+	if (!dev->is_structure && !dev->is_area)
 		dev->index = stargatefs_free_index();
 	list_add_tail(&dev->node, &stargatefs_devices);
 	mutex_unlock(&stargatefs_devices_lock);
@@ -305,11 +355,21 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 	if (dev->is_structure)
 		dev_info(&pdev->dev, "zone structure file of %llu MiB (read-only): mounted with its data device\n",
 			 dev->size >> 20);
+	else if (dev->is_area)
+		dev_info(&pdev->dev, "private area of peer slot %u: mounted with its zone's data device\n",
+			 dev->own_rpc.slot);
 	else
 		dev_info(&pdev->dev, "zone data window of %llu MiB: mount -t stargatefs %d (or %s)\n",
 			 dev->size >> 20, dev->index, pci_name(pdev));
 	return 0;
 
+unmap:
+	if (dev->is_structure || dev->is_area) {
+		memunmap(dev->kaddr);
+	} else {
+		put_dax(dev->dax);
+		memunmap_pages(&dev->pgmap);
+	}
 release_region:
 	pci_release_region(pdev, STARGATEFS_ZONE_BAR);
 disable_device:
@@ -332,10 +392,10 @@ static void stargatefs_remove(struct pci_dev *pdev)
 	mutex_lock(&stargatefs_devices_lock);
 	list_del(&dev->node);
 	mutex_unlock(&stargatefs_devices_lock);
-	if (!dev->is_structure) {
+	if (dev->is_area)
 		stargatefs_rpc_remove(dev);
+	else if (!dev->is_structure)
 		kill_dax(dev->dax);
-	}
 	WRITE_ONCE(dev->removed, true);
 	stargatefs_device_put(dev);
 }

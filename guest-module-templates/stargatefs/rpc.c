@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stargatefs: the request client (docs/requests.md). A guest changes the
- * namespace by writing a request into its own area of the zone's rings
- * region, ringing the host (doorbell 0, vector 0) and waiting for the reply
- * in the same tag's reply slot. Also here: the inode lock word (in the
- * inode's hint) and the open table, which live in the data file's header
- * chunks beside the rings.
+ * namespace by writing a request into its private area (the BAR2 of its
+ * ivshmem-doorbell device, a file the host service made for this guest
+ * alone), ringing the host (doorbell 0, vector 0) and waiting for the
+ * reply in the same tag's reply slot, which is in the zone's structure
+ * file Z (read-only here: no other guest can forge it). Also here: the
+ * inode lock word (in the inode's hint, Z.data) and the open table (in the
+ * private area).
  *
- * An ivshmem-doorbell device (MSI-X in BAR1, IVPosition in BAR0) gets its
- * peer slot from the server. An ivshmem-plain device claims a free slot's
- * area itself at mount and keeps a heartbeat in it (docs/requests.md,
- * "Guests without doorbells"); it sends requests once the host made the
- * slot live, and polls. Waits never trust the interrupt alone: eventfds
- * coalesce, and a restarted host service has no doorbells, so each wait
- * polls the zone every STARGATEFS_POLL_MS as well.
+ * The request client lives in the area device (struct stargatefs_rpc);
+ * a mounted data device points at its zone's area device's client. A
+ * zone mounted without an area device (ivshmem-plain guests) sends no
+ * request: namespace changes give EROFS. Waits never trust the interrupt
+ * alone: eventfds coalesce, and a restarted host service has no
+ * doorbells, so each wait polls every STARGATEFS_POLL_MS as well.
  */
 #include <linux/bitops.h>
 #include <linux/interrupt.h>
@@ -28,37 +29,40 @@
 #define STARGATEFS_REG_IVPOSITION 8
 #define STARGATEFS_REG_DOORBELL 12
 #define STARGATEFS_TAGS_ALL ((1UL << SGZ_RING_SLOTS) - 1)
-/* A plain device's heartbeat period (the host's limit is SGZ_CLAIM_HEARTBEAT_MS). */
-#define STARGATEFS_HEARTBEAT_MS 50
-/* How long a plain device's first request waits for the host to make its slot live. */
-#define STARGATEFS_JOIN_WAIT_MS 1000
 
 static struct sgz_request *stargatefs_req_slot(struct stargatefs_device *dev, unsigned int tag)
 {
-	return dev->rpc.area + SGZ_RING_REQUESTS + tag * SGZ_REQUEST_SIZE;
+	return dev->rpc->area + SGZ_RING_REQUESTS + tag * SGZ_REQUEST_SIZE;
 }
 
-static struct sgz_reply *stargatefs_rep_slot(struct stargatefs_device *dev, unsigned int tag)
+static const struct sgz_reply *stargatefs_rep_slot(struct stargatefs_device *dev, unsigned int tag)
 {
-	return dev->rpc.area + SGZ_RING_REPLIES + tag * SGZ_REPLY_SIZE;
+	return dev->rpc->replies + SGZ_RING_REPLIES + tag * SGZ_REPLY_SIZE;
+}
+
+static void stargatefs_rpc_wake_client(struct stargatefs_rpc *rpc)
+{
+	atomic_inc(&rpc->wakes);
+	wake_up_all(&rpc->wait);
 }
 
 /* Every wake of the device wait queue counts in wakes: a sleeper can tell it was woken. */
 static void stargatefs_rpc_wake(struct stargatefs_device *dev)
 {
-	atomic_inc(&dev->rpc.wakes);
-	wake_up_all(&dev->rpc.wait);
+	stargatefs_rpc_wake_client(dev->rpc);
 }
 
 static irqreturn_t stargatefs_rpc_irq(int irq, void *data)
 {
-	stargatefs_rpc_wake(data);
+	struct stargatefs_device *area = data;
+
+	stargatefs_rpc_wake_client(&area->own_rpc);
 	return IRQ_HANDLED;
 }
 
 unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev)
 {
-	return atomic_read(&dev->rpc.wakes);
+	return atomic_read(&dev->rpc->wakes);
 }
 
 /*
@@ -67,18 +71,11 @@ unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev)
  */
 int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsigned int ms)
 {
-	long left = wait_event_killable_timeout(dev->rpc.wait,
-						(unsigned int)atomic_read(&dev->rpc.wakes) != seen,
+	long left = wait_event_killable_timeout(dev->rpc->wait,
+						(unsigned int)atomic_read(&dev->rpc->wakes) != seen,
 						max_t(long, 1, msecs_to_jiffies(ms)));
 
 	return left < 0 ? -EINTR : 0;
-}
-
-/* Peer slot's area in the rings region (data file), or NULL once the device is gone. */
-static struct sgz_ring_header *stargatefs_area_of(struct stargatefs_device *dev, u32 slot)
-{
-	return stargatefs_zone_addr(dev, dev->geo.rings_offset + (u64)slot * dev->geo.ring_bytes,
-				    dev->geo.ring_bytes);
 }
 
 /* Peer slot's record in the peer table (structure file), or NULL once it is gone. */
@@ -88,210 +85,123 @@ static const struct sgz_peer *stargatefs_peer(struct stargatefs_device *dev, u32
 				    SGZ_PEER_SIZE);
 }
 
-/* True when peer slot's record says LIVE. */
-static bool stargatefs_peer_live(struct stargatefs_device *dev, u32 slot)
-{
-	const struct sgz_peer *peer = stargatefs_peer(dev, slot);
-
-	return peer && le32_to_cpu(READ_ONCE(peer->state)) == SGZ_PEER_LIVE;
-}
-
-/*
- * Every STARGATEFS_HEARTBEAT_MS while a plain device holds its claim: bumps
- * the heartbeat, and stops (requests then fail with EIO) once the claim no
- * longer holds the nonce: the host took the slot away.
- */
-static void stargatefs_heartbeat(struct work_struct *work)
-{
-	struct stargatefs_rpc *rpc = container_of(to_delayed_work(work), struct stargatefs_rpc, heartbeat);
-	struct stargatefs_device *dev = container_of(rpc, struct stargatefs_device, rpc);
-	/* From the slot, not rpc->area: the claim queues this work before it sets the area. */
-	struct sgz_ring_header *hdr = stargatefs_area_of(dev, rpc->slot);
-
-	if (!hdr || le64_to_cpu(READ_ONCE(hdr->claim)) != rpc->nonce) {
-		stargatefs_err_ratelimited(dev, "lost the claim on peer slot %u: namespace changes fail with EIO until the next mount\n",
-					   rpc->slot);
-		WRITE_ONCE(rpc->lost, true);
-		stargatefs_rpc_wake(dev);
-		return;
-	}
-	WRITE_ONCE(hdr->heartbeat, cpu_to_le64(le64_to_cpu(READ_ONCE(hdr->heartbeat)) + 1));
-	schedule_delayed_work(&rpc->heartbeat, max_t(long, 1, msecs_to_jiffies(STARGATEFS_HEARTBEAT_MS)));
-}
-
-/*
- * A plain device claims the area of a free slot, from max_peers - 1 down,
- * with cmpxchg(claim, 0 -> nonce). Returns the area, or NULL when no slot
- * is free. Tags of an earlier claim are forgotten: their area is gone, and
- * at a new superblock nobody waits on them. tag_lock held.
- */
-static void *stargatefs_claim(struct stargatefs_device *dev)
-{
-	struct stargatefs_rpc *rpc = &dev->rpc;
-	const struct sgz_peer *peer;
-	struct sgz_ring_header *hdr;
-	u64 nonce;
-	u32 slot;
-
-	do
-		nonce = get_random_u64();
-	while (!nonce || nonce == SGZ_CLAIM_HOST);
-	for (slot = dev->geo.max_peers - 1; slot > SGZ_HOST_PEER_SLOT; slot--) {
-		peer = stargatefs_peer(dev, slot);
-		if (!peer || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_FREE)
-			continue;
-		hdr = stargatefs_area_of(dev, slot);
-		if (!hdr || cmpxchg((u64 *)&hdr->claim, 0, cpu_to_le64(nonce)) != 0)
-			continue;
-		rpc->slot = slot;
-		rpc->nonce = nonce;
-		rpc->lost = false;
-		rpc->busy = 0;
-		rpc->abandoned = 0;
-		schedule_delayed_work(&rpc->heartbeat, 0);
-		dev_info(&dev->pdev->dev, "claimed peer slot %u\n", slot);
-		return hdr;
-	}
-	dev_warn(&dev->pdev->dev, "no free peer slot to claim: namespace changes give EROFS\n");
-	return NULL;
-}
-
-/*
- * True when requests may go into the area now: always on a doorbell
- * device; on a plain one once the host made the claimed slot live, while
- * the claim holds.
- */
+/* True when requests may go into the area now: an area is mounted and its device is bound. */
 bool stargatefs_rpc_ready(struct stargatefs_device *dev)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
-
-	if (!rpc->area)
-		return false;
-	if (rpc->regs)
-		return true;
-	return !READ_ONCE(rpc->lost) && stargatefs_peer_live(dev, rpc->slot) &&
-	       le64_to_cpu(READ_ONCE(((struct sgz_ring_header *)rpc->area)->claim)) == rpc->nonce;
+	return dev->rpc->area && !READ_ONCE(dev->rpc->lost);
 }
 
 /*
- * Sets up the client of a freshly bound device: for a doorbell device,
- * maps BAR0, reads its peer slot and takes one MSI-X vector (vector 0,
- * whose interrupt wakes the device's waiters). Never fails the bind: a
- * plain device gets EROFS for namespace changes, a doorbell device without
- * its vector polls.
+ * Sets up the client of a freshly bound device. For an area device (the
+ * guest's private area on an ivshmem-doorbell device) maps BAR0, reads
+ * its peer slot and takes one MSI-X vector (vector 0, whose interrupt
+ * wakes the client's waiters). Returns -ENODEV when the area names
+ * another slot than the device's IVPosition; a missing vector only makes
+ * requests poll.
  */
-void stargatefs_rpc_probe(struct stargatefs_device *dev)
+int stargatefs_rpc_probe(struct stargatefs_device *dev)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct stargatefs_rpc *rpc = &dev->own_rpc;
+	const struct sgz_area *hdr = dev->kaddr;
 	struct pci_dev *pdev = dev->pdev;
 	int err;
 
+	dev->rpc = rpc;
 	init_waitqueue_head(&rpc->wait);
 	spin_lock_init(&rpc->tag_lock);
 	spin_lock_init(&rpc->open_lock);
 	get_random_bytes(&rpc->owner_key, sizeof(rpc->owner_key));
 	rpc->irq = -1;
-	INIT_DELAYED_WORK(&rpc->heartbeat, stargatefs_heartbeat);
+	if (!dev->is_area)
+		return 0;
 	if (!pdev->msix_cap || !(pci_resource_flags(pdev, STARGATEFS_MSIX_BAR) & IORESOURCE_MEM) ||
 	    !(pci_resource_flags(pdev, STARGATEFS_REGS_BAR) & IORESOURCE_MEM)) {
-		dev_info(&pdev->dev, "ivshmem-plain device: claims a peer slot at mount, requests poll\n");
-		return;
+		dev_err(&pdev->dev, "a private area on a device without doorbells (not ivshmem-doorbell): not bound\n");
+		return -ENODEV;
 	}
 	rpc->regs = pci_iomap(pdev, STARGATEFS_REGS_BAR, 256);
 	if (!rpc->regs) {
-		dev_err(&pdev->dev, "cannot map BAR0: claims a peer slot at mount, requests poll\n");
-		return;
+		dev_err(&pdev->dev, "cannot map BAR0: not bound\n");
+		return -ENODEV;
 	}
 	rpc->slot = ioread32(rpc->regs + STARGATEFS_REG_IVPOSITION);
+	if (le32_to_cpu(READ_ONCE(hdr->slot)) != rpc->slot) {
+		dev_err(&pdev->dev, "the private area names peer slot %u, the device's IVPosition is %u: not bound\n",
+			le32_to_cpu(READ_ONCE(hdr->slot)), rpc->slot);
+		pci_iounmap(pdev, rpc->regs);
+		rpc->regs = NULL;
+		return -ENODEV;
+	}
 	/* MSI-X messages are memory writes of the device: they need bus mastering. */
 	pci_set_master(pdev);
 	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
 	if (err < 0) {
-		dev_warn(&pdev->dev, "no MSI-X vector (%d): requests poll the zone\n", err);
-		return;
+		dev_warn(&pdev->dev, "no MSI-X vector (%d): requests poll\n", err);
+		return 0;
 	}
 	err = request_irq(pci_irq_vector(pdev, 0), stargatefs_rpc_irq, 0, STARGATEFS_NAME, dev);
 	if (err) {
-		dev_warn(&pdev->dev, "cannot take vector 0 (%d): requests poll the zone\n", err);
+		dev_warn(&pdev->dev, "cannot take vector 0 (%d): requests poll\n", err);
 		pci_free_irq_vectors(pdev);
-		return;
+		return 0;
 	}
 	rpc->irq = pci_irq_vector(pdev, 0);
-	dev_info(&pdev->dev, "peer slot %u\n", rpc->slot);
+	return 0;
 }
 
-/*
- * A plain device gives its claim back (the host sees it depart within a
- * poll) and sends nothing more: requests fail with EIO. The area stays
- * mapped (and rpc->area set) as long as the device lives, so a request
- * racing with this only ever reads zone memory.
- */
-static void stargatefs_unclaim(struct stargatefs_device *dev)
-{
-	struct stargatefs_rpc *rpc = &dev->rpc;
-	struct sgz_ring_header *hdr;
-
-	if (!rpc->nonce)
-		return;
-	cancel_delayed_work_sync(&rpc->heartbeat);
-	WRITE_ONCE(rpc->lost, true);
-	hdr = stargatefs_area_of(dev, rpc->slot);
-	if (hdr)
-		cmpxchg((u64 *)&hdr->claim, cpu_to_le64(rpc->nonce), 0);
-	rpc->nonce = 0;
-	stargatefs_rpc_wake(dev);
-}
-
-/* Unbinding: the vector and a plain device's claim go now; waiters keep polling until their mounts go. */
+/* Unbinding an area device: its vector goes now, and its requests fail with EIO; waiters keep polling until their mounts go. */
 void stargatefs_rpc_remove(struct stargatefs_device *dev)
 {
-	stargatefs_unclaim(dev);
-	if (dev->rpc.irq >= 0) {
-		free_irq(dev->rpc.irq, dev);
+	struct stargatefs_rpc *rpc = &dev->own_rpc;
+
+	WRITE_ONCE(rpc->lost, true);
+	if (rpc->irq >= 0) {
+		free_irq(rpc->irq, dev);
 		pci_free_irq_vectors(dev->pdev);
-		dev->rpc.irq = -1;
+		rpc->irq = -1;
 	}
+	stargatefs_rpc_wake_client(rpc);
 }
 
 void stargatefs_rpc_release(struct stargatefs_device *dev)
 {
-	if (dev->rpc.regs)
-		pci_iounmap(dev->pdev, dev->rpc.regs);
+	if (dev->own_rpc.regs)
+		pci_iounmap(dev->pdev, dev->own_rpc.regs);
 }
 
 /*
- * At a new superblock (dev->geo just checked): finds the device's own area
- * and continues its seq from the largest one the area holds. A tag whose
- * request is still pending (sent before this mount, by this guest's
- * earlier life) is left alone until its reply is done. A plain device
- * claims a slot only for a read-write superblock: a read-only one sends
- * no request.
+ * At a new superblock (dev->geo and dev->area just set): the data device
+ * uses its area device's client, whose request ring and open table are in
+ * the private area and whose replies are in this slot's ring area in Z;
+ * seq continues from the largest one the rings hold. A tag whose request
+ * is still pending (sent before this mount, by this guest's earlier life)
+ * is left alone until its reply is done. Without an area device the data
+ * device's own client sends nothing.
  */
-void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw)
+void stargatefs_rpc_mount(struct stargatefs_device *dev)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct stargatefs_rpc *rpc = dev->area ? &dev->area->own_rpc : &dev->own_rpc;
 	unsigned int tag;
 	u64 seq, done;
 
+	dev->rpc = rpc;
 	spin_lock(&rpc->tag_lock);
 	rpc->area = NULL;
-	if (!dev->geo.rings_ok) {
-		spin_unlock(&rpc->tag_lock);
-		return;
-	}
-	if (!rpc->regs) {
-		/* The host zeroes the area when it makes the slot live: nothing in it is pending. */
-		rpc->area = rw ? stargatefs_claim(dev) : NULL;
+	rpc->replies = NULL;
+	if (!dev->area || !dev->geo.rings_ok) {
 		spin_unlock(&rpc->tag_lock);
 		return;
 	}
 	if (rpc->slot == SGZ_HOST_PEER_SLOT || rpc->slot >= dev->geo.max_peers) {
-		dev_warn(&dev->pdev->dev, "no request area for peer slot %u: namespace changes give EROFS\n",
+		dev_warn(&dev->pdev->dev, "no reply ring for peer slot %u: namespace changes give EROFS\n",
 			 rpc->slot);
 		spin_unlock(&rpc->tag_lock);
 		return;
 	}
-	rpc->area = stargatefs_area_of(dev, rpc->slot);
+	rpc->replies = stargatefs_zone_addr(dev, dev->geo.rings_offset + (u64)rpc->slot * dev->geo.ring_bytes,
+					    dev->geo.ring_bytes);
+	if (rpc->replies)
+		rpc->area = dev->area->kaddr + SGZ_AREA_RING;
 	for (tag = 0; rpc->area && tag < SGZ_RING_SLOTS; tag++) {
 		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
 		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
@@ -305,24 +215,16 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw)
 	spin_unlock(&rpc->tag_lock);
 }
 
-/*
- * At the end of the superblock (no file open): a plain device gives its
- * claim back, and the host sees it depart within a poll.
- */
+/* At the end of the superblock (no file open): the data device goes back to its own client. */
 void stargatefs_rpc_unmount(struct stargatefs_device *dev)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
-
-	if (rpc->regs)
-		return;
-	stargatefs_unclaim(dev);
-	rpc->area = NULL;
+	dev->rpc = &dev->own_rpc;
 }
 
 /* Frees abandoned tags whose reply arrived; tag_lock held. */
 static void stargatefs_reclaim(struct stargatefs_device *dev)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct stargatefs_rpc *rpc = dev->rpc;
 	unsigned int tag;
 
 	for (tag = 0; tag < SGZ_RING_SLOTS; tag++) {
@@ -338,7 +240,7 @@ static void stargatefs_reclaim(struct stargatefs_device *dev)
 
 static bool stargatefs_take_tag(struct stargatefs_device *dev, unsigned int *tag)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct stargatefs_rpc *rpc = dev->rpc;
 	bool got = false;
 
 	spin_lock(&rpc->tag_lock);
@@ -368,14 +270,14 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigne
 
 	for (;;) {
 		if (killable)
-			left = wait_event_killable_timeout(dev->rpc.wait, cond(dev, arg), poll);
+			left = wait_event_killable_timeout(dev->rpc->wait, cond(dev, arg), poll);
 		else
-			left = wait_event_timeout(dev->rpc.wait, cond(dev, arg), poll);
+			left = wait_event_timeout(dev->rpc->wait, cond(dev, arg), poll);
 		if (left > 0)
 			return 0;
 		if (left < 0)
 			return -EINTR;
-		if (READ_ONCE(dev->rpc.lost))
+		if (READ_ONCE(dev->rpc->lost))
 			return -EIO;
 		if (time_after(jiffies, deadline))
 			return -EIO;
@@ -385,30 +287,6 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigne
 static bool stargatefs_tag_cond(struct stargatefs_device *dev, void *arg)
 {
 	return stargatefs_take_tag(dev, arg);
-}
-
-/*
- * A plain device's first requests wait up to STARGATEFS_JOIN_WAIT_MS for
- * the host to make its claimed slot live. Returns 0, -EIO when the claim
- * was lost, -EROFS when no service answers the claim, or -EINTR.
- */
-static int stargatefs_join_wait(struct stargatefs_device *dev, bool killable)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_JOIN_WAIT_MS);
-
-	while (!stargatefs_rpc_ready(dev)) {
-		if (READ_ONCE(dev->rpc.lost))
-			return -EIO;
-		if (time_after(jiffies, deadline))
-			return -EROFS;
-		if (killable && fatal_signal_pending(current))
-			return -EINTR;
-		if (killable)
-			schedule_timeout_killable(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
-		else
-			schedule_timeout_uninterruptible(max_t(long, 1, msecs_to_jiffies(STARGATEFS_POLL_MS)));
-	}
-	return 0;
 }
 
 /*
@@ -425,13 +303,10 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 	struct sgz_request *req;
 	int err;
 
-	if (!dev->rpc.area)
+	if (!dev->rpc->area)
 		return ERR_PTR(-EROFS);
-	if (!stargatefs_rpc_ready(dev)) {
-		err = stargatefs_join_wait(dev, killable);
-		if (err)
-			return ERR_PTR(err);
-	}
+	if (READ_ONCE(dev->rpc->lost))
+		return ERR_PTR(-EIO);
 	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_tag_cond, tag);
 	if (err)
 		return ERR_PTR(err);
@@ -485,9 +360,9 @@ static bool stargatefs_done_cond(struct stargatefs_device *dev, void *arg)
 
 static void stargatefs_put_tag(struct stargatefs_device *dev, unsigned int tag)
 {
-	spin_lock(&dev->rpc.tag_lock);
-	dev->rpc.busy &= ~BIT(tag);
-	spin_unlock(&dev->rpc.tag_lock);
+	spin_lock(&dev->rpc->tag_lock);
+	dev->rpc->busy &= ~BIT(tag);
+	spin_unlock(&dev->rpc->tag_lock);
 	stargatefs_rpc_wake(dev);
 }
 
@@ -527,7 +402,7 @@ static_assert(SGZ_STATUS_ESTALE == ESTALE);
 int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
 			struct sgz_reply *reply)
 {
-	struct stargatefs_rpc *rpc = &dev->rpc;
+	struct stargatefs_rpc *rpc = dev->rpc;
 	struct sgz_request *req = stargatefs_req_slot(dev, tag);
 	struct stargatefs_done_arg arg = { .tag = tag };
 	u32 opcode = le32_to_cpu(req->opcode), status;
@@ -609,7 +484,7 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable)
 	arg.word = stargatefs_zone_lock_word(dev, ino);
 	if (!arg.word)
 		return -EIO;
-	arg.mine = dev->rpc.slot + 1;
+	arg.mine = dev->rpc->slot + 1;
 	if (stargatefs_ilock_cond(dev, &arg))
 		return 0;
 	return stargatefs_wait(dev, killable, STARGATEFS_LOCK_TIMEOUT_MS, stargatefs_ilock_cond, &arg);
@@ -625,16 +500,16 @@ static void stargatefs_ring_peers(struct stargatefs_device *dev)
 	const struct sgz_peer *peer;
 	u32 i, ivposition;
 
-	/* A plain device has no doorbell: its peers' waits poll. */
-	if (!dev->rpc.regs)
+	/* Without a doorbell, the peers' waits poll. */
+	if (!dev->rpc->regs)
 		return;
 	for (i = 0; i < dev->geo.max_peers; i++) {
 		peer = stargatefs_peer(dev, i);
-		if (i == dev->rpc.slot || !peer || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
+		if (i == dev->rpc->slot || !peer || le32_to_cpu(READ_ONCE(peer->state)) != SGZ_PEER_LIVE)
 			continue;
 		ivposition = le32_to_cpu(READ_ONCE(peer->ivposition)) & 0xffff;
-		if (ivposition != dev->rpc.slot)
-			writel(ivposition << 16, dev->rpc.regs + STARGATEFS_REG_DOORBELL);
+		if (ivposition != dev->rpc->slot)
+			writel(ivposition << 16, dev->rpc->regs + STARGATEFS_REG_DOORBELL);
 	}
 }
 
@@ -651,7 +526,7 @@ void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino)
 
 static struct sgz_open *stargatefs_open_table(struct stargatefs_device *dev)
 {
-	return dev->rpc.area + SGZ_RING_OPENS;
+	return dev->rpc->area + SGZ_RING_OPENS;
 }
 
 /*
@@ -668,7 +543,7 @@ int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
 	if (!stargatefs_rpc_ready(dev))
 		return 0;
 	table = stargatefs_open_table(dev);
-	spin_lock(&dev->rpc.open_lock);
+	spin_lock(&dev->rpc->open_lock);
 	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
 		e = &table[i];
 		if (!e->ino || !e->count) {
@@ -692,7 +567,7 @@ int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
 	smp_wmb();
 	WRITE_ONCE(free->count, cpu_to_le32(1));
 out:
-	spin_unlock(&dev->rpc.open_lock);
+	spin_unlock(&dev->rpc->open_lock);
 	smp_mb();
 	return err;
 }
@@ -708,10 +583,10 @@ bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation
 	unsigned int i;
 	u32 count;
 
-	if (!dev->rpc.area)
+	if (!dev->rpc->area)
 		return false;
 	table = stargatefs_open_table(dev);
-	spin_lock(&dev->rpc.open_lock);
+	spin_lock(&dev->rpc->open_lock);
 	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
 		e = &table[i];
 		count = le32_to_cpu(e->count);
@@ -724,7 +599,7 @@ bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation
 		}
 		break;
 	}
-	spin_unlock(&dev->rpc.open_lock);
+	spin_unlock(&dev->rpc->open_lock);
 	smp_mb();
 	return last;
 }

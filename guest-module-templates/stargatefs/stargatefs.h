@@ -103,16 +103,19 @@ struct stargatefs_geometry {
 };
 
 /*
- * The request client of one device (rpc.c). area is the device's own
- * ring area in the zone (NULL: no requests, namespace changes give EROFS).
- * tag_lock guards the tag bitmaps, seq and tag_seq; open_lock the open
- * table in the area.
+ * A request client (rpc.c): an area device's own, used by the data device
+ * mounted with it, or a data device's own when it has none (area NULL:
+ * no requests, namespace changes give EROFS). area is the ring area in
+ * the private area (request ring, open table); replies this slot's ring
+ * area in Z (the reply ring). tag_lock guards the tag bitmaps, seq and
+ * tag_seq; open_lock the open table.
  */
 struct stargatefs_rpc {
-	void __iomem *regs;		/* BAR0 of a doorbell device, else NULL */
+	void __iomem *regs;		/* BAR0 of the area's doorbell device, else NULL */
 	int irq;			/* vector 0's irq, or -1 */
 	u32 slot;			/* own peer slot (IVPosition) */
 	void *area;
+	const void *replies;
 	wait_queue_head_t wait;		/* woken by vector 0 and by freed tags */
 	atomic_t wakes;			/* times wait was woken */
 	spinlock_t tag_lock;
@@ -122,10 +125,7 @@ struct stargatefs_rpc {
 	u64 seq;			/* the last seq sent */
 	spinlock_t open_lock;
 	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
-	/* ivshmem-plain: the claim on the slot's area (docs/requests.md "Guests without doorbells"). */
-	u64 nonce;			/* 0: no claim */
-	bool lost;			/* the claim was taken away: requests fail with EIO */
-	struct delayed_work heartbeat;
+	bool lost;			/* the area device was unbound: requests fail with EIO */
 };
 
 /*
@@ -133,18 +133,22 @@ struct stargatefs_rpc {
  * and its PCI binding is gone (kref); the zone window stays mapped that
  * long, so a mount never sees its memory vanish under it.
  *
- * A zone is two devices (docs/guest-module.md "Devices"): a structure
- * device, whose BAR2 is the read-only structure file Z (it starts with
- * SGZ_MAGIC), mapped with memremap() and never stored to, with no index
- * and no DAX device; and a data device, whose BAR2 is Z.data, mapped as
- * ZONE_DEVICE pages under a DAX device, with a mount index and requests.
- * A mount of a data device holds a reference on its structure partner.
+ * A zone is two or three devices (docs/guest-module.md "Devices"): a
+ * structure device, whose BAR2 is the read-only structure file Z (it
+ * starts with SGZ_MAGIC), mapped with memremap() and never stored to, with
+ * no index and no DAX device; a data device, whose BAR2 is Z.data, mapped
+ * as ZONE_DEVICE pages under a DAX device, with a mount index; and, for a
+ * guest the host service serves, an area device: the ivshmem-doorbell
+ * device whose BAR2 is this guest's private area (SGZ_AREA_MAGIC), with
+ * the request client. A mount of a data device holds a reference on its
+ * structure partner and on its area partner.
  */
 struct stargatefs_device {
 	struct kref kref;
 	struct list_head node;		/* in stargatefs_devices, until remove */
 	struct pci_dev *pdev;
 	bool is_structure;		/* BAR2 is a structure file Z */
+	bool is_area;			/* BAR2 is a guest's private area */
 	bool removed;			/* unbound: zone reads through it give NULL (EIO) */
 	int index;			/* data devices, bind order: the mount source "0", "1", ... */
 	phys_addr_t phys;		/* BAR2 */
@@ -153,8 +157,9 @@ struct stargatefs_device {
 	struct dev_pagemap pgmap;	/* data devices */
 	struct dax_device *dax;		/* data devices */
 	struct stargatefs_geometry geo;	/* valid while mounted */
-	/* The structure partner, referenced while mounted (a data device's superblock). */
+	/* The partners, referenced while mounted (a data device's superblock); area may be NULL. */
 	struct stargatefs_device *structure;
+	struct stargatefs_device *area;
 	/*
 	 * The superblock's mount options (valid while mounted; super.c):
 	 * suid lets the VFS see setuid and setgid bits of regular files,
@@ -164,7 +169,8 @@ struct stargatefs_device {
 	bool devices;
 	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
-	struct stargatefs_rpc rpc;
+	struct stargatefs_rpc own_rpc;
+	struct stargatefs_rpc *rpc;	/* own_rpc, or the mounted area's */
 };
 
 /* The VFS inode, and the zone inode state it was last checked against. */
@@ -204,6 +210,7 @@ struct stargatefs_extent {
 /* main.c */
 struct stargatefs_device *stargatefs_device_find(const char *source);
 struct stargatefs_device *stargatefs_structure_find(const u8 *uuid, bool *any);
+struct stargatefs_device *stargatefs_area_find(const u8 *uuid);
 void stargatefs_device_put(struct stargatefs_device *dev);
 u32 stargatefs_crc32c(const void *data, size_t len);
 
@@ -229,10 +236,10 @@ bool stargatefs_dirent_valid(struct stargatefs_device *dev,
 __le64 *stargatefs_zone_lock_word(struct stargatefs_device *dev, u64 ino);
 
 /* rpc.c */
-void stargatefs_rpc_probe(struct stargatefs_device *dev);
+int stargatefs_rpc_probe(struct stargatefs_device *dev);
 void stargatefs_rpc_remove(struct stargatefs_device *dev);
 void stargatefs_rpc_release(struct stargatefs_device *dev);
-void stargatefs_rpc_mount(struct stargatefs_device *dev, bool rw);
+void stargatefs_rpc_mount(struct stargatefs_device *dev);
 void stargatefs_rpc_unmount(struct stargatefs_device *dev);
 bool stargatefs_rpc_ready(struct stargatefs_device *dev);
 void stargatefs_rpc_groups(struct sgz_request *req, kgid_t want);

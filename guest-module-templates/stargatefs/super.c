@@ -4,9 +4,11 @@
  * (see stargatefs_device_find()); all mounts of one device share one
  * superblock, whose s_fs_info holds a reference to the device.
  */
+#include <linux/delay.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -110,12 +112,13 @@ static const struct fs_parameter_spec stargatefs_params[] = {
 
 /*
  * fc->fs_private: the geometry checked at get_tree with the structure
- * partner it was read from (referenced until a new superblock takes it),
- * and the options given.
+ * partner it was read from and the area partner found by its uuid (both
+ * referenced until a new superblock takes them), and the options given.
  */
 struct stargatefs_fs_context {
 	struct stargatefs_geometry geo;
 	struct stargatefs_device *structure;
+	struct stargatefs_device *area;
 	bool suid;
 	bool devices;
 	unsigned int given;	/* BIT(STARGATEFS_OPT_*) named in this mount or remount */
@@ -162,8 +165,10 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	dev->geo = ctx->geo;
 	dev->structure = ctx->structure;
 	ctx->structure = NULL;
+	dev->area = ctx->area;
+	ctx->area = NULL;
 	stargatefs_apply_options(sb, ctx);
-	stargatefs_rpc_mount(dev, !sb_rdonly(sb));
+	stargatefs_rpc_mount(dev);
 	sb->s_magic = STARGATEFS_MAGIC;
 	sb->s_op = &stargatefs_super_ops;
 	sb->s_d_op = &stargatefs_dentry_ops;
@@ -185,6 +190,35 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	return sb->s_root ? 0 : -ENOMEM;
 }
 
+/*
+ * A read-write mount needs a data device that takes stores: refused
+ * (EROFS, one line) when the area says the guest's export is read-only,
+ * or when a store to the probe word (inode 0's hint, which no file uses)
+ * does not read back, as on a device QEMU maps with readonly=on. Another
+ * guest's probe may overwrite it in between: tried a few times.
+ */
+static int stargatefs_writable(struct stargatefs_device *dev, struct stargatefs_fs_context *ctx,
+			       struct fs_context *fc)
+{
+	const struct sgz_area *area = ctx->area ? ctx->area->kaddr : NULL;
+	u64 *probe = dev->kaddr + (ctx->geo.hints_offset - ctx->geo.zone_size) + 8;
+	u64 nonce;
+	int i;
+
+	if (area && (le32_to_cpu(READ_ONCE(area->flags)) & SGZ_AREA_READONLY))
+		return errorf(fc, "stargatefs: %s is exported read-only to this guest (serve --socket PATH,ro): mount -o ro",
+			      fc->source), -EROFS;
+	for (i = 0; i < 5; i++) {
+		nonce = get_random_u64() | 1;
+		WRITE_ONCE(*probe, nonce);
+		if (READ_ONCE(*probe) == nonce)
+			return 0;
+		msleep(1);
+	}
+	return errorf(fc, "stargatefs: %s: the data device drops stores (QEMU maps Z.data with readonly=on): mount -o ro",
+		      fc->source), -EROFS;
+}
+
 static int stargatefs_get_tree(struct fs_context *fc)
 {
 	struct stargatefs_fs_context *ctx = fc->fs_private;
@@ -203,6 +237,14 @@ static int stargatefs_get_tree(struct fs_context *fc)
 	if (err) {
 		stargatefs_device_put(dev);
 		return err;
+	}
+	ctx->area = stargatefs_area_find(ctx->geo.uuid);
+	if (!(fc->sb_flags & SB_RDONLY)) {
+		err = stargatefs_writable(dev, ctx, fc);
+		if (err) {
+			stargatefs_device_put(dev);
+			return err;
+		}
 	}
 	/* get_tree_keyed() hands the reference to a new superblock, or leaves it in fc. */
 	err = get_tree_keyed(fc, stargatefs_fill_super, dev);
@@ -248,6 +290,8 @@ static void stargatefs_free_fc(struct fs_context *fc)
 		stargatefs_device_put(fc->s_fs_info);
 	if (ctx && ctx->structure)
 		stargatefs_device_put(ctx->structure);
+	if (ctx && ctx->area)
+		stargatefs_device_put(ctx->area);
 	kfree(ctx);
 }
 
@@ -277,6 +321,9 @@ static void stargatefs_kill_sb(struct super_block *sb)
 		if (dev->structure)
 			stargatefs_device_put(dev->structure);
 		dev->structure = NULL;
+		if (dev->area)
+			stargatefs_device_put(dev->area);
+		dev->area = NULL;
 		stargatefs_device_put(dev);
 	}
 }

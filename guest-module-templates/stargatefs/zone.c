@@ -79,11 +79,19 @@ static void stargatefs_rings_check(struct device *d, const struct sgz_superblock
 			geo->max_peers, geo->ring_bytes);
 }
 
-/* A major version this module reads; logs one line naming both versions if not. */
+/*
+ * A major version this module reads; logs one line naming both versions if
+ * not. 2.0 (a step of format 2 whose request rings every guest wrote) too.
+ */
 static int stargatefs_version(struct device *d, __le16 major, __le16 minor)
 {
-	if (le16_to_cpu(major) == SGZ_VERSION_MAJOR)
+	if (le16_to_cpu(major) == SGZ_VERSION_MAJOR && le16_to_cpu(minor) >= 1)
 		return 0;
+	if (le16_to_cpu(major) == SGZ_VERSION_MAJOR) {
+		dev_err(d, "zone refused: format %u.%u kept the request rings where every guest writes; this module reads %u.%u and later: recreate the zone (stargate zone create)\n",
+			le16_to_cpu(major), le16_to_cpu(minor), SGZ_VERSION_MAJOR, SGZ_VERSION_MINOR);
+		return -EINVAL;
+	}
 	dev_err(d, "zone refused: format version %u.%u, this module reads %u.x\n",
 		le16_to_cpu(major), le16_to_cpu(minor), SGZ_VERSION_MAJOR);
 	return -EINVAL;
@@ -155,14 +163,14 @@ static struct stargatefs_device *stargatefs_partner(struct stargatefs_device *de
 }
 
 /*
- * The 2.0 layout: the fixed regions in Z before the pool, the rings and
- * hints in Z.data's header chunks after the data header's page, the chunk
- * space from the pool's start to the end of Z.data.
+ * The 2.1 layout: the fixed regions (the rings among them) in Z before the
+ * pool, the hints in Z.data's header chunks after the data header's page,
+ * the chunk space from the pool's start to the end of Z.data.
  */
 static int stargatefs_layout_check(struct device *d, const struct sgz_superblock *sb,
 				   struct stargatefs_geometry *geo)
 {
-	static const u8 in_structure[] = { 0, 1, 2, 4, 5, 6, 7, 8 };
+	static const u8 in_structure[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	const struct sgz_region *regions = &sb->journal;
 	u64 pool_chunks = le32_to_cpu(sb->pool_chunks);
 	u64 header_chunks = le32_to_cpu(sb->header_chunks);
@@ -192,10 +200,9 @@ static int stargatefs_layout_check(struct device *d, const struct sgz_superblock
 			return -EINVAL;
 		}
 	}
-	if (!stargatefs_region_ok(&sb->rings, geo->zone_size + SGZ_PAGE_SIZE, header_end) ||
-	    !stargatefs_region_ok(&sb->hints, geo->zone_size + SGZ_PAGE_SIZE, header_end) ||
+	if (!stargatefs_region_ok(&sb->hints, geo->zone_size + SGZ_PAGE_SIZE, header_end) ||
 	    le64_to_cpu(sb->hints.size) / SGZ_HINT_SIZE < geo->inode_count) {
-		dev_err(d, "zone refused: rings or hints lie outside the data file's header chunks\n");
+		dev_err(d, "zone refused: the hints lie outside the data file's header chunks\n");
 		return -EINVAL;
 	}
 	geo->hints_offset = le64_to_cpu(sb->hints.offset);
@@ -204,7 +211,7 @@ static int stargatefs_layout_check(struct device *d, const struct sgz_superblock
 
 /*
  * Checks a data device's zone: its data header, its structure partner's
- * superblock (magic, version, crc, geometry, the 2.0 layout) and that the
+ * superblock (magic, version, crc, geometry, the 2.1 layout) and that the
  * two are one zone. Returns 0 with the geometry in out and the partner,
  * referenced, in *structure; or -EINVAL after one log line that says why
  * the zone is refused.

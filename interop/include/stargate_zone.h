@@ -31,8 +31,11 @@
  * Format 2: a zone is two files (docs/zone-format.md). The structure file
  * Z is written by the host only and every guest maps it read-only (QEMU's
  * memory-backend-file readonly=on); the data file Z.data holds file data
- * and the few things a guest may write (rings, inode hints), and guests
- * map it read-write. Every offset in the format is a *zone offset* in one
+ * and the few things a guest may write (inode hints), and guests map it
+ * read-write. Since 2.1 each guest also has a private area (struct
+ * sgz_area, a file of its own that only it and the host map): its request
+ * ring and open table. A guest's replies are in Z, in its slot of the
+ * rings region, where no guest can write them. Every offset in the format is a *zone offset* in one
  * logical space: [0, zone_size) is Z, [zone_size, zone_size +
  * data_file_size) is Z.data (zone offset zone_size + x is byte x of
  * Z.data). A guest turns a zone offset into an address in the BAR of the
@@ -45,8 +48,9 @@
  *   journal      undo journal of the host's structural changes
  *   peer_table   max_peers x struct sgz_peer
  *   lock_table   lock_slots x struct sgz_lock
- *   rings        max_peers x ring_bytes: request and reply rings (in Z.data's
- *                header chunks: guests write them)
+ *   rings        max_peers x ring_bytes: each slot's host_epoch and reply
+ *                ring (2.1: in Z, host-written; the request ring and open
+ *                table of the same layout are in the guest's private area)
  *   inode_bitmap 1 bit per inode, set = in use
  *   page_bitmap  1 bit per 4 KiB page of the data region, set = in use
  *   chunk_usage  __le16 per 2 MiB data chunk: pages of it in use (0..512)
@@ -87,9 +91,16 @@
  * header chunks; data_file_size; struct sgz_data_header; the inode lock
  * word and every guest-written inode field moved to struct sgz_hint in
  * Z.data; sgz_inode.alloc_end.
+ * 2.1: the rings region moves into Z and holds only what the host writes
+ * (host_epoch, the reply ring); each guest's request ring and open table
+ * are in its private area (struct sgz_area, SGZ_AREA_*), which the service
+ * gives the guest as its ivshmem-doorbell device; guests without one
+ * (ivshmem-plain) send no requests, so the claim protocol (SGZ_CLAIM_*) is
+ * unused. 2.0 was a step of issue 13 that no release carried: readers of
+ * 2.1 refuse it, instead of the major version moving.
  */
 #define SGZ_VERSION_MAJOR 2
-#define SGZ_VERSION_MINOR 0
+#define SGZ_VERSION_MINOR 1
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -129,6 +140,22 @@
 #define SGZ_PEER_SIZE 128
 #define SGZ_LOCK_SIZE 64
 #define SGZ_RING_BYTES 16384
+/*
+ * A guest's private area (2.1): SGZ_AREA_SIZE bytes that only that guest
+ * and the host map, the BAR2 of the guest's ivshmem-doorbell device (the
+ * service makes one file per connection, ZONE.area.SLOT, and sends it as the
+ * client's shared memory). struct sgz_area at 0, the ring area (the rings
+ * region's layout: its request ring and open table; its reply ring is not
+ * used, replies are in Z) at SGZ_AREA_RING; the rest reserved.
+ * "SGZAREA2" read as a little-endian 64-bit number.
+ */
+#define SGZ_AREA_MAGIC 0x32414552415a4753ULL
+#define SGZ_AREA_SIZE 65536
+#define SGZ_AREA_RING 4096
+#define SGZ_AREA_HEADER_SIZE 64
+/* sgz_area.flags: the export policy of the socket the guest came through. */
+#define SGZ_AREA_READONLY 0x1
+#define SGZ_AREA_ROOT_SQUASH 0x2
 
 /*
  * Shared page tables: 4 KiB nodes of 512 little-endian __u64 entries in the
@@ -541,9 +568,11 @@ struct sgz_lock {
 _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 
 /*
- * The rings region: max_peers areas of ring_bytes each; peer slot p's area
- * starts at rings.offset + p * ring_bytes. A guest's area holds its request
- * ring, its reply ring and its open table:
+ * A ring area: ring_bytes laid out as below. Peer slot p's area in the
+ * rings region (Z) starts at rings.offset + p * ring_bytes; there the host
+ * writes host_epoch and the reply ring. The guest's own copy of the layout,
+ * at SGZ_AREA_RING in its private area, holds its request ring and its open
+ * table (2.1; in 2.0 one area in Z.data held all four):
  *
  *      0 struct sgz_ring_header
  *     64 SGZ_RING_SLOTS x struct sgz_request   (the request ring)
@@ -558,8 +587,8 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * body, seq included, in one journalled change), then stores done = seq
  * and rings the guest's vector 0. A slot is pending while request.seq is
  * not reply.done; the host takes pending slots of one peer in seq order.
- * With no doorbells (ivshmem-plain, or a restarted host service, whose
- * eventfds QEMU never learns) both sides poll. docs/requests.md has the
+ * With no doorbells (a restarted host service, whose eventfds QEMU never
+ * learns) both sides poll. docs/requests.md has the
  * tables.
  */
 #define SGZ_RING_SLOTS 8
@@ -698,8 +727,9 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_LOCK_WRITE 2
 
 /*
- * A guest without doorbells (ivshmem-plain: no IVPosition, no peer slot from
- * the server) claims a free slot's area itself: it reads the slot FREE in the
+ * Unused since 2.1 (a plain guest has no private area and sends no
+ * requests); the values stay reserved. In 2.0, a guest without doorbells
+ * (ivshmem-plain: no IVPosition, no peer slot from the server) claimed a free slot's area itself: it reads the slot FREE in the
  * peer table, then cmpxchg(claim, 0 -> nonce), nonce random and neither 0 nor
  * SGZ_CLAIM_HOST, trying slots from max_peers-1 down. The host makes a
  * claimed FREE slot a live peer (pid 0) and serves it by polling. The guest
@@ -714,7 +744,8 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_CLAIM_TIMEOUT_MS 3000
 
 /*
- * Head of a peer's ring area.
+ * Head of a peer's ring area. In the rings region (Z) only host_epoch is
+ * used; in a private area only guest_flags (claim and heartbeat: 2.0).
  *   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
  *  32 reserved[4]
  */
@@ -731,6 +762,29 @@ struct sgz_ring_header {
 	__le64 reserved[4];
 };
 _Static_assert(sizeof(struct sgz_ring_header) == SGZ_RING_REQUESTS, "sgz_ring_header size");
+
+/*
+ * Head of a guest's private area, written by the host before the guest
+ * sees the area (a guest may overwrite its own copy: nothing else reads it
+ * back).
+ *   0 magic  8 version_major  10 version_minor  12 slot  16 uuid[16]
+ *  32 flags  36 reserved0  40 reserved[3]
+ */
+struct sgz_area {
+	__le64 magic;
+	__le16 version_major;
+	__le16 version_minor;
+	/* The guest's peer slot (its IVPosition). */
+	__le32 slot;
+	/* The zone's uuid. */
+	__u8 uuid[16];
+	/* SGZ_AREA_* */
+	__le32 flags;
+	__le32 reserved0;
+	__le64 reserved[3];
+};
+_Static_assert(sizeof(struct sgz_area) == SGZ_AREA_HEADER_SIZE, "sgz_area size");
+_Static_assert(SGZ_AREA_RING + SGZ_RING_BYTES <= SGZ_AREA_SIZE, "the ring area fits the private area");
 
 /*
  * A request, SGZ_REQUEST_SIZE bytes, written by a guest (untrusted).

@@ -21,13 +21,33 @@ public class IvshmemServerTests
         Assert.Equal([0, 1], a.PeerFds.Keys.Order());
         Assert.All(a.PeerFds.Values, fds => Assert.Equal(3, fds.Count));
 
-        // The memory fd is the zone's data file (the structure file is QEMU's own read-only device): its size, its header.
-        using var data = new Microsoft.Win32.SafeHandles.SafeFileHandle(a.MemoryFd, ownsHandle: false);
-        Assert.Equal((long)server.Zone.Size, RandomAccess.GetLength(data));
-        Assert.Equal(RandomAccess.GetLength(data), new FileInfo(server.Zone.Path + ".data").Length);
-        var magic = new byte[8];
-        RandomAccess.Read(data, magic, 0);
-        Assert.Equal(SgzAbi.DataMagic, BitConverter.ToUInt64(magic));
+        // The memory fd is this guest's own private area (the zone's files are QEMU's own plain devices):
+        // ZONE.area.1, 0600, its header naming the zone, the slot and the socket's policy.
+        using var area = new Microsoft.Win32.SafeHandles.SafeFileHandle(a.MemoryFd, ownsHandle: false);
+        Assert.Equal(SgzAbi.AreaSize, RandomAccess.GetLength(area));
+        string path = GuestAreas.PathOf(server.Zone.Path, 1);
+        Assert.Equal(0, Stargate.Interop.Native.Libc.Stat(path, out var status));
+        Assert.Equal(0x180u, status.Mode & 0xfff);
+        var header = new byte[SgzAbi.AreaHeaderSize];
+        RandomAccess.Read(area, header, 0);
+        Assert.Equal(SgzAbi.AreaMagic, BitConverter.ToUInt64(header));
+        Assert.Equal((ushort)SgzAbi.VersionMajor, BitConverter.ToUInt16(header, 8));
+        Assert.Equal(1u, BitConverter.ToUInt32(header, 12));
+        var uuid = new byte[16];
+        using (var z = File.OpenHandle(server.Zone.Path))
+        {
+            RandomAccess.Read(z, uuid, 24); // sgz_superblock.uuid
+        }
+
+        Assert.Equal(uuid, header[16..32]);
+        Assert.Equal(0u, BitConverter.ToUInt32(header, 32)); // read-write, no root squash
+
+        // A second guest gets another file: neither maps the other's area.
+        using var b = new ProtocolClient(server.Socket, 3);
+        using var other = new Microsoft.Win32.SafeHandles.SafeFileHandle(b.MemoryFd, ownsHandle: false);
+        RandomAccess.Read(other, header, 0);
+        Assert.Equal(2u, BitConverter.ToUInt32(header, 12));
+        Assert.True(File.Exists(GuestAreas.PathOf(server.Zone.Path, 2)));
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public class RequestServingTests
         IvshmemServerTests.Eventually(() => server.Opened.Peers.Record(2).State == SgzAbi.PeerFree, "b's slot is freed");
         ulong rung = 0;
         IvshmemServerTests.Eventually(() => (rung += a.Rung(0)) > 0, "a is rung when b leaves");
-        Assert.Equal(0ul, guestB.Request(1).Seq);
+        Assert.False(File.Exists(GuestAreas.PathOf(server.Zone.Path, 2)), "b's private area is removed");
         Assert.Equal(0ul, guestB.ReplyRef(1).Done);
 
         ulong mine = guestA.Send(0, Req.Lock(file, SgzAbi.LockWrite, 0, 0, owner: 1, pid: 10));

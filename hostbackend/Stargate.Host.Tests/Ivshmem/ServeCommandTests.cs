@@ -63,9 +63,39 @@ public class ServeCommandTests
         using var zone = new TempZone();
         var r = StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell", "--socket", "/run/sg,1.sock", "--vectors", "8");
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal("-chardev socket,path=/run/sg,,1.sock,id=stargate0 -device ivshmem-doorbell,chardev=stargate0,vectors=8 " + StructureDevice(zone, "stargate0") + "\n", r.Stdout);
+        Assert.Equal(
+            DataDevice(zone, "stargate0", readOnly: false) + " " + StructureDevice(zone, "stargate0")
+            + " -chardev socket,path=/run/sg,,1.sock,id=stargate0 -device ivshmem-doorbell,chardev=stargate0,vectors=8\n",
+            r.Stdout);
         Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell").ExitCode);
         Assert.Equal(2, StargateProcess.Run("qemu-args", zone.Path, "--mode", "dorbell").ExitCode);
+    }
+
+    [Fact]
+    public void QemuArgs_ReadOnly_MapsTheDataFileReadOnlyToo_InBothModes()
+    {
+        using var zone = new TempZone();
+        var plain = StargateProcess.Run("qemu-args", zone.Path, "--mode", "plain", "--read-only");
+        Assert.Equal(0, plain.ExitCode);
+        Assert.Equal(DataDevice(zone, "stargate0", readOnly: true) + " " + StructureDevice(zone, "stargate0") + "\n", plain.Stdout);
+        var doorbell = StargateProcess.Run("qemu-args", zone.Path, "--mode", "doorbell", "--socket", "/run/sg.sock", "--read-only", "--id", "z1");
+        Assert.Equal(0, doorbell.ExitCode);
+        Assert.StartsWith(DataDevice(zone, "z1", readOnly: true) + " " + StructureDevice(zone, "z1") + " -chardev socket,path=/run/sg.sock,id=z1 ", doorbell.Stdout);
+    }
+
+    [Fact]
+    public void LibvirtXml_ReadOnly_PutsTheDataDeviceInTheCommandline_AndIsRefusedForPlain()
+    {
+        using var zone = new TempZone();
+        var plain = StargateProcess.Run("libvirt-xml", zone.Path, "--name", "x", "--mode", "plain", "--read-only");
+        Assert.Equal(1, plain.ExitCode);
+        Assert.Contains("--mode doorbell", plain.Stderr);
+        var r = StargateProcess.Run("libvirt-xml", zone.Path, "--name", "z", "--mode", "doorbell", "--socket", "/run/sg.sock", "--read-only");
+        Assert.Equal(0, r.ExitCode);
+        var printed = XElement.Parse("<printed>" + r.Stdout + "</printed>");
+        var args = printed.Element(LibvirtXml.Qemu + "commandline")!.Elements(LibvirtXml.Qemu + "arg").Select(a => a.Attribute("value")!.Value);
+        Assert.Equal(DataDevice(zone, "z", readOnly: true) + " " + StructureDevice(zone, "z"), string.Join(' ', args));
+        Assert.Equal("ivshmem-doorbell", printed.Element("shmem")!.Element("model")!.Attribute("type")!.Value);
     }
 
     [Fact]
@@ -120,7 +150,7 @@ public class ServeCommandTests
             Assert.True(again.ExitCode == 0, again.ToString());
             var root = XDocument.Parse(again.Stdout).Root!;
             Assert.Single(root.Elements(LibvirtXml.Qemu + "commandline"));
-            Assert.Equal(4, root.Element(LibvirtXml.Qemu + "commandline")!.Elements().Count());
+            Assert.Equal(mode[1] == "plain" ? 4 : 8, root.Element(LibvirtXml.Qemu + "commandline")!.Elements().Count());
             Assert.Single(root.Element("devices")!.Elements("shmem"));
         }
     }
@@ -130,6 +160,10 @@ public class ServeCommandTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => QemuArguments.For(new ZoneSizes("/z", 1 << 24, 1 << 24), AttachMode.Doorbell, "/s", ServerLimits.MaxVectors + 1));
     }
+
+    /// <summary>What qemu-args gives for the data file: ivshmem-plain on it, shared, read-only when asked.</summary>
+    private static string DataDevice(TempZone zone, string id, bool readOnly) =>
+        $"-object memory-backend-file,id={id},mem-path={zone.Path}.data,size={zone.Size},share=on{(readOnly ? ",readonly=on" : "")} -device ivshmem-plain,memdev={id}";
 
     /// <summary>What qemu-args adds for the structure file: ivshmem-plain on it, read-only.</summary>
     private static string StructureDevice(TempZone zone, string id) =>

@@ -80,7 +80,7 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
         var committed = guest.Reply(2, seq);
 
         // The state a service leaves when it dies between its commit and its store of done.
-        Volatile.Write(ref guest.ReplyRef(2).Done, 0UL);
+        Volatile.Write(ref bench.HostReply(1, 2).Done, 0UL);
         bench.RestartAfterCrash();
 
         Assert.True(guest.IsDone(2, seq), "the new service publishes done at its start");
@@ -212,9 +212,10 @@ public class CrashAndFuzzTests(ITestOutputHelper output)
 
             if (random.Next(50) == 0)
             {
-                int slot = guests[random.Next(guests.Length)].Slot;
-                bench.Server.PeerGone(slot);
-                bench.Zone.Peers.Set(slot, live: true, (ulong)Environment.ProcessId);
+                // A guest goes; a new one comes in its slot, with a new area.
+                int which = random.Next(guests.Length);
+                bench.Server.PeerGone(guests[which].Slot);
+                guests[which] = bench.Guest(guests[which].Slot);
             }
         }
 

@@ -44,12 +44,17 @@ internal sealed class RpcBench : IDisposable
     public TestGuest Guest(int slot, ulong? pid = null)
     {
         Zone.Peers.Set(slot, live: true, pid ?? (ulong)Environment.ProcessId);
+        Zone.Areas.Create(slot, 0).Dispose();
         var guest = new TestGuest(Temp.Path, Zone.Geometry, slot);
         _guests.Add(guest);
         return guest;
     }
 
     public int Serve() => Server.ProcessPending();
+
+    /// <summary>Reply <paramref name="tag"/> of <paramref name="slot"/> in Z, as the host writes it (a guest's mapping of Z is read-only).</summary>
+    public ref SgzReply HostReply(int slot, int tag) =>
+        ref Zone.Memory.Ref<SgzReply>(Zone.Geometry.RingAreaOffset(slot) + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize));
 
     /// <summary>Sends one request in <paramref name="tag"/>, serves, and returns its published reply.</summary>
     public SgzReply Call(TestGuest guest, SgzRequest request, int tag = 0)

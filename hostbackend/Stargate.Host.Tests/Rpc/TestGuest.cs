@@ -6,30 +6,37 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Tests.Rpc;
 
 /// <summary>
-/// A guest as the host sees one: its own shared mapping of the zone file, through
-/// which it writes requests into its slot's ring area the way stargatefs does
-/// (every field, then seq last with a release store) and reads replies (done,
-/// then the body) and keeps its open table.
+/// A guest as the host sees one, with the mappings a guest's QEMU gives it: its private
+/// area (ZONE.area.SLOT) read-write, through which it writes requests the way stargatefs
+/// does (every field, then seq last with a release store) and keeps its open table; the
+/// structure file Z read-only, where it reads its replies (done, then the body); and
+/// Z.data read-write (the inode hints).
 /// </summary>
 internal sealed unsafe class TestGuest : IDisposable
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly byte* _base;
-    private readonly ulong _area;
+    private readonly List<(MemoryMappedFile File, MemoryMappedViewAccessor View)> _maps = [];
+    private readonly byte* _data;
+    private readonly byte* _structure;
+    private readonly byte* _area;
+    private readonly ulong _replies;
     private readonly ZoneGeometry _geometry;
     private ulong _seq;
 
+    /// <summary>Maps the guest's files; an area file the host has not made yet is made here, as a hostile guest's operator could.</summary>
     public TestGuest(string zonePath, ZoneGeometry geometry, int slot)
     {
         Slot = slot;
-        // A guest maps Z.data read-write (its rings and hints are there); Z it may only read.
-        _file = MemoryMappedFile.CreateFromFile(ZoneFiles.DataPath(zonePath), FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite);
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _base = p + _view.PointerOffset;
-        _area = geometry.RingAreaOffset(slot) - geometry.ZoneSize;
+        string area = GuestAreas.PathOf(zonePath, slot);
+        if (!File.Exists(area))
+        {
+            using var made = File.Create(area);
+            made.SetLength(SgzAbi.AreaSize);
+        }
+
+        _data = Map(ZoneFiles.DataPath(zonePath), MemoryMappedFileAccess.ReadWrite);
+        _structure = Map(zonePath, MemoryMappedFileAccess.Read);
+        _area = Map(area, MemoryMappedFileAccess.ReadWrite) + SgzAbi.AreaRing;
+        _replies = geometry.RingAreaOffset(slot);
         _geometry = geometry;
     }
 
@@ -42,19 +49,21 @@ internal sealed unsafe class TestGuest : IDisposable
         set => _seq = value - 1;
     }
 
-    public ref SgzRequest Request(int tag) => ref *(SgzRequest*)(_base + _area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize));
+    public ref SgzRequest Request(int tag) => ref *(SgzRequest*)(_area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize));
 
-    public ref SgzReply ReplyRef(int tag) => ref *(SgzReply*)(_base + _area + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize));
+    /// <summary>Its reply slot, in Z: read-only to a guest (the mapping faults on a store).</summary>
+    public ref readonly SgzReply ReplyRef(int tag) => ref *(SgzReply*)(_structure + _replies + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize));
 
-    public ref SgzRingHeader Header => ref *(SgzRingHeader*)(_base + _area);
+    /// <summary>The head of its ring area in Z (host_epoch).</summary>
+    public ref readonly SgzRingHeader Header => ref *(SgzRingHeader*)(_structure + _replies);
 
-    public ref SgzOpen Open(int entry) => ref *(SgzOpen*)(_base + _area + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize));
+    public ref SgzOpen Open(int entry) => ref *(SgzOpen*)(_area + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize));
 
     /// <summary>An inode's lock word (in its hint, in Z.data), which guests take with cmpxchg(0 -> slot + 1).</summary>
     public ref ulong InodeLockWord(ulong ino) => ref Hint(ino).Lock;
 
     /// <summary>An inode's hint in Z.data, which guests write.</summary>
-    public ref SgzHint Hint(ulong ino) => ref *(SgzHint*)(_base + _geometry.HintOffset(ino) - _geometry.ZoneSize);
+    public ref SgzHint Hint(ulong ino) => ref *(SgzHint*)(_data + _geometry.HintOffset(ino) - _geometry.ZoneSize);
 
     /// <summary>Writes <paramref name="request"/> into slot <paramref name="tag"/>, seq last; returns the seq.</summary>
     public ulong Send(int tag, SgzRequest request)
@@ -77,13 +86,13 @@ internal sealed unsafe class TestGuest : IDisposable
     public ulong SendBytes(int tag, ReadOnlySpan<byte> bytes)
     {
         ulong seq = ++_seq;
-        var target = new Span<byte>(_base + _area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize), SgzAbi.RequestSize);
+        var target = new Span<byte>(_area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize), SgzAbi.RequestSize);
         bytes[8..SgzAbi.RequestSize].CopyTo(target[8..]);
         Volatile.Write(ref Request(tag).Seq, seq);
         return seq;
     }
 
-    public bool IsDone(int tag, ulong seq) => Volatile.Read(ref ReplyRef(tag).Done) == seq;
+    public bool IsDone(int tag, ulong seq) => Volatile.Read(in ReplyRef(tag).Done) == seq;
 
     /// <summary>The reply to <paramref name="seq"/> in slot <paramref name="tag"/>; fails if it is not published.</summary>
     public SgzReply Reply(int tag, ulong seq)
@@ -98,9 +107,24 @@ internal sealed unsafe class TestGuest : IDisposable
 
     public void Dispose()
     {
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
+        foreach (var (file, view) in _maps)
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
+        }
+
+        _maps.Clear();
+    }
+
+    private byte* Map(string path, MemoryMappedFileAccess access)
+    {
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, access);
+        var view = file.CreateViewAccessor(0, 0, access);
+        _maps.Add((file, view));
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        return p + view.PointerOffset;
     }
 }
 

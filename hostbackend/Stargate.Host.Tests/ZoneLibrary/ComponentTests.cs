@@ -178,7 +178,7 @@ public sealed class ComponentTests : IDisposable
     public void OpenTables_CountOnlyALiveGuestsEntries_OfTheExactGeneration_WithACount()
     {
         var f = _rz.File(_rz.Root, "f");
-        var opens = new OpenTables(Z.Memory, Z.Peers);
+        var opens = new OpenTables(Z.Areas, Z.Peers);
         var guest = new GuestOpenTable(Z, slot: 3);
         guest.Open(new NodeRef(f.Ino, f.Generation + 1));
         Assert.False(opens.IsOpenAnywhere(f.Ino, f.Generation));

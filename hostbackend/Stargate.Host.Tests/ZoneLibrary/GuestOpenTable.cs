@@ -4,9 +4,9 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Tests.ZoneLibrary;
 
 /// <summary>
-/// A guest's open table in the zone (docs/requests.md "Unlinked but open"), written as the
-/// guest module writes it: one (ino, generation, count) entry per open inode in its peer
-/// slot's area, the slot marked live. What the zone's orphan rule reads, for every caller.
+/// A guest's open table (docs/requests.md "Unlinked but open"), written as the guest module
+/// writes it: one (ino, generation, count) entry per open inode in its private area, the slot
+/// marked live. What the zone's orphan rule reads, for every caller.
 /// </summary>
 internal sealed class GuestOpenTable
 {
@@ -17,8 +17,8 @@ internal sealed class GuestOpenTable
     {
         _zone = zone;
         _slot = slot;
-        Assert.True(zone.Peers.HasAreas, "the zone has no ring areas to hold an open table");
         zone.Peers.Set(slot, live: true, pid: 1);
+        zone.Areas.Create(slot, 0).Dispose();
     }
 
     /// <summary>The guest opens <paramref name="node"/> (a new entry with count 1).</summary>
@@ -26,7 +26,7 @@ internal sealed class GuestOpenTable
     {
         for (ulong i = 0; i < SgzAbi.OpenEntries; i++)
         {
-            ref var entry = ref _zone.Memory.Ref<SgzOpen>(Entry(i));
+            ref var entry = ref Area.Ref<SgzOpen>(Entry(i));
             if (entry.Count == 0)
             {
                 entry.Ino = node.Ino;
@@ -40,7 +40,9 @@ internal sealed class GuestOpenTable
     }
 
     /// <summary>The guest closes everything it had open.</summary>
-    public void CloseAll() => _zone.Memory.Span(Entry(0), SgzAbi.OpenEntries * SgzAbi.OpenSize).Clear();
+    public void CloseAll() => Area.Span(Entry(0), SgzAbi.OpenEntries * SgzAbi.OpenSize).Clear();
 
-    private ulong Entry(ulong i) => _zone.Peers.AreaOffset(_slot) + SgzAbi.RingOpens + (i * SgzAbi.OpenSize);
+    private AreaMemory Area => _zone.Areas.Find(_slot) ?? throw new InvalidOperationException($"guest {_slot} has no area");
+
+    private static ulong Entry(ulong i) => AreaMemory.Ring + SgzAbi.RingOpens + (i * SgzAbi.OpenSize);
 }

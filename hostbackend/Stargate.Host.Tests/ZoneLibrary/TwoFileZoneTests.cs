@@ -41,7 +41,8 @@ public sealed class TwoFileZoneTests : IDisposable
         Assert.True(g.PoolChunks >= Math.Max(size / SgzAbi.PoolDivisor / Chunk, SgzAbi.PoolMinChunks));
         Assert.Equal(g.ZoneSize, g.Data.Offset + (g.PoolChunks * Chunk)); // the pool ends Z
         Assert.Equal(g.ZoneSize + size, g.Data.End);                      // the data chunks end Z.data
-        Assert.True(g.Rings.Offset >= g.ZoneSize + SgzAbi.PageSize && g.Hints.End <= g.ZoneSize + (g.HeaderChunks * Chunk));
+        Assert.True(g.Rings.End <= g.Data.Offset, "the rings (replies) are in Z, before the pool");
+        Assert.True(g.Hints.Offset >= g.ZoneSize + SgzAbi.PageSize && g.Hints.End <= g.ZoneSize + (g.HeaderChunks * Chunk));
         Assert.Equal(0x180u, ModeOf(zone.Path));     // 0600
         Assert.Equal(0x180u, ModeOf(zone.DataPath));
         Assert.Equal(SgzAbi.DataMagic, Raw<ulong>(zone.DataPath, 0));

@@ -29,6 +29,9 @@ internal sealed class QemuCommands(CliSession session)
         return AttachMode.Plain;
     }
 
+    private static Option<bool> ReadOnlyOption() =>
+        new("--read-only") { Description = "Map the data file read-only too (QEMU drops the guest's stores): for a guest of a `serve --socket PATH,ro` socket, or a plain guest that must only read." };
+
     private static Option<int> VectorsOption() =>
         new("--vectors") { Description = "Interrupt vectors (doorbell; must match `stargate serve --vectors`).", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
 
@@ -39,7 +42,8 @@ internal sealed class QemuCommands(CliSession session)
         var socket = new Option<string?>("--socket") { Description = "The socket of `stargate serve` (doorbell)." };
         var vectors = VectorsOption();
         var id = new Option<string>("--id") { Description = "QEMU object id.", DefaultValueFactory = _ => "stargate0" };
-        var command = new Command("qemu-args", "Print the QEMU arguments that attach the zone to a guest.") { zoneArg, mode, socket, vectors, id };
+        var readOnly = ReadOnlyOption();
+        var command = new Command("qemu-args", "Print the QEMU arguments that attach the zone to a guest.") { zoneArg, mode, socket, vectors, id, readOnly };
         command.SetAction(r => session.Guard(() =>
         {
             var m = r.GetValue(mode);
@@ -55,7 +59,7 @@ internal sealed class QemuCommands(CliSession session)
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
             string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
-            session.Out.WriteLine(QemuArguments.ShellLine(QemuArguments.For(QemuArguments.Sizes(zone), m, sock, r.GetValue(vectors), r.GetValue(id)!)));
+            session.Out.WriteLine(QemuArguments.ShellLine(QemuArguments.For(QemuArguments.Sizes(zone), m, sock, r.GetValue(vectors), r.GetValue(id)!, r.GetValue(readOnly))));
             return StargateCli.Ok;
         }));
         return command;
@@ -69,7 +73,8 @@ internal sealed class QemuCommands(CliSession session)
         var socket = new Option<string?>("--socket") { Description = "The socket of `stargate serve` (doorbell)." };
         var vectors = VectorsOption();
         var domain = new Option<string?>("--domain") { Description = "A domain XML file: print it with the <shmem> element added to <devices>." };
-        var command = new Command("libvirt-xml", "Print the libvirt <shmem> element and <qemu:commandline> for the zone, or a domain XML with them inserted.") { zoneArg, name, mode, socket, vectors, domain };
+        var readOnly = ReadOnlyOption();
+        var command = new Command("libvirt-xml", "Print the libvirt <shmem> element and <qemu:commandline> for the zone, or a domain XML with them inserted.") { zoneArg, name, mode, socket, vectors, domain, readOnly };
         command.SetAction(r => session.Guard(() =>
         {
             var m = r.GetValue(mode);
@@ -80,7 +85,7 @@ internal sealed class QemuCommands(CliSession session)
 
             string zone = Path.GetFullPath(r.GetValue(zoneArg)!);
             string? sock = r.GetValue(socket) is { } s ? Path.GetFullPath(s) : null;
-            var devices = LibvirtXml.Devices(QemuArguments.Sizes(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors));
+            var devices = LibvirtXml.Devices(QemuArguments.Sizes(zone), r.GetValue(name)!, m, sock, r.GetValue(vectors), r.GetValue(readOnly));
             if (r.GetValue(domain) is not { } file)
             {
                 session.Out.WriteLine(devices.ToString());

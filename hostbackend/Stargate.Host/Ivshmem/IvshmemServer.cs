@@ -1,14 +1,16 @@
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Zones;
+using Microsoft.Win32.SafeHandles;
+using Stargate.Host.Rpc;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Ivshmem;
 
 /// <summary>
 /// QEMU's ivshmem-server protocol (docs/ivshmem-protocol.md) on a unix socket, with the host
-/// service as peer 0. Owns the listening socket, the zone data file's fd every QEMU is handed, the host's
-/// own eventfds (guests' doorbells to the host) and each connected QEMU with its eventfds.
-/// A QEMU never sends on its connection: data or hang-up from one ends that peer only. Which
+/// service as peer 0. Owns the listening socket, the host's own eventfds (guests' doorbells to the host) and each connected QEMU with its eventfds.
+/// Each QEMU is handed its own private area (<see cref="IGuestSlots.CreateArea"/>) as its shared
+/// memory, never a file another guest maps. A QEMU never sends on its connection: data or hang-up from one ends that peer only. Which
 /// slot a QEMU gets, and what its departure clears, is the zone's business (<see cref="IGuestSlots"/>).
 /// Not thread-safe: the service's loop thread calls it.
 /// </summary>
@@ -21,31 +23,23 @@ internal sealed class IvshmemServer : IDisposable
     private readonly int _vectors;
     private readonly int _maxPeers;
     private readonly PeerAccess _access;
-    private readonly int _dataFd;
+    private readonly ExportPolicy _policy;
     private readonly int _listener;
 
-    /// <summary>Opens the zone's data file, listens on <paramref name="socketPath"/> and makes the host's eventfds; nothing is left open on failure.</summary>
+    /// <summary>Listens on <paramref name="socketPath"/> and makes the host's eventfds; nothing is left open on failure.</summary>
     /// <param name="access">Who may connect; anyone else is closed on before anything is sent.</param>
-    public IvshmemServer(string zonePath, string socketPath, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
+    /// <param name="policy">The socket's export policy, written into each of its guests' areas.</param>
+    public IvshmemServer(string socketPath, ExportPolicy policy, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
     {
         ServerLimits.CheckVectors(vectors);
         _socketPath = socketPath;
+        _policy = policy;
         _vectors = vectors;
         _maxPeers = maxPeers;
         _access = access;
         _slots = slots;
         _log = log;
-        _dataFd = OpenDataFd(zonePath);
-        try
-        {
-            _listener = SocketFile.Listen(socketPath, access.SocketMode);
-        }
-        catch
-        {
-            Libc.Close(_dataFd);
-            throw;
-        }
-
+        _listener = SocketFile.Listen(socketPath, access.SocketMode);
         try
         {
             Host = new IvshmemPeer(ServerLimits.HostId, -1, vectors, Environment.ProcessId);
@@ -53,7 +47,6 @@ internal sealed class IvshmemServer : IDisposable
         catch
         {
             SocketFile.Close(_listener, socketPath);
-            Libc.Close(_dataFd);
             throw;
         }
     }
@@ -135,7 +128,6 @@ internal sealed class IvshmemServer : IDisposable
         _guests.Clear();
         Host.Dispose();
         SocketFile.Close(_listener, _socketPath);
-        Libc.Close(_dataFd);
     }
 
     private static PollFd Watch(int fd) => new() { Fd = fd, Events = Libc.POLLIN };
@@ -166,11 +158,12 @@ internal sealed class IvshmemServer : IDisposable
             }
 
             IvshmemPeer guest;
+            SafeFileHandle area;
             try
             {
-                guest = new IvshmemPeer(id, socket, _vectors, pid);
+                area = _slots.CreateArea(id, _policy);
             }
-            catch (NativeException e)
+            catch (Exception e) when (e is NativeException or IOException or UnauthorizedAccessException or ZoneException)
             {
                 _slots.Unreserve(id);
                 IvshmemLog.SetupFailed(_log, pid, e.Message);
@@ -178,11 +171,26 @@ internal sealed class IvshmemServer : IDisposable
                 continue;
             }
 
-            if (!Welcome(guest))
+            using (area)
             {
-                _slots.Unreserve(id);
-                guest.Dispose();
-                continue;
+                try
+                {
+                    guest = new IvshmemPeer(id, socket, _vectors, pid);
+                }
+                catch (NativeException e)
+                {
+                    _slots.Unreserve(id);
+                    IvshmemLog.SetupFailed(_log, pid, e.Message);
+                    Libc.Close(socket);
+                    continue;
+                }
+
+                if (!Welcome(guest, (int)area.DangerousGetHandle()))
+                {
+                    _slots.Unreserve(id);
+                    guest.Dispose();
+                    continue;
+                }
             }
 
             _guests[id] = guest;
@@ -199,12 +207,12 @@ internal sealed class IvshmemServer : IDisposable
         }
     }
 
-    /// <summary>The set-up sequence a new QEMU reads while its device is created: version, its id, the zone, every peer's eventfds, its own.</summary>
-    private bool Welcome(IvshmemPeer guest) => Send(guest, () =>
+    /// <summary>The set-up sequence a new QEMU reads while its device is created: version, its id, its private area, every peer's eventfds, its own.</summary>
+    private bool Welcome(IvshmemPeer guest, int areaFd) => Send(guest, () =>
     {
         UnixSockets.SendMessage(guest.Socket, ServerLimits.ProtocolVersion, -1);
         UnixSockets.SendMessage(guest.Socket, guest.Id, -1);
-        UnixSockets.SendMessage(guest.Socket, -1, _dataFd);
+        UnixSockets.SendMessage(guest.Socket, -1, areaFd);
         Announce(guest, Host);
         foreach (var other in _guests.Values)
         {
@@ -270,17 +278,5 @@ internal sealed class IvshmemServer : IDisposable
                 Drop(other, "did not take the news of a departure");
             }
         }
-    }
-
-    /// <summary>
-    /// Z.data, the file every QEMU maps as its doorbell device's BAR2 (the structure file Z
-    /// is a second, read-only device QEMU opens itself: `stargate qemu-args`).
-    /// </summary>
-    private static int OpenDataFd(string zonePath)
-    {
-        using var handle = ZoneFile.Open(ZoneFiles.DataPath(zonePath), ZoneFile.Mode.ReadWrite);
-        int fd = (int)handle.DangerousGetHandle();
-        handle.SetHandleAsInvalid(); // keep the fd open: QEMU gets it on every connection
-        return fd;
     }
 }

@@ -10,13 +10,15 @@ namespace Stargate.Host.Ivshmem;
 /// file; ivshmem-doorbell needs &lt;server path&gt; and is refused if it has a &lt;size&gt;, and
 /// libvirt starts no server, so `stargate serve` must already listen. libvirt's &lt;shmem&gt;
 /// cannot say readonly, so the structure device (read-only ivshmem-plain over Z) is passed
-/// through &lt;qemu:commandline&gt;, as the same arguments `stargate qemu-args` prints.
+/// through &lt;qemu:commandline&gt;, as the same arguments `stargate qemu-args` prints; in
+/// doorbell mode the &lt;shmem&gt; is the doorbell device (the guest's private area) and the
+/// data device goes there too (any path, readonly=on for a read-only export).
 /// </summary>
 public static class LibvirtXml
 {
     public static readonly XNamespace Qemu = "http://libvirt.org/schemas/domain/qemu/1.0";
 
-    public static LibvirtDevices Devices(ZoneSizes zone, string name, AttachMode mode, string? socket, int vectors)
+    public static LibvirtDevices Devices(ZoneSizes zone, string name, AttachMode mode, string? socket, int vectors, bool readOnly = false)
     {
         ServerLimits.CheckVectors(vectors);
         if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
@@ -24,10 +26,14 @@ public static class LibvirtXml
             throw new ZoneException(ZoneError.InvalidArgument, $"--name '{name}' cannot be a shared memory name (no '/', not empty)");
         }
 
-        var commandline = new XElement(Qemu + "commandline",
-            QemuArguments.StructureDevice(zone, name).Select(a => new XElement(Qemu + "arg", new XAttribute("value", a))));
         if (mode == AttachMode.Plain)
         {
+            if (readOnly)
+            {
+                throw new ZoneException(ZoneError.InvalidArgument,
+                    "libvirt's <shmem> cannot map a file read-only: a read-only guest needs --mode doorbell (its data device then goes in <qemu:commandline>)");
+            }
+
             string expected = "/dev/shm/" + name;
             string data = Path.GetFullPath(ZoneFiles.DataPath(zone.Path));
             if (data != expected)
@@ -41,7 +47,7 @@ public static class LibvirtXml
                     new XAttribute("name", name),
                     new XElement("model", new XAttribute("type", "ivshmem-plain")),
                     new XElement("size", new XAttribute("unit", "M"), (zone.DataFileSize >> 20).ToString(CultureInfo.InvariantCulture))),
-                commandline);
+                Commandline(QemuArguments.StructureDevice(zone, name)));
         }
 
         return new LibvirtDevices(
@@ -50,7 +56,7 @@ public static class LibvirtXml
                 new XElement("model", new XAttribute("type", "ivshmem-doorbell")),
                 new XElement("server", new XAttribute("path", socket ?? throw new ArgumentNullException(nameof(socket), "the doorbell mode needs the server's socket"))),
                 new XElement("msi", new XAttribute("vectors", vectors), new XAttribute("ioeventfd", "on"))),
-            commandline);
+            Commandline([.. QemuArguments.DataDevice(zone, name, readOnly), .. QemuArguments.StructureDevice(zone, name)]));
     }
 
     /// <summary>
@@ -77,17 +83,14 @@ public static class LibvirtXml
         list.Add(devices.Shmem);
 
         root.SetAttributeValue(XNamespace.Xmlns + "qemu", Qemu.NamespaceName);
-        string ourId = IdOf(devices.Commandline.Elements(Qemu + "arg").Select(a => (string?)a.Attribute("value")).ElementAt(1));
+        var ours = Objects(devices.Commandline.Elements(Qemu + "arg").Select(a => (string?)a.Attribute("value")).ToList())
+            .Select(at => at.Id).ToHashSet();
         foreach (var existing in root.Elements(Qemu + "commandline").ToList())
         {
             var args = existing.Elements(Qemu + "arg").Select(a => (Element: a, Value: (string?)a.Attribute("value"))).ToList();
-            for (int at = 0; at + 3 < args.Count; at++)
+            foreach (var (at, _) in Objects(args.ConvertAll(a => a.Value)).Where(o => ours.Contains(o.Id)).Reverse())
             {
-                if (args[at].Value == "-object" && IdOf(args[at + 1].Value) == ourId)
-                {
-                    args.GetRange(at, 4).ForEach(a => a.Element.Remove());
-                    break;
-                }
+                args.GetRange(at, 4).ForEach(a => a.Element.Remove());
             }
 
             if (!existing.HasElements)
@@ -100,12 +103,27 @@ public static class LibvirtXml
         return domain;
     }
 
+    private static XElement Commandline(IEnumerable<string> args) =>
+        new(Qemu + "commandline", args.Select(a => new XElement(Qemu + "arg", new XAttribute("value", a))));
+
+    /// <summary>Where each "-object VALUE -device VALUE" group of a commandline starts, and its object's id.</summary>
+    private static IEnumerable<(int At, string Id)> Objects(List<string?> args)
+    {
+        for (int at = 0; at + 3 < args.Count; at++)
+        {
+            if (args[at] == "-object" && IdOf(args[at + 1]) is { Length: > 0 } id)
+            {
+                yield return (at, id);
+            }
+        }
+    }
+
     /// <summary>The id= part of a -object value (empty if none).</summary>
     private static string IdOf(string? objectValue) =>
         objectValue?.Split(',').FirstOrDefault(p => p.StartsWith("id=", StringComparison.Ordinal)) ?? string.Empty;
 }
 
-/// <summary>What a domain needs for one zone: the data device's &lt;shmem&gt; and the structure device's arguments.</summary>
+/// <summary>What a domain needs for one zone: a &lt;shmem&gt; (the data device, or in doorbell mode the doorbell device) and the plain devices' arguments.</summary>
 public sealed record LibvirtDevices(XElement Shmem, XElement Commandline)
 {
     /// <summary>Both, as printed without --domain.</summary>

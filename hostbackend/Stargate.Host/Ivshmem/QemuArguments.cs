@@ -4,29 +4,34 @@ using Stargate.Host.Zones;
 namespace Stargate.Host.Ivshmem;
 
 /// <summary>
-/// The QEMU arguments that attach a zone to a guest: two ivshmem devices (zone format 2). The
-/// data device comes first, so that it gets the guest's lower PCI address and mount index:
-/// ivshmem-plain over Z.data (share=on: without it guest writes never reach the file), or
-/// ivshmem-doorbell, which takes Z.data from `stargate serve` over its socket. Then the
-/// structure device: ivshmem-plain over Z with readonly=on, so that QEMU drops every store a
-/// guest makes to the zone's structure.
+/// The QEMU arguments that attach a zone to a guest (zone format 2.1). First the data device,
+/// ivshmem-plain over Z.data (share=on: without it guest writes never reach the file;
+/// readonly=on for a read-only export, so that QEMU drops the guest's stores), then the
+/// structure device, ivshmem-plain over Z with readonly=on, so that QEMU drops every store a
+/// guest makes to the zone's structure. In doorbell mode a third device, ivshmem-doorbell on
+/// the service's socket, whose memory is the guest's own private area (its request ring and
+/// open table) that `stargate serve` makes for it and no other guest maps.
 /// </summary>
 public static class QemuArguments
 {
-    public static IReadOnlyList<string> For(ZoneSizes zone, AttachMode mode, string? socket, int vectors, string id = "stargate0")
+    public static IReadOnlyList<string> For(ZoneSizes zone, AttachMode mode, string? socket, int vectors, string id = "stargate0", bool readOnly = false)
     {
         ServerLimits.CheckVectors(vectors);
-        IEnumerable<string> data = mode switch
+        IEnumerable<string> doorbell = mode switch
         {
-            AttachMode.Plain => PlainDevice(ZoneFiles.DataPath(zone.Path), zone.DataFileSize, id, readOnly: false),
+            AttachMode.Plain => [],
             _ =>
             [
                 "-chardev", $"socket,path={Value(socket ?? throw new ArgumentNullException(nameof(socket), "the doorbell mode needs the server's socket"))},id={id}",
                 "-device", $"ivshmem-doorbell,chardev={id},vectors={vectors.ToString(CultureInfo.InvariantCulture)}",
             ],
         };
-        return [.. data, .. StructureDevice(zone, id)];
+        return [.. DataDevice(zone, id, readOnly), .. StructureDevice(zone, id), .. doorbell];
     }
+
+    /// <summary>The ivshmem-plain device over the data file Z.data (read-only for a read-only export).</summary>
+    public static IReadOnlyList<string> DataDevice(ZoneSizes zone, string id, bool readOnly) =>
+        PlainDevice(ZoneFiles.DataPath(zone.Path), zone.DataFileSize, id, readOnly);
 
     /// <summary>The read-only ivshmem-plain device over the structure file Z.</summary>
     public static IReadOnlyList<string> StructureDevice(ZoneSizes zone, string id) =>

@@ -22,7 +22,6 @@ public sealed class RequestServer
     private readonly Action<int> _ringGuest;
     private readonly Func<int, ExportPolicy> _policyOf;
     private readonly ILogger _log;
-    private readonly bool _hasRings;
     private readonly Dictionary<ulong, HashSet<int>> _lockWaiters = [];
 
     /// <summary>
@@ -40,7 +39,6 @@ public sealed class RequestServer
         _ringGuest = ringGuest;
         _policyOf = policyOf ?? (_ => ExportPolicy.ReadWrite);
         _log = log;
-        _hasRings = RingArea.Fits(zone.Geometry);
     }
 
     /// <summary>Requests answered since this server started (replies published).</summary>
@@ -71,19 +69,16 @@ public sealed class RequestServer
             // (a change it died in) and its processes' locks (their control connections died with it).
             Guarded("clearing the previous service's inode lock words", () => _zone.LockWords.ReleaseAll(SgzAbi.HostPeerSlot));
             Guarded("dropping the previous service's host locks", () => _zone.Locks.DropLocks(SgzAbi.HostPeerSlot));
-            if (!_hasRings)
-            {
-                RpcLog.NoRings(_log, _zone.Path, _zone.Geometry.RingBytes);
-                return;
-            }
-
             foreach (int slot in _zone.Peers.LiveGuests())
             {
                 // Not journalled: the epoch only tells a guest that doorbells it knew are gone.
-                Interlocked.Increment(ref _zone.Memory.Ref<SgzRingHeader>(RingArea.Of(_zone.Geometry, slot).Offset).HostEpoch);
-                for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+                Interlocked.Increment(ref _zone.Memory.Ref<SgzRingHeader>(_zone.Geometry.RingAreaOffset(slot)).HostEpoch);
+                if (RingArea.Of(_zone, slot) is { } area)
                 {
-                    PublishIfCommitted(slot, tag);
+                    for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+                    {
+                        PublishIfCommitted(slot, area, tag);
+                    }
                 }
             }
 
@@ -94,11 +89,6 @@ public sealed class RequestServer
     /// <summary>Serves every pending request of every live guest now; returns how many were answered.</summary>
     public int ProcessPending()
     {
-        if (!_hasRings)
-        {
-            return 0;
-        }
-
         int served = 0;
         using (_zone.Exclusive())
         {
@@ -121,8 +111,8 @@ public sealed class RequestServer
     }
 
     /// <summary>
-    /// A guest that left or died: its locks and inode lock words go, its area is zeroed,
-    /// its slot freed and the orphans only it held are freed; lock waiters are rung.
+    /// A guest that left or died: its locks and inode lock words go, its replies are zeroed
+    /// and its private area removed, its slot freed and the orphans only it held are freed; lock waiters are rung.
     /// The caller rings the remaining guests (inode-lock waiters retry on any ring).
     /// </summary>
     public void PeerGone(int slot)
@@ -131,7 +121,8 @@ public sealed class RequestServer
         {
             Guarded($"dropping the locks of peer {slot}", () => _zone.Locks.DropLocks(slot));
             Guarded($"clearing the inode lock words of peer {slot}", () => _zone.LockWords.ReleaseAll(slot));
-            Guarded($"zeroing the area of peer {slot}", () => _zone.Peers.ClearArea(slot));
+            Guarded($"zeroing the replies of peer {slot}", () => _zone.Peers.ClearArea(slot));
+            Guarded($"removing the private area of peer {slot}", () => _zone.Areas.Remove(slot));
             for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
             {
                 _deferred.Remove((slot, tag));
@@ -181,11 +172,15 @@ public sealed class RequestServer
     /// <summary>Serves one guest's pending slots in rising seq order; returns how many were answered.</summary>
     private int ServePeer(int slot)
     {
-        var area = RingArea.Of(_zone.Geometry, slot);
+        if (RingArea.Of(_zone, slot) is not { } area)
+        {
+            return 0;
+        }
+
         var pending = new List<(ulong Seq, int Tag)>();
         for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
         {
-            ulong seq = Volatile.Read(ref _zone.Memory.Ref<SgzRequest>(area.Request(tag)).Seq);
+            ulong seq = Volatile.Read(ref area.Guest.Ref<SgzRequest>(RingArea.Request(tag)).Seq);
             if (seq != 0 && seq != Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
             {
                 pending.Add((seq, tag));
@@ -196,7 +191,7 @@ public sealed class RequestServer
         int served = 0;
         foreach (var (_, tag) in pending)
         {
-            if (ServeSlot(slot, tag))
+            if (ServeSlot(slot, area, tag))
             {
                 served++;
             }
@@ -206,17 +201,16 @@ public sealed class RequestServer
     }
 
     /// <summary>One request: copy, check, apply with its reply in one change, publish. False if it was not answered now.</summary>
-    private bool ServeSlot(int slot, int tag)
+    private bool ServeSlot(int slot, RingArea area, int tag)
     {
-        var area = RingArea.Of(_zone.Geometry, slot);
-        ref var live = ref _zone.Memory.Ref<SgzRequest>(area.Request(tag));
+        ref var live = ref area.Guest.Ref<SgzRequest>(RingArea.Request(tag));
         ulong seq = Volatile.Read(ref live.Seq);
         if (seq == 0 || seq == Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
         {
             return false;
         }
 
-        if (PublishIfCommitted(slot, tag))
+        if (PublishIfCommitted(slot, area, tag))
         {
             return true;
         }
@@ -375,10 +369,9 @@ public sealed class RequestServer
     }
 
     /// <summary>A reply body that carries the request's seq is committed: only done is missing (its service died in between).</summary>
-    private bool PublishIfCommitted(int slot, int tag)
+    private bool PublishIfCommitted(int slot, RingArea area, int tag)
     {
-        var area = RingArea.Of(_zone.Geometry, slot);
-        ulong seq = Volatile.Read(ref _zone.Memory.Ref<SgzRequest>(area.Request(tag)).Seq);
+        ulong seq = Volatile.Read(ref area.Guest.Ref<SgzRequest>(RingArea.Request(tag)).Seq);
         ref var reply = ref _zone.Memory.Ref<SgzReply>(area.Reply(tag));
         if (seq == 0 || Volatile.Read(ref reply.Done) == seq || Volatile.Read(ref reply.Seq) != seq)
         {

@@ -4,22 +4,20 @@ using Stargate.Interop.Abi;
 namespace Stargate.Host.Rpc;
 
 /// <summary>
-/// Where the records of peer slot p's area lie (docs/requests.md "A peer's area"):
-/// rings.offset + p * ring_bytes, then the ring header, the request ring, the
-/// reply ring and the open table at the header's fixed offsets. The geometry
-/// checks at open keep every area inside the zone; <see cref="Fits"/> says
-/// whether a zone's areas are big enough to hold this layout at all.
+/// Where peer slot p's requests and replies lie (docs/requests.md "A peer's rings"): the
+/// request ring and open table in the guest's private area (<see cref="GuestAreas"/>, at
+/// SGZ_AREA_RING, guest-written), the reply ring in slot p's area of the rings region in Z
+/// (zone offsets, written by the host only, in the journalled change of the request).
 /// </summary>
-internal readonly record struct RingArea(ulong Offset)
+internal readonly record struct RingArea(AreaMemory Guest, ulong Replies)
 {
-    public static bool Fits(ZoneGeometry geometry) =>
-        geometry.RingBytes >= SgzAbi.RingBytes && geometry.Rings.Size / geometry.RingBytes >= geometry.MaxPeers;
+    /// <summary>Slot <paramref name="slot"/>'s rings; null when the guest has no private area (its file is gone).</summary>
+    public static RingArea? Of(Zone zone, int slot) =>
+        zone.Areas.Find(slot) is { } guest ? new RingArea(guest, zone.Geometry.RingAreaOffset(slot)) : null;
 
-    public static RingArea Of(ZoneGeometry geometry, int slot) => new(geometry.RingAreaOffset(slot));
+    /// <summary>Request <paramref name="tag"/>'s offset in the guest's area.</summary>
+    public static ulong Request(int tag) => AreaMemory.Ring + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize);
 
-    public ulong Request(int tag) => Offset + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize);
-
-    public ulong Reply(int tag) => Offset + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize);
-
-    public ulong Open(int entry) => Offset + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize);
+    /// <summary>Reply <paramref name="tag"/>'s zone offset.</summary>
+    public ulong Reply(int tag) => Replies + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize);
 }

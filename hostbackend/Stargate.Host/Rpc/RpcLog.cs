@@ -5,9 +5,6 @@ namespace Stargate.Host.Rpc;
 /// <summary>Every message the request server logs, source-generated.</summary>
 internal static partial class RpcLog
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Zone}: ring_bytes {RingBytes} is too small for request rings; guest requests are not served")]
-    public static partial void NoRings(ILogger log, string zone, uint ringBytes);
-
     [LoggerMessage(Level = LogLevel.Debug, Message = "peer {Slot} request {Seq}: status {Status} ({Why})")]
     public static partial void Refused(ILogger log, int slot, ulong seq, int status, string why);
 

@@ -27,23 +27,16 @@ internal sealed class AdoptedGuests(Zone zone, ILogger log)
 
     /// <summary>
     /// At start: each guest slot a previous service left live is adopted if its QEMU still
-    /// runs, or, with pid 0, handed to <paramref name="plain"/> if a plain guest's claim is in
-    /// its area (its heartbeat is watched from now); else it is cleaned up as a departure by
-    /// <paramref name="requests"/>. The pid is what the zone held when this service opened it
-    /// (zone format 1 lets a guest write it): a wrong one keeps a slot adopted, it cannot harm
-    /// another guest.
+    /// runs (its private area, ZONE.area.SLOT, is served from now on); else it is cleaned up as
+    /// a departure by <paramref name="requests"/>. The pid is what the zone held when this
+    /// service opened it (Z, which only the host writes).
     /// </summary>
-    public void AdoptOrClean(PlainPeers plain, RequestServer requests)
+    public void AdoptOrClean(RequestServer requests)
     {
-        plain.DropStaleMarks();
         foreach (int slot in zone.Peers.LiveGuests())
         {
             ulong pid = zone.Peers.Pid(slot);
-            if (pid == 0 && plain.Adopt(slot, Environment.TickCount64))
-            {
-                ServiceLog.PlainAdopted(log, slot);
-            }
-            else if (IsAlive(pid))
+            if (IsAlive(pid))
             {
                 _adopted[slot] = new Adopted((int)pid, PeerSince(zone, slot));
                 ServiceLog.Adopted(log, slot, (int)pid);

@@ -17,13 +17,13 @@ internal sealed class GuestSockets : IDisposable
     private readonly List<(ExportSocket Socket, IvshmemServer Server)> _servers = [];
 
     /// <summary>Listens on every socket in order; on a failure the ones already listening are closed again.</summary>
-    public GuestSockets(string zonePath, IReadOnlyList<ExportSocket> sockets, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
+    public GuestSockets(IReadOnlyList<ExportSocket> sockets, int vectors, int maxPeers, PeerAccess access, IGuestSlots slots, ILogger log)
     {
         try
         {
             foreach (var socket in sockets)
             {
-                _servers.Add((socket, new IvshmemServer(zonePath, socket.Path, vectors, maxPeers, access, slots, log)));
+                _servers.Add((socket, new IvshmemServer(socket.Path, socket.Policy, vectors, maxPeers, access, slots, log)));
             }
         }
         catch
@@ -32,7 +32,7 @@ internal sealed class GuestSockets : IDisposable
             throw;
         }
 
-        // What a guest that came through no socket of this service gets (adopted, plain): what every socket allows.
+        // What a guest that came through no socket of this service gets (adopted): what every socket allows.
         Unknown = sockets.Select(s => s.Policy).Aggregate((a, b) => a.Strictest(b));
     }
 
@@ -45,7 +45,7 @@ internal sealed class GuestSockets : IDisposable
     /// <summary>The connected QEMUs of every socket.</summary>
     public IEnumerable<IvshmemPeer> Guests => _servers.SelectMany(s => s.Server.Guests);
 
-    /// <summary>The policy of a guest whose socket this service does not know (adopted or plain guests): the strictest of all sockets.</summary>
+    /// <summary>The policy of a guest whose socket this service does not know (adopted guests): the strictest of all sockets.</summary>
     public ExportPolicy Unknown { get; }
 
     public bool Has(int id) => _servers.Any(s => s.Server.Has(id));

@@ -17,18 +17,6 @@ internal static partial class ServiceLog
     [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} (pid {Pid}) left (its QEMU process is gone)")]
     public static partial void AdoptedGone(ILogger log, int id, int pid);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} adopted: a plain guest (no doorbells) holds its claim; served by polling while its heartbeat goes on")]
-    public static partial void PlainAdopted(ILogger log, int id);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} joined: a plain guest (no doorbells) claimed the slot; served by polling")]
-    public static partial void PlainJoined(ILogger log, int id);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "peer {Id} (plain) {Why}: it departs")]
-    public static partial void PlainLeft(ILogger log, int id, string why);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "could not make a plain guest's claim a peer: {Error}")]
-    public static partial void PlainJoinFailed(ILogger log, string error);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Id} (pid {Pid}): could not drop a host lock: {Error}")]
     public static partial void HostUnlockFailed(ILogger log, int id, int pid, string error);
 

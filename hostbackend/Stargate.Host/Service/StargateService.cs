@@ -3,6 +3,7 @@ using Stargate.Host.Ivshmem;
 using Stargate.Host.Rpc;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
+using Microsoft.Win32.SafeHandles;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Service;
@@ -11,13 +12,13 @@ namespace Stargate.Host.Service;
 /// The host service of one zone (`stargate serve`), composed of parts that each own their
 /// state: the ivshmem server (QEMU's protocol, doorbell guests, the host as peer 0), the
 /// control socket (`stargate peers`, `ring`, `lock`, forwarded commands), the guests a
-/// previous service left (<see cref="AdoptedGuests"/>), the guests without doorbells that claim
-/// a slot (<see cref="PlainPeers"/>) and the request pump. This type owns what they share:
-/// the zone's peer slots (which id a new guest gets, what a departure clears) and the loop.
+/// previous service left (<see cref="AdoptedGuests"/>) and the request pump. This type owns
+/// what they share: the zone's peer slots (which id a new guest gets, its private area, what
+/// a departure clears) and the loop.
 ///
 /// One thread runs the loop: a poll over every fd the parts own and a wake eventfd for
 /// <see cref="Stop"/>; each event is handled to completion; after every wake-up, and on a
-/// timer, departed plain and adopted guests are cleared and the guests' requests served.
+/// timer, departed adopted guests are cleared and the guests' requests served.
 /// </summary>
 public sealed class StargateService : IDisposable, IGuestSlots
 {
@@ -26,7 +27,6 @@ public sealed class StargateService : IDisposable, IGuestSlots
     private readonly GuestSockets _ivshmem;
     private readonly ControlServer _control;
     private readonly RequestPump _pump;
-    private readonly PlainPeers _plain;
     private readonly AdoptedGuests _adopted;
     private readonly int _wake;
     private volatile bool _stopping;
@@ -53,9 +53,8 @@ public sealed class StargateService : IDisposable, IGuestSlots
         zone.GuestWaitMs = 0;
         Options = options with { MaxPeers = maxPeers };
         _log = log;
-        _ivshmem = new GuestSockets(zone.Path, Options.Sockets, options.Vectors, maxPeers, options.Access, this, log);
+        _ivshmem = new GuestSockets(Options.Sockets, options.Vectors, maxPeers, options.Access, this, log);
         _pump = new RequestPump(zone, RingGuest, log, _ivshmem.PolicyOf);
-        _plain = new PlainPeers(zone);
         _adopted = new AdoptedGuests(zone, log);
         try
         {
@@ -76,7 +75,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
             throw;
         }
 
-        _adopted.AdoptOrClean(_plain, _pump.Requests);
+        _adopted.AdoptOrClean(_pump.Requests);
         _pump.Start();
         zone.Peers.Set(ServerLimits.HostId, live: true, (ulong)Environment.ProcessId);
     }
@@ -106,7 +105,6 @@ public sealed class StargateService : IDisposable, IGuestSlots
             }
 
             _control.Turn();
-            WatchPlain();
             _pump.Turn();
             WatchAdopted();
         }
@@ -120,12 +118,11 @@ public sealed class StargateService : IDisposable, IGuestSlots
     }
 
     /// <summary>A snapshot of the peers, the host first: what `stargate peers` prints.</summary>
-    /// <remarks>Each guest shows the socket it came through and its export policy; a guest of no known socket (adopted, plain) has none and the strictest policy.</remarks>
+    /// <remarks>Each guest shows the socket it came through and its export policy; a guest of no known socket (adopted) has none and the strictest policy.</remarks>
     public IReadOnlyList<PeerStatus> Peers() =>
         [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) }
             .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
             .Concat(_adopted.Statuses)
-            .Concat(_plain.Slots.Select(slot => new PeerStatus(slot, "plain", 0, AdoptedGuests.PeerSince(_zone, slot), 0, [])))
             .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString() })
             .OrderBy(p => p.Id)];
 
@@ -139,19 +136,12 @@ public sealed class StargateService : IDisposable, IGuestSlots
         ServiceLog.Stopped(_log, Options.SocketPath, Options.ControlPath);
     }
 
-    /// <summary>
-    /// The lowest free id whose area the host could mark as its own (0: none). The mark goes
-    /// on before QEMU learns the id, so a plain guest's claim (on a slot it read FREE) and a
-    /// doorbell QEMU never share a slot; the mark also zeroes the rest of the area, so a
-    /// stale request left there is not served as the newcomer's.
-    /// </summary>
+    /// <summary>The lowest free id (0: none): not connected, adopted or live in the zone.</summary>
     int IGuestSlots.Reserve()
     {
         for (int id = 1; id <= Options.MaxPeers; id++)
         {
-            bool free = !_ivshmem.Has(id) && !_adopted.Contains(id) && !_plain.Contains(id)
-                && !_zone.Peers.IsLive(id);
-            if (free && _plain.ReserveForDoorbell(id))
+            if (!_ivshmem.Has(id) && !_adopted.Contains(id) && !_zone.Peers.IsLive(id))
             {
                 return id;
             }
@@ -160,7 +150,11 @@ public sealed class StargateService : IDisposable, IGuestSlots
         return 0;
     }
 
-    void IGuestSlots.Unreserve(int id) => _plain.Unreserve(id);
+    void IGuestSlots.Unreserve(int id) => _zone.Areas.Remove(id);
+
+    /// <summary>A new private area for a reserved id: its file's fd, for the ivshmem server to send as the QEMU's shared memory.</summary>
+    SafeFileHandle IGuestSlots.CreateArea(int id, ExportPolicy policy) =>
+        _zone.Areas.Create(id, (uint)((policy.ReadOnly ? SgzAbi.AreaReadonly : 0) | (policy.RootSquash ? SgzAbi.AreaRootSquash : 0)));
 
     void IGuestSlots.Joined(int id, int pid) => _zone.Peers.Set(id, live: true, (ulong)pid);
 
@@ -192,34 +186,8 @@ public sealed class StargateService : IDisposable, IGuestSlots
         }
     }
 
-    /// <summary>Rings vector 0 of a connected guest; an adopted or plain guest has no doorbell and polls.</summary>
+    /// <summary>Rings vector 0 of a connected guest; an adopted guest has no doorbell and polls.</summary>
     private void RingGuest(int id) => _ivshmem.RingGuest(id);
-
-    /// <summary>
-    /// Every loop turn: plain guests whose heartbeat stopped or who released their claim
-    /// depart, and (every PlainPeers.ScanInterval) FREE slots a plain guest claimed join.
-    /// </summary>
-    private void WatchPlain()
-    {
-        long now = Environment.TickCount64;
-        foreach (var (slot, why) in _plain.Gone(now))
-        {
-            ServiceLog.PlainLeft(_log, slot, why);
-            Departed(slot);
-        }
-
-        try
-        {
-            foreach (int slot in _plain.Join(now))
-            {
-                ServiceLog.PlainJoined(_log, slot);
-            }
-        }
-        catch (ZoneException e)
-        {
-            ServiceLog.PlainJoinFailed(_log, e.Message);
-        }
-    }
 
     /// <summary>Every ServerLimits.AdoptedPidCheck: an adopted guest whose QEMU has exited departs.</summary>
     private void WatchAdopted()
@@ -235,7 +203,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
     {
         int ms = Requests.HasDeferred
             ? 1
-            : (int)RequestPump.Interval(guestsWithoutDoorbells: _adopted.Count > 0 || _plain.Count > 0).TotalMilliseconds;
+            : (int)RequestPump.Interval(guestsWithoutDoorbells: _adopted.Count > 0).TotalMilliseconds;
         int control = _control.MillisecondsToNextDeadline();
         return control < 0 ? ms : Math.Min(control, ms);
     }

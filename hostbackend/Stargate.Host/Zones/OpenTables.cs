@@ -8,24 +8,25 @@ namespace Stargate.Host.Zones;
 /// caller (a guest's request, the command line, fsck), so an unlink obeys one rule. The
 /// tables are guest-written and untrusted; an entry only keeps an inode that it names
 /// exactly (number and generation) with a count, so garbage can at worst keep an orphan
-/// alive, never free a file someone holds. A zone whose ring areas cannot hold the layout
-/// has no open tables: nothing is open. Called with the zone's lock held.
+/// alive, never free a file someone holds. The tables are in the guests' private areas
+/// (<see cref="GuestAreas"/>); a live guest whose area cannot be found has nothing open.
+/// Called with the zone's lock held.
 /// </summary>
-internal sealed class OpenTables(ZoneMemory memory, PeerTable peers)
+internal sealed class OpenTables(GuestAreas areas, PeerTable peers)
 {
     public bool IsOpenAnywhere(ulong ino, uint generation)
     {
-        if (!peers.HasAreas)
-        {
-            return false;
-        }
-
         foreach (int slot in peers.LiveGuests())
         {
-            ulong table = peers.AreaOffset(slot) + SgzAbi.RingOpens;
+            if (areas.Find(slot) is not { } area)
+            {
+                continue;
+            }
+
+            ulong table = AreaMemory.Ring + SgzAbi.RingOpens;
             for (ulong i = 0; i < SgzAbi.OpenEntries; i++)
             {
-                var entry = memory.Ref<SgzOpen>(table + (i * SgzAbi.OpenSize));
+                var entry = area.Ref<SgzOpen>(table + (i * SgzAbi.OpenSize));
                 if (entry.Count > 0 && entry.Ino == ino && entry.Generation == generation)
                 {
                     return true;

@@ -61,9 +61,6 @@ public sealed class PeerTable
         return _known[slot].SinceNs;
     }
 
-    /// <summary>Whether the zone's ring areas can hold the layout of stargate_zone.h for every peer slot (older or tiny zones cannot).</summary>
-    public bool HasAreas => _geometry.RingBytes >= SgzAbi.RingBytes && _geometry.Rings.Size / _geometry.RingBytes >= _geometry.MaxPeers;
-
     /// <summary>The live record of a slot, for reading (guests read it too; read its state word with Volatile).</summary>
     internal ref SgzPeer Record(int slot)
     {
@@ -125,14 +122,14 @@ public sealed class PeerTable
         return live;
     }
 
-    /// <summary>Where slot <paramref name="slot"/>'s ring area starts (rings.offset + slot * ring_bytes).</summary>
+    /// <summary>Where slot <paramref name="slot"/>'s ring area in Z starts (rings.offset + slot * ring_bytes): its host_epoch and reply ring.</summary>
     public ulong AreaOffset(int slot)
     {
         Check(slot);
         return _geometry.RingAreaOffset(slot);
     }
 
-    /// <summary>Zeroes a peer's ring area (request and reply rings, open table): runtime state, not journalled.</summary>
+    /// <summary>Zeroes a peer's ring area in Z (its replies): runtime state, not journalled. Its private area is <see cref="GuestAreas"/>'.</summary>
     public void ClearArea(int slot)
     {
         Check(slot);

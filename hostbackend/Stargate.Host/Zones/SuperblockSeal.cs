@@ -37,6 +37,12 @@ internal static class SuperblockSeal
                 $"{path}: zone format {sb.VersionMajor}.{sb.VersionMinor} is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); recreate it with 'stargate zone create'");
         }
 
+        if (sb.VersionMajor == 2 && sb.VersionMinor == 0)
+        {
+            throw new ZoneException(ZoneError.VersionUnsupported,
+                $"{path}: zone format 2.0 (a step of format 2 that kept the request rings where every guest writes) is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); recreate it with 'stargate zone create'");
+        }
+
         if (sb.SbSize != SgzAbi.SuperblockSize)
         {
             throw new ZoneCorruptException($"{path}: superblock size field is {sb.SbSize}, expected {SgzAbi.SuperblockSize}");

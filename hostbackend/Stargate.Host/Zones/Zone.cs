@@ -48,13 +48,19 @@ public sealed class Zone : IDisposable
         Writer = new ZoneWriter(path, file, dataFile, memory, geometry);
         Inodes = new InodeTable(path, memory, geometry, Writer);
         Peers = new PeerTable(path, memory, geometry, Writer, _gate);
+        unsafe
+        {
+            var sb = memory.Ref<SgzSuperblock>(0);
+            Areas = new GuestAreas(path, geometry, new ReadOnlySpan<byte>(sb.Uuid, 16), memory.Writable);
+        }
+
         Allocator = new Allocator(path, memory, geometry, Writer, Peers);
         PageTables = new PageTables(path, memory, geometry, Writer, Inodes, Allocator);
         Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
         Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
         LockWords = new InodeLockWords(path, Inodes, Peers, Writer, _gate);
         var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks);
-        Orphans = new Orphans(Inodes, new OpenTables(memory, Peers), reclaimer, Writer, _gate);
+        Orphans = new Orphans(Inodes, new OpenTables(Areas, Peers), reclaimer, Writer, _gate);
         var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
         Names = new Names(path, memory, Inodes, PageTables, Directories, Peers, rules, _gate);
         Files = new FileData(path, dataFile, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
@@ -92,6 +98,9 @@ public sealed class Zone : IDisposable
 
     /// <summary>The peer table and the peers' ring areas.</summary>
     public PeerTable Peers { get; }
+
+    /// <summary>The live guests' private areas (their request rings and open tables), files beside the zone's.</summary>
+    public GuestAreas Areas { get; }
 
     /// <summary>Unlinked files kept for the peers that hold them open.</summary>
     public Orphans Orphans { get; }
@@ -168,6 +177,11 @@ public sealed class Zone : IDisposable
         if (File.Exists(dataPath))
         {
             File.Delete(dataPath);
+        }
+
+        foreach (string area in GuestAreas.FilesOf(path))
+        {
+            File.Delete(area);
         }
 
         File.Delete(path);
@@ -359,6 +373,7 @@ public sealed class Zone : IDisposable
     private void Release()
     {
         _closed = true;
+        Areas.Dispose();
         _memory.Dispose();
         _dataFile.Dispose();
         _file.Dispose();

@@ -100,7 +100,7 @@ public sealed record ZoneGeometry
     /// <summary>The regions that lie in Z before the chunk space, in zone order.</summary>
     private IEnumerable<(string Name, ZoneRegion Region)> StructureRegions =>
     [
-        ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable),
+        ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable), ("rings", Rings),
         ("inode_bitmap", InodeBitmap), ("page_bitmap", PageBitmap), ("chunk_usage", ChunkUsage),
         ("group_owner", GroupOwner), ("inode_table", InodeTable),
     ];
@@ -130,10 +130,9 @@ public sealed record ZoneGeometry
         ulong inodes = Math.Min(Math.Max(SgzAbi.MinInodes, size / SgzAbi.BytesPerInode), uint.MaxValue);
         ulong minPool = Math.Max(size / SgzAbi.PoolDivisor / ChunkSize, SgzAbi.PoolMinChunks);
 
-        // Z.data: the data header's page, the rings, the hints, rounded up to whole chunks.
-        ulong ringBytes = Units.RoundUp(maxPeers * (ulong)SgzAbi.RingBytes, PageSize);
+        // Z.data: the data header's page and the hints, rounded up to whole chunks.
         ulong hintBytes = Units.RoundUp(inodes * SgzAbi.HintSize, PageSize);
-        ulong headerChunks = Math.Max(1, Units.RoundUp(PageSize + ringBytes + hintBytes, ChunkSize) / ChunkSize);
+        ulong headerChunks = Math.Max(1, Units.RoundUp(PageSize + hintBytes, ChunkSize) / ChunkSize);
         ulong dataChunks = size / ChunkSize - headerChunks;
 
         for (ulong zoneSize = MinSize; ; zoneSize *= 2)
@@ -153,6 +152,7 @@ public sealed record ZoneGeometry
             var journal = Next(Math.Clamp(size / 1024, SgzAbi.JournalMinSize, SgzAbi.JournalMaxSize));
             var peers = Next(maxPeers * (ulong)SgzAbi.PeerSize);
             var locks = Next(lockSlots * (ulong)SgzAbi.LockSize);
+            var rings = Next(maxPeers * (ulong)SgzAbi.RingBytes);
             var inodeBitmap = Next((inodes + 63) / 64 * 8);
             var pageBitmap = Next(maxChunks * SgzAbi.PagesPerChunk / 8);
             var chunkUsage = Next(maxChunks * 2);
@@ -181,14 +181,14 @@ public sealed record ZoneGeometry
                 Journal = journal,
                 PeerTable = peers,
                 LockTable = locks,
-                Rings = new ZoneRegion(zoneSize + PageSize, ringBytes),
+                Rings = rings,
                 InodeBitmap = inodeBitmap,
                 PageBitmap = pageBitmap,
                 ChunkUsage = chunkUsage,
                 GroupOwner = groupOwner,
                 InodeTable = inodeTable,
                 Data = new ZoneRegion(dataOffset, chunks * ChunkSize),
-                Hints = new ZoneRegion(zoneSize + PageSize + ringBytes, hintBytes),
+                Hints = new ZoneRegion(zoneSize + PageSize, hintBytes),
             };
         }
     }
@@ -223,7 +223,7 @@ public sealed record ZoneGeometry
         Require(sb.GroupChunks >= 1 && sb.GroupChunks <= 4096 && BitOperations.IsPow2(sb.GroupChunks),
             $"group_chunks {sb.GroupChunks}");
         Require(sb.MaxPeers >= 1 && sb.MaxPeers <= 65536, $"max_peers {sb.MaxPeers}");
-        Require(sb.RingBytes % PageSize == 0 && sb.RingBytes <= 1 << 24, $"ring_bytes {sb.RingBytes}");
+        Require(sb.RingBytes % PageSize == 0 && sb.RingBytes >= SgzAbi.RingBytes && sb.RingBytes <= 1 << 24, $"ring_bytes {sb.RingBytes}");
         Require(sb.LockSlots <= 1 << 24, $"lock_slots {sb.LockSlots}");
         Require(sb.RootIno == SgzAbi.RootIno, $"root_ino {sb.RootIno}");
         Require(sb.PoolChunks >= 1 && (ulong)sb.PoolChunks * ChunkSize < sb.ZoneSize, $"pool_chunks {sb.PoolChunks}");
@@ -275,12 +275,10 @@ public sealed record ZoneGeometry
         Require(g.Data.Size == g.ChunkCount * ChunkSize, "data size does not match chunk_count");
         Require(g.ChunkCount > g.FirstDataChunk, "no data chunks");
 
-        // The rings, then the hints, inside Z.data's header chunks, after the data header's page.
+        // The hints inside Z.data's header chunks, after the data header's page (the rings are a structure region: above).
         var header = g.HeaderRegion;
-        Require(g.Rings.Offset >= header.Offset + PageSize && header.Contains(g.Rings.Offset, g.Rings.Size),
-            $"rings at 0x{g.Rings.Offset:x} (+0x{g.Rings.Size:x}) are not inside the header chunks after the data header");
-        Require(g.Hints.Offset >= g.Rings.End && header.Contains(g.Hints.Offset, g.Hints.Size),
-            $"hints at 0x{g.Hints.Offset:x} (+0x{g.Hints.Size:x}) are not inside the header chunks after the rings");
+        Require(g.Hints.Offset >= header.Offset + PageSize && header.Contains(g.Hints.Offset, g.Hints.Size),
+            $"hints at 0x{g.Hints.Offset:x} (+0x{g.Hints.Size:x}) are not inside the header chunks after the data header");
 
         Require(g.Journal.Size >= SgzAbi.JournalMinSize, "journal smaller than the minimum");
         Require(g.PeerTable.Size >= (ulong)g.MaxPeers * SgzAbi.PeerSize, "peer_table too small for max_peers");

@@ -50,7 +50,9 @@ fi
 
 SG_DEVS=$(sgtool list | sed -n 's/^dev=\([^ ]*\).*/\1/p')
 SG_DEV=$(echo "$SG_DEVS" | head -n 1)
-export SG_DEVS SG_DEV
+# The doorbell device (a served guest's private area), if any.
+SG_BELL=$(sgtool list | sed -n 's/^dev=\([^ ]*\) kind=doorbell.*/\1/p' | head -n 1)
+export SG_DEVS SG_DEV SG_BELL
 sg_say "devices=$(sgtool list | sg_value count)"
 sg_say "dev=${SG_DEV:-none}"
 

@@ -26,9 +26,10 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
     private const int IdtVector1 = 0xde;
     private const string Magic = "0x4554414752415453";
     private const string DataMagic = "0x32415441445a4753";
+    private const string AreaMagic = "0x32414552415a4753";
 
     [SkippableFact]
-    public void Serve_GuestsGetIdsInConnectionOrder_AndTheDataFileAsBar2()
+    public void Serve_GuestsGetIdsInConnectionOrder_AndEachItsOwnAreaAsBar2()
     {
         GuestEnvironment.RequireOrSkip();
         using var zone = TestZone.InShm();
@@ -37,18 +38,22 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         a.Exec("true"); // waits until A is up: its QEMU connected long before
         using var b = Boot(server);
 
-        var infoA = a.Exec("sgtool info $SG_DEV");
-        var infoB = b.Exec("sgtool info $SG_DEV");
+        var infoA = a.Exec("sgtool info $SG_BELL");
+        var infoB = b.Exec("sgtool info $SG_BELL");
         Assert.Equal("1", infoA["ivposition"]);
         Assert.Equal("2", infoB["ivposition"]);
-        Assert.Equal(DataMagic, infoA["magic"]);
-        Assert.Equal(zone.Size.ToString(CultureInfo.InvariantCulture), infoB["bar2_size"]);
+        Assert.Equal(AreaMagic, infoA["magic"]);
+        Assert.Equal("65536", infoB["bar2_size"]);
+        var data = a.Exec("sgtool info $SG_DEV");
+        Assert.Equal(DataMagic, data["magic"]);
+        Assert.Equal(zone.Size.ToString(CultureInfo.InvariantCulture), data["bar2_size"]);
         var structure = b.Exec("sgtool info $(echo \"$SG_DEVS\" | sed -n 2p)");
         Assert.Equal(Magic, structure["magic"]);
         Assert.Equal(zone.StructureSize.ToString(CultureInfo.InvariantCulture), structure["bar2_size"]);
         Assert.Equal(zone.StructureSize.ToString(CultureInfo.InvariantCulture), structure["zone_size"]);
-        Assert.Equal("doorbell", a.Exec("sgtool list")["kind"]);
-        Assert.Equal("msix", a.Exec("sgtool list")["bar1"]);
+        var list = a.Exec("sgtool list").Lines;
+        Assert.Equal(["kind=plain", "kind=plain", "kind=doorbell"], list.Where(l => l.StartsWith("dev=", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
+        Assert.Contains(list, l => l.Contains("kind=doorbell", StringComparison.Ordinal) && l.Contains("bar1=msix", StringComparison.Ordinal));
 
         var peers = server.Peers();
         Assert.Equal([0, 1, 2], peers.Select(p => p.Id));
@@ -65,11 +70,11 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         using var server = StargateServer.Start(zone.Path, Vectors);
         using var guest = Boot(server);
 
-        guest.Exec("sgtool ring $SG_DEV 0 1");
+        guest.Exec("sgtool ring $SG_BELL 0 1");
         var peers = server.WaitForPeers(p => HostDoorbells(p)[1] == 1, "one doorbell on the host's vector 1");
         Assert.Equal(0UL, HostDoorbells(peers)[0]);
 
-        guest.Exec("sgtool ring $SG_DEV 0 0");
+        guest.Exec("sgtool ring $SG_BELL 0 0");
         server.WaitForPeers(p => HostDoorbells(p)[0] == 1, "one doorbell on the host's vector 0");
     }
 
@@ -102,11 +107,11 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         using var server = StargateServer.Start(zone.Path, Vectors);
         using var a = Boot(server);
         using var b = Boot(server);
-        string idA = a.Exec("sgtool info $SG_DEV")["ivposition"];
+        string idA = a.Exec("sgtool info $SG_BELL")["ivposition"];
         EnableMsix(a, 1, IdtVector1);
 
         int mark = a.ConsoleLineCount;
-        b.Exec($"sgtool ring $SG_DEV {idA} 1");
+        b.Exec($"sgtool ring $SG_BELL {idA} 1");
         a.WaitForConsole(NoHandlerLine(IdtVector1), mark);
     }
 
@@ -141,7 +146,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         using var a = Boot(server);
         a.Exec("true");
         using var b = Boot(server);
-        Assert.Equal("2", b.Exec("sgtool info $SG_DEV")["ivposition"]);
+        Assert.Equal("2", b.Exec("sgtool info $SG_BELL")["ivposition"]);
         EnableMsix(b, 0, IdtVector0);
 
         a.KillHard();
@@ -149,8 +154,8 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         Assert.Contains($"peer 1 (pid {a.ProcessId}) left", server.WaitForStderr("peer 1 (pid"));
 
         // Ringing the dead peer is ignored by QEMU (unknown peer); B and the host carry on.
-        b.Exec("sgtool ring $SG_DEV 1 0");
-        b.Exec("sgtool ring $SG_DEV 0 0");
+        b.Exec("sgtool ring $SG_BELL 1 0");
+        b.Exec("sgtool ring $SG_BELL 0 0");
         server.WaitForPeers(p => HostDoorbells(p)[0] == 1, "B's doorbell at the host");
         int mark = b.ConsoleLineCount;
         server.Ring(peer: 2, vector: 0);
@@ -186,7 +191,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
             Stargate.Interop.Native.Libc.Close(rogue);
         }
 
-        guest.Exec("sgtool ring $SG_DEV 0 0");
+        guest.Exec("sgtool ring $SG_BELL 0 0");
         server.WaitForPeers(p => HostDoorbells(p)[0] == 1, "the guest's doorbell at the host");
         int mark = guest.ConsoleLineCount;
         server.Ring(peer: 1, vector: 0);
@@ -206,8 +211,8 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
         Assert.False(File.Exists(server.SocketPath), $"{server.SocketPath} is still there after SIGTERM");
         Assert.False(File.Exists(server.SocketPath + ".ctl"), $"{server.SocketPath}.ctl is still there after SIGTERM");
 
-        // QEMU is never told the server left (FACTS.md): the guest and its BAR2 carry on.
-        Assert.Equal(DataMagic, guest.Exec("sgtool info $SG_DEV")["magic"]);
+        // QEMU is never told the server left (FACTS.md): the guest and its area carry on.
+        Assert.Equal(AreaMagic, guest.Exec("sgtool info $SG_BELL")["magic"]);
     }
 
     [SkippableFact]
@@ -220,9 +225,8 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
             "--vectors", Vectors.ToString(CultureInfo.InvariantCulture)).Stdout.Trim();
         using var guest = QemuGuest.Start(new GuestOptions { Devices = IvshmemPlainTests.ShellWords(args) }, output.WriteLine);
 
-        var info = guest.Exec("sgtool info $SG_DEV");
-        Assert.Equal("1", info["ivposition"]);
-        Assert.Equal(DataMagic, info["magic"]);
+        Assert.Equal("1", guest.Exec("sgtool info $SG_BELL")["ivposition"]);
+        Assert.Equal(DataMagic, guest.Exec("sgtool info $SG_DEV")["magic"]);
         Assert.Equal(Magic, guest.Exec("sgtool info $(echo \"$SG_DEVS\" | sed -n 2p)")["magic"]);
     }
 
@@ -231,7 +235,7 @@ public sealed class IvshmemDoorbellTests(ITestOutputHelper output)
 
     private static void EnableMsix(QemuGuest guest, int vector, int idtVector)
     {
-        var reply = guest.Exec($"sgtool msix $SG_DEV {vector} 0x{idtVector:x}");
+        var reply = guest.Exec($"sgtool msix $SG_BELL {vector} 0x{idtVector:x}");
         Assert.Equal($"0x{idtVector:x}", reply["data"]);
         Assert.Equal("0", reply["ctrl"]);
     }

@@ -40,8 +40,9 @@ public sealed class CallerTests(ITestOutputHelper output)
         var cut = a.Exec($"{AsUser} sgfstest ftruncate /mnt/d/t 2 0");
         a.Check(cut["size"] == "2" && cut["mode"] == "0", $"uid 1000 truncated its mode-0 file through its O_WRONLY fd: {cut.Text}");
 
-        // The read-only socket's guest reads what the other wrote, and cannot create.
+        // The read-only socket's guest reads what the other wrote, cannot mount read-write, and cannot create.
         reader.Check(reader.Exec("cat /mnt/d/mine").Text == "mine", "the read-only guest reads the file");
+        reader.Check(reader.MountFails("0", "/rw") == "EROFS", "a read-write mount of the read-only export is refused");
         reader.Check(reader.Fails("sgfstest lockappend /mnt/d/new 1 t") == "EROFS", "the read-only guest cannot create a file");
         a.Check(a.Exec("ls /mnt/d").Lines.SequenceEqual(["mine", "suid", "t"]), "nothing was created");
 

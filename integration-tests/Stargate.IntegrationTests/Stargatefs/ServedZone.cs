@@ -75,17 +75,18 @@ public sealed class ServedZone : IDisposable
 
     /// <summary>
     /// Boots one more guest on the current service (mounted on /mnt unless @mount is false, and then without the module),
-    /// through the read-only socket when @readOnly.
+    /// through the read-only socket when @readOnly (its data device read-only too, and mounted read-only: the module
+    /// refuses a read-write mount of a read-only export).
     /// </summary>
     public StargatefsGuest AddGuest(bool mount = true, bool readOnly = false)
     {
         string socket = readOnly ? Server.ReadOnlySocketPath ?? throw new InvalidOperationException("the service has no read-only socket: Start with readOnlySocket") : Server.SocketPath;
-        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path) : QemuDevices.IvshmemDoorbell(Zone.Path, socket, Server.Vectors);
+        var devices = Plain ? QemuDevices.IvshmemPlain(Zone.Path) : QemuDevices.IvshmemDoorbell(Zone.Path, socket, Server.Vectors, readOnly: readOnly);
         var guest = StargatefsGuest.Start(Kernel, devices, _output, load: mount, _test, _testFile);
         _guests.Add(guest);
         if (mount)
         {
-            guest.MountZone();
+            guest.MountZone(readOnly: readOnly);
         }
 
         return guest;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Stargate.Guests.Qemu;
 using Stargate.IntegrationTests.Guest;
 using Stargate.IntegrationTests.Host;
 using Stargate.Interop.Abi;
@@ -81,6 +82,29 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
 
         var sum = guest.Exec("sgfstest sum /mnt/dir/file");
         guest.Check(sum["size"] == inode.AllocEnd.ToString(CultureInfo.InvariantCulture), $"a read ends at the allocation: {sum.Text}");
+
+        // Each guest's requests are in its own private area: the hostile guest's doorbell device is
+        // its own area (its slot, not the victim's), and no device of it holds the victim's.
+        string bell = hostile.Exec("echo \"dev=$SG_BELL\"")["dev"];
+        var own = hostile.Exec($"sgtool info {bell}");
+        hostile.Check(own["bar2_size"] == "65536" && own["magic"] == $"0x{SgzAbi.AreaMagic:x16}", $"its doorbell device is a private area: {own.Text}");
+        string victimSlot = guest.Exec("sgtool info $SG_BELL")["ivposition"];
+        hostile.Check(own["ivposition"] != victimSlot, "the hostile guest has another slot than the victim");
+        ulong versionAndSlot = (ulong.Parse(own["ivposition"], CultureInfo.InvariantCulture) << 32) | ((ulong)SgzAbi.VersionMinor << 16) | SgzAbi.VersionMajor;
+        hostile.Check(hostile.Exec($"sgtool read {bell} 8")["value"] == $"0x{versionAndSlot:x16}", "its area names its own slot");
+
+        // A guest whose data device is read-only (qemu-args --read-only) stores nothing into file data,
+        // and its module refuses a read-write mount; read-only, it reads.
+        using (var reader = StargatefsGuest.Start(served.Kernel, QemuDevices.IvshmemPlain(zone.Path, readOnly: true), output))
+        {
+            ulong before = zone.ReadU64(hint + 24);
+            reader.Exec($"sgtool write $SG_DEV {inData + 24} {Poison}");
+            reader.Check(zone.ReadU64(hint + 24) == before, "a store to the read-only data device does not reach Z.data");
+            reader.Check(reader.MountFails() == "EROFS", "a read-write mount of a read-only data device is refused");
+            reader.MountZone(readOnly: true);
+            reader.Check(reader.Exec("ls /mnt/dir").Text == "file", "mounted read-only, it reads the zone");
+            reader.Finish();
+        }
 
         // The zone is whole: the other guest goes on working, and fsck (in Finish) finds nothing.
         guest.Exec("mkdir /mnt/after && echo ok > /mnt/after/f && ls /mnt/dir && truncate -s 5 /mnt/dir/file");

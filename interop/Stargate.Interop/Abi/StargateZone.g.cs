@@ -34,9 +34,16 @@ public static class SgzAbi
     /// header chunks; data_file_size; struct sgz_data_header; the inode lock
     /// word and every guest-written inode field moved to struct sgz_hint in
     /// Z.data; sgz_inode.alloc_end.
+    /// 2.1: the rings region moves into Z and holds only what the host writes
+    /// (host_epoch, the reply ring); each guest's request ring and open table
+    /// are in its private area (struct sgz_area, SGZ_AREA_*), which the service
+    /// gives the guest as its ivshmem-doorbell device; guests without one
+    /// (ivshmem-plain) send no requests, so the claim protocol (SGZ_CLAIM_*) is
+    /// unused. 2.0 was a step of issue 13 that no release carried: readers of
+    /// 2.1 refuse it, instead of the major version moving.
     /// </summary>
     public const int VersionMajor = 2;
-    public const int VersionMinor = 0;
+    public const int VersionMinor = 1;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -81,6 +88,24 @@ public static class SgzAbi
     public const int PeerSize = 128;
     public const int LockSize = 64;
     public const int RingBytes = 16384;
+
+    /// <summary>
+    /// A guest's private area (2.1): SGZ_AREA_SIZE bytes that only that guest
+    /// and the host map, the BAR2 of the guest's ivshmem-doorbell device (the
+    /// service makes one file per connection, ZONE.area.SLOT, and sends it as the
+    /// client's shared memory). struct sgz_area at 0, the ring area (the rings
+    /// region's layout: its request ring and open table; its reply ring is not
+    /// used, replies are in Z) at SGZ_AREA_RING; the rest reserved.
+    /// "SGZAREA2" read as a little-endian 64-bit number.
+    /// </summary>
+    public const ulong AreaMagic = 0x32414552415a4753;
+    public const int AreaSize = 65536;
+    public const int AreaRing = 4096;
+    public const int AreaHeaderSize = 64;
+
+    /// <summary>sgz_area.flags: the export policy of the socket the guest came through.</summary>
+    public const int AreaReadonly = 0x1;
+    public const int AreaRootSquash = 0x2;
 
     /// <summary>
     /// Shared page tables: 4 KiB nodes of 512 little-endian __u64 entries in the
@@ -178,9 +203,11 @@ public static class SgzAbi
     public const ulong LockEof = 0xffffffffffffffff;
 
     /// <summary>
-    /// The rings region: max_peers areas of ring_bytes each; peer slot p's area
-    /// starts at rings.offset + p * ring_bytes. A guest's area holds its request
-    /// ring, its reply ring and its open table:
+    /// A ring area: ring_bytes laid out as below. Peer slot p's area in the
+    /// rings region (Z) starts at rings.offset + p * ring_bytes; there the host
+    /// writes host_epoch and the reply ring. The guest's own copy of the layout,
+    /// at SGZ_AREA_RING in its private area, holds its request ring and its open
+    /// table (2.1; in 2.0 one area in Z.data held all four):
     ///
     ///      0 struct sgz_ring_header
     ///     64 SGZ_RING_SLOTS x struct sgz_request   (the request ring)
@@ -340,8 +367,9 @@ public static class SgzAbi
     public const int LockWrite = 2;
 
     /// <summary>
-    /// A guest without doorbells (ivshmem-plain: no IVPosition, no peer slot from
-    /// the server) claims a free slot's area itself: it reads the slot FREE in the
+    /// Unused since 2.1 (a plain guest has no private area and sends no
+    /// requests); the values stay reserved. In 2.0, a guest without doorbells
+    /// (ivshmem-plain: no IVPosition, no peer slot from the server) claimed a free slot's area itself: it reads the slot FREE in the
     /// peer table, then cmpxchg(claim, 0 -&gt; nonce), nonce random and neither 0 nor
     /// SGZ_CLAIM_HOST, trying slots from max_peers-1 down. The host makes a
     /// claimed FREE slot a live peer (pid 0) and serves it by polling. The guest
@@ -719,7 +747,8 @@ public unsafe struct SgzLock
 }
 
 /// <summary>
-/// Head of a peer's ring area.
+/// Head of a peer's ring area. In the rings region (Z) only host_epoch is
+/// used; in a private area only guest_flags (claim and heartbeat: 2.0).
 ///   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
 ///  32 reserved[4]
 /// </summary>
@@ -740,6 +769,33 @@ public unsafe struct SgzRingHeader
     /// <summary>Bumped by the plain guest holding the claim.</summary>
     [FieldOffset(24)] public ulong Heartbeat;
     [FieldOffset(32)] public fixed ulong Reserved[4];
+}
+
+/// <summary>
+/// Head of a guest's private area, written by the host before the guest
+/// sees the area (a guest may overwrite its own copy: nothing else reads it
+/// back).
+///   0 magic  8 version_major  10 version_minor  12 slot  16 uuid[16]
+///  32 flags  36 reserved0  40 reserved[3]
+/// </summary>
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct SgzArea
+{
+    [FieldOffset(0)] public ulong Magic;
+    [FieldOffset(8)] public ushort VersionMajor;
+    [FieldOffset(10)] public ushort VersionMinor;
+
+    /// <summary>The guest's peer slot (its IVPosition).</summary>
+    [FieldOffset(12)] public uint Slot;
+
+    /// <summary>The zone's uuid.</summary>
+    [FieldOffset(16)] public fixed byte Uuid[16];
+
+    /// <summary>SGZ_AREA_*</summary>
+    [FieldOffset(32)] public uint Flags;
+    [FieldOffset(36)] public uint Reserved0;
+    [FieldOffset(40)] public fixed ulong Reserved[3];
 }
 
 /// <summary>
