@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Stargate.Host.Zones.Format1;
+using Stargate.Interop.Abi;
 using static Stargate.Host.Zones.Format1.Format1Layout;
 
 namespace Stargate.Host.Tests.Cli;
@@ -52,6 +53,17 @@ internal sealed class Format1Fixture : IDisposable
         var bytes = new byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         RandomAccess.Write(file, bytes.AsSpan(0, length), (long)offset);
+    }
+
+    /// <summary>Changes the <paramref name="length"/>-byte record at <paramref name="offset"/> and seals it again with a crc32c of its bytes before <paramref name="crcAt"/>.</summary>
+    public void Rewrite(ulong offset, int length, int crcAt, Action<byte[]> change)
+    {
+        using var file = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite);
+        var record = new byte[length];
+        RandomAccess.Read(file, record, (long)offset);
+        change(record);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(crcAt), Crc32C.Compute(record.AsSpan(0, crcAt)));
+        RandomAccess.Write(file, record, (long)offset);
     }
 
     /// <summary>The zone offset of the first page of directory <paramref name="path"/>, found by the reader under test.</summary>

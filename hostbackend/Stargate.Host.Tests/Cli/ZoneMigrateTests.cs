@@ -139,6 +139,25 @@ public class ZoneMigrateTests
         Assert.False(File.Exists(fresh.Path));
     }
 
+    [Fact]
+    public void Migrate_WhenOldHoldsADeviceNode_RefusesNamingIt()
+    {
+        // No format 1 host made one (mknod of a device was refused), so the fixture's fifo is
+        // turned into one, inode and entry sealed again as a writer would have.
+        using var old = new Format1Fixture();
+        using var fresh = new TempZone(format: false);
+        ulong fifo = Format1Fixture.InodeOf("fifo");
+        ulong page = old.FirstDirectoryPage(string.Empty);
+        old.Rewrite(old.InodeAt(fifo), InodeRecordSize, InodeCrc, r => BitConverter.TryWriteBytes(r.AsSpan(InodeMode), SIfchr | 0x1a0));
+        int slot = Enumerable.Range(0, DirentsPerPage).Single(i => old.U64At(page + DirPageHeader + (ulong)(i * DirentRecordSize)) == fifo);
+        old.Rewrite(page + DirPageHeader + (ulong)(slot * DirentRecordSize), DirentRecordSize, DirentCrc, d => d[DirentType] = TypeOf(SIfchr));
+
+        var r = StargateProcess.Run("zone", "migrate", old.Path, fresh.Path);
+
+        CliAssert.FailsWithOneLine(r, 1, old.Path, "/fifo is a device node", "nothing was migrated");
+        Assert.False(File.Exists(fresh.Path));
+    }
+
     public static TheoryData<string, string> Refusals => new()
     {
         { "writer", "is open for writing" },
