@@ -72,8 +72,12 @@ internal static class Format1Layout
 
     public const int RegionJournal = 0;
     public const int RegionPeerTable = 1;
+    public const int RegionLockTable = 2;
     public const int RegionRings = 3;
     public const int RegionInodeBitmap = 4;
+    public const int RegionPageBitmap = 5;
+    public const int RegionChunkUsage = 6;
+    public const int RegionGroupOwner = 7;
     public const int RegionInodeTable = 8;
     public const int RegionData = 9;
 
@@ -111,10 +115,12 @@ internal static class Format1Layout
     public const ulong PteAddrMask = 0x000ffffffffff000UL;
     public const ulong PmdAddrMask = 0x000fffffffe00000UL;
 
+    public const ulong JournalMinSize = 262144;
     public const ulong JournalMagic = 0x4c4e524a5a475353UL;
     public const int JournalState = 8;
     public const uint JournalIdle = 0;
 
+    public const int LockSize = 64;
     public const int PeerSize = 128;
     public const int PeerState = 0;
     public const int PeerPid = 8;

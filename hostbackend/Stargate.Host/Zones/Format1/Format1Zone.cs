@@ -113,11 +113,7 @@ internal sealed class Format1Zone : IDisposable
 
     private void CheckSuperblock()
     {
-        if (!Libc.Fstat((int)_file.DangerousGetHandle(), out var status).Equals(0))
-        {
-            throw Sys.Failure(Marshal.GetLastPInvokeError(), "fstat", Path);
-        }
-
+        Sys.Check(Libc.Fstat((int)_file.DangerousGetHandle(), out var status), "fstat", Path);
         if (status.Size < SuperblockSize)
         {
             throw new ZoneException(ZoneError.NotAZone, $"{Path} is not a Stargate zone (shorter than a superblock)");
@@ -192,12 +188,18 @@ internal sealed class Format1Zone : IDisposable
             previousEnd = offset + size;
         }
 
+        ulong groups = (ChunkCount + groupChunks - 1) / groupChunks;
+        Require(RegionSize(RegionJournal) >= JournalMinSize, "journal smaller than the minimum");
         Require(RegionSize(RegionPeerTable) >= (ulong)MaxPeers * PeerSize, "peer_table too small for max_peers");
+        Require(RegionSize(RegionLockTable) >= (ulong)lockSlots * LockSize, "lock_table too small for lock_slots");
         Require(RegionSize(RegionRings) == 0 || RegionSize(RegionRings) >= (ulong)MaxPeers * RingBytes, "rings too small for max_peers");
         Require(RegionSize(RegionInodeBitmap) * 8 >= InodeCount, "inode_bitmap too small for inode_count");
         Require(RegionSize(RegionInodeTable) / InodeRecordSize >= InodeCount, "inode_table too small for inode_count");
         Require(DataOffset % ChunkSize == 0, "data region not 2 MiB aligned");
         Require(ChunkCount >= 1 && RegionSize(RegionData) == ChunkCount * ChunkSize, "data size does not match chunk_count");
+        Require(RegionSize(RegionPageBitmap) * 8 >= DataPages, "page_bitmap too small for chunk_count");
+        Require(RegionSize(RegionChunkUsage) / 2 >= ChunkCount, "chunk_usage too small for chunk_count");
+        Require(RegionSize(RegionGroupOwner) / 2 >= groups, "group_owner too small for the group count");
     }
 
     private void CheckJournal()
