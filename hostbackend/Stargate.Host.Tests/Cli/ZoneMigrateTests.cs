@@ -163,6 +163,7 @@ public class ZoneMigrateTests
         { "writer", "is open for writing" },
         { "live guest", "guest peer slot 1 is live" },
         { "unfinished journal", "the journal holds an unfinished change" },
+        { "served", "is served by stargate serve" },
     };
 
     [Theory]
@@ -172,8 +173,16 @@ public class ZoneMigrateTests
         using var old = new Format1Fixture();
         using var fresh = new TempZone(format: false);
         using var writer = File.OpenHandle(old.Path, FileMode.Open, FileAccess.ReadWrite);
+        using var serve = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        string serveFile = old.Path + ".serve", socketPath = old.Path + ".sock";
         switch (state)
         {
+            case "served":
+                // What a serve publishes: OLD.serve names a control socket someone of this user answers on.
+                serve.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+                serve.Listen();
+                File.WriteAllText(serveFile, socketPath + "\n");
+                break;
             case "writer":
                 Assert.Equal(0, Libc.Flock((int)writer.DangerousGetHandle(), Libc.LOCK_EX | Libc.LOCK_NB));
                 break;
@@ -187,7 +196,16 @@ public class ZoneMigrateTests
                 break;
         }
 
-        var r = StargateProcess.Run("zone", "migrate", old.Path, fresh.Path);
+        StargateProcess.Result r;
+        try
+        {
+            r = StargateProcess.Run("zone", "migrate", old.Path, fresh.Path);
+        }
+        finally
+        {
+            File.Delete(serveFile);
+            File.Delete(socketPath);
+        }
 
         CliAssert.FailsWithOneLine(r, 1, old.Path, mention);
         Assert.False(File.Exists(fresh.Path));
