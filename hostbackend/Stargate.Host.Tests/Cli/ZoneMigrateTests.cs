@@ -128,6 +128,21 @@ public class ZoneMigrateTests
     }
 
     [Fact]
+    public void Migrate_WithGroup_MakesBothNewFiles0660OwnedByIt()
+    {
+        using var old = new Format1Fixture();
+        using var fresh = new TempZone(format: false);
+
+        CliAssert.Succeeds(StargateProcess.Run("zone", "migrate", old.Path, fresh.Path, "--group", "4242"));
+
+        foreach (string file in new[] { fresh.Path, fresh.DataPath })
+        {
+            Assert.Equal(0, Libc.Stat(file, out var status));
+            Assert.Equal((0x1b0u, 4242u), (status.Permissions, status.Gid));
+        }
+    }
+
+    [Fact]
     public void Migrate_WhenOldIsFormat2_RefusesAsAlreadyMigrated()
     {
         using var zone = new TempZone(16UL << 20);

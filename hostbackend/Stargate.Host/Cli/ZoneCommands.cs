@@ -184,9 +184,9 @@ internal sealed class ZoneCommands(CliSession session)
             ulong dataSize = bytes ?? Format1Migration.DefaultSize(tree.ZoneSize);
             session.Out.WriteLine(
                 $"migrated {from} (format {tree.Version}) into {to} and {ZoneFiles.DataPath(to)} (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}, {Units.Bytes(dataSize)}): " +
-                $"{nodes.Count(n => n.Type == SgzAbi.SIfdir)} directories, {nodes.Count(n => n.Type == SgzAbi.SIfreg)} files ({Units.Bytes(fileBytes)}), " +
+                $"{nodes.Count(n => n.Type == SgzAbi.SIfdir)} directories, {nodes.Count(n => n.Type == SgzAbi.SIfreg)} files ({Units.Bytes(fileBytes)} in size), " +
                 $"{nodes.Count(n => n.Type == SgzAbi.SIflnk)} symbolic links, {nodes.Count(n => n.Type is SgzAbi.SIfifo or SgzAbi.SIfsock)} fifos and sockets, " +
-                $"{tree.Entries.Count - (tree.Nodes.Count - 1)} more names of files with several");
+                $"{tree.Entries.Count - (tree.Nodes.Count - 1)} further hard links");
             return StargateCli.Ok;
         }));
         return command;
