@@ -226,6 +226,55 @@ public class ZoneMigrateTests
         Assert.False(File.Exists(fresh.Path));
     }
 
+    [Fact]
+    public void Migrate_WhenAPlainGuestsHeartbeatMoves_RefusesIt()
+    {
+        using var old = new Format1Fixture();
+        using var fresh = new TempZone(format: false);
+        ulong area = old.Region(RegionRings) + (old.U64At((ulong)SbRingBytes) & uint.MaxValue); // slot 1's: rings + 1 x ring_bytes
+        old.Write(area + RingClaim, 0x1234_5678);
+        using var stop = new CancellationTokenSource();
+        var guest = new Thread(() =>
+        {
+            for (ulong beat = 1; !stop.IsCancellationRequested; beat++)
+            {
+                old.Write(area + RingHeartbeat, beat);
+                Thread.Sleep(20);
+            }
+        });
+        guest.Start();
+
+        StargateProcess.Result r;
+        try
+        {
+            r = StargateProcess.Run("zone", "migrate", old.Path, fresh.Path);
+        }
+        finally
+        {
+            stop.Cancel();
+            guest.Join();
+        }
+
+        CliAssert.FailsWithOneLine(r, 1, old.Path, "ivshmem-plain", "peer slot 1", "heartbeat moves");
+        Assert.False(File.Exists(fresh.Path));
+    }
+
+    [Fact]
+    public void Migrate_WhenPeersAreDead_MigratesAnyway()
+    {
+        // A slot left live by a QEMU that is gone, and a plain guest's claim whose heartbeat stands still.
+        using var old = new Format1Fixture();
+        using var fresh = new TempZone(format: false);
+        using var exited = System.Diagnostics.Process.Start("true");
+        exited.WaitForExit();
+        ulong peer = old.Region(RegionPeerTable) + (2 * (ulong)PeerSize);
+        old.Write(peer + PeerState, PeerLive, 4);
+        old.Write(peer + PeerPid, (ulong)exited.Id);
+        old.Write(old.Region(RegionRings) + (old.U64At((ulong)SbRingBytes) & uint.MaxValue) + RingClaim, 0x1234_5678);
+
+        CliAssert.Succeeds(StargateProcess.Run("zone", "migrate", old.Path, fresh.Path));
+    }
+
     public static TheoryData<string[], string> BadCommandLines => new()
     {
         { ["zone", "migrate", "OLD"], "'new'" },
