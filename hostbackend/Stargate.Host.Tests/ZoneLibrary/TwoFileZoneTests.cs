@@ -107,7 +107,7 @@ public sealed class TwoFileZoneTests : IDisposable
 
         var e = Assert.Throws<ZoneException>(() => zone.Open(ZoneAccess.ReadOnly));
         Assert.Equal(ZoneError.VersionUnsupported, e.Error);
-        Assert.Equal($"{zone.Path}: zone format 1.2 is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); recreate it with 'stargate zone create'", e.Message);
+        Assert.Equal($"{zone.Path}: zone format 1.2 is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); move its files into a new zone with 'stargate zone migrate {zone.Path} NEW'", e.Message);
     }
 
     [Fact]

@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Text.Json;
 using Stargate.Host.Fsck;
 using Stargate.Host.Zones;
+using Stargate.Host.Zones.Format1;
+using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 
 namespace Stargate.Host.Cli;
 
-/// <summary>`stargate zone create|info|fsck|rm`: a zone is two files, Z and Z.data (ZoneFiles.DataPath).</summary>
+/// <summary>`stargate zone create|info|fsck|rm|migrate`: a zone is two files, Z and Z.data (ZoneFiles.DataPath).</summary>
 internal sealed class ZoneCommands(CliSession session)
 {
     public Command Create()
@@ -17,6 +19,7 @@ internal sealed class ZoneCommands(CliSession session)
         zone.Subcommands.Add(InfoCommand());
         zone.Subcommands.Add(FsckCommand());
         zone.Subcommands.Add(RmCommand());
+        zone.Subcommands.Add(MigrateCommand());
         return zone;
     }
 
@@ -29,25 +32,14 @@ internal sealed class ZoneCommands(CliSession session)
         var command = new Command("create", "Format a new zone: PATH (structure) and PATH.data (data), mode 0600, or 0660 with --group.") { path, size, force, group };
         command.SetAction(r => session.Guard(() =>
         {
-            string sizeText = r.GetValue(size)!;
-            if (!Units.TryParseSize(sizeText, out ulong bytes))
+            if (ParseSize(r.GetValue(size)!, "zone create", out ulong bytes) is { } badSize)
             {
-                return session.BadUsage($"--size '{sizeText}' is not a size (examples: 16M, 1G, 64GiB)", "zone create");
+                return badSize;
             }
 
-            try
+            if (ParseGroup(r.GetValue(group), "zone create", out uint? gid) is { } badGroup)
             {
-                ZoneGeometry.CheckSize(bytes);
-            }
-            catch (ZoneException e)
-            {
-                return session.BadUsage($"--size: {e.Message}", "zone create");
-            }
-
-            uint? gid = null;
-            if (r.GetValue(group) is { } name && (gid = UserDatabase.GroupId(name)) is null)
-            {
-                return session.BadUsage($"--group {name}: no such group (give a group name or a gid)", "zone create");
+                return badGroup;
             }
 
             string file = r.GetValue(path)!;
@@ -150,6 +142,82 @@ internal sealed class ZoneCommands(CliSession session)
             return StargateCli.Ok;
         }));
         return command;
+    }
+
+    private Command MigrateCommand()
+    {
+        var oldPath = new Argument<string>("old") { Description = "The format 1 zone (one file) to read; it is never written." };
+        var newPath = new Argument<string>("new") { Description = "The format 2 zone to create: NEW and NEW.data." };
+        var size = new Option<string?>("--size") { Description = "The new zone's size (its data file's), as for 'zone create'; default: the old zone's size." };
+        var force = new Option<bool>("--force") { Description = "Format over an existing NEW (its contents are lost)." };
+        var group = new Option<string?>("--group") { Description = "A group (name or gid) given read-write access to NEW (mode 0660); without it NEW is 0600." };
+        var command = new Command("migrate", "Move the files of a format 1 zone into a new format 2 zone (all or nothing; the old zone is only read).") { oldPath, newPath, size, force, group };
+        command.SetAction(r => session.Guard(() =>
+        {
+            ulong? bytes = null;
+            if (r.GetValue(size) is { } sizeText)
+            {
+                if (ParseSize(sizeText, "zone migrate", out ulong parsed) is { } badSize)
+                {
+                    return badSize;
+                }
+
+                bytes = parsed;
+            }
+
+            if (ParseGroup(r.GetValue(group), "zone migrate", out uint? gid) is { } badGroup)
+            {
+                return badGroup;
+            }
+
+            string from = r.GetValue(oldPath)!;
+            string to = r.GetValue(newPath)!;
+            if (ServeLink.TryConnect(from) is { } serve)
+            {
+                serve.Dispose();
+                return session.Fail($"{from} is served by stargate serve (named in {ServeLink.FileFor(from)}); stop it first (zone migrate reads a zone nothing changes)");
+            }
+
+            var tree = Format1Migration.Migrate(from, to, bytes, r.GetValue(force), gid);
+            var nodes = tree.Nodes.Values;
+            ulong fileBytes = nodes.Where(n => n.Type == SgzAbi.SIfreg).Aggregate(0UL, (sum, n) => sum + n.Size);
+            ulong dataSize = bytes ?? Format1Migration.DefaultSize(tree.ZoneSize);
+            session.Out.WriteLine(
+                $"migrated {from} (format {tree.Version}) into {to} and {ZoneFiles.DataPath(to)} (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}, {Units.Bytes(dataSize)}): " +
+                $"{nodes.Count(n => n.Type == SgzAbi.SIfdir)} directories, {nodes.Count(n => n.Type == SgzAbi.SIfreg)} files ({Units.Bytes(fileBytes)} in size), " +
+                $"{nodes.Count(n => n.Type == SgzAbi.SIflnk)} symbolic links, {nodes.Count(n => n.Type is SgzAbi.SIfifo or SgzAbi.SIfsock)} fifos and sockets, " +
+                $"{tree.Entries.Count - (tree.Nodes.Count - 1)} further hard links");
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>A --size value that must be a zone size; null when it is one, else the usage error's exit code.</summary>
+    private int? ParseSize(string text, string command, out ulong bytes)
+    {
+        if (!Units.TryParseSize(text, out bytes))
+        {
+            return session.BadUsage($"--size '{text}' is not a size (examples: 16M, 1G, 64GiB)", command);
+        }
+
+        try
+        {
+            ZoneGeometry.CheckSize(bytes);
+            return null;
+        }
+        catch (ZoneException e)
+        {
+            return session.BadUsage($"--size: {e.Message}", command);
+        }
+    }
+
+    /// <summary>A --group value (name or gid), absent or a known group; null when it is fine, else the usage error's exit code.</summary>
+    private int? ParseGroup(string? name, string command, out uint? gid)
+    {
+        gid = null;
+        return name is not null && (gid = UserDatabase.GroupId(name)) is null
+            ? session.BadUsage($"--group {name}: no such group (give a group name or a gid)", command)
+            : null;
     }
 
     private static string ModeOf(string path) =>

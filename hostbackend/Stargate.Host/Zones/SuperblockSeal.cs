@@ -34,7 +34,7 @@ internal static class SuperblockSeal
         if (sb.VersionMajor < SgzAbi.VersionMajor)
         {
             throw new ZoneException(ZoneError.VersionUnsupported,
-                $"{path}: zone format {sb.VersionMajor}.{sb.VersionMinor} is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); recreate it with 'stargate zone create'");
+                $"{path}: zone format {sb.VersionMajor}.{sb.VersionMinor} is not supported by this stargate (format {SgzAbi.VersionMajor}.{SgzAbi.VersionMinor}); move its files into a new zone with 'stargate zone migrate {path} NEW'");
         }
 
         if (sb.VersionMajor == 2 && sb.VersionMinor == 0)
