@@ -46,6 +46,9 @@ public sealed class RequestServer
     /// <summary>Requests answered since this server started (replies published).</summary>
     public long Served { get; private set; }
 
+    /// <summary>Per guest, the worst time from the loop seeing a request to its reply (`stargate peers`).</summary>
+    public ReplyLatency Latency { get; } = new();
+
     /// <summary>
     /// How long a request may wait, put aside and tried again on later passes, for a guest that
     /// holds an inode's seqcount or lock word; then it is answered EBUSY.
@@ -137,6 +140,8 @@ public sealed class RequestServer
                 _deferred.Remove((slot, tag));
             }
 
+            Latency.Forget(slot);
+
             Guarded($"freeing peer slot {slot}", () => _zone.Peers.Set(slot, live: false));
             Guarded("freeing orphans", () => _zone.Orphans.FreeUnheld());
             foreach (var waiters in _lockWaiters.Values)
@@ -188,6 +193,7 @@ public sealed class RequestServer
             ulong seq = Volatile.Read(ref _zone.Memory.Ref<SgzRequest>(area.Request(tag)).Seq);
             if (seq != 0 && seq != Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
             {
+                Latency.Seen(slot, tag, seq);
                 pending.Add((seq, tag));
             }
         }
@@ -393,6 +399,7 @@ public sealed class RequestServer
     {
         Volatile.Write(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done, seq);
         Served++;
+        Latency.Replied(slot, tag, seq);
         _ringGuest(slot);
     }
 

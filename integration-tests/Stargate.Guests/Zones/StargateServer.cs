@@ -253,5 +253,9 @@ public sealed class StargateServer : IDisposable
     }
 
     /// <summary>One entry of `stargate peers --json`; for the host (id 0) Doorbells counts the doorbells guests rang at it, per vector.</summary>
-    public sealed record Peer(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells);
+    public sealed record Peer(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells)
+    {
+        /// <summary>The service's worst time from seeing one of this guest's requests to its reply, in microseconds (null before one).</summary>
+        public long? WorstReplyUs { get; init; }
+    }
 }
