@@ -41,6 +41,8 @@
  *                                    setattr of INO's times on the ring, timed
  *     data-header                    scribbles Z.data's header, then a NOP
  *     mknod                          MKNOD requests for device nodes
+ *     race                           a CREATE rewritten while it is served
+ *     doorbells SECONDS              every other peer's doorbells, rung
  *     fuzz COUNT SEED                rpcfuzz's requests, the worst reply time
  *     flood SECONDS                  every ring slot kept full of NOPs
  *     peer-rings [forge]             other peers' ring areas that the
@@ -968,7 +970,8 @@ static int sgtool_usage(void)
 	      "       sgtool read DEV OFFSET\n"
 	      "       sgtool rpcfuzz COUNT SEED [DEV]\n"
 	      "       sgtool attack structure INO | hint-size INO | hint-generation INO | hint-seq INO |\n"
-	      "                     hint-lock INO | data-header | mknod | fuzz COUNT SEED | flood SECONDS |\n"
+	      "                     hint-lock INO | data-header | mknod | race | fuzz COUNT SEED |\n"
+	      "                     flood SECONDS | doorbells SECONDS |\n"
 	      "                     peer-rings [forge] | lock INO | plant DIR PROGRAM\n"
 	      "DEV is a PCI address as in /sys/bus/pci/devices (0000:00:04.0)\n",
 	      stderr);
@@ -1306,6 +1309,66 @@ static int sgtool_attack_flood(struct sgtool_ring *r, uint64_t seconds)
 }
 
 /*
+ * A request changed while the service handles it: a CREATE of
+ * /hostile-race in the root directory whose name and name_len this guest
+ * keeps rewriting ("/ostile-race", 0xffff) from the doorbell until the
+ * reply. The service copies a request once and checks the copy.
+ */
+static int sgtool_attack_race(struct sgtool_ring *r)
+{
+	volatile struct sgz_request *live = (volatile struct sgz_request *)(r->area.base + SGZ_RING_REQUESTS);
+	volatile struct sgz_reply *reply = (volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES);
+	static const char name[] = "hostile-race";
+	uint64_t seq, rewrites = 0, end = sgtool_now_us() + 2000000ULL;
+	struct sgz_inode root;
+	struct sgz_request req;
+	int ret = sgtool_inode(r, r->sb.root_ino, &root);
+
+	if (ret)
+		return ret;
+	sgtool_attack_request(&req, SGZ_OP_CREATE, r->sb.root_ino, root.generation);
+	req.mode = SGZ_S_IFREG | 0644;
+	req.name_len = sizeof(name) - 1;
+	memcpy(req.name, name, sizeof(name) - 1);
+	for (size_t i = sizeof(req.seq); i < sizeof(req); i++)
+		((volatile uint8_t *)live)[i] = ((const uint8_t *)&req)[i];
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seq = sgtool_ring_next(r);
+	live->seq = seq;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, 0);
+	while (reply->done != seq && sgtool_now_us() < end) {
+		live->name[0] = rewrites % 2 ? 'h' : '/';
+		live->name_len = rewrites % 2 ? sizeof(name) - 1 : 0xffff;
+		live->opcode = rewrites % 2 ? SGZ_OP_CREATE : SGZ_OP_MKNOD;
+		rewrites++;
+	}
+	printf("attack race: a CREATE whose name, name_len and opcode I rewrote %" PRIu64 " times while it was served: %s\n",
+	       rewrites, reply->done == seq ? sgtool_status_name(reply->status) : "no reply");
+	return 0;
+}
+
+/*
+ * Doorbells: every other peer id, every vector, rung as fast as this guest
+ * can for @seconds (QEMU ignores ids and vectors that do not exist).
+ */
+static int sgtool_attack_doorbells(struct sgtool_ring *r, uint64_t seconds)
+{
+	uint64_t end = sgtool_now_us() + seconds * 1000000ULL, rung = 0;
+
+	while (sgtool_now_us() < end)
+		for (uint32_t peer = 0; peer < r->sb.max_peers; peer++)
+			for (uint32_t vector = 0; vector < 4; vector++)
+				if ((int32_t)peer != r->slot) {
+					sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, peer << 16 | vector);
+					rung++;
+				}
+	printf("attack doorbells: %" PRIu64 " doorbells rung at every other peer and vector in %" PRIu64 " s\n", rung,
+	       seconds);
+	return 0;
+}
+
+/*
  * Other peers' ring areas, as far as this guest's BARs reach: the
  * superblock's rings region gives every slot's area; those that lie in the
  * data device are reachable. With @forge, each reachable area of another
@@ -1520,13 +1583,13 @@ static int sgtool_attack(int argc, char **argv)
 	if (!strcmp(name, "plant"))
 		return argc == 3 ? sgtool_attack_plant(argv[1], argv[2]) : sgtool_usage();
 	if (!strcmp(name, "structure") || !strcmp(name, "lock") || !strncmp(name, "hint-", 5) ||
-	    !strcmp(name, "flood"))
+	    !strcmp(name, "flood") || !strcmp(name, "doorbells"))
 		want = 1;
 	else if (!strcmp(name, "fuzz"))
 		want = 2;
 	else if (!strcmp(name, "peer-rings"))
 		want = argc == 2 && !strcmp(argv[1], "forge") ? -1 : 0;
-	else if (strcmp(name, "data-header") && strcmp(name, "mknod"))
+	else if (strcmp(name, "data-header") && strcmp(name, "mknod") && strcmp(name, "race"))
 		return sgtool_usage();
 	if (want >= 0 && argc != want + 1)
 		return sgtool_usage();
@@ -1545,6 +1608,10 @@ static int sgtool_attack(int argc, char **argv)
 		ret = sgtool_attack_data_header(&ring);
 	else if (!strcmp(name, "mknod"))
 		ret = sgtool_attack_mknod(&ring);
+	else if (!strcmp(name, "race"))
+		ret = sgtool_attack_race(&ring);
+	else if (!strcmp(name, "doorbells"))
+		ret = sgtool_attack_doorbells(&ring, n[0]);
 	else if (!strcmp(name, "fuzz"))
 		ret = sgtool_attack_fuzz(&ring, n[0], n[1]);
 	else if (!strcmp(name, "flood"))

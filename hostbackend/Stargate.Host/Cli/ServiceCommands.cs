@@ -131,10 +131,11 @@ internal sealed class ServiceCommands(CliSession session)
         var socket = SocketOption();
         var control = ControlOption();
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("peers", "List the peers of a running `stargate serve`: the host (id 0) and each guest.") { socket, control, json };
+        var reset = new Option<bool>("--reset-worst") { Description = "After listing, start every guest's worst reply time again." };
+        var command = new Command("peers", "List the peers of a running `stargate serve`: the host (id 0) and each guest.") { socket, control, json, reset };
         command.SetAction(r => session.Guard(() =>
         {
-            string reply = Ask(ControlPath(r, socket, control), "peers");
+            string reply = Ask(ControlPath(r, socket, control), r.GetValue(reset) ? "peers reset-worst" : "peers");
             if (reply.StartsWith("error: ", StringComparison.Ordinal))
             {
                 return session.Fail(reply[7..]);

@@ -49,6 +49,9 @@ public sealed class ReplyLatency
         }
     }
 
+    /// <summary>Every slot's worst starts again from nothing (`stargate peers --reset-worst`); requests pending now still count when answered.</summary>
+    public void ResetWorst() => _worst.Clear();
+
     /// <summary>The worst seen-to-reply time of @slot's requests since it joined, in microseconds; null if none was answered.</summary>
     public long? WorstMicroseconds(int slot) =>
         _worst.TryGetValue(slot, out long ticks) ? (long)Stopwatch.GetElapsedTime(0, ticks).TotalMicroseconds : null;

@@ -139,10 +139,12 @@ public sealed class StargateServer : IDisposable
         }
     }
 
-    /// <summary>`stargate peers --json`: the host (id 0) and every connected guest.</summary>
-    public IReadOnlyList<Peer> Peers()
+    /// <summary>`stargate peers --json`: the host (id 0) and every connected guest; then, with @resetWorst, their worst reply times start again.</summary>
+    public IReadOnlyList<Peer> Peers(bool resetWorst = false)
     {
-        var result = StargateCli.Run("peers", "--socket", SocketPath, "--json");
+        var result = resetWorst
+            ? StargateCli.Run("peers", "--socket", SocketPath, "--json", "--reset-worst")
+            : StargateCli.Run("peers", "--socket", SocketPath, "--json");
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"{result}\nservice stderr:\n{Stderr}");
