@@ -40,7 +40,8 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
         // victim warms the service up (its first requests of a kind take the JIT's time), then
         // its worst reply time starts again: what is measured is the attacks.
         var hostile = served.AddGuest(mount: false);
-        victim.Exec("sgfstest victim /mnt/warmup 2 && chmod 600 /mnt/target && chmod 644 /mnt/target && rmdir /mnt/warmup");
+        var warmup = victim.Exec("sgfstest victim /mnt/warmup 2 && chmod 600 /mnt/target && chmod 644 /mnt/target && rmdir /mnt/warmup");
+        victim.Check(warmup["errors"] == "0" && warmup["wrong"] == "0", $"the victim's warm-up, before any attack, ran clean: {warmup.Text}");
         var warm = served.Server.Peers(resetWorst: true).Single(p => p.Pid == victim.Qemu.ProcessId);
         output.WriteLine($"service: worst reply to the victim while it warmed up: {warm.WorstReplyUs / 1000.0:F1} ms");
         string workload = victim.Background("sgfstest victim /mnt/victim 600", "started=1");
