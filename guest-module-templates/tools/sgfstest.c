@@ -49,6 +49,16 @@
  *   sgfstest treesum DIR              files, directories, bytes and one crc of a
  *                                     tree (below): "files= dirs= bytes= crc="
  *   sgfstest chown FILE UID GID       chown(2): "uid= gid=" after
+ *   sgfstest victim DIR SECONDS       the victim beside a hostile guest: rounds of
+ *                                     create, write, read, shared-mapping stores
+ *                                     and loads, a posix lock and unlock, fstat
+ *                                     and unlink on its own files in DIR (made if
+ *                                     missing), each checked and timed, until
+ *                                     SECONDS pass or DIR/stop exists: "started=1",
+ *                                     then "ops= errors= wrong= rounds= worst_ms="
+ *                                     and the worst per operation as NAME_ms=
+ *                                     (errors and wrong data name themselves on
+ *                                     stderr); exit 0 whatever it saw
  *   sgfstest ftruncate FILE SIZE MODE open FILE O_WRONLY, fchmod it to MODE
  *                                     (octal), ftruncate the open file to SIZE:
  *                                     "size= mode=" (octal) after
@@ -1071,6 +1081,185 @@ static int sgfs_ftruncate(const char *path, uint64_t size, const char *mode_text
 
 /* ---- command line ---------------------------------------------------------- */
 
+/* ---- victim: a steady workload that measures itself -------------------------- */
+
+#define SGFS_VICTIM_FILES 4
+#define SGFS_VICTIM_BYTES (16 * 1024)
+
+enum sgfs_victim_op {
+	SGFS_OP_CREATE,
+	SGFS_OP_WRITE,
+	SGFS_OP_READ,
+	SGFS_OP_MMAP,
+	SGFS_OP_LOCK,
+	SGFS_OP_STAT,
+	SGFS_OP_UNLINK,
+	SGFS_OP_COUNT
+};
+
+static const char *const sgfs_victim_names[SGFS_OP_COUNT] = {
+	"create", "write", "read", "mmap", "lock", "stat", "unlink",
+};
+
+struct sgfs_victim {
+	uint64_t ops, errors, wrong;
+	uint64_t worst_us[SGFS_OP_COUNT];
+	uint64_t started_us;
+};
+
+static uint64_t sgfs_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Ends the operation @op started at v->started_us: counts it, keeps the worst time, counts @failed. */
+static bool sgfs_victim_done(struct sgfs_victim *v, enum sgfs_victim_op op, bool failed, const char *path)
+{
+	uint64_t us = sgfs_now_us() - v->started_us;
+	int err = errno;
+
+	v->ops++;
+	if (us > v->worst_us[op])
+		v->worst_us[op] = us;
+	if (failed) {
+		/* The first few on stderr: which operation, which file, which errno. */
+		if (v->errors < 8)
+			fprintf(stderr, "victim: %s %s: %s\n", sgfs_victim_names[op], path,
+				strerrorname_np(err) ? strerrorname_np(err) : "?");
+		v->errors++;
+	}
+	return !failed;
+}
+
+static bool sgfs_victim_same(struct sgfs_victim *v, const uint8_t *got, uint64_t seed, uint64_t offset,
+			     size_t len, const char *path, const char *how)
+{
+	static uint8_t want[SGFS_VICTIM_BYTES];
+
+	sgfs_pattern(seed, offset, want, len);
+	if (!memcmp(got, want, len))
+		return true;
+	if (v->wrong < 8)
+		fprintf(stderr, "victim: %s %s: wrong data at [%" PRIu64 ", +%zu)\n", how, path, offset, len);
+	v->wrong++;
+	return false;
+}
+
+struct sgfs_victim_job {
+	volatile uint8_t *at;
+	uint64_t seed;
+	uint8_t copy[SGFS_VICTIM_BYTES];
+};
+
+/* Stores the pattern of job->seed over the mapping's first page, then copies the whole mapping out. */
+static void sgfs_victim_access(void *arg)
+{
+	struct sgfs_victim_job *job = arg;
+
+	sgfs_pattern(job->seed, 0, job->at, SGFS_PAGE);
+	for (size_t i = 0; i < SGFS_VICTIM_BYTES; i++)
+		job->copy[i] = job->at[i];
+}
+
+/*
+ * One round on DIR/v<i % 4>: create, write 16 KiB of the pattern of seed i,
+ * read it back, map it shared and store seed i + 1 over the first page and
+ * read the mapping, read the file again, take and drop a posix lock of the
+ * whole file, fstat it, unlink it. Every data check counts in wrong.
+ */
+static void sgfs_victim_round(struct sgfs_victim *v, const char *dir, uint64_t i)
+{
+	static struct sgfs_victim_job job;
+	static uint8_t buf[SGFS_VICTIM_BYTES];
+	struct flock fl = { .l_whence = SEEK_SET };
+	char path[512];
+	struct stat st;
+	void *map;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/v%" PRIu64, dir, i % SGFS_VICTIM_FILES);
+	v->started_us = sgfs_now_us();
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (!sgfs_victim_done(v, SGFS_OP_CREATE, fd < 0, path))
+		return;
+	sgfs_pattern(i, 0, buf, sizeof(buf));
+	v->started_us = sgfs_now_us();
+	sgfs_victim_done(v, SGFS_OP_WRITE, pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf), path);
+	memset(buf, 0, sizeof(buf));
+	v->started_us = sgfs_now_us();
+	if (sgfs_victim_done(v, SGFS_OP_READ, pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf), path))
+		sgfs_victim_same(v, buf, i, 0, sizeof(buf), path, "read");
+
+	v->started_us = sgfs_now_us();
+	map = mmap(NULL, SGFS_VICTIM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED) {
+		job.at = map;
+		job.seed = i + 1;
+		if (!sgfs_guarded(sgfs_victim_access, &job)) {
+			munmap(map, SGFS_VICTIM_BYTES);
+			map = MAP_FAILED;
+			errno = EFAULT; /* SIGBUS on the mapping */
+		} else {
+			munmap(map, SGFS_VICTIM_BYTES);
+		}
+	}
+	if (sgfs_victim_done(v, SGFS_OP_MMAP, map == MAP_FAILED, path)) {
+		sgfs_victim_same(v, job.copy, i + 1, 0, SGFS_PAGE, path, "mmap store");
+		sgfs_victim_same(v, job.copy + SGFS_PAGE, i, SGFS_PAGE, sizeof(buf) - SGFS_PAGE, path, "mmap read");
+		v->started_us = sgfs_now_us();
+		if (sgfs_victim_done(v, SGFS_OP_READ, pread(fd, buf, SGFS_PAGE, 0) != (ssize_t)SGFS_PAGE, path))
+			sgfs_victim_same(v, buf, i + 1, 0, SGFS_PAGE, path, "read after mmap");
+	}
+
+	fl.l_type = F_WRLCK;
+	v->started_us = sgfs_now_us();
+	if (sgfs_victim_done(v, SGFS_OP_LOCK, fcntl(fd, F_SETLKW, &fl) != 0, path)) {
+		fl.l_type = F_UNLCK;
+		v->started_us = sgfs_now_us();
+		sgfs_victim_done(v, SGFS_OP_LOCK, fcntl(fd, F_SETLK, &fl) != 0, path);
+	}
+	v->started_us = sgfs_now_us();
+	if (sgfs_victim_done(v, SGFS_OP_STAT, fstat(fd, &st) != 0, path) && st.st_size != SGFS_VICTIM_BYTES) {
+		if (v->wrong < 8)
+			fprintf(stderr, "victim: stat %s: size %lld, not %d\n", path, (long long)st.st_size, SGFS_VICTIM_BYTES);
+		v->wrong++;
+	}
+	close(fd);
+	v->started_us = sgfs_now_us();
+	sgfs_victim_done(v, SGFS_OP_UNLINK, unlink(path) != 0, path);
+}
+
+/*
+ * sgfstest victim DIR SECONDS: rounds (above) until SECONDS pass or the
+ * file DIR/stop exists; then "ops= errors= wrong= rounds= worst_ms=" and
+ * each operation's worst as NAME_ms=, in milliseconds with one decimal.
+ */
+static int sgfs_victim(const char *dir, uint64_t seconds)
+{
+	struct sgfs_victim v = { 0 };
+	uint64_t end = sgfs_now_us() + seconds * 1000000ULL, rounds = 0, worst = 0;
+	char stop[512];
+
+	snprintf(stop, sizeof(stop), "%s/stop", dir);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return sgfs_fail_errno(errno, "mkdir", dir);
+	printf("started=1\n");
+	fflush(stdout);
+	while (sgfs_now_us() < end && access(stop, F_OK) != 0)
+		sgfs_victim_round(&v, dir, rounds++);
+	for (int op = 0; op < SGFS_OP_COUNT; op++)
+		worst = v.worst_us[op] > worst ? v.worst_us[op] : worst;
+	printf("ops=%" PRIu64 " errors=%" PRIu64 " wrong=%" PRIu64 " rounds=%" PRIu64 " worst_ms=%.1f", v.ops, v.errors,
+	       v.wrong, rounds, (double)worst / 1000.0);
+	for (int op = 0; op < SGFS_OP_COUNT; op++)
+		printf(" %s_ms=%.1f", sgfs_victim_names[op], (double)v.worst_us[op] / 1000.0);
+	printf("\n");
+	return 0;
+}
+
 static int sgfs_usage(void)
 {
 	fputs("usage: sgfstest sum FILE\n"
@@ -1089,7 +1278,8 @@ static int sgfs_usage(void)
 	      "       sgfstest checkrecords FILE TAG COUNT [TAG COUNT...]\n"
 	      "       sgfstest treesum DIR\n"
 	      "       sgfstest chown FILE UID GID\n"
-	      "       sgfstest ftruncate FILE SIZE MODE\n",
+	      "       sgfstest ftruncate FILE SIZE MODE\n"
+	      "       sgfstest victim DIR SECONDS\n",
 	      stderr);
 	return 2;
 }
@@ -1196,6 +1386,8 @@ int main(int argc, char **argv)
 		ret = sgfs_chown(argv[2], n[0], n[1]);
 	else if (!strcmp(cmd, "ftruncate") && argc == 5 && sgfs_numbers(argv, 3, 1, n))
 		ret = sgfs_ftruncate(argv[2], n[0], argv[4]);
+	else if (!strcmp(cmd, "victim") && argc == 4 && sgfs_numbers(argv, 3, 1, n))
+		ret = sgfs_victim(argv[2], n[0]);
 	else
 		return sgfs_usage();
 	fflush(stdout);

@@ -25,6 +25,33 @@
  *                                    "sent= answered=", then the replies'
  *                                    statuses as status_ENAME=count; exit 1
  *                                    if one was not answered within 2 s
+ *   sgtool attack NAME [ARG...]      the hostile guest's attacks on the service
+ *                                    and other guests, one per run, each
+ *                                    printing "attack NAME: OUTCOME" (what it
+ *                                    tried, what it saw); the raw ones need no
+ *                                    stargatefs bound to the devices:
+ *     structure INO                  stores into the structure BAR (superblock,
+ *                                    journal, peer/lock/inode tables, bitmaps,
+ *                                    a directory page or page-table node, the
+ *                                    pool), read back
+ *     hint-size INO, hint-generation INO, hint-seq INO, hint-lock INO
+ *                                    INO's hint: a 1 TiB size, a wrong
+ *                                    generation, the seqcount held odd, the
+ *                                    lock word held by no live peer; then a
+ *                                    setattr of INO's times on the ring, timed
+ *     data-header                    scribbles Z.data's header, then a NOP
+ *     mknod                          MKNOD requests for device nodes
+ *     race                           a CREATE rewritten while it is served
+ *     doorbells SECONDS              every other peer's doorbells, rung
+ *     fuzz COUNT SEED                rpcfuzz's requests, the worst reply time
+ *     flood SECONDS                  every ring slot kept full of NOPs
+ *     peer-rings [forge]             other peers' ring areas that the
+ *                                    superblock's rings region puts in this
+ *                                    guest's BARs; forge writes requests,
+ *                                    replies and open entries into the live ones
+ *     lock INO                       a write lock on INO held until death
+ *     plant DIR PROGRAM              through a suid,dev mount: a setuid-root
+ *                                    copy of PROGRAM and mknod of device nodes
  *
  * ivshmem (QEMU docs/specs/ivshmem-spec.rst): BAR0 holds 32-bit registers
  * (0 IntrMask, 4 IntrStatus, 8 IVPosition, 12 Doorbell; only 32-bit
@@ -44,6 +71,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -779,92 +807,131 @@ static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *re
 	return -ETIMEDOUT;
 }
 
-static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const char *dev_arg)
-{
-	uint64_t count, seed, state, seq = 0, sent = 0, answered = 0, histogram[257] = { 0 };
-	uint64_t rings_offset, rings_size, inode_count, root_ino, area_offset, zone_size, data_size;
-	uint32_t ring_bytes, max_peers;
-	struct sgtool_window regs, sb, area, data;
-	struct sgz_request req;
-	char dev[256], structure[256];
+/*
+ * This guest's side of the zone, with no driver: its data device (DEV,
+ * where its ring area is), the structure device, BAR0's registers, its
+ * ring area, and what the superblock says (read once; untrusted).
+ */
+struct sgtool_ring {
+	char dev[256];
+	char structure[256];
+	struct sgtool_window regs;
+	struct sgtool_window area;
 	int32_t slot;
-	int ret;
+	uint64_t seq;
+	uint64_t data_size;
+	struct sgz_superblock sb;
+};
 
-	ret = sgtool_parse_u64(count_arg, &count);
+/*
+ * Finds the devices (@dev_arg, or the first ivshmem device that is not a
+ * structure device), maps BAR0 and this guest's ring area and copies the
+ * superblock. Seqs start past every one the area has seen. Returns 0 or a
+ * negative errno (nothing left mapped).
+ */
+static int sgtool_ring_open(struct sgtool_ring *r, const char *dev_arg)
+{
+	struct sgtool_window sb, data;
+	uint64_t area_offset, rings_offset, rings_size, zone_size;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (dev_arg)
+		snprintf(r->dev, sizeof(r->dev), "%s", dev_arg);
+	else
+		ret = sgtool_find_ivshmem(r->dev, sizeof(r->dev), false);
 	if (!ret)
-		ret = sgtool_parse_u64(seed_arg, &seed);
-	if (!ret && dev_arg)
-		snprintf(dev, sizeof(dev), "%s", dev_arg);
-	else if (!ret)
-		ret = sgtool_find_ivshmem(dev, sizeof(dev), false);
+		ret = sgtool_find_ivshmem(r->structure, sizeof(r->structure), true);
 	if (!ret)
-		ret = sgtool_find_ivshmem(structure, sizeof(structure), true);
-	if (!ret)
-		ret = sgtool_open_dev(dev);
+		ret = sgtool_open_dev(r->dev);
 	if (ret)
 		return ret;
-	ret = sgtool_map(dev, 0, 0, SGTOOL_BAR0_SIZE, &regs);
+	ret = sgtool_map(r->dev, 0, 0, SGTOOL_BAR0_SIZE, &r->regs);
 	if (ret)
 		return ret;
 	/* The superblock is in the structure device; the rings in DEV's data file, past zone_size. */
-	ret = sgtool_map(dev, 2, 0, sizeof(uint64_t), &data);
+	ret = sgtool_map(r->dev, 2, 0, sizeof(uint64_t), &data);
 	if (ret)
 		goto unmap_regs;
-	data_size = data.bar_size;
+	r->data_size = data.bar_size;
 	sgtool_unmap(&data);
-	ret = sgtool_map(structure, 2, 0, sizeof(struct sgz_superblock), &sb);
+	ret = sgtool_map(r->structure, 2, 0, sizeof(struct sgz_superblock), &sb);
 	if (ret)
 		goto unmap_regs;
-	slot = (int32_t)sgtool_read32(&regs, SGTOOL_REG_IVPOSITION);
-	{
-		volatile struct sgz_superblock *super = (volatile struct sgz_superblock *)sb.base;
-
-		zone_size = super->zone_size;
-		rings_offset = super->rings.offset;
-		rings_size = super->rings.size;
-		ring_bytes = super->ring_bytes;
-		max_peers = super->max_peers;
-		inode_count = super->inode_count;
-		root_ino = super->root_ino;
-	}
+	memcpy(&r->sb, (const void *)sb.base, sizeof(r->sb));
 	sgtool_unmap(&sb);
+	r->slot = (int32_t)sgtool_read32(&r->regs, SGTOOL_REG_IVPOSITION);
+	zone_size = r->sb.zone_size;
+	rings_offset = r->sb.rings.offset;
+	rings_size = r->sb.rings.size;
 	/*
 	 * The zone is as untrusted here as anywhere: the area must lie inside
 	 * the rings region and the data file's BAR2 (zone offset zone_size is
 	 * its byte 0).
 	 */
-	if (slot < 1 || (uint32_t)slot >= max_peers || ring_bytes < SGZ_RING_OPENS ||
-	    rings_size / ring_bytes < max_peers || rings_offset < zone_size ||
-	    rings_offset - zone_size > data_size || data_size - (rings_offset - zone_size) < rings_size) {
+	if (r->slot < 1 || (uint32_t)r->slot >= r->sb.max_peers || r->sb.ring_bytes < SGZ_RING_OPENS ||
+	    rings_size / r->sb.ring_bytes < r->sb.max_peers || rings_offset < zone_size ||
+	    rings_offset - zone_size > r->data_size || r->data_size - (rings_offset - zone_size) < rings_size) {
 		ret = -EIO;
 		sgtool_report(__FILE__, __LINE__, "ivposition and the superblock's rings region name an area in BAR2",
-			      dev, ret);
+			      r->dev, ret);
 		goto unmap_regs;
 	}
-	area_offset = rings_offset - zone_size + (uint64_t)slot * ring_bytes;
-	ret = sgtool_map(dev, 2, area_offset, ring_bytes, &area);
+	area_offset = rings_offset - zone_size + (uint64_t)r->slot * r->sb.ring_bytes;
+	ret = sgtool_map(r->dev, 2, area_offset, r->sb.ring_bytes, &r->area);
 	if (ret)
 		goto unmap_regs;
-
-	/* Seqs rise by one per request of this peer: start past every one the area has seen. */
 	for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
-		uint64_t asked = *(volatile uint64_t *)(area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
-		uint64_t done = ((volatile struct sgz_reply *)(area.base + SGZ_RING_REPLIES +
+		uint64_t asked = *(volatile uint64_t *)(r->area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
+		uint64_t done = ((volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES +
 							      (size_t)tag * SGZ_REPLY_SIZE))->done;
 
-		seq = asked > seq ? asked : seq;
-		seq = done > seq ? done : seq;
+		r->seq = asked > r->seq ? asked : r->seq;
+		r->seq = done > r->seq ? done : r->seq;
 	}
+	return 0;
+
+unmap_regs:
+	sgtool_unmap(&r->regs);
+	return ret;
+}
+
+static void sgtool_ring_close(struct sgtool_ring *r)
+{
+	sgtool_unmap(&r->area);
+	sgtool_unmap(&r->regs);
+}
+
+/* The next seq of this guest's requests: rising by one, never 0. */
+static uint64_t sgtool_ring_next(struct sgtool_ring *r)
+{
+	if (++r->seq == 0)
+		r->seq = 1;
+	return r->seq;
+}
+
+static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const char *dev_arg)
+{
+	uint64_t count, seed, state, sent = 0, answered = 0, histogram[257] = { 0 };
+	struct sgtool_ring ring;
+	struct sgz_request req;
+	int ret;
+
+	ret = sgtool_parse_u64(count_arg, &count);
+	if (!ret)
+		ret = sgtool_parse_u64(seed_arg, &seed);
+	if (!ret)
+		ret = sgtool_ring_open(&ring, dev_arg);
+	if (ret)
+		return ret;
 
 	state = seed ? seed : 0x9e3779b97f4a7c15ULL;
 	for (uint64_t i = 0; i < count; i++) {
 		unsigned int tag = (unsigned int)(sgtool_rand(&state) % SGZ_RING_SLOTS);
 		int64_t status;
 
-		sgtool_fuzz_request(&state, &req, inode_count, root_ino);
-		if (++seq == 0)
-			seq = 1;
-		status = sgtool_fuzz_send(area.base, &regs, tag, &req, seq);
+		sgtool_fuzz_request(&state, &req, ring.sb.inode_count, ring.sb.root_ino);
+		status = sgtool_fuzz_send(ring.area.base, &ring.regs, tag, &req, sgtool_ring_next(&ring));
 		sent++;
 		if (status < 0)
 			continue;
@@ -887,11 +954,9 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 	fflush(stdout);
 	if (answered != sent) {
 		ret = -ETIMEDOUT;
-		sgtool_report(__FILE__, __LINE__, "every request answered within 2 s", dev, ret);
+		sgtool_report(__FILE__, __LINE__, "every request answered within 2 s", ring.dev, ret);
 	}
-	sgtool_unmap(&area);
-unmap_regs:
-	sgtool_unmap(&regs);
+	sgtool_ring_close(&ring);
 	return ret;
 }
 
@@ -904,9 +969,661 @@ static int sgtool_usage(void)
 	      "       sgtool write DEV OFFSET U64\n"
 	      "       sgtool read DEV OFFSET\n"
 	      "       sgtool rpcfuzz COUNT SEED [DEV]\n"
+	      "       sgtool attack structure INO | hint-size INO | hint-generation INO | hint-seq INO |\n"
+	      "                     hint-lock INO | data-header | mknod | race | fuzz COUNT SEED |\n"
+	      "                     flood SECONDS | doorbells SECONDS |\n"
+	      "                     peer-rings [forge] | lock INO | plant DIR PROGRAM\n"
 	      "DEV is a PCI address as in /sys/bus/pci/devices (0000:00:04.0)\n",
 	      stderr);
 	return 2;
+}
+
+/* ---- attack: every attack a guest's kernel or root can try --------------------- */
+
+/*
+ * Each attack prints one line, "attack NAME: OUTCOME", saying what it tried
+ * and what it saw; the test that runs it beside a victim guest judges the
+ * outcome and what the victim saw (docs/security.md has the table). An
+ * attack that cannot run at all (no device, a bad superblock) fails as
+ * every subcommand does.
+ */
+
+#define SGTOOL_ATTACK_POISON 0xdeadbeefdeadbeefULL
+#define SGTOOL_ATTACK_HUGE_SIZE (1ULL << 40)
+
+static uint64_t sgtool_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Maps the whole of BAR2 of @dev. */
+static int sgtool_map_bar2(const char *dev, struct sgtool_window *win)
+{
+	struct sgtool_window probe;
+	int ret = sgtool_map(dev, 2, 0, sizeof(uint64_t), &probe);
+
+	if (ret)
+		return ret;
+	sgtool_unmap(&probe);
+	return sgtool_map(dev, 2, 0, probe.bar_size, win);
+}
+
+static volatile uint64_t *sgtool_u64_at(struct sgtool_window *win, uint64_t offset)
+{
+	return (volatile uint64_t *)(win->base + offset);
+}
+
+/* A request of this guest as root (caller 0:0): what a guest kernel sends for its root. */
+static void sgtool_attack_request(struct sgz_request *req, uint32_t opcode, uint64_t ino, uint32_t generation)
+{
+	memset(req, 0, sizeof(*req));
+	req->opcode = opcode;
+	req->flags = SGZ_REQ_CALLER;
+	req->ino = ino;
+	req->generation = generation;
+}
+
+/* Sends @req on tag 0 and waits (at most 2 s): its status or -ETIMEDOUT, and the time taken in @us. */
+static int64_t sgtool_attack_send(struct sgtool_ring *r, const struct sgz_request *req, uint64_t *us)
+{
+	uint64_t t0 = sgtool_now_us();
+	int64_t status = sgtool_fuzz_send(r->area.base, &r->regs, 0, req, sgtool_ring_next(r));
+
+	*us = sgtool_now_us() - t0;
+	return status;
+}
+
+static const char *sgtool_status_name(int64_t status)
+{
+	const char *name;
+
+	if (status == 0)
+		return "0";
+	if (status < 0)
+		return "no reply";
+	name = status < 256 ? strerrorname_np((int)status) : NULL;
+	return name ? name : "an unknown status";
+}
+
+/*
+ * Stores into the structure device at everything a guest once rewrote to
+ * hurt others, then reads each back: the superblock, the journal, the peer
+ * and lock tables, the bitmaps, the root directory's and @ino's inodes, the
+ * root's first structure page (a directory page or page-table node) and
+ * the pool's first page. QEMU maps the device read-only: no store may reach.
+ */
+static int sgtool_attack_structure(struct sgtool_ring *r, uint64_t ino)
+{
+	const struct sgz_superblock *sb = &r->sb;
+	struct sgtool_window z;
+	uint64_t targets[16], root, file, root_pt = 0;
+	unsigned int n = 0, reached = 0;
+	int ret = sgtool_map_bar2(r->structure, &z);
+
+	if (ret)
+		return ret;
+	root = sb->inode_table.offset + sb->root_ino * SGZ_INODE_SIZE;
+	file = sb->inode_table.offset + ino * SGZ_INODE_SIZE;
+	targets[n++] = 0;					/* superblock magic */
+	targets[n++] = offsetof(struct sgz_superblock, free_pages);
+	targets[n++] = sb->journal.offset;
+	targets[n++] = sb->journal.offset + 8;
+	targets[n++] = sb->peer_table.offset;			/* the host's peer slot */
+	targets[n++] = sb->peer_table.offset + (uint64_t)r->slot * SGZ_PEER_SIZE;
+	targets[n++] = sb->lock_table.offset;
+	targets[n++] = sb->inode_bitmap.offset;
+	targets[n++] = sb->page_bitmap.offset;
+	targets[n++] = root;					/* mode, uid */
+	targets[n++] = root + offsetof(struct sgz_inode, size);
+	targets[n++] = file + offsetof(struct sgz_inode, pt_root);
+	targets[n++] = file + offsetof(struct sgz_inode, seq);
+	if (root + SGZ_INODE_SIZE <= z.bar_size)
+		root_pt = *sgtool_u64_at(&z, root + offsetof(struct sgz_inode, pt_root));
+	if (root_pt && root_pt < z.bar_size - 8)
+		targets[n++] = root_pt;				/* a directory page or page-table node */
+	targets[n++] = sb->data.offset;				/* the pool's first page */
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t at = targets[i] & ~7ULL, before;
+
+		if (at > z.bar_size - 8)
+			continue;
+		before = *sgtool_u64_at(&z, at);
+		*sgtool_u64_at(&z, at) = before ^ SGTOOL_ATTACK_POISON;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (*sgtool_u64_at(&z, at) != before) {
+			reached++;
+			*sgtool_u64_at(&z, at) = before; /* a hole: put it back so the others survive the test */
+		}
+	}
+	printf("attack structure: %u stores to the structure BAR (superblock, journal, peer, lock and inode tables, bitmaps, "
+	       "a directory page or page-table node, the pool), %u reached it\n", n, reached);
+	sgtool_unmap(&z);
+	return 0;
+}
+
+/* @ino's hint in Z.data (mapped by @data), or NULL if the superblock puts it outside. */
+static volatile struct sgz_hint *sgtool_hint(struct sgtool_ring *r, struct sgtool_window *data, uint64_t ino)
+{
+	uint64_t at = r->sb.hints.offset + ino * SGZ_HINT_SIZE;
+
+	if (ino >= r->sb.inode_count || at < r->sb.zone_size || at - r->sb.zone_size > data->bar_size - SGZ_HINT_SIZE)
+		return NULL;
+	return (volatile struct sgz_hint *)(data->base + (at - r->sb.zone_size));
+}
+
+/* The host's inode @ino, read through the structure device into @inode. */
+static int sgtool_inode(struct sgtool_ring *r, uint64_t ino, struct sgz_inode *inode)
+{
+	struct sgtool_window w;
+	int ret;
+
+	sgtool_check(ino && ino < r->sb.inode_count, -EINVAL);
+	ret = sgtool_map(r->structure, 2, r->sb.inode_table.offset + ino * SGZ_INODE_SIZE, SGZ_INODE_SIZE, &w);
+	if (ret)
+		return ret;
+	memcpy(inode, (const void *)w.base, sizeof(*inode));
+	sgtool_unmap(&w);
+	return 0;
+}
+
+/* A setattr of @ino's times (explicit values, as utimes with times): it makes the host fold the hint. */
+static int64_t sgtool_attack_touch(struct sgtool_ring *r, uint64_t ino, uint32_t generation, uint64_t *us)
+{
+	struct sgz_request req;
+
+	sgtool_attack_request(&req, SGZ_OP_SETATTR, ino, generation);
+	req.valid = SGZ_ATTR_ATIME | SGZ_ATTR_MTIME;
+	req.atime_ns = 1000000000ULL;
+	req.mtime_ns = 1000000000ULL;
+	return sgtool_attack_send(r, &req, us);
+}
+
+/*
+ * The inode hint attacks on @ino: a size far beyond alloc_end, a hint of
+ * the wrong generation, the seqcount held odd, the lock word held by a
+ * holder that is no live peer. After each, a setattr of the file's times
+ * through this guest's ring (the host folds the hint then) shows what the
+ * host took: its time and status, and the inode's size after.
+ */
+static int sgtool_attack_hints(struct sgtool_ring *r, const char *which, uint64_t ino)
+{
+	struct sgtool_window data;
+	volatile struct sgz_hint *hint;
+	struct sgz_inode inode, after;
+	uint64_t us;
+	int64_t status;
+	int ret = sgtool_map_bar2(r->dev, &data);
+
+	if (ret)
+		return ret;
+	ret = sgtool_inode(r, ino, &inode);
+	hint = sgtool_hint(r, &data, ino);
+	if (!ret && !hint) {
+		ret = -EIO;
+		sgtool_report(__FILE__, __LINE__, "the superblock's hints region is in the data device", r->dev, ret);
+	}
+	if (ret)
+		goto unmap;
+
+	if (!strcmp(which, "hint-generation")) {
+		hint->generation = inode.generation + 1;
+		hint->size = SGTOOL_ATTACK_HUGE_SIZE;
+		hint->seq = (hint->seq + 2) & ~1U;
+		status = sgtool_attack_touch(r, ino, inode.generation, &us);
+		ret = sgtool_inode(r, ino, &after);
+		printf("attack hint-generation: a 1 TiB size hint of generation %u for inode %" PRIu64 " (generation %u, size %" PRIu64
+		       "): setattr %s in %" PRIu64 " ms, size after %" PRIu64 "\n", inode.generation + 1, ino, inode.generation,
+		       (uint64_t)inode.size, sgtool_status_name(status), us / 1000, (uint64_t)after.size);
+	} else if (!strcmp(which, "hint-size")) {
+		hint->generation = inode.generation;
+		hint->size = SGTOOL_ATTACK_HUGE_SIZE;
+		hint->seq = (hint->seq + 2) & ~1U;
+		status = sgtool_attack_touch(r, ino, inode.generation, &us);
+		ret = sgtool_inode(r, ino, &after);
+		printf("attack hint-size: a 1 TiB size hint for inode %" PRIu64 " (alloc_end %" PRIu64 "): setattr %s in %" PRIu64
+		       " ms, size after %" PRIu64 " (%s alloc_end)\n", ino, (uint64_t)inode.alloc_end, sgtool_status_name(status),
+		       us / 1000, (uint64_t)after.size, after.size <= inode.alloc_end ? "within" : "beyond");
+	} else if (!strcmp(which, "hint-seq")) {
+		hint->seq |= 1;
+		status = sgtool_attack_touch(r, ino, inode.generation, &us);
+		printf("attack hint-seq: the seqcount of inode %" PRIu64 "'s hint held odd: setattr %s in %" PRIu64 " ms\n",
+		       ino, sgtool_status_name(status), us / 1000);
+	} else {
+		/* A holder that is no live peer: nobody's death releases it. */
+		uint64_t holder = r->sb.max_peers;
+
+		hint->lock = holder;
+		status = sgtool_attack_touch(r, ino, inode.generation, &us);
+		printf("attack hint-lock: the lock word of inode %" PRIu64 " held for ever by holder %" PRIu64
+		       " (no live peer): setattr %s in %" PRIu64 " ms\n", ino, holder, sgtool_status_name(status), us / 1000);
+	}
+unmap:
+	sgtool_unmap(&data);
+	return ret;
+}
+
+/*
+ * Scribbles the data header (Z.data byte 0: magic and uuid), which guests
+ * can write, then asks the service a NOP: it must go on serving.
+ */
+static int sgtool_attack_data_header(struct sgtool_ring *r)
+{
+	struct sgtool_window data;
+	struct sgz_request req;
+	unsigned int reached = 0;
+	uint64_t us;
+	int64_t status;
+	int ret = sgtool_map(r->dev, 2, 0, SGZ_DATA_HEADER_SIZE, &data);
+
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < 4; i++) {
+		uint64_t before = *sgtool_u64_at(&data, 8 * i);
+
+		*sgtool_u64_at(&data, 8 * i) = before ^ SGTOOL_ATTACK_POISON;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		reached += *sgtool_u64_at(&data, 8 * i) != before;
+	}
+	sgtool_attack_request(&req, SGZ_OP_NOP, 0, 0);
+	status = sgtool_attack_send(r, &req, &us);
+	printf("attack data-header: 4 stores over the data header's magic and uuid, %u reached it (the data file is "
+	       "guest-writable); a NOP after it: %s in %" PRIu64 " ms\n", reached, sgtool_status_name(status), us / 1000);
+	sgtool_unmap(&data);
+	return 0;
+}
+
+/* rpcfuzz's generator on this guest's own ring: @count requests, the worst reply time. */
+static int sgtool_attack_fuzz(struct sgtool_ring *r, uint64_t count, uint64_t seed)
+{
+	uint64_t state = seed ? seed : 0x9e3779b97f4a7c15ULL, answered = 0, worst = 0;
+	struct sgz_request req;
+
+	for (uint64_t i = 0; i < count; i++) {
+		unsigned int tag = (unsigned int)(sgtool_rand(&state) % SGZ_RING_SLOTS);
+		uint64_t t0 = sgtool_now_us(), us;
+		int64_t status;
+
+		sgtool_fuzz_request(&state, &req, r->sb.inode_count, r->sb.root_ino);
+		status = sgtool_fuzz_send(r->area.base, &r->regs, tag, &req, sgtool_ring_next(r));
+		us = sgtool_now_us() - t0;
+		worst = us > worst ? us : worst;
+		answered += status >= 0;
+	}
+	printf("attack fuzz: %" PRIu64 " forged and malformed requests in my ring (seed %" PRIu64 "), %" PRIu64
+	       " answered, worst reply %" PRIu64 " ms\n", count, seed, answered, worst / 1000);
+	return 0;
+}
+
+/*
+ * A request flood: every slot of this guest's ring kept full of NOPs for
+ * @seconds, the doorbell rung after every refill; then up to 2 s for the
+ * last ones.
+ */
+static int sgtool_attack_flood(struct sgtool_ring *r, uint64_t seconds)
+{
+	uint64_t sent = 0, answered = 0, asked[SGZ_RING_SLOTS] = { 0 };
+	uint64_t end = sgtool_now_us() + seconds * 1000000ULL, drain;
+	struct sgz_request req;
+
+	sgtool_attack_request(&req, SGZ_OP_NOP, 0, 0);
+	for (bool flooding = true; flooding || answered < sent;) {
+		bool refilled = false;
+
+		flooding = sgtool_now_us() < end;
+		for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+			volatile uint8_t *slot = r->area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE;
+			volatile struct sgz_reply *reply =
+				(volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+
+			if (asked[tag] && reply->done != asked[tag])
+				continue;
+			answered += asked[tag] != 0;
+			asked[tag] = 0;
+			if (!flooding)
+				continue;
+			for (size_t i = sizeof(req.seq); i < sizeof(req); i++)
+				slot[i] = ((const uint8_t *)&req)[i];
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			asked[tag] = sgtool_ring_next(r);
+			*(volatile uint64_t *)slot = asked[tag];
+			sent++;
+			refilled = true;
+		}
+		if (refilled) {
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, 0);
+		}
+		if (!flooding && answered < sent) {
+			drain = sgtool_now_us();
+			if (drain > end + 2000000ULL)
+				break;
+			sgtool_sleep_ms(1);
+		}
+	}
+	printf("attack flood: %" PRIu64 " NOP requests in %" PRIu64 " s with all %u ring slots kept full, %" PRIu64
+	       " answered\n", sent, seconds, SGZ_RING_SLOTS, answered);
+	return 0;
+}
+
+/*
+ * A request changed while the service handles it: a CREATE of
+ * /hostile-race in the root directory whose name and name_len this guest
+ * keeps rewriting ("/ostile-race", 0xffff) from the doorbell until the
+ * reply. The service copies a request once and checks the copy.
+ */
+static int sgtool_attack_race(struct sgtool_ring *r)
+{
+	volatile struct sgz_request *live = (volatile struct sgz_request *)(r->area.base + SGZ_RING_REQUESTS);
+	volatile struct sgz_reply *reply = (volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES);
+	static const char name[] = "hostile-race";
+	uint64_t seq, rewrites = 0, end = sgtool_now_us() + 2000000ULL;
+	struct sgz_inode root;
+	struct sgz_request req;
+	int ret = sgtool_inode(r, r->sb.root_ino, &root);
+
+	if (ret)
+		return ret;
+	sgtool_attack_request(&req, SGZ_OP_CREATE, r->sb.root_ino, root.generation);
+	req.mode = SGZ_S_IFREG | 0644;
+	req.name_len = sizeof(name) - 1;
+	memcpy(req.name, name, sizeof(name) - 1);
+	for (size_t i = sizeof(req.seq); i < sizeof(req); i++)
+		((volatile uint8_t *)live)[i] = ((const uint8_t *)&req)[i];
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seq = sgtool_ring_next(r);
+	live->seq = seq;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, 0);
+	while (reply->done != seq && sgtool_now_us() < end) {
+		live->name[0] = rewrites % 2 ? 'h' : '/';
+		live->name_len = rewrites % 2 ? sizeof(name) - 1 : 0xffff;
+		live->opcode = rewrites % 2 ? SGZ_OP_CREATE : SGZ_OP_MKNOD;
+		rewrites++;
+	}
+	printf("attack race: a CREATE whose name, name_len and opcode I rewrote %" PRIu64 " times while it was served: %s\n",
+	       rewrites, reply->done == seq ? sgtool_status_name(reply->status) : "no reply");
+	return 0;
+}
+
+/*
+ * Doorbells: every other peer id, every vector, rung as fast as this guest
+ * can for @seconds (QEMU ignores ids and vectors that do not exist).
+ */
+static int sgtool_attack_doorbells(struct sgtool_ring *r, uint64_t seconds)
+{
+	uint64_t end = sgtool_now_us() + seconds * 1000000ULL, rung = 0;
+
+	while (sgtool_now_us() < end)
+		for (uint32_t peer = 0; peer < r->sb.max_peers; peer++)
+			for (uint32_t vector = 0; vector < 4; vector++)
+				if ((int32_t)peer != r->slot) {
+					sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, peer << 16 | vector);
+					rung++;
+				}
+	printf("attack doorbells: %" PRIu64 " doorbells rung at every other peer and vector in %" PRIu64 " s\n", rung,
+	       seconds);
+	return 0;
+}
+
+/*
+ * Other peers' ring areas, as far as this guest's BARs reach: the
+ * superblock's rings region gives every slot's area; those that lie in the
+ * data device are reachable. With @forge, each reachable area of another
+ * slot gets a forged open-table entry (the root directory, count 1), a
+ * forged NOP request on a tag that is idle, and a forged reply (done set
+ * to its request's seq) on the other tags that are pending.
+ */
+static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
+{
+	const struct sgz_superblock *sb = &r->sb;
+	struct sgtool_window data, peers;
+	unsigned int reachable = 0, live = 0;
+	char slots[256] = "";
+	int ret = sgtool_map_bar2(r->dev, &data);
+
+	if (ret)
+		return ret;
+	ret = sgtool_map(r->structure, 2, sb->peer_table.offset, (size_t)sb->max_peers * SGZ_PEER_SIZE, &peers);
+	if (ret)
+		goto unmap_data;
+	for (uint32_t slot = 0; slot < sb->max_peers; slot++) {
+		uint64_t at = sb->rings.offset + (uint64_t)slot * sb->ring_bytes;
+		volatile uint8_t *area;
+		bool is_live = ((volatile struct sgz_peer *)(peers.base + (size_t)slot * SGZ_PEER_SIZE))->state == SGZ_PEER_LIVE;
+
+		if ((int32_t)slot == r->slot || at < sb->zone_size || at - sb->zone_size > data.bar_size - sb->ring_bytes)
+			continue;
+		reachable++;
+		if (!is_live)
+			continue;
+		live++;
+		snprintf(slots + strlen(slots), sizeof(slots) - strlen(slots), "%s%u", live > 1 ? "," : "", slot);
+		if (!forge)
+			continue;
+		area = data.base + (at - sb->zone_size);
+		for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
+			volatile struct sgz_request *req =
+				(volatile struct sgz_request *)(area + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
+			volatile struct sgz_reply *reply =
+				(volatile struct sgz_reply *)(area + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+
+			if (req->seq && req->seq != reply->done) {
+				reply->status = 0;
+				reply->done = req->seq;
+			} else {
+				req->opcode = SGZ_OP_NOP;
+				req->flags = SGZ_REQ_CALLER;
+				__atomic_thread_fence(__ATOMIC_RELEASE);
+				req->seq = reply->done + 1;
+			}
+		}
+		((volatile struct sgz_open *)(area + SGZ_RING_OPENS))[SGZ_OPEN_ENTRIES - 1].ino = sb->root_ino;
+		((volatile struct sgz_open *)(area + SGZ_RING_OPENS))[SGZ_OPEN_ENTRIES - 1].count = 1;
+	}
+	if (!reachable)
+		printf("attack peer-rings: the rings region (zone offset 0x%" PRIx64 ") puts no other peer's area in my BARs: "
+		       "none reachable, nothing forged\n", (uint64_t)sb->rings.offset);
+	else
+		printf("attack peer-rings: %u other peers' areas in my BARs (rings region at zone offset 0x%" PRIx64
+		       ", in the data device), %u of them live (slots %s): reachable; %s\n", reachable,
+		       (uint64_t)sb->rings.offset, live, live ? slots : "-",
+		       forge ? "requests, replies and open entries forged in the live ones" : "nothing forged (probe)");
+	sgtool_unmap(&peers);
+unmap_data:
+	sgtool_unmap(&data);
+	return ret;
+}
+
+/*
+ * A byte-range lock taken through this guest's ring (a posix write lock of
+ * the whole file @ino, for a forged owner and pid), kept until this guest
+ * dies: the test powers the guest off, and the victim must get the lock.
+ */
+static int sgtool_attack_lock(struct sgtool_ring *r, uint64_t ino)
+{
+	struct sgz_inode inode;
+	struct sgz_request req;
+	uint64_t us;
+	int64_t status;
+	int ret = sgtool_inode(r, ino, &inode);
+
+	if (ret)
+		return ret;
+	sgtool_attack_request(&req, SGZ_OP_LOCK, ino, inode.generation);
+	req.lock_type = SGZ_LOCK_WRITE;
+	req.owner = 0x686f7374696c65ULL;
+	req.pid = 4242;
+	status = sgtool_attack_send(r, &req, &us);
+	printf("attack lock: a write lock on all of inode %" PRIu64 " through my ring: %s in %" PRIu64
+	       " ms; held until this guest dies\n", ino, sgtool_status_name(status), us / 1000);
+	return 0;
+}
+
+/* Copies @program to @path and makes it setuid (the caller is root: setuid root). */
+static int sgtool_copy_setuid(const char *program, const char *path)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out, ret = 0;
+
+	in = open(program, O_RDONLY | O_CLOEXEC);
+	sgtool_check_at(in >= 0, -errno, program);
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0) {
+		ret = -errno;
+		sgtool_report(__FILE__, __LINE__, "open(O_CREAT)", path, ret);
+		close(in);
+		return ret;
+	}
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			ret = -EIO;
+	if (!ret && n < 0)
+		ret = -errno;
+	if (!ret && fchmod(out, 04755) != 0)
+		ret = -errno;
+	if (close(out) != 0 && !ret)
+		ret = -errno;
+	close(in);
+	if (ret)
+		sgtool_report(__FILE__, __LINE__, "copy and chmod 4755", path, ret);
+	return ret;
+}
+
+/* mknod(2) of @path: "made", or the errno's name. */
+static const char *sgtool_try_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	const char *name;
+
+	if (mknod(path, mode, dev) == 0)
+		return "made";
+	name = strerrorname_np(errno);
+	return name ? name : "an unknown errno";
+}
+
+/*
+ * Through this guest's own mount (mounted suid,dev), a setuid-root copy of
+ * @program and two device nodes, /dev/mem's (char 1:1) and a disk's (block
+ * 8:0), both mode 0666: the victim's default (nosuid,nodev) mount must give
+ * no privilege and open no device. The module refuses device nodes; the
+ * outcome says what each mknod gave.
+ */
+static int sgtool_attack_plant(const char *dir, const char *program)
+{
+	char path[3][512];
+	const char *mem, *disk;
+	struct stat st;
+	int ret;
+
+	snprintf(path[0], sizeof(path[0]), "%s/suid-root", dir);
+	snprintf(path[1], sizeof(path[1]), "%s/mem", dir);
+	snprintf(path[2], sizeof(path[2]), "%s/disk", dir);
+	ret = sgtool_copy_setuid(program, path[0]);
+	if (ret)
+		return ret;
+	sgtool_check_at(stat(path[0], &st) == 0, -errno, path[0]);
+	mem = sgtool_try_mknod(path[1], S_IFCHR | 0666, makedev(1, 1));
+	disk = sgtool_try_mknod(path[2], S_IFBLK | 0666, makedev(8, 0));
+	printf("attack plant: %s mode %o owner %u; mknod of char 1:1 %s, of block 8:0 %s; through my suid,dev mount\n",
+	       path[0], (unsigned int)(st.st_mode & 07777), (unsigned int)st.st_uid, mem, disk);
+	return 0;
+}
+
+/*
+ * Device nodes asked of the host directly, past this guest's module: a
+ * MKNOD request for a char 1:1 and a block 8:0 node in the root directory.
+ */
+static int sgtool_attack_mknod(struct sgtool_ring *r)
+{
+	static const struct {
+		uint32_t type;
+		uint64_t rdev;
+		const char *name;
+	} nodes[] = {
+		{ SGZ_S_IFCHR, (1 << 8) | 1, "hostile-mem" },
+		{ SGZ_S_IFBLK, 8 << 8, "hostile-disk" },
+	};
+	struct sgz_inode root;
+	struct sgz_request req;
+	const char *status[2];
+	uint64_t us, worst = 0;
+	int ret = sgtool_inode(r, r->sb.root_ino, &root);
+
+	if (ret)
+		return ret;
+	for (int i = 0; i < 2; i++) {
+		sgtool_attack_request(&req, SGZ_OP_MKNOD, r->sb.root_ino, root.generation);
+		req.mode = nodes[i].type | 0666;
+		req.rdev = nodes[i].rdev;
+		req.name_len = (uint16_t)strlen(nodes[i].name);
+		memcpy(req.name, nodes[i].name, req.name_len);
+		status[i] = sgtool_status_name(sgtool_attack_send(r, &req, &us));
+		worst = us > worst ? us : worst;
+	}
+	printf("attack mknod: MKNOD requests on my ring for /hostile-mem (char 1:1) and /hostile-disk (block 8:0): %s "
+	       "and %s, within %" PRIu64 " ms\n", status[0], status[1], worst / 1000);
+	return 0;
+}
+
+/*
+ * sgtool attack NAME [ARG...]: one attack (above) per run. The raw ones map
+ * the devices through sysfs, so no stargatefs may be bound to them; plant
+ * works through a mount.
+ */
+static int sgtool_attack(int argc, char **argv)
+{
+	const char *name = argv[0];
+	struct sgtool_ring ring;
+	uint64_t n[2] = { 0, 0 };
+	int ret = 0, want = 0;
+
+	if (!strcmp(name, "plant"))
+		return argc == 3 ? sgtool_attack_plant(argv[1], argv[2]) : sgtool_usage();
+	if (!strcmp(name, "structure") || !strcmp(name, "lock") || !strncmp(name, "hint-", 5) ||
+	    !strcmp(name, "flood") || !strcmp(name, "doorbells"))
+		want = 1;
+	else if (!strcmp(name, "fuzz"))
+		want = 2;
+	else if (!strcmp(name, "peer-rings"))
+		want = argc == 2 && !strcmp(argv[1], "forge") ? -1 : 0;
+	else if (strcmp(name, "data-header") && strcmp(name, "mknod") && strcmp(name, "race"))
+		return sgtool_usage();
+	if (want >= 0 && argc != want + 1)
+		return sgtool_usage();
+	for (int i = 0; i < want && !ret; i++)
+		ret = sgtool_parse_u64(argv[1 + i], &n[i]);
+	if (!ret)
+		ret = sgtool_ring_open(&ring, NULL);
+	if (ret)
+		return ret;
+	if (!strcmp(name, "structure"))
+		ret = sgtool_attack_structure(&ring, n[0]);
+	else if (!strcmp(name, "hint-size") || !strcmp(name, "hint-generation") || !strcmp(name, "hint-seq") ||
+		 !strcmp(name, "hint-lock"))
+		ret = sgtool_attack_hints(&ring, name, n[0]);
+	else if (!strcmp(name, "data-header"))
+		ret = sgtool_attack_data_header(&ring);
+	else if (!strcmp(name, "mknod"))
+		ret = sgtool_attack_mknod(&ring);
+	else if (!strcmp(name, "race"))
+		ret = sgtool_attack_race(&ring);
+	else if (!strcmp(name, "doorbells"))
+		ret = sgtool_attack_doorbells(&ring, n[0]);
+	else if (!strcmp(name, "fuzz"))
+		ret = sgtool_attack_fuzz(&ring, n[0], n[1]);
+	else if (!strcmp(name, "flood"))
+		ret = sgtool_attack_flood(&ring, n[0]);
+	else if (!strcmp(name, "peer-rings"))
+		ret = sgtool_attack_peer_rings(&ring, want < 0);
+	else if (!strcmp(name, "lock"))
+		ret = sgtool_attack_lock(&ring, n[0]);
+	else
+		ret = sgtool_usage() ? -EINVAL : 0;
+	sgtool_ring_close(&ring);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -928,6 +1645,8 @@ int main(int argc, char **argv)
 		ret = sgtool_zone_u64(argv[2], argv[3], NULL);
 	else if (!strcmp(cmd, "rpcfuzz") && (argc == 4 || argc == 5))
 		ret = sgtool_rpcfuzz(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	else if (!strcmp(cmd, "attack") && argc >= 3)
+		ret = sgtool_attack(argc - 2, argv + 2);
 	else
 		return sgtool_usage();
 	fflush(stdout);

@@ -131,10 +131,11 @@ internal sealed class ServiceCommands(CliSession session)
         var socket = SocketOption();
         var control = ControlOption();
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("peers", "List the peers of a running `stargate serve`: the host (id 0) and each guest.") { socket, control, json };
+        var reset = new Option<bool>("--reset-worst") { Description = "After listing, start every guest's worst reply time again." };
+        var command = new Command("peers", "List the peers of a running `stargate serve`: the host (id 0) and each guest.") { socket, control, json, reset };
         command.SetAction(r => session.Guard(() =>
         {
-            string reply = Ask(ControlPath(r, socket, control), "peers");
+            string reply = Ask(ControlPath(r, socket, control), r.GetValue(reset) ? "peers reset-worst" : "peers");
             if (reply.StartsWith("error: ", StringComparison.Ordinal))
             {
                 return session.Fail(reply[7..]);
@@ -147,11 +148,11 @@ internal sealed class ServiceCommands(CliSession session)
             }
 
             var peers = JsonSerializer.Deserialize<PeerStatus[]>(reply, PeerStatus.Json) ?? [];
-            session.Out.WriteLine("  id  kind      pid  connected since        policy            doorbells received per vector, or socket");
+            session.Out.WriteLine("  id  kind      pid  connected since        policy            worst reply  doorbells received per vector, or socket");
             foreach (var p in peers)
             {
                 string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : p.Socket ?? "-";
-                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {Printable.Escape(p.Policy ?? "-"),-16}  {Printable.Escape(doorbells)}"));
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {Printable.Escape(p.Policy ?? "-"),-16}  {(p.WorstReplyUs is long us ? $"{us / 1000.0:F1} ms" : "-"),11}  {Printable.Escape(doorbells)}"));
             }
 
             return StargateCli.Ok;

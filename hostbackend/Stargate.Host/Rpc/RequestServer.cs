@@ -44,6 +44,9 @@ public sealed class RequestServer
     /// <summary>Requests answered since this server started (replies published).</summary>
     public long Served { get; private set; }
 
+    /// <summary>Per guest, the worst time from the loop seeing a request to its reply (`stargate peers`).</summary>
+    public ReplyLatency Latency { get; } = new();
+
     /// <summary>
     /// How long a request may wait, put aside and tried again on later passes, for a guest that
     /// holds an inode's seqcount or lock word; then it is answered EBUSY.
@@ -128,6 +131,8 @@ public sealed class RequestServer
                 _deferred.Remove((slot, tag));
             }
 
+            Latency.Forget(slot);
+
             Guarded($"freeing peer slot {slot}", () => _zone.Peers.Set(slot, live: false));
             Guarded("freeing orphans", () => _zone.Orphans.FreeUnheld());
             foreach (var waiters in _lockWaiters.Values)
@@ -183,6 +188,7 @@ public sealed class RequestServer
             ulong seq = Volatile.Read(ref area.Guest.Ref<SgzRequest>(RingArea.Request(tag)).Seq);
             if (seq != 0 && seq != Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
             {
+                Latency.Seen(slot, tag, seq);
                 pending.Add((seq, tag));
             }
         }
@@ -386,6 +392,7 @@ public sealed class RequestServer
     {
         Volatile.Write(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done, seq);
         Served++;
+        Latency.Replied(slot, tag, seq);
         _ringGuest(slot);
     }
 

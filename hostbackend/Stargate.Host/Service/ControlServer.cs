@@ -14,6 +14,7 @@ namespace Stargate.Host.Service;
 /// | request | reply | then |
 /// | --- | --- | --- |
 /// | `peers` | JSON array of PeerStatus | closed |
+/// | `peers reset-worst` | the same, then every guest's worst reply time starts again | closed |
 /// | `ring ID VECTOR` | `ok` or `error: ...` | closed |
 /// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
 /// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
@@ -38,6 +39,7 @@ internal sealed class ControlServer : IDisposable
     private readonly string _path;
     private readonly int _listener;
     private readonly GuestSockets _ivshmem;
+    private readonly ReplyLatency _latency;
     private readonly Func<IReadOnlyList<PeerStatus>> _peers;
     private readonly Func<RunRequest, RunReply>? _commands;
     private readonly HostLocks _locks;
@@ -58,6 +60,7 @@ internal sealed class ControlServer : IDisposable
         _access = access;
         _log = log;
         _locks = new HostLocks(zone, requests, log);
+        _latency = requests.Latency;
         _ivshmem = ivshmem;
         _peers = peers;
         _commands = commands;
@@ -258,6 +261,10 @@ internal sealed class ControlServer : IDisposable
         {
             case ["peers"]:
                 return JsonSerializer.Serialize(_peers(), PeerStatus.Json);
+            case ["peers", "reset-worst"]:
+                string listed = JsonSerializer.Serialize(_peers(), PeerStatus.Json);
+                _latency.ResetWorst();
+                return listed;
             case ["ring"]:
                 return Ring(string.Empty);
             case ["ring", var rest]:
@@ -267,7 +274,7 @@ internal sealed class ControlServer : IDisposable
             case ["lock", var json]:
                 return Refused(PeerAccess.NotOwner(peer)) ?? _locks.Request(client, json);
             default:
-                return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers; ring ID VECTOR; run JSON; lock JSON)";
+                return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers [reset-worst]; ring ID VECTOR; run JSON; lock JSON)";
         }
     }
 

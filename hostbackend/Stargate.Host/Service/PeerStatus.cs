@@ -5,13 +5,16 @@ namespace Stargate.Host.Service;
 /// <summary>
 /// One row of `stargate peers`: kind is host, guest (doorbell or adopted) or plain; a guest's
 /// socket (null when it came through none this service knows) and export policy (rw or ro,
-/// then root_squash).
+/// then root_squash); a guest's worst time, in microseconds, from the service's loop seeing one of
+/// its requests to the reply (null before its first reply; see RequestServer.Latency).
 /// </summary>
 public sealed record PeerStatus(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells)
 {
     public string? Socket { get; init; }
 
     public string? Policy { get; init; }
+
+    public long? WorstReplyUs { get; init; }
 
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }

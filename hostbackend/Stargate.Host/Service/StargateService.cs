@@ -123,7 +123,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
         [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) }
             .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
             .Concat(_adopted.Statuses)
-            .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString() })
+            .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString(), WorstReplyUs = Requests.Latency.WorstMicroseconds(p.Id) })
             .OrderBy(p => p.Id)];
 
     /// <summary>Closes everything; guests stay live in the zone's peer table (their QEMUs run on, and the next service adopts them).</summary>

@@ -139,10 +139,12 @@ public sealed class StargateServer : IDisposable
         }
     }
 
-    /// <summary>`stargate peers --json`: the host (id 0) and every connected guest.</summary>
-    public IReadOnlyList<Peer> Peers()
+    /// <summary>`stargate peers --json`: the host (id 0) and every connected guest; then, with @resetWorst, their worst reply times start again.</summary>
+    public IReadOnlyList<Peer> Peers(bool resetWorst = false)
     {
-        var result = StargateCli.Run("peers", "--socket", SocketPath, "--json");
+        var result = resetWorst
+            ? StargateCli.Run("peers", "--socket", SocketPath, "--json", "--reset-worst")
+            : StargateCli.Run("peers", "--socket", SocketPath, "--json");
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"{result}\nservice stderr:\n{Stderr}");
@@ -253,5 +255,9 @@ public sealed class StargateServer : IDisposable
     }
 
     /// <summary>One entry of `stargate peers --json`; for the host (id 0) Doorbells counts the doorbells guests rang at it, per vector.</summary>
-    public sealed record Peer(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells);
+    public sealed record Peer(int Id, string Kind, int Pid, DateTimeOffset Since, int Vectors, ulong[] Doorbells)
+    {
+        /// <summary>The service's worst time from seeing one of this guest's requests to its reply, in microseconds (null before one).</summary>
+        public long? WorstReplyUs { get; init; }
+    }
 }
