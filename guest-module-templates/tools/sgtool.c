@@ -20,8 +20,8 @@
  *   sgtool rpcfuzz COUNT SEED [DEV]  the hostile guest: COUNT requests of
  *                                    random and random-but-plausible bytes on
  *                                    this guest's request ring (below), in
- *                                    DEV (default: the first ivshmem device
- *                                    that is not a zone's structure file);
+ *                                    the private area of DEV (default: the
+ *                                    first ivshmem-doorbell device);
  *                                    "sent= answered=", then the replies'
  *                                    statuses as status_ENAME=count; exit 1
  *                                    if one was not answered within 2 s
@@ -45,10 +45,10 @@
  *     doorbells SECONDS              every other peer's doorbells, rung
  *     fuzz COUNT SEED                rpcfuzz's requests, the worst reply time
  *     flood SECONDS                  every ring slot kept full of NOPs
- *     peer-rings [forge]             other peers' ring areas that the
- *                                    superblock's rings region puts in this
- *                                    guest's BARs; forge writes requests,
- *                                    replies and open entries into the live ones
+ *     peer-rings [forge]             other peers' rings: requests and open
+ *                                    tables (their private areas: none in my
+ *                                    BARs); forge stores forged replies into
+ *                                    the live ones' reply rings in Z
  *     lock INO                       a write lock on INO held until death
  *     plant DIR PROGRAM              through a suid,dev mount: a setuid-root
  *                                    copy of PROGRAM and mknod of device nodes
@@ -731,11 +731,9 @@ static void sgtool_fuzz_request(uint64_t *state, struct sgz_request *req, uint64
 	sgtool_fuzz_name(state, req->name2, sizeof(req->name2));
 }
 
-/* The first ivshmem device in /sys/bus/pci/devices, for rpcfuzz without DEV. */
 /*
  * True when DEV's BAR2 starts with a superblock (SGZ_MAGIC): the zone's
- * structure file Z. A zone is two devices; the other one, the data file
- * Z.data, holds the rings.
+ * structure file Z.
  */
 static int sgtool_is_structure(const char *dev)
 {
@@ -753,8 +751,28 @@ static int sgtool_is_structure(const char *dev)
 	return magic == SGZ_MAGIC;
 }
 
-/* The first ivshmem device (in PCI address order) that is, or is not, a structure device. */
-static int sgtool_find_ivshmem(char *dev, size_t len, bool structure)
+/* The kinds of a zone's devices (docs/guest-module.md "Devices"). */
+enum sgtool_kind {
+	SGTOOL_DATA,		/* ivshmem-plain, not a structure file: Z.data */
+	SGTOOL_STRUCTURE,	/* ivshmem-plain whose BAR2 is Z */
+	SGTOOL_BELL,		/* ivshmem-doorbell: this guest's private area */
+};
+
+static int sgtool_kind_of(const char *dev)
+{
+	uint64_t start[6], size[6];
+	int ret = sgtool_read_bars(dev, start, size);
+
+	if (ret)
+		return ret;
+	if (size[1])
+		return SGTOOL_BELL;
+	ret = sgtool_is_structure(dev);
+	return ret < 0 ? ret : ret ? SGTOOL_STRUCTURE : SGTOOL_DATA;
+}
+
+/* The first ivshmem device (in PCI address order) of @kind. */
+static int sgtool_find_ivshmem(char *dev, size_t len, enum sgtool_kind kind)
 {
 	struct dirent **names;
 	int n, i, found = 0;
@@ -763,7 +781,7 @@ static int sgtool_find_ivshmem(char *dev, size_t len, bool structure)
 	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
 	for (i = 0; i < n; i++) {
 		if (!found && names[i]->d_name[0] != '.' && sgtool_is_ivshmem(names[i]->d_name) == 1 &&
-		    sgtool_is_structure(names[i]->d_name) == (int)structure) {
+		    sgtool_kind_of(names[i]->d_name) == (int)kind) {
 			snprintf(dev, len, "%s", names[i]->d_name);
 			found = 1;
 		}
@@ -781,13 +799,40 @@ static void sgtool_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Stores one request on ring slot @tag and waits for its reply: its status, or -ETIMEDOUT. */
-static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *regs,
-				unsigned int tag, const struct sgz_request *req, uint64_t seq)
+/*
+ * This guest's side of the zone, with no driver: its data device, the
+ * structure device, its doorbell device (BAR0's registers, and in BAR2 its
+ * private area with its request ring), its reply ring (in the structure
+ * device: read-only), and what the superblock says (read once; untrusted).
+ */
+struct sgtool_ring {
+	char dev[256];
+	char structure[256];
+	char bell[256];
+	struct sgtool_window regs;
+	struct sgtool_window area;
+	struct sgtool_window replies;
+	int32_t slot;
+	uint64_t seq;
+	uint64_t data_size;
+	struct sgz_superblock sb;
+};
+
+static volatile uint8_t *sgtool_req_slot(struct sgtool_ring *r, unsigned int tag)
 {
-	volatile uint8_t *slot = area + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE;
-	volatile struct sgz_reply *reply =
-		(volatile struct sgz_reply *)(area + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+	return r->area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE;
+}
+
+static volatile struct sgz_reply *sgtool_rep_slot(struct sgtool_ring *r, unsigned int tag)
+{
+	return (volatile struct sgz_reply *)(r->replies.base + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+}
+
+/* Stores one request on ring slot @tag and waits for its reply: its status, or -ETIMEDOUT. */
+static int64_t sgtool_fuzz_send(struct sgtool_ring *r, unsigned int tag, const struct sgz_request *req, uint64_t seq)
+{
+	volatile uint8_t *slot = sgtool_req_slot(r, tag);
+	volatile struct sgz_reply *reply = sgtool_rep_slot(r, tag);
 	const uint8_t *bytes = (const uint8_t *)req;
 
 	for (size_t i = sizeof(req->seq); i < sizeof(*req); i++)
@@ -796,7 +841,7 @@ static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *re
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	*(volatile uint64_t *)slot = seq;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	sgtool_write32(regs, SGTOOL_REG_DOORBELL, (uint32_t)(0 << 16 | 0));
+	sgtool_write32(&r->regs, SGTOOL_REG_DOORBELL, (uint32_t)(0 << 16 | 0));
 	for (int waited = 0; waited <= SGTOOL_FUZZ_WAIT_MS; waited++) {
 		if (reply->done == seq) {
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -808,48 +853,34 @@ static int64_t sgtool_fuzz_send(volatile uint8_t *area, struct sgtool_window *re
 }
 
 /*
- * This guest's side of the zone, with no driver: its data device (DEV,
- * where its ring area is), the structure device, BAR0's registers, its
- * ring area, and what the superblock says (read once; untrusted).
- */
-struct sgtool_ring {
-	char dev[256];
-	char structure[256];
-	struct sgtool_window regs;
-	struct sgtool_window area;
-	int32_t slot;
-	uint64_t seq;
-	uint64_t data_size;
-	struct sgz_superblock sb;
-};
-
-/*
- * Finds the devices (@dev_arg, or the first ivshmem device that is not a
- * structure device), maps BAR0 and this guest's ring area and copies the
- * superblock. Seqs start past every one the area has seen. Returns 0 or a
- * negative errno (nothing left mapped).
+ * Finds the devices (@dev_arg the doorbell device, or the first one; the
+ * first data and structure devices), maps BAR0, this guest's ring area in
+ * its private area and its reply ring in the structure device, and copies
+ * the superblock. Seqs start past every one the rings have seen. Returns 0
+ * or a negative errno (nothing left mapped).
  */
 static int sgtool_ring_open(struct sgtool_ring *r, const char *dev_arg)
 {
 	struct sgtool_window sb, data;
-	uint64_t area_offset, rings_offset, rings_size, zone_size;
+	uint64_t rings_offset, rings_size, zone_size;
 	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (dev_arg)
-		snprintf(r->dev, sizeof(r->dev), "%s", dev_arg);
+		snprintf(r->bell, sizeof(r->bell), "%s", dev_arg);
 	else
-		ret = sgtool_find_ivshmem(r->dev, sizeof(r->dev), false);
+		ret = sgtool_find_ivshmem(r->bell, sizeof(r->bell), SGTOOL_BELL);
 	if (!ret)
-		ret = sgtool_find_ivshmem(r->structure, sizeof(r->structure), true);
+		ret = sgtool_find_ivshmem(r->dev, sizeof(r->dev), SGTOOL_DATA);
 	if (!ret)
-		ret = sgtool_open_dev(r->dev);
+		ret = sgtool_find_ivshmem(r->structure, sizeof(r->structure), SGTOOL_STRUCTURE);
+	if (!ret)
+		ret = sgtool_open_dev(r->bell);
 	if (ret)
 		return ret;
-	ret = sgtool_map(r->dev, 0, 0, SGTOOL_BAR0_SIZE, &r->regs);
+	ret = sgtool_map(r->bell, 0, 0, SGTOOL_BAR0_SIZE, &r->regs);
 	if (ret)
 		return ret;
-	/* The superblock is in the structure device; the rings in DEV's data file, past zone_size. */
 	ret = sgtool_map(r->dev, 2, 0, sizeof(uint64_t), &data);
 	if (ret)
 		goto unmap_regs;
@@ -865,32 +896,34 @@ static int sgtool_ring_open(struct sgtool_ring *r, const char *dev_arg)
 	rings_offset = r->sb.rings.offset;
 	rings_size = r->sb.rings.size;
 	/*
-	 * The zone is as untrusted here as anywhere: the area must lie inside
-	 * the rings region and the data file's BAR2 (zone offset zone_size is
-	 * its byte 0).
+	 * The zone is as untrusted here as anywhere: the reply ring must lie
+	 * inside the rings region and the structure file (format 2.1).
 	 */
 	if (r->slot < 1 || (uint32_t)r->slot >= r->sb.max_peers || r->sb.ring_bytes < SGZ_RING_OPENS ||
-	    rings_size / r->sb.ring_bytes < r->sb.max_peers || rings_offset < zone_size ||
-	    rings_offset - zone_size > r->data_size || r->data_size - (rings_offset - zone_size) < rings_size) {
+	    rings_size / r->sb.ring_bytes < r->sb.max_peers || rings_offset > zone_size ||
+	    zone_size - rings_offset < rings_size) {
 		ret = -EIO;
-		sgtool_report(__FILE__, __LINE__, "ivposition and the superblock's rings region name an area in BAR2",
-			      r->dev, ret);
+		sgtool_report(__FILE__, __LINE__, "ivposition and the superblock's rings region name a reply ring in Z",
+			      r->structure, ret);
 		goto unmap_regs;
 	}
-	area_offset = rings_offset - zone_size + (uint64_t)r->slot * r->sb.ring_bytes;
-	ret = sgtool_map(r->dev, 2, area_offset, r->sb.ring_bytes, &r->area);
+	ret = sgtool_map(r->bell, 2, SGZ_AREA_RING, SGZ_RING_BYTES, &r->area);
 	if (ret)
 		goto unmap_regs;
+	ret = sgtool_map(r->structure, 2, rings_offset + (uint64_t)r->slot * r->sb.ring_bytes, SGZ_RING_BYTES, &r->replies);
+	if (ret)
+		goto unmap_area;
 	for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
-		uint64_t asked = *(volatile uint64_t *)(r->area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
-		uint64_t done = ((volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES +
-							      (size_t)tag * SGZ_REPLY_SIZE))->done;
+		uint64_t asked = *(volatile uint64_t *)sgtool_req_slot(r, tag);
+		uint64_t done = sgtool_rep_slot(r, tag)->done;
 
 		r->seq = asked > r->seq ? asked : r->seq;
 		r->seq = done > r->seq ? done : r->seq;
 	}
 	return 0;
 
+unmap_area:
+	sgtool_unmap(&r->area);
 unmap_regs:
 	sgtool_unmap(&r->regs);
 	return ret;
@@ -898,6 +931,7 @@ unmap_regs:
 
 static void sgtool_ring_close(struct sgtool_ring *r)
 {
+	sgtool_unmap(&r->replies);
 	sgtool_unmap(&r->area);
 	sgtool_unmap(&r->regs);
 }
@@ -931,7 +965,7 @@ static int sgtool_rpcfuzz(const char *count_arg, const char *seed_arg, const cha
 		int64_t status;
 
 		sgtool_fuzz_request(&state, &req, ring.sb.inode_count, ring.sb.root_ino);
-		status = sgtool_fuzz_send(ring.area.base, &ring.regs, tag, &req, sgtool_ring_next(&ring));
+		status = sgtool_fuzz_send(&ring, tag, &req, sgtool_ring_next(&ring));
 		sent++;
 		if (status < 0)
 			continue;
@@ -1030,7 +1064,7 @@ static void sgtool_attack_request(struct sgz_request *req, uint32_t opcode, uint
 static int64_t sgtool_attack_send(struct sgtool_ring *r, const struct sgz_request *req, uint64_t *us)
 {
 	uint64_t t0 = sgtool_now_us();
-	int64_t status = sgtool_fuzz_send(r->area.base, &r->regs, 0, req, sgtool_ring_next(r));
+	int64_t status = sgtool_fuzz_send(r, 0, req, sgtool_ring_next(r));
 
 	*us = sgtool_now_us() - t0;
 	return status;
@@ -1247,7 +1281,7 @@ static int sgtool_attack_fuzz(struct sgtool_ring *r, uint64_t count, uint64_t se
 		int64_t status;
 
 		sgtool_fuzz_request(&state, &req, r->sb.inode_count, r->sb.root_ino);
-		status = sgtool_fuzz_send(r->area.base, &r->regs, tag, &req, sgtool_ring_next(r));
+		status = sgtool_fuzz_send(r, tag, &req, sgtool_ring_next(r));
 		us = sgtool_now_us() - t0;
 		worst = us > worst ? us : worst;
 		answered += status >= 0;
@@ -1274,9 +1308,8 @@ static int sgtool_attack_flood(struct sgtool_ring *r, uint64_t seconds)
 
 		flooding = sgtool_now_us() < end;
 		for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
-			volatile uint8_t *slot = r->area.base + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE;
-			volatile struct sgz_reply *reply =
-				(volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
+			volatile uint8_t *slot = sgtool_req_slot(r, tag);
+			volatile struct sgz_reply *reply = sgtool_rep_slot(r, tag);
 
 			if (asked[tag] && reply->done != asked[tag])
 				continue;
@@ -1316,8 +1349,8 @@ static int sgtool_attack_flood(struct sgtool_ring *r, uint64_t seconds)
  */
 static int sgtool_attack_race(struct sgtool_ring *r)
 {
-	volatile struct sgz_request *live = (volatile struct sgz_request *)(r->area.base + SGZ_RING_REQUESTS);
-	volatile struct sgz_reply *reply = (volatile struct sgz_reply *)(r->area.base + SGZ_RING_REPLIES);
+	volatile struct sgz_request *live = (volatile struct sgz_request *)sgtool_req_slot(r, 0);
+	volatile struct sgz_reply *reply = sgtool_rep_slot(r, 0);
 	static const char name[] = "hostile-race";
 	uint64_t seq, rewrites = 0, end = sgtool_now_us() + 2000000ULL;
 	struct sgz_inode root;
@@ -1369,72 +1402,58 @@ static int sgtool_attack_doorbells(struct sgtool_ring *r, uint64_t seconds)
 }
 
 /*
- * Other peers' ring areas, as far as this guest's BARs reach: the
- * superblock's rings region gives every slot's area; those that lie in the
- * data device are reachable. With @forge, each reachable area of another
- * slot gets a forged open-table entry (the root directory, count 1), a
- * forged NOP request on a tag that is idle, and a forged reply (done set
- * to its request's seq) on the other tags that are pending.
+ * Other peers' rings, as far as this guest's BARs reach (format 2.1): a
+ * peer's request ring and open table are in its private area, and the only
+ * area among this guest's BARs is its own doorbell device's (its header
+ * names this guest's slot); a peer's replies are in its slot of the rings
+ * region in Z. With @forge, a forged reply (done and status) is stored into
+ * tag 0 of every other live peer's reply ring through the structure device
+ * and read back.
  */
 static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
 {
 	const struct sgz_superblock *sb = &r->sb;
-	struct sgtool_window data, peers;
-	unsigned int reachable = 0, live = 0;
-	char slots[256] = "";
-	int ret = sgtool_map_bar2(r->dev, &data);
+	struct sgtool_window own, peers, z;
+	unsigned int live = 0, forged = 0, reached = 0;
+	uint32_t own_slot;
+	int ret = sgtool_map(r->bell, 2, 0, sizeof(struct sgz_area), &own);
 
 	if (ret)
 		return ret;
+	own_slot = ((volatile struct sgz_area *)own.base)->slot;
+	sgtool_unmap(&own);
 	ret = sgtool_map(r->structure, 2, sb->peer_table.offset, (size_t)sb->max_peers * SGZ_PEER_SIZE, &peers);
 	if (ret)
-		goto unmap_data;
-	for (uint32_t slot = 0; slot < sb->max_peers; slot++) {
-		uint64_t at = sb->rings.offset + (uint64_t)slot * sb->ring_bytes;
-		volatile uint8_t *area;
-		bool is_live = ((volatile struct sgz_peer *)(peers.base + (size_t)slot * SGZ_PEER_SIZE))->state == SGZ_PEER_LIVE;
+		return ret;
+	for (uint32_t slot = 1; slot < sb->max_peers; slot++) {
+		volatile struct sgz_reply *reply;
+		uint64_t done;
 
-		if ((int32_t)slot == r->slot || at < sb->zone_size || at - sb->zone_size > data.bar_size - sb->ring_bytes)
-			continue;
-		reachable++;
-		if (!is_live)
+		if ((int32_t)slot == r->slot ||
+		    ((volatile struct sgz_peer *)(peers.base + (size_t)slot * SGZ_PEER_SIZE))->state != SGZ_PEER_LIVE)
 			continue;
 		live++;
-		snprintf(slots + strlen(slots), sizeof(slots) - strlen(slots), "%s%u", live > 1 ? "," : "", slot);
 		if (!forge)
 			continue;
-		area = data.base + (at - sb->zone_size);
-		for (unsigned int tag = 0; tag < SGZ_RING_SLOTS; tag++) {
-			volatile struct sgz_request *req =
-				(volatile struct sgz_request *)(area + SGZ_RING_REQUESTS + (size_t)tag * SGZ_REQUEST_SIZE);
-			volatile struct sgz_reply *reply =
-				(volatile struct sgz_reply *)(area + SGZ_RING_REPLIES + (size_t)tag * SGZ_REPLY_SIZE);
-
-			if (req->seq && req->seq != reply->done) {
-				reply->status = 0;
-				reply->done = req->seq;
-			} else {
-				req->opcode = SGZ_OP_NOP;
-				req->flags = SGZ_REQ_CALLER;
-				__atomic_thread_fence(__ATOMIC_RELEASE);
-				req->seq = reply->done + 1;
-			}
-		}
-		((volatile struct sgz_open *)(area + SGZ_RING_OPENS))[SGZ_OPEN_ENTRIES - 1].ino = sb->root_ino;
-		((volatile struct sgz_open *)(area + SGZ_RING_OPENS))[SGZ_OPEN_ENTRIES - 1].count = 1;
+		ret = sgtool_map(r->structure, 2, sb->rings.offset + (uint64_t)slot * sb->ring_bytes, SGZ_RING_BYTES, &z);
+		if (ret)
+			break;
+		reply = (volatile struct sgz_reply *)(z.base + SGZ_RING_REPLIES);
+		done = reply->done;
+		reply->status = SGZ_STATUS_EIO;
+		reply->done = done + 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		forged++;
+		reached += reply->done != done;
+		sgtool_unmap(&z);
 	}
-	if (!reachable)
-		printf("attack peer-rings: the rings region (zone offset 0x%" PRIx64 ") puts no other peer's area in my BARs: "
-		       "none reachable, nothing forged\n", (uint64_t)sb->rings.offset);
-	else
-		printf("attack peer-rings: %u other peers' areas in my BARs (rings region at zone offset 0x%" PRIx64
-		       ", in the data device), %u of them live (slots %s): reachable; %s\n", reachable,
-		       (uint64_t)sb->rings.offset, live, live ? slots : "-",
-		       forge ? "requests, replies and open entries forged in the live ones" : "nothing forged (probe)");
 	sgtool_unmap(&peers);
-unmap_data:
-	sgtool_unmap(&data);
-	return ret;
+	if (ret)
+		return ret;
+	printf("attack peer-rings: the only private area in my BARs is my own (slot %u, I am %d): none reachable; "
+	       "%u other live peers, their replies in the structure file: %u forged stores, %u reached\n",
+	       own_slot, r->slot, live, forged, reached);
+	return 0;
 }
 
 /*

@@ -5,6 +5,9 @@ namespace Stargate.Host.Service;
 /// <summary>Every message the service logs besides the ivshmem server's and the request server's, source-generated.</summary>
 internal static partial class ServiceLog
 {
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the data header of {Data} was overwritten (a guest wrote it): written again")]
+    public static partial void DataHeaderRestored(ILogger log, string data);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "serving {Zone} on {Socket} ({Vectors} vectors, up to {Peers} guests; control on {Control})")]
     public static partial void Serving(ILogger log, string zone, string socket, int vectors, int peers, string control);
 

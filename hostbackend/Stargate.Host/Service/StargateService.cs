@@ -107,6 +107,10 @@ public sealed class StargateService : IDisposable, IGuestSlots
             _control.Turn();
             _pump.Turn();
             WatchAdopted();
+            if (_zone.RestoreDataHeader())
+            {
+                ServiceLog.DataHeaderRestored(_log, _zone.DataPath);
+            }
         }
     }
 

@@ -379,6 +379,26 @@ public sealed class Zone : IDisposable
         _file.Dispose();
     }
 
+    /// <summary>
+    /// Writes the data header again if a guest scribbled it (it is in Z.data, which guests
+    /// write), so that guests that mount later still find their zone; a compare of 64 bytes
+    /// when nothing changed. Nothing is read from it: the expected header comes from Z.
+    /// Returns whether it had to be written.
+    /// </summary>
+    public bool RestoreDataHeader()
+    {
+        using (Exclusive())
+        {
+            if (!IsWritable || DataHeader.Problem(_memory, Superblock, Geometry) is null)
+            {
+                return false;
+            }
+
+            DataHeader.Write(_memory, Superblock, Geometry);
+            return true;
+        }
+    }
+
     private void StartWriting(string holder)
     {
         var journal = Writer.Journal;

@@ -110,23 +110,16 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
         hostile.Check(counts[0] == counts[^2], $"every request of the flood got a reply: {flood}");
 
         // Other guests' rings, open tables and replies.
-        bool ringsInData = sb.Rings.Offset >= sb.ZoneSize;
-        string rings = Attack(ringsInData ? "peer-rings" : "peer-rings forge");
-        if (ringsInData)
-        {
-            // Zone format 2.0 keeps every guest's rings in Z.data: a known hole (docs/security.md),
-            // closed when each guest's area moves to its own device. Reported here, not forged.
-            hostile.Check(rings.Contains("reachable", StringComparison.Ordinal) && rings.Contains("live", StringComparison.Ordinal), $"the attack reports which areas it reaches: {rings}");
-            output.WriteLine($"KNOWN HOLE (format 2.0): other guests' ring areas are in the shared data file: {rings}");
-        }
-        else
-        {
-            hostile.Check(rings.Contains("none reachable", StringComparison.Ordinal), $"no other guest's area is mapped in the attacker: {rings}");
-        }
+        string rings = Attack("peer-rings forge");
+        hostile.Check(rings.Contains("none reachable", StringComparison.Ordinal), $"no other guest's private area is mapped in the attacker: {rings}");
+        hostile.Check(rings.EndsWith(" 0 reached", StringComparison.Ordinal) && !rings.Contains(" 0 other live peers", StringComparison.Ordinal),
+            $"forged replies into the victim's reply ring in Z reach nothing: {rings}");
 
         // The data header, which guests can write: the service goes on.
         string header = Attack("data-header");
         hostile.Check(header.Contains("a NOP after it: 0 in", StringComparison.Ordinal), $"the service answers after the data header is scribbled: {header}");
+        var again = victim.Exec("sleep 0.5; mkdir -p /again && sgfstest mount 0 /again && umount /again && echo mounted=yes");
+        victim.Check(again["mounted"] == "yes", $"the service wrote the data header back: a new mount finds the zone: {again.Text}");
 
         // A byte-range lock held by a guest that then dies: the victim gets it.
         string locked = Attack($"lock {target}");
