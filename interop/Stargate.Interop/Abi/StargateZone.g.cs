@@ -222,8 +222,8 @@ public static class SgzAbi
     /// body, seq included, in one journalled change), then stores done = seq
     /// and rings the guest's vector 0. A slot is pending while request.seq is
     /// not reply.done; the host takes pending slots of one peer in seq order.
-    /// With no doorbells (ivshmem-plain, or a restarted host service, whose
-    /// eventfds QEMU never learns) both sides poll. docs/requests.md has the
+    /// With no doorbells (a restarted host service, whose eventfds QEMU never
+    /// learns) both sides poll. docs/requests.md has the
     /// tables.
     /// </summary>
     public const int RingSlots = 8;
