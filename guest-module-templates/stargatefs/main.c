@@ -52,6 +52,7 @@ static void stargatefs_device_release(struct kref *kref)
 	if (dev->is_structure) {
 		memunmap(dev->kaddr);
 	} else {
+		stargatefs_grace_release(dev);
 		stargatefs_rpc_release(dev);
 		put_dax(dev->dax);
 		memunmap_pages(&dev->pgmap);
@@ -293,6 +294,7 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		err = stargatefs_map_window(dev);
 		if (err)
 			goto release_region;
+		stargatefs_grace_probe(dev);
 		stargatefs_rpc_probe(dev);
 	}
 

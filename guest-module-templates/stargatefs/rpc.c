@@ -53,6 +53,7 @@ static void stargatefs_rpc_wake(struct stargatefs_device *dev)
 static irqreturn_t stargatefs_rpc_irq(int irq, void *data)
 {
 	stargatefs_rpc_wake(data);
+	stargatefs_grace_kick(data);
 	return IRQ_HANDLED;
 }
 
