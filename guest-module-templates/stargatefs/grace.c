@@ -187,6 +187,9 @@ static void stargatefs_grace_run(struct stargatefs_device *dev, struct super_blo
 		if (stargatefs_grace_drop_all(sb))
 			return;
 		g->cursor = head;
+		/* A log that went backwards is a new service's: acknowledge what it posts, whatever we said before. */
+		if (posted < g->acked)
+			g->acked = 0;
 		err = 0;
 	}
 	if (err || posted <= g->acked)

@@ -132,6 +132,7 @@ public class GracePeriodTests
         var (a, _) = (bench.Guest(1), bench.Guest(2));
         var file = FileWithChunks(bench, a, "f", 1);
         Assert.Equal(0u, bench.Call(a, Req.SetSize(file, 0)).Status);
+        Assert.Equal(Chunk, bench.Zone.Summarize().PendingBytes); // zone info's pending line
         var report = bench.Fsck();
         Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
         Assert.Equal(PagesPerChunk, bench.Zone.Grace.PendingPages);
