@@ -99,7 +99,7 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
         // Head before the epoch: a guest that sees the new epoch finds its records.
         ref var w = ref writer.RecordForWrite<SgzInvalHeader>(log);
         w.Head = head;
-        w.PostedEpoch = epoch;
+        Volatile.Write(ref w.PostedEpoch, epoch); // release: the records and head are seen first
         return epoch;
     }
 
@@ -188,7 +188,7 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
         {
             ref var w = ref writer.RecordForWrite<SgzInvalHeader>(geometry.InvalLog.Offset);
             w.Head += SgzAbi.InvalRecords + 1UL;
-            w.PostedEpoch += 2;
+            Volatile.Write(ref w.PostedEpoch, w.PostedEpoch + 2);
         });
         foreach (int slot in live)
         {
