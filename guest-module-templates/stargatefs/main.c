@@ -53,6 +53,7 @@ static void stargatefs_device_release(struct kref *kref)
 	if (dev->is_structure || dev->is_area) {
 		memunmap(dev->kaddr);
 	} else {
+		stargatefs_grace_release(dev);
 		put_dax(dev->dax);
 		memunmap_pages(&dev->pgmap);
 	}
@@ -341,6 +342,8 @@ static int stargatefs_probe(struct pci_dev *pdev, const struct pci_device_id *id
 		err = dev->is_structure ? stargatefs_map_structure(dev) : stargatefs_map_window(dev);
 		if (err)
 			goto release_region;
+		if (!dev->is_structure)
+			stargatefs_grace_probe(dev);
 	}
 	err = stargatefs_rpc_probe(dev);
 	if (err)

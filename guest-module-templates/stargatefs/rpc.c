@@ -54,9 +54,12 @@ static void stargatefs_rpc_wake(struct stargatefs_device *dev)
 
 static irqreturn_t stargatefs_rpc_irq(int irq, void *data)
 {
-	struct stargatefs_device *area = data;
+	struct stargatefs_device *area = data, *user;
 
 	stargatefs_rpc_wake_client(&area->own_rpc);
+	user = READ_ONCE(area->user);
+	if (user)
+		stargatefs_grace_kick(user);
 	return IRQ_HANDLED;
 }
 
@@ -185,6 +188,8 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	u64 seq, done;
 
 	dev->rpc = rpc;
+	if (dev->area)
+		WRITE_ONCE(dev->area->user, dev);
 	spin_lock(&rpc->tag_lock);
 	rpc->area = NULL;
 	rpc->replies = NULL;
@@ -215,9 +220,20 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	spin_unlock(&rpc->tag_lock);
 }
 
-/* At the end of the superblock (no file open): the data device goes back to its own client. */
+/*
+ * At the end of the superblock (no file open): the data device goes back
+ * to its own client, and its area's interrupt stops kicking its grace work
+ * (a handler running now finishes first).
+ */
 void stargatefs_rpc_unmount(struct stargatefs_device *dev)
 {
+	struct stargatefs_device *area = dev->area;
+
+	if (area && READ_ONCE(area->user) == dev) {
+		WRITE_ONCE(area->user, NULL);
+		if (area->own_rpc.irq >= 0)
+			synchronize_irq(area->own_rpc.irq);
+	}
 	dev->rpc = &dev->own_rpc;
 }
 

@@ -128,6 +128,15 @@ struct stargatefs_rpc {
 	bool lost;			/* the area device was unbound: requests fail with EIO */
 };
 
+/* The guest's half of the grace period (grace.c): where it follows the invalidation log. */
+struct stargatefs_grace {
+	struct super_block *sb;		/* the mount it drops inodes of; NULL: not followed */
+	struct delayed_work work;
+	u64 log;			/* zone offset of the invalidation log */
+	u64 cursor;			/* seq of the last record handled */
+	u64 acked;			/* the last epoch acknowledged to the host */
+};
+
 /*
  * One bound ivshmem device. Lives from probe until the last of its mounts
  * and its PCI binding is gone (kref); the zone window stays mapped that
@@ -171,6 +180,9 @@ struct stargatefs_device {
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
 	struct stargatefs_rpc own_rpc;
 	struct stargatefs_rpc *rpc;	/* own_rpc, or the mounted area's */
+	struct stargatefs_grace grace;	/* data devices */
+	/* An area device: the data device mounted with it, whose grace work its interrupt kicks. */
+	struct stargatefs_device *user;
 };
 
 /* The VFS inode, and the zone inode state it was last checked against. */
@@ -253,6 +265,13 @@ int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable);
 void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino);
 int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation);
 bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation);
+
+/* grace.c */
+void stargatefs_grace_probe(struct stargatefs_device *dev);
+void stargatefs_grace_release(struct stargatefs_device *dev);
+void stargatefs_grace_mount(struct super_block *sb);
+void stargatefs_grace_unmount(struct super_block *sb);
+void stargatefs_grace_kick(struct stargatefs_device *dev);
 
 /* inode.c */
 extern const struct dentry_operations stargatefs_dentry_ops;

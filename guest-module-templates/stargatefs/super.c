@@ -187,7 +187,10 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 		return invalf(fc, "stargatefs: the root inode is not a directory");
 	}
 	sb->s_root = d_make_root(root);
-	return sb->s_root ? 0 : -ENOMEM;
+	if (!sb->s_root)
+		return -ENOMEM;
+	stargatefs_grace_mount(sb);
+	return 0;
 }
 
 /*
@@ -315,6 +318,7 @@ static void stargatefs_kill_sb(struct super_block *sb)
 {
 	struct stargatefs_device *dev = stargatefs_dev(sb);
 
+	stargatefs_grace_unmount(sb);
 	kill_anon_super(sb);
 	if (dev) {
 		stargatefs_rpc_unmount(dev);

@@ -18,6 +18,12 @@
  *   sgfstest mmpoke FILE OFF U64      store a u64 through a shared mapping (no msync)
  *   sgfstest mmwait FILE OFF U64 MS   map, then poll with volatile loads until the
  *                                     u64 at OFF is U64; "mapped=1" first, flushed
+ *   sgfstest mmstore FILE U64 MS      map the whole file shared and store U64 at
+ *                                     the start of every page, pass after pass,
+ *                                     for MS; "mapped=1" after the first pass
+ *                                     (flushed), then "passes=N sigbus=0|1": a
+ *                                     SIGBUS (the file shrank under the mapping)
+ *                                     ends the stores and is no failure
  *   sgfstest mmhuge FILE [fixed]      map the whole file MAP_SHARED|MAP_POPULATE
  *                                     (fixed: at a 2 MiB-aligned address), touch
  *                                     every page; faults taken and the mapping's
@@ -499,6 +505,50 @@ static uint64_t sgfs_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Stores a u64 at the start of every page of a mapping, pass after pass. */
+struct sgfs_store_job {
+	volatile uint8_t *at;
+	uint64_t len, value, timeout_ms, passes;
+};
+
+static void sgfs_store_access(void *arg)
+{
+	struct sgfs_store_job *job = arg;
+	uint64_t start = sgfs_now_ms(), off;
+
+	for (;;) {
+		for (off = 0; off + 8 <= job->len; off += 4096)
+			*(volatile uint64_t *)(job->at + off) = job->value;
+		if (++job->passes == 1) {
+			/* Every page is mapped now: whoever waits for this line may change the file. */
+			printf("mapped=1\n");
+			fflush(stdout);
+		}
+		if (sgfs_now_ms() - start > job->timeout_ms)
+			return;
+	}
+}
+
+static int sgfs_mmstore(const char *path, uint64_t value, uint64_t timeout_ms)
+{
+	struct sgfs_store_job job = { .value = value, .timeout_ms = timeout_ms };
+	struct sgfs_map m;
+	bool sigbus;
+	int ret;
+
+	ret = sgfs_map_path(path, true, 0, 0, 0, &m);
+	if (ret)
+		return ret;
+	if (!m.map)
+		return sgfs_fail_errno(EINVAL, "mmstore", path);
+	job.at = m.at;
+	job.len = m.file_size;
+	sigbus = !sgfs_guarded(sgfs_store_access, &job);
+	sgfs_unmap(&m);
+	printf("passes=%" PRIu64 " sigbus=%d\n", job.passes, sigbus ? 1 : 0);
+	return 0;
 }
 
 /* Polls a u64 of a mapping until it holds @want or @timeout_ms pass. */
@@ -1268,6 +1318,7 @@ static int sgfs_usage(void)
 	      "       sgfstest mmfill FILE OFFSET LENGTH SEED\n"
 	      "       sgfstest mmpoke FILE OFFSET U64\n"
 	      "       sgfstest mmwait FILE OFFSET U64 TIMEOUT_MS\n"
+	      "       sgfstest mmstore FILE U64 TIMEOUT_MS\n"
 	      "       sgfstest mmhuge FILE [fixed]\n"
 	      "       sgfstest mount SOURCE DIR [OPTIONS]\n"
 	      "       sgfstest cred\n"
@@ -1360,6 +1411,8 @@ int main(int argc, char **argv)
 		ret = sgfs_mmpoke(argv[2], n[0], n[1]);
 	else if (!strcmp(cmd, "mmwait") && argc == 6 && sgfs_numbers(argv, 3, 3, n))
 		ret = sgfs_mmwait(argv[2], n[0], n[1], n[2]);
+	else if (!strcmp(cmd, "mmstore") && argc == 5 && sgfs_numbers(argv, 3, 2, n))
+		ret = sgfs_mmstore(argv[2], n[0], n[1]);
 	else if (!strcmp(cmd, "mmhuge") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "fixed"))))
 		ret = sgfs_mmhuge(argv[2], argc == 4);
 	else if (!strcmp(cmd, "mount") && (argc == 4 || argc == 5))

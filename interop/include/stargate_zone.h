@@ -56,6 +56,11 @@
  *   chunk_usage  __le16 per 2 MiB data chunk: pages of it in use (0..512)
  *   group_owner  __le16 per allocation group: owning peer slot + 1, 0 = none
  *   inode_table  inode_count x struct sgz_inode, inode 0 unused
+ *   grace_pages  1 bit per 4 KiB page of the chunk space, set = freed but
+ *                pending (2.1: still set in page_bitmap, owned by no file)
+ *   grace_epochs __le64 per chunk: the highest epoch of its pending pages
+ *   inval_log    struct sgz_inval_header, then SGZ_INVAL_RECORDS x
+ *                struct sgz_inval_record (2.1: the invalidation log)
  *   data         chunk_count x 2 MiB, the chunk space: pool_chunks at the
  *                end of Z (page-table nodes, directory pages, symlink
  *                targets: structure), then Z.data's header_chunks (data
@@ -98,6 +103,10 @@
  * (ivshmem-plain) send no requests, so the claim protocol (SGZ_CLAIM_*) is
  * unused. 2.0 was a step of issue 13 that no release carried: readers of
  * 2.1 refuse it, instead of the major version moving.
+ * 2.1 also: the grace period: the grace_pages, grace_epochs and inval_log
+ * regions, superblock pending_pages, struct sgz_inval_header and
+ * struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
+ * at once).
  */
 #define SGZ_VERSION_MAJOR 2
 #define SGZ_VERSION_MINOR 1
@@ -252,12 +261,14 @@ struct sgz_region {
  *  88  ring_bytes, lock_slots
  *  96  regions: 10 x struct sgz_region (160 bytes)
  * 256  root_ino        264 data_file_size    272 pool_chunks, header_chunks
- * 280  hints (struct sgz_region)             296 reserved0[84]
+ * 280  hints (struct sgz_region)
+ * 296  grace_pages, grace_epochs, inval_log (2.1, struct sgz_region each)
+ * 344  reserved0[36]
  * 380  crc over bytes 0..379
  * 384  free_pages      392 free_inodes       400 inode_hint
  * 408  flags           412 reserved1         416 open_count
  * 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
- * 472  reserved2[40]
+ * 472  pending_pages (2.1)  480 reserved2[32]
  */
 struct sgz_superblock {
 	__le64 magic;
@@ -298,7 +309,11 @@ struct sgz_superblock {
 	__le32 header_chunks;
 	/* 2.0: inode_count x struct sgz_hint, in Z.data's header chunks. */
 	struct sgz_region hints;
-	__u8 reserved0[84];
+	/* 2.1: the grace period (docs/zone-format.md); size 0 in a 2.0 zone: no grace period. */
+	struct sgz_region grace_pages;
+	struct sgz_region grace_epochs;
+	struct sgz_region inval_log;
+	__u8 reserved0[36];
 	__le32 crc;
 	/* Free 4 KiB pages in the data region, and free inodes. */
 	__le64 free_pages;
@@ -314,7 +329,9 @@ struct sgz_superblock {
 	__le64 writer_pid;
 	__le64 writer_since_ns;
 	__u8 writer_cmd[32];
-	__u8 reserved2[40];
+	/* 2.1: data pages freed but pending in the grace period (in use, not free). */
+	__le64 pending_pages;
+	__u8 reserved2[32];
 };
 _Static_assert(sizeof(struct sgz_region) == 16, "sgz_region size");
 _Static_assert(sizeof(struct sgz_superblock) == SGZ_SUPERBLOCK_SIZE, "sgz_superblock size");
@@ -616,6 +633,8 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_OP_GETLK 12
 #define SGZ_OP_RELEASE 13
 #define SGZ_OP_NOP 14
+/* 2.1: the caller dropped every inode of the invalidation log up to epoch offset. */
+#define SGZ_OP_ACK 15
 
 /*
  * Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
@@ -889,5 +908,48 @@ struct sgz_open {
 	__le32 count;
 };
 _Static_assert(sizeof(struct sgz_open) == SGZ_OPEN_SIZE, "sgz_open size");
+
+/*
+ * The invalidation log (2.1), at inval_log in Z: written by the host only,
+ * inside the journalled change that frees a file's data pages; guests read
+ * it. Each such change takes a new epoch (posted_epoch + 1), appends one
+ * record per inode whose pages it freed, and then raises head and
+ * posted_epoch. Record n (counting from 0, forever) is in slot
+ * n % SGZ_INVAL_RECORDS and carries seq = n + 1; epochs never go down
+ * along the log. A guest keeps its own cursor: when head - cursor exceeds
+ * SGZ_INVAL_RECORDS, or the log went backwards, it lost records and drops
+ * the mappings of every inode. After dropping its mappings of every inode
+ * named up to an epoch, it sends SGZ_OP_ACK with that epoch (never above
+ * posted_epoch). The freed pages stay in use (grace_pages) until every
+ * live peer acknowledged their epoch.
+ *   header:  0 magic  8 posted_epoch  16 head  24 records  28 record_size
+ *           32 reserved[4]
+ *   record:  0 seq  8 epoch  16 ino  24 generation  28 reserved
+ */
+/* "SGZINVAL" read as a little-endian 64-bit number. */
+#define SGZ_INVAL_MAGIC 0x4c41564e495a4753ULL
+#define SGZ_INVAL_RECORDS 1024
+#define SGZ_INVAL_HEADER_SIZE 64
+#define SGZ_INVAL_RECORD_SIZE 32
+
+struct sgz_inval_header {
+	__le64 magic;
+	__le64 posted_epoch;
+	/* Records ever appended; the newest has seq head. */
+	__le64 head;
+	__le32 records;
+	__le32 record_size;
+	__le64 reserved[4];
+};
+_Static_assert(sizeof(struct sgz_inval_header) == SGZ_INVAL_HEADER_SIZE, "sgz_inval_header size");
+
+struct sgz_inval_record {
+	__le64 seq;
+	__le64 epoch;
+	__le64 ino;
+	__le32 generation;
+	__le32 reserved;
+};
+_Static_assert(sizeof(struct sgz_inval_record) == SGZ_INVAL_RECORD_SIZE, "sgz_inval_record size");
 
 #endif /* _STARGATE_ZONE_H */

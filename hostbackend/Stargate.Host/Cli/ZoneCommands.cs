@@ -82,6 +82,11 @@ internal sealed class ZoneCommands(CliSession session)
 
             session.Out.WriteLine($"inodes    {s.InodesUsed} used of {s.Inodes}");
             session.Out.WriteLine($"data      {Units.Bytes(s.DataBytesUsed)} used of {Units.Bytes(s.DataBytes)} ({s.Chunks} chunks of 2 MiB, {s.GroupChunks} per allocation group)");
+            if (s.PendingBytes > 0)
+            {
+                session.Out.WriteLine($"pending   {Units.Bytes(s.PendingBytes)} freed, in use until every live guest acknowledges (grace period)");
+            }
+
             session.Out.WriteLine($"pool      {Units.Bytes(s.PoolBytesUsed)} used of {Units.Bytes(s.PoolBytes)} (page tables, directories, symlinks)");
             session.Out.WriteLine($"peers     up to {s.MaxPeers}");
             session.Out.WriteLine("regions");

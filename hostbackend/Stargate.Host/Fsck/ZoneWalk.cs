@@ -22,6 +22,8 @@ internal sealed class ZoneWalk(Zone zone)
     // (bounded by the chunk count), single pages by page (only small files and directories).
     private readonly ulong[] _chunkOwners = new ulong[zone.Geometry.ChunkCount];
     private readonly Dictionary<ulong, ulong> _pageOwners = [];
+    // Pages pending in the grace period (owned by it, by no file): freed by a repair.
+    private readonly ulong[] _pending = new ulong[(zone.Geometry.DataPages + 63) / 64];
     private readonly List<ulong> _badEntries = [];
     private readonly List<ulong> _badSlots = [];
     private readonly List<(ulong Offset, byte Type)> _slotTypes = [];
@@ -74,6 +76,7 @@ internal sealed class ZoneWalk(Zone zone)
         }
 
         VisitOrphans();
+        ClaimPending();
         CheckCounts();
         CheckInodeBitmap();
         CheckSpace();
@@ -610,10 +613,96 @@ internal sealed class ZoneWalk(Zone zone)
         }
     }
 
+    /// <summary>
+    /// Pages pending in the grace period are in use, owned by it: each must be a data page no
+    /// file holds; each chunk's epoch is set exactly where it has pending pages, never above the
+    /// posted epoch; pending_pages counts them.
+    /// </summary>
+    private void ClaimPending()
+    {
+        if (!_g.HasGrace)
+        {
+            return;
+        }
+
+        var bits = zone.Grace.PendingBitmap;
+        var epochs = zone.Grace.ChunkEpochs;
+        ulong posted = zone.Grace.PostedEpoch;
+        ulong count = 0;
+        var shared = new List<ulong>();
+        var outside = new List<ulong>();
+        var badEpochs = new List<ulong>();
+        for (ulong c = 0; c < _g.ChunkCount; c++)
+        {
+            bool any = false;
+            for (ulong w = c * 8; w < (c + 1) * 8; w++)
+            {
+                for (ulong b = bits[(int)w]; b != 0; b &= b - 1)
+                {
+                    ulong p = (w * 64) + (ulong)BitOperations.TrailingZeroCount(b);
+                    ulong bit = 1UL << (int)(p % 64);
+                    if (!_g.IsFileDataPage(p))
+                    {
+                        outside.Add(p);
+                    }
+                    else if ((_pageOwner[w] & bit) != 0)
+                    {
+                        shared.Add(p);
+                    }
+                    else
+                    {
+                        _pageOwner[w] |= bit;
+                        _pending[w] |= bit;
+                        count++;
+                        any = true;
+                    }
+                }
+            }
+
+            if (any != (epochs[(int)c] != 0) || epochs[(int)c] > posted)
+            {
+                badEpochs.Add(c);
+            }
+        }
+
+        Report(outside, "grace period: pending pages outside the data chunks", p => $"page {p}");
+        Report(shared, "grace period: pending pages a file still uses (two owners)", p => $"data page {p} used by inode {OwnerOf(p)}");
+        Report(badEpochs, "grace period: chunk epochs that do not match its pending pages or lie above the posted epoch", c => $"chunk {c} epoch {zone.Grace.ChunkEpochs[(int)c]}");
+        if (zone.Superblock.PendingPages != count)
+        {
+            Problems.Add($"superblock: pending_pages is {zone.Superblock.PendingPages}, but {count} pages are pending");
+        }
+    }
+
+    private void ClearNonZero(ulong offset, ReadOnlySpan<ulong> words)
+    {
+        for (int w = 0; w < words.Length; w++)
+        {
+            if (words[w] != 0)
+            {
+                zone.Writer.U64ForWrite(offset + ((ulong)w * 8)) = 0;
+            }
+        }
+    }
+
     private void RebuildBitmaps()
     {
         zone.Change(() =>
         {
+            // A repair runs with no guest live: whatever was pending is freed.
+            if (_g.HasGrace)
+            {
+                for (int w = 0; w < _pending.Length; w++)
+                {
+                    _pageOwner[w] &= ~_pending[w];
+                }
+
+                // Word by word, only what is set: the journal saves what a change overwrites.
+                ClearNonZero(_g.GracePages.Offset, zone.Grace.PendingBitmap);
+                ClearNonZero(_g.GraceEpochs.Offset, zone.Grace.ChunkEpochs);
+                zone.Writer.SuperblockForWrite().PendingPages = 0;
+            }
+
             var live = _nodes.Where(n => !_broken.Contains(n.Key) && !_orphans.Contains(n.Key) && n.Value.IsLive)
                 .Select(n => n.Key).ToHashSet();
             ulong words = (_g.InodeCount + 63) / 64;

@@ -51,7 +51,7 @@ public sealed record ExportPolicy(bool ReadOnly, bool RootSquash)
     private static bool Mutates(Request r) => r.Opcode switch
     {
         SgzAbi.OpLock => r.Range.Type == SgzAbi.LockWrite,
-        SgzAbi.OpGetlk or SgzAbi.OpRelease or SgzAbi.OpNop => false,
+        SgzAbi.OpGetlk or SgzAbi.OpRelease or SgzAbi.OpNop or SgzAbi.OpAck => false,
         _ => true,
     };
 }

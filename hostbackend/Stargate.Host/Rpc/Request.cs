@@ -43,7 +43,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry)
     {
-        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpNop
+        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpAck
             ? (int)raw.Opcode
             : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
         if ((raw.Flags & SgzAbi.ReqCaller) == 0)
@@ -87,6 +87,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
+            SgzAbi.OpAck => raw.Ino == 0 ? request with { Offset = raw.Offset } : throw new BadRequestException(SgzAbi.StatusEinval, $"ack names inode {raw.Ino}"),
             _ => raw.Ino == 0 ? request : throw new BadRequestException(SgzAbi.StatusEinval, $"nop names inode {raw.Ino}"),
         };
     }

@@ -31,6 +31,9 @@ public sealed class RequestServer
     private readonly Dictionary<(int Slot, int Tag), Deferred> _deferred = [];
     private readonly RateLimit _faultLog = new(TimeSpan.FromSeconds(1));
 
+    /// <summary>The grace period's epoch the live guests were last rung for.</summary>
+    private ulong _rungEpoch;
+
     /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
     /// <param name="policyOf">The export policy of a guest's slot (the socket it came through); null: every guest read-write.</param>
     public RequestServer(Zone zone, Action<int> ringGuest, ILogger log, Func<int, ExportPolicy>? policyOf = null)
@@ -108,6 +111,8 @@ public sealed class RequestServer
                     break;
                 }
             }
+
+            TendGracePeriod();
         }
 
         return served;
@@ -134,6 +139,8 @@ public sealed class RequestServer
             Latency.Forget(slot);
 
             Guarded($"freeing peer slot {slot}", () => _zone.Peers.Set(slot, live: false));
+            _zone.Grace.PeerGone(slot);
+            TendGracePeriod();
             Guarded("freeing orphans", () => _zone.Orphans.FreeUnheld());
             foreach (var waiters in _lockWaiters.Values)
             {
@@ -345,6 +352,13 @@ public sealed class RequestServer
             case SgzAbi.OpRelease:
                 _zone.Orphans.FreeUnheld();
                 break;
+            case SgzAbi.OpAck:
+                if (!_zone.Grace.Ack(r.Caller.Slot, r.Offset))
+                {
+                    throw new BadRequestException(SgzAbi.StatusEinval, $"ack of epoch {r.Offset}, above the posted {_zone.Grace.PostedEpoch}");
+                }
+
+                break;
         }
 
         return new Outcome(r.Opcode, 0, default, 0, null);
@@ -439,6 +453,23 @@ public sealed class RequestServer
         {
             _lockWaiters[ino] = [except];
         }
+    }
+
+    /// <summary>
+    /// After every pass and departure (zone lock held): rings every live guest once for each
+    /// newly posted epoch (so it reads the invalidation log), and frees the pending pages every
+    /// live guest has acknowledged. Never waits on a guest.
+    /// </summary>
+    private void TendGracePeriod()
+    {
+        ulong posted = _zone.Grace.PostedEpoch;
+        if (posted != _rungEpoch)
+        {
+            _rungEpoch = posted;
+            RingAllGuests();
+        }
+
+        Guarded("freeing pages past their grace period", () => _zone.Grace.TryRelease(_zone.Allocator));
     }
 
     private void RingAllGuests()

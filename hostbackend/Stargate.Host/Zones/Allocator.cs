@@ -25,8 +25,11 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
 {
     public const ulong NoChunk = ulong.MaxValue;
 
-    /// <summary>Data pages freed by the change in progress: released when its body is done.</summary>
-    private readonly List<(ulong FirstPage, ulong Count)> _deferred = [];
+    /// <summary>Pages freed by the change in progress, and the file whose data they were (null: a node): released when its body is done.</summary>
+    private readonly List<(ulong FirstPage, ulong Count, NodeRef? File)> _deferred = [];
+
+    /// <summary>The grace period that holds freed file data (null, or disabled in a 2.0 zone: freed at once).</summary>
+    public GracePeriod? Grace { get; set; }
 
     public ReadOnlySpan<ushort> ChunkUsage => memory.Span<ushort>(geometry.ChunkUsage.Offset, geometry.ChunkCount);
 
@@ -105,8 +108,11 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
         return page;
     }
 
-    /// <summary>Frees pages at the end of the current change (they stay taken, and unzeroed, until then).</summary>
-    public void FreePages(ulong firstPage, ulong count)
+    /// <summary>
+    /// Frees pages at the end of the current change (they stay taken, and unzeroed, until then).
+    /// Data pages of <paramref name="file"/> go to the grace period instead, when the zone has one.
+    /// </summary>
+    public void FreePages(ulong firstPage, ulong count, NodeRef? file = null)
     {
         if (count == 0)
         {
@@ -118,18 +124,39 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
             throw new ZoneCorruptException($"{path}: free of data pages {firstPage}+{count} lies outside the data region");
         }
 
-        _deferred.Add((firstPage, count));
+        _deferred.Add((firstPage, count, file));
+    }
+
+    /// <summary>Inside a change: frees pages the grace period held (they are in use until now).</summary>
+    public void ReleaseHeld(ulong firstPage, ulong count)
+    {
+        SetPages(firstPage, count, used: false);
+        writer.ZeroAfterCommit(new ZoneRegion(geometry.PageOffset(firstPage), count * ZoneGeometry.PageSize));
     }
 
     void IChangeParticipant.BeforeCommit()
     {
-        foreach (var (first, count) in _deferred)
+        // With no guest live nobody can map the pages: they are freed at once.
+        bool grace = _deferred.Count > 0 && Grace?.Enabled == true && peers.LiveGuests().Count > 0;
+        var held = new List<(ulong FirstPage, ulong Count)>();
+        var files = new HashSet<NodeRef>();
+        foreach (var (first, count, file) in _deferred)
         {
-            SetPages(first, count, used: false);
-            writer.ZeroAfterCommit(new ZoneRegion(geometry.PageOffset(first), count * ZoneGeometry.PageSize));
+            if (grace && file is { } f && geometry.IsFileDataPage(first))
+            {
+                held.Add((first, count));
+                files.Add(f);
+                continue;
+            }
+
+            ReleaseHeld(first, count);
         }
 
         _deferred.Clear();
+        if (held.Count > 0)
+        {
+            Grace!.Hold(files, held);
+        }
     }
 
     void IChangeParticipant.AfterAbandon() => _deferred.Clear();

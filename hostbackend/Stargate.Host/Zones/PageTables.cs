@@ -177,7 +177,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         }
 
         ulong root = CheckNode(ino, inode.PtRoot, geometry.InodeOffset(ino));
-        bool empty = FreeNode(ino, root, inode.PtDepth, 0, from);
+        bool empty = FreeNode(new NodeRef(ino, inode.Generation), root, inode.PtDepth, 0, from);
         if (empty)
         {
             FreeNodePage(ino, root);
@@ -190,8 +190,9 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         Collapse(ino);
     }
 
-    private bool FreeNode(ulong ino, ulong node, int level, ulong nodeBase, ulong from)
+    private bool FreeNode(NodeRef file, ulong node, int level, ulong nodeBase, ulong from)
     {
+        ulong ino = file.Ino;
         ulong span = LevelSpan(level);
         bool empty = true;
         for (ulong i = 0; i < SgzAbi.PtEntries; i++)
@@ -221,7 +222,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
 
                 ulong size = level == 1 ? ZoneGeometry.PageSize : ZoneGeometry.ChunkSize;
                 ulong frame = CheckFrame(ino, at, e & (level == 1 ? SgzAbi.PteAddrMask : SgzAbi.PmdAddrMask), size);
-                allocator.FreePages(geometry.PageIndex(frame), size / ZoneGeometry.PageSize);
+                allocator.FreePages(geometry.PageIndex(frame), size / ZoneGeometry.PageSize, file);
                 inodes.ForWrite(ino).Pages -= size / ZoneGeometry.PageSize;
                 writer.U64ForWrite(at) = 0;
                 continue;
@@ -234,7 +235,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
             }
 
             ulong child = CheckNode(ino, e & SgzAbi.PteAddrMask, at);
-            if (FreeNode(ino, child, level - 1, entryBase, from))
+            if (FreeNode(file, child, level - 1, entryBase, from))
             {
                 FreeNodePage(ino, child);
                 writer.U64ForWrite(at) = 0;

@@ -55,6 +55,8 @@ public sealed class Zone : IDisposable
         }
 
         Allocator = new Allocator(path, memory, geometry, Writer, Peers);
+        Grace = new GracePeriod(path, memory, geometry, Writer, Peers);
+        Allocator.Grace = Grace;
         PageTables = new PageTables(path, memory, geometry, Writer, Inodes, Allocator);
         Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
         Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
@@ -123,6 +125,9 @@ public sealed class Zone : IDisposable
     internal InodeTable Inodes { get; }
 
     internal Allocator Allocator { get; }
+
+    /// <summary>Freed file data waiting for every live guest's acknowledgement (docs/zone-format.md).</summary>
+    internal GracePeriod Grace { get; }
 
     internal PageTables PageTables { get; }
 
@@ -413,6 +418,9 @@ public sealed class Zone : IDisposable
             // The dead writer may have freed space and died before zeroing it.
             Allocator.ZeroAllFreeSpace();
         }
+
+        // No guest live: nobody can map what is pending. Guests a dead service left live start over.
+        Grace.AtOpen(Allocator);
 
         // Every writer open states the pair again in Z.data (a guest reads it before it mounts).
         DataHeader.Write(_memory, Superblock, Geometry);

@@ -117,6 +117,7 @@ internal static class ZoneFormatter
         sb.InodeHint = SgzAbi.RootIno + 1;
         sb.Flags = SgzAbi.SbClean;
         DataHeader.Write(memory, sb, geometry);
+        GracePeriod.Format(memory, geometry);
 
         // Magic and crc last: a format cut short is "not a zone", never half of one.
         sb.Magic = SgzAbi.Magic;

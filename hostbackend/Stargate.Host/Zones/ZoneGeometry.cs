@@ -52,6 +52,21 @@ public sealed record ZoneGeometry
     /// <summary>inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
     public required ZoneRegion Hints { get; init; }
 
+    /// <summary>2.1, the grace period: a bit per chunk-space page freed but pending; empty in a 2.0 zone (no grace period).</summary>
+    public ZoneRegion GracePages { get; init; }
+
+    /// <summary>2.1: the highest epoch of each chunk's pending pages (a u64 per chunk).</summary>
+    public ZoneRegion GraceEpochs { get; init; }
+
+    /// <summary>2.1: the invalidation log (struct sgz_inval_header and its records).</summary>
+    public ZoneRegion InvalLog { get; init; }
+
+    /// <summary>Whether the zone has the grace period's regions (formatted by 2.1 or later).</summary>
+    public bool HasGrace => InvalLog.Size != 0;
+
+    /// <summary>Bytes of the invalidation log region: the header, then the records.</summary>
+    public static ulong InvalLogBytes => Units.RoundUp(SgzAbi.InvalHeaderSize + ((ulong)SgzAbi.InvalRecords * SgzAbi.InvalRecordSize), PageSize);
+
     /// <summary>Pages of the whole chunk space (what the bitmaps index).</summary>
     public ulong DataPages => ChunkCount * SgzAbi.PagesPerChunk;
 
@@ -95,14 +110,20 @@ public sealed record ZoneGeometry
         ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable), ("rings", Rings),
         ("inode_bitmap", InodeBitmap), ("page_bitmap", PageBitmap), ("chunk_usage", ChunkUsage),
         ("group_owner", GroupOwner), ("inode_table", InodeTable), ("data", Data), ("hints", Hints),
+        .. GraceRegions,
     ];
+
+    /// <summary>The grace period's regions, in zone order (none in a 2.0 zone).</summary>
+    private IEnumerable<(string Name, ZoneRegion Region)> GraceRegions => HasGrace
+        ? [("grace_pages", GracePages), ("grace_epochs", GraceEpochs), ("inval_log", InvalLog)]
+        : [];
 
     /// <summary>The regions that lie in Z before the chunk space, in zone order.</summary>
     private IEnumerable<(string Name, ZoneRegion Region)> StructureRegions =>
     [
         ("journal", Journal), ("peer_table", PeerTable), ("lock_table", LockTable), ("rings", Rings),
         ("inode_bitmap", InodeBitmap), ("page_bitmap", PageBitmap), ("chunk_usage", ChunkUsage),
-        ("group_owner", GroupOwner), ("inode_table", InodeTable),
+        ("group_owner", GroupOwner), ("inode_table", InodeTable), .. GraceRegions,
     ];
 
     /// <summary>Checks that a data file size is one a zone can have: a power of two in [16 MiB, 1 TiB].</summary>
@@ -158,6 +179,9 @@ public sealed record ZoneGeometry
             var chunkUsage = Next(maxChunks * 2);
             var groupOwner = Next(maxGroups * 2);
             var inodeTable = Next(inodes * SgzAbi.InodeSize);
+            var gracePages = Next(maxChunks * SgzAbi.PagesPerChunk / 8);
+            var graceEpochs = Next(maxChunks * 8);
+            var invalLog = Next(InvalLogBytes);
             ulong dataOffset = Units.RoundUp(cursor, ChunkSize);
             if (dataOffset > zoneSize || (zoneSize - dataOffset) / ChunkSize < minPool)
             {
@@ -189,6 +213,9 @@ public sealed record ZoneGeometry
                 InodeTable = inodeTable,
                 Data = new ZoneRegion(dataOffset, chunks * ChunkSize),
                 Hints = new ZoneRegion(zoneSize + PageSize, hintBytes),
+                GracePages = gracePages,
+                GraceEpochs = graceEpochs,
+                InvalLog = invalLog,
             };
         }
     }
@@ -252,7 +279,11 @@ public sealed record ZoneGeometry
             InodeTable = new(sb.InodeTable.Offset, sb.InodeTable.Size),
             Data = new(sb.Data.Offset, sb.Data.Size),
             Hints = new(sb.Hints.Offset, sb.Hints.Size),
+            GracePages = new(sb.GracePages.Offset, sb.GracePages.Size),
+            GraceEpochs = new(sb.GraceEpochs.Offset, sb.GraceEpochs.Size),
+            InvalLog = new(sb.InvalLog.Offset, sb.InvalLog.Size),
         };
+        Require(g.HasGrace || (g.GracePages.Size == 0 && g.GraceEpochs.Size == 0), "grace regions without an invalidation log");
 
         foreach (var (name, region) in g.Regions)
         {
@@ -290,6 +321,8 @@ public sealed record ZoneGeometry
         Require(g.PageBitmap.Size * 8 >= g.DataPages, "page_bitmap too small for chunk_count");
         Require(g.ChunkUsage.Size / 2 >= g.ChunkCount, "chunk_usage too small for chunk_count");
         Require(g.GroupOwner.Size / 2 >= g.GroupCount, "group_owner too small for the group count");
+        Require(!g.HasGrace || (g.GracePages.Size * 8 >= g.DataPages && g.GraceEpochs.Size / 8 >= g.ChunkCount && g.InvalLog.Size >= InvalLogBytes),
+            "grace_pages, grace_epochs or inval_log too small");
         Require(dataFileSize == sb.DataFileSize,
             $"data_file_size is {Units.Bytes(sb.DataFileSize)} but {ZoneFiles.DataPath(path)} holds {Units.Bytes(dataFileSize)}");
         return g;
@@ -323,6 +356,9 @@ public sealed record ZoneGeometry
         sb.InodeTable = InodeTable.ToAbi();
         sb.Data = Data.ToAbi();
         sb.Hints = Hints.ToAbi();
+        sb.GracePages = GracePages.ToAbi();
+        sb.GraceEpochs = GraceEpochs.ToAbi();
+        sb.InvalLog = InvalLog.ToAbi();
     }
 
     /// <summary>Zone offset of chunk-space page <paramref name="page"/>.</summary>

@@ -6,7 +6,8 @@ namespace Stargate.Host.Zones;
 /// <summary>
 /// What `stargate zone info` shows: identity, state, usage and the region map. Size is the
 /// structure file's; DataBytes and Chunks are the data chunks' (regular files' data, what df
-/// shows); PoolBytes the structure pool's.
+/// shows); PoolBytes the structure pool's. PendingBytes: freed file data waiting in the grace
+/// period (counted in DataBytesUsed until every live guest acknowledged it).
 /// </summary>
 public sealed record ZoneSummary(
     string Path,
@@ -29,7 +30,8 @@ public sealed record ZoneSummary(
     string DataPath,
     ulong DataFileSize,
     ulong PoolBytes,
-    ulong PoolBytesUsed)
+    ulong PoolBytesUsed,
+    ulong PendingBytes)
 {
     /// <param name="path">The structure file.</param>
     /// <param name="sb">Its superblock.</param>
@@ -74,6 +76,7 @@ public sealed record ZoneSummary(
             ZoneFiles.DataPath(path),
             g.DataFileSize,
             g.PoolPages * ZoneGeometry.PageSize,
-            poolPagesUsed * ZoneGeometry.PageSize);
+            poolPagesUsed * ZoneGeometry.PageSize,
+            g.HasGrace ? sb.PendingPages * ZoneGeometry.PageSize : 0);
     }
 }

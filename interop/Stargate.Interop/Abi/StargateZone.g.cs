@@ -41,6 +41,10 @@ public static class SgzAbi
     /// (ivshmem-plain) send no requests, so the claim protocol (SGZ_CLAIM_*) is
     /// unused. 2.0 was a step of issue 13 that no release carried: readers of
     /// 2.1 refuse it, instead of the major version moving.
+    /// 2.1 also: the grace period: the grace_pages, grace_epochs and inval_log
+    /// regions, superblock pending_pages, struct sgz_inval_header and
+    /// struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
+    /// at once).
     /// </summary>
     public const int VersionMajor = 2;
     public const int VersionMinor = 1;
@@ -252,6 +256,9 @@ public static class SgzAbi
     public const int OpRelease = 13;
     public const int OpNop = 14;
 
+    /// <summary>2.1: the caller dropped every inode of the invalidation log up to epoch offset.</summary>
+    public const int OpAck = 15;
+
     /// <summary>
     /// Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
     /// (1 &lt;&lt; opcode) is set for each. Every other reply carries ino 0.
@@ -382,6 +389,12 @@ public static class SgzAbi
     public const ulong ClaimHost = 0xffffffffffffffff;
     public const int ClaimHeartbeatMs = 100;
     public const int ClaimTimeoutMs = 3000;
+
+    /// <summary>"SGZINVAL" read as a little-endian 64-bit number.</summary>
+    public const ulong InvalMagic = 0x4c41564e495a4753;
+    public const int InvalRecords = 1024;
+    public const int InvalHeaderSize = 64;
+    public const int InvalRecordSize = 32;
 }
 
 /// <summary>A region of the zone: byte offset and byte length.</summary>
@@ -409,12 +422,14 @@ public unsafe struct SgzRegion
 ///  88  ring_bytes, lock_slots
 ///  96  regions: 10 x struct sgz_region (160 bytes)
 /// 256  root_ino        264 data_file_size    272 pool_chunks, header_chunks
-/// 280  hints (struct sgz_region)             296 reserved0[84]
+/// 280  hints (struct sgz_region)
+/// 296  grace_pages, grace_epochs, inval_log (2.1, struct sgz_region each)
+/// 344  reserved0[36]
 /// 380  crc over bytes 0..379
 /// 384  free_pages      392 free_inodes       400 inode_hint
 /// 408  flags           412 reserved1         416 open_count
 /// 424  writer_pid      432 writer_since_ns   440 writer_cmd[32]
-/// 472  reserved2[40]
+/// 472  pending_pages (2.1)  480 reserved2[32]
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 512)]
@@ -464,7 +479,12 @@ public unsafe struct SgzSuperblock
 
     /// <summary>2.0: inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
     [FieldOffset(280)] public SgzRegion Hints;
-    [FieldOffset(296)] public fixed byte Reserved0[84];
+
+    /// <summary>2.1: the grace period (docs/zone-format.md); size 0 in a 2.0 zone: no grace period.</summary>
+    [FieldOffset(296)] public SgzRegion GracePages;
+    [FieldOffset(312)] public SgzRegion GraceEpochs;
+    [FieldOffset(328)] public SgzRegion InvalLog;
+    [FieldOffset(344)] public fixed byte Reserved0[36];
     [FieldOffset(380)] public uint Crc;
 
     /// <summary>Free 4 KiB pages in the data region, and free inodes.</summary>
@@ -485,7 +505,10 @@ public unsafe struct SgzSuperblock
     [FieldOffset(424)] public ulong WriterPid;
     [FieldOffset(432)] public ulong WriterSinceNs;
     [FieldOffset(440)] public fixed byte WriterCmd[32];
-    [FieldOffset(472)] public fixed byte Reserved2[40];
+
+    /// <summary>2.1: data pages freed but pending in the grace period (in use, not free).</summary>
+    [FieldOffset(472)] public ulong PendingPages;
+    [FieldOffset(480)] public fixed byte Reserved2[32];
 }
 
 /// <summary>
@@ -910,4 +933,29 @@ public unsafe struct SgzOpen
     [FieldOffset(0)] public ulong Ino;
     [FieldOffset(8)] public uint Generation;
     [FieldOffset(12)] public uint Count;
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct SgzInvalHeader
+{
+    [FieldOffset(0)] public ulong Magic;
+    [FieldOffset(8)] public ulong PostedEpoch;
+
+    /// <summary>Records ever appended; the newest has seq head.</summary>
+    [FieldOffset(16)] public ulong Head;
+    [FieldOffset(24)] public uint Records;
+    [FieldOffset(28)] public uint RecordSize;
+    [FieldOffset(32)] public fixed ulong Reserved[4];
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+public unsafe struct SgzInvalRecord
+{
+    [FieldOffset(0)] public ulong Seq;
+    [FieldOffset(8)] public ulong Epoch;
+    [FieldOffset(16)] public ulong Ino;
+    [FieldOffset(24)] public uint Generation;
+    [FieldOffset(28)] public uint Reserved;
 }
