@@ -96,11 +96,12 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
 
         // A guest whose data device is read-only (qemu-args --read-only) stores nothing into file data,
         // and its module refuses a read-write mount; read-only, it reads.
-        using (var reader = StargatefsGuest.Start(served.Kernel, QemuDevices.IvshmemPlain(zone.Path, readOnly: true), output))
+        using (var reader = StargatefsGuest.Start(served.Kernel, QemuDevices.IvshmemPlain(zone.Path, readOnly: true), output, load: false))
         {
             ulong before = zone.ReadU64(hint + 24);
             reader.Exec($"sgtool write $SG_DEV {inData + 24} {Poison}");
             reader.Check(zone.ReadU64(hint + 24) == before, "a store to the read-only data device does not reach Z.data");
+            reader.Insmod();
             reader.Check(reader.MountFails() == "EROFS", "a read-write mount of a read-only data device is refused");
             reader.MountZone(readOnly: true);
             reader.Check(reader.Exec("ls /mnt/dir").Text == "file", "mounted read-only, it reads the zone");
