@@ -111,17 +111,26 @@ public sealed class TwoFileZoneTests : IDisposable
     }
 
     [Fact]
-    public void Remove_DeletesBothFiles_ButNotAZoneAWriterHolds()
+    public void Remove_DeletesBothFilesAndTheGuestAreas_ButNotAZoneAWriterHolds()
     {
         using var zone = new TempZone();
-        using (zone.Open())
+        using (var z = zone.Open())
         {
+            z.Areas.Create(3, 0).Dispose();
             Assert.Equal(ZoneError.Busy, Assert.Throws<ZoneException>(() => Zone.Remove(zone.Path)).Error);
         }
 
-        Zone.Remove(zone.Path);
+        string other = zone.Path + ".area.x"; // not an area file of this zone: left alone
+        File.WriteAllText(other, "keep");
+        var info = StargateProcess.Run("zone", "info", zone.Path);
+        Assert.Contains($"{zone.Path}.area.3: 64 KiB, mode 0600 (a guest's private area", info.Stdout);
+        var removed = StargateProcess.Run("zone", "rm", zone.Path);
+        Assert.Equal($"removed {zone.Path} and {zone.DataPath} and 1 guest area file\n", removed.Stdout);
         Assert.False(File.Exists(zone.Path));
         Assert.False(File.Exists(zone.DataPath));
+        Assert.False(File.Exists(zone.Path + ".area.3"));
+        Assert.True(File.Exists(other));
+        File.Delete(other);
     }
 
     [Fact]

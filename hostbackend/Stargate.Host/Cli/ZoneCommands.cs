@@ -73,6 +73,10 @@ internal sealed class ZoneCommands(CliSession session)
             session.Out.WriteLine($"format    {s.Version}   uuid {s.Uuid}");
             session.Out.WriteLine($"files     {Printable.Escape(s.Path)}: {Units.Bytes(s.Size)} ({s.Size} bytes), mode {ModeOf(s.Path)} (structure)");
             session.Out.WriteLine($"          {Printable.Escape(s.DataPath)}: {Units.Bytes(s.DataFileSize)} ({s.DataFileSize} bytes), mode {ModeOf(s.DataPath)} (data)");
+            foreach (string area in GuestAreas.FilesOf(s.Path).Order(StringComparer.Ordinal))
+            {
+                session.Out.WriteLine($"          {Printable.Escape(area)}: {Units.Bytes((ulong)new FileInfo(area).Length)}, mode {ModeOf(area)} (a guest's private area, made by stargate serve)");
+            }
             session.Out.WriteLine($"created   {s.Created.ToString("yyyy-MM-dd HH:mm:ss", c)}Z");
             session.Out.WriteLine($"state     {(s.Clean ? "clean" : "open or not closed cleanly")}{(s.JournalActive ? ", journal holds an unfinished change" : string.Empty)}; opened for writing {s.OpenCount} times");
             if (s.Writer is not null)
@@ -138,12 +142,13 @@ internal sealed class ZoneCommands(CliSession session)
     private Command RmCommand()
     {
         var path = new Argument<string>("path") { Description = "Zone (structure file) to remove, with its data file." };
-        var command = new Command("rm", "Remove a zone: PATH and PATH.data (never while a writer, such as stargate serve, has it open).") { path };
+        var command = new Command("rm", "Remove a zone: PATH, PATH.data and any guest area files PATH.area.N (never while a writer, such as stargate serve, has it open).") { path };
         command.SetAction(r => session.Guard(() =>
         {
             string file = r.GetValue(path)!;
+            int areas = GuestAreas.FilesOf(file).Count();
             Zone.Remove(file);
-            session.Out.WriteLine($"removed {file} and {ZoneFiles.DataPath(file)}");
+            session.Out.WriteLine($"removed {file} and {ZoneFiles.DataPath(file)}{(areas > 0 ? $" and {areas} guest area file{(areas == 1 ? string.Empty : "s")}" : string.Empty)}");
             return StargateCli.Ok;
         }));
         return command;
