@@ -66,7 +66,15 @@ public sealed class GuestAreas : IDisposable
         using var scope = _gate.EnterScope();
         Forget(slot);
         string path = PathOf(_zonePath, slot);
-        File.Delete(path); // unlink(2): a symlink there goes, not what it names
+        try
+        {
+            File.Delete(path); // unlink(2): a symlink there goes, not what it names
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new ZoneException(ZoneError.NotPermitted, $"{path} is in the way and not this service's to remove (another user's file in a sticky directory?): remove it, or keep zones in a directory only their owner writes");
+        }
+
         int fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180 /* 0600 */);
         var file = new SafeFileHandle((int)Sys.Check(fd, "open", path), ownsHandle: true);
         try
@@ -95,8 +103,10 @@ public sealed class GuestAreas : IDisposable
 
     /// <summary>
     /// Slot <paramref name="slot"/>'s area, mapped now if this process has not yet (a guest a
-    /// previous service left running); null when its file is missing or not an area file
-    /// (not a regular file of SGZ_AREA_SIZE bytes): such a guest has nothing to serve.
+    /// previous service left running); null when its file is missing or not an area file (not
+    /// a regular file of SGZ_AREA_SIZE bytes owned by this process's user, as a service of
+    /// this user made it: a file another local user put there, say in /dev/shm, is never
+    /// served): such a guest has nothing to serve.
     /// </summary>
     public AreaMemory? Find(int slot)
     {
@@ -115,7 +125,7 @@ public sealed class GuestAreas : IDisposable
         }
 
         using var file = new SafeFileHandle(fd, ownsHandle: true);
-        if (Libc.Fstat(fd, out var status) != 0 || status.Type != Libc.S_IFREG || status.Size != SgzAbi.AreaSize)
+        if (Libc.Fstat(fd, out var status) != 0 || status.Type != Libc.S_IFREG || status.Size != SgzAbi.AreaSize || status.Uid != Libc.Getuid())
         {
             return null;
         }
