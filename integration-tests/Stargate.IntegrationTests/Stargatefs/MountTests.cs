@@ -26,11 +26,13 @@ public sealed class MountTests(ITestOutputHelper output)
 
         using var guest = StargatefsGuest.Start(kernel, devices, output);
         string[] addresses = guest.Exec("echo $SG_DEVS").Lines.SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
-        guest.Check(addresses.Length == 4, $"four ivshmem devices, each zone's data device then its structure device: {string.Join(' ', addresses)}");
+        guest.Check(addresses.Length == 5, $"five ivshmem devices, each zone's data device then its structure device, and the served zone's area device: {string.Join(' ', addresses)}");
 
-        // A structure device is no mount source: only data devices have indexes.
+        // A structure or area device is no mount source: only data devices have indexes.
         string refused = guest.MountFails(addresses[1], "/mnt/a");
         guest.Check(refused.Length > 0, $"mounting a structure device by its address fails: {refused}");
+        refused = guest.MountFails(addresses[4], "/mnt/a");
+        guest.Check(refused.Length > 0, $"mounting an area device by its address fails: {refused}");
 
         // By index, in bind order of the data devices (the PCI addresses in order): the plain zone is the first.
         guest.MountZone("0", "/mnt/a");
