@@ -72,7 +72,7 @@ cp "$root/integration-tests/Stargate.Guests/Boot/init.sh" "$work/initramfs/init"
 # guest 2's store; guest 2 renames guest 1's note; both append 100 records to one log under
 # flock(); each rings the host's doorbell when done.
 cat >"$work/initramfs/demo.sh" <<'GUEST'
-id=$(sgtool info "$SG_DEV" | sg_value ivposition)
+id=$(sgtool info "$SG_BELL" | sg_value ivposition)
 z=/mnt/zone/shared
 insmod /lib/stargatefs.ko
 mkdir -p /mnt/zone
@@ -97,7 +97,7 @@ else
   sg_say "guest 2: mv note-from-guest1 renamed-by-guest2"
 fi
 sg_say "guest $id: $(sgfstest lockappend $z/log 100 guest$id flock) appended to shared/log under flock()"
-sgtool ring "$SG_DEV" 0 0 >/dev/null
+sgtool ring "$SG_BELL" 0 0 >/dev/null
 sg_say "guest $id: rang the host's doorbell; done"
 sleep 60
 GUEST
