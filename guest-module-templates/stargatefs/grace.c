@@ -10,9 +10,9 @@
  * fault revalidates the inode and walks the new page table: it finds the
  * hole (SIGBUS) or the new layout, never the freed pages.
  *
- * Runs from a delayed work on system_long_wq: kicked by the device's vector
- * 0 interrupt, and every STARGATEFS_GRACE_POLL_MS for a guest without
- * doorbells (or one whose interrupt was lost). Never from the interrupt,
+ * Runs from a delayed work on system_long_wq: kicked by the area device's
+ * vector 0 interrupt, and every STARGATEFS_GRACE_POLL_MS for a guest whose
+ * interrupt was lost (or whose service restarted: no doorbells). Never from the interrupt,
  * never holding a lock the request path holds while it waits: an inode whose
  * i_rwsem is taken is tried again on the next run, and nothing is
  * acknowledged until every inode before it in the log has been dropped.
@@ -30,7 +30,7 @@
 
 #include "stargatefs.h"
 
-/* A run for a guest whose doorbell did not ring (plain devices, lost interrupts). */
+/* A run for a guest whose doorbell did not ring (a lost interrupt, a restarted service). */
 #define STARGATEFS_GRACE_POLL_MS 50
 
 static const struct sgz_inval_header *stargatefs_grace_header(struct stargatefs_device *dev)
@@ -230,8 +230,6 @@ void stargatefs_grace_mount(struct super_block *sb)
 		return;
 	off = le64_to_cpu(zsb->inval_log.offset);
 	len = le64_to_cpu(zsb->inval_log.size);
-	if (!off && !len)
-		return;	/* a 2.0 zone: the host frees at once */
 	if (off % SGZ_PAGE_SIZE || off < SGZ_PAGE_SIZE || off > dev->geo.data_offset ||
 	    len > dev->geo.data_offset - off ||
 	    len < SGZ_INVAL_HEADER_SIZE + (u64)SGZ_INVAL_RECORDS * SGZ_INVAL_RECORD_SIZE) {

@@ -204,22 +204,26 @@ static int stargatefs_writable(struct stargatefs_device *dev, struct stargatefs_
 			       struct fs_context *fc)
 {
 	const struct sgz_area *area = ctx->area ? ctx->area->kaddr : NULL;
-	u64 *probe = dev->kaddr + (ctx->geo.hints_offset - ctx->geo.zone_size) + 8;
+	struct sgz_hint *unused = dev->kaddr + (ctx->geo.hints_offset - ctx->geo.zone_size);
+	__le64 *probe = &unused->size;
 	u64 nonce;
 	int i;
 
-	if (area && (le32_to_cpu(READ_ONCE(area->flags)) & SGZ_AREA_READONLY))
-		return errorf(fc, "stargatefs: %s is exported read-only to this guest (serve --socket PATH,ro): mount -o ro",
-			      fc->source), -EROFS;
+	if (area && (le32_to_cpu(READ_ONCE(area->flags)) & SGZ_AREA_READONLY)) {
+		errorf(fc, "stargatefs: %s is exported read-only to this guest (serve --socket PATH,ro): mount -o ro",
+		       fc->source);
+		return -EROFS;
+	}
 	for (i = 0; i < 5; i++) {
 		nonce = get_random_u64() | 1;
-		WRITE_ONCE(*probe, nonce);
-		if (READ_ONCE(*probe) == nonce)
+		WRITE_ONCE(*probe, cpu_to_le64(nonce));
+		if (le64_to_cpu(READ_ONCE(*probe)) == nonce)
 			return 0;
 		msleep(1);
 	}
-	return errorf(fc, "stargatefs: %s: the data device drops stores (QEMU maps Z.data with readonly=on): mount -o ro",
-		      fc->source), -EROFS;
+	errorf(fc, "stargatefs: %s: the data device drops stores (QEMU maps Z.data with readonly=on): mount -o ro",
+	       fc->source);
+	return -EROFS;
 }
 
 static int stargatefs_get_tree(struct fs_context *fc)

@@ -1402,26 +1402,58 @@ static int sgtool_attack_doorbells(struct sgtool_ring *r, uint64_t seconds)
 }
 
 /*
- * Other peers' rings, as far as this guest's BARs reach (format 2.1): a
- * peer's request ring and open table are in its private area, and the only
- * area among this guest's BARs is its own doorbell device's (its header
- * names this guest's slot); a peer's replies are in its slot of the rings
- * region in Z. With @forge, a forged reply (done and status) is stored into
- * tag 0 of every other live peer's reply ring through the structure device
- * and read back.
+ * Other peers' request areas in this guest's devices: every ivshmem
+ * device whose BAR2 is a private area (SGZ_AREA_SIZE, SGZ_AREA_MAGIC) naming
+ * another slot than this guest's, plus, if the superblock put the rings
+ * region in the data device (format 2.0), every other slot's area there.
+ * Returns the count, or a negative errno.
+ */
+static int sgtool_other_areas(struct sgtool_ring *r)
+{
+	struct dirent **names;
+	struct sgtool_window win;
+	uint64_t start[6], size[6];
+	int n, i, found = 0;
+
+	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
+	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
+	for (i = 0; i < n; i++) {
+		const char *dev = names[i]->d_name;
+
+		if (dev[0] != '.' && sgtool_is_ivshmem(dev) == 1 && !sgtool_read_bars(dev, start, size) &&
+		    size[2] == SGZ_AREA_SIZE && !sgtool_open_dev(dev) &&
+		    !sgtool_map(dev, 2, 0, sizeof(struct sgz_area), &win)) {
+			volatile struct sgz_area *area = (volatile struct sgz_area *)win.base;
+
+			found += area->magic == SGZ_AREA_MAGIC && (int32_t)area->slot != r->slot;
+			sgtool_unmap(&win);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (r->sb.rings.offset >= r->sb.zone_size)
+		found += (int)r->sb.max_peers - 1;
+	return found;
+}
+
+/*
+ * Other peers' rings, as far as this guest's devices reach (format 2.1):
+ * a peer's request ring and open table are in its private area, which no
+ * other guest should be given (sgtool_other_areas looks at every device);
+ * a peer's replies are in its slot of the rings region in Z. With @forge, a
+ * forged reply (done and status) is stored into tag 0 of every other live
+ * peer's reply ring through the structure device and read back.
  */
 static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
 {
 	const struct sgz_superblock *sb = &r->sb;
-	struct sgtool_window own, peers, z;
+	struct sgtool_window peers, z;
 	unsigned int live = 0, forged = 0, reached = 0;
-	uint32_t own_slot;
-	int ret = sgtool_map(r->bell, 2, 0, sizeof(struct sgz_area), &own);
+	int others = sgtool_other_areas(r);
+	int ret;
 
-	if (ret)
-		return ret;
-	own_slot = ((volatile struct sgz_area *)own.base)->slot;
-	sgtool_unmap(&own);
+	if (others < 0)
+		return others;
 	ret = sgtool_map(r->structure, 2, sb->peer_table.offset, (size_t)sb->max_peers * SGZ_PEER_SIZE, &peers);
 	if (ret)
 		return ret;
@@ -1450,9 +1482,13 @@ static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
 	sgtool_unmap(&peers);
 	if (ret)
 		return ret;
-	printf("attack peer-rings: the only private area in my BARs is my own (slot %u, I am %d): none reachable; "
-	       "%u other live peers, their replies in the structure file: %u forged stores, %u reached\n",
-	       own_slot, r->slot, live, forged, reached);
+	if (others)
+		printf("attack peer-rings: %d other peers' request areas in my devices: reachable; ", others);
+	else
+		printf("attack peer-rings: no other peer's request area in any of my devices (I am slot %d): none reachable; ",
+		       r->slot);
+	printf("%u other live peers, their replies in the structure file: %u forged stores, %u reached\n",
+	       live, forged, reached);
 	return 0;
 }
 

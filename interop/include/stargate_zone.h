@@ -309,7 +309,7 @@ struct sgz_superblock {
 	__le32 header_chunks;
 	/* 2.0: inode_count x struct sgz_hint, in Z.data's header chunks. */
 	struct sgz_region hints;
-	/* 2.1: the grace period (docs/zone-format.md); size 0 in a 2.0 zone: no grace period. */
+	/* 2.1: the grace period (docs/zone-format.md); every 2.1 zone has them. */
 	struct sgz_region grace_pages;
 	struct sgz_region grace_epochs;
 	struct sgz_region inval_log;

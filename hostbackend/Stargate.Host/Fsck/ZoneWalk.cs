@@ -620,11 +620,6 @@ internal sealed class ZoneWalk(Zone zone)
     /// </summary>
     private void ClaimPending()
     {
-        if (!_g.HasGrace)
-        {
-            return;
-        }
-
         var bits = zone.Grace.PendingBitmap;
         var epochs = zone.Grace.ChunkEpochs;
         ulong posted = zone.Grace.PostedEpoch;
@@ -690,18 +685,15 @@ internal sealed class ZoneWalk(Zone zone)
         zone.Change(() =>
         {
             // A repair runs with no guest live: whatever was pending is freed.
-            if (_g.HasGrace)
+            for (int w = 0; w < _pending.Length; w++)
             {
-                for (int w = 0; w < _pending.Length; w++)
-                {
-                    _pageOwner[w] &= ~_pending[w];
-                }
-
-                // Word by word, only what is set: the journal saves what a change overwrites.
-                ClearNonZero(_g.GracePages.Offset, zone.Grace.PendingBitmap);
-                ClearNonZero(_g.GraceEpochs.Offset, zone.Grace.ChunkEpochs);
-                zone.Writer.SuperblockForWrite().PendingPages = 0;
+                _pageOwner[w] &= ~_pending[w];
             }
+
+            // Word by word, only what is set: the journal saves what a change overwrites.
+            ClearNonZero(_g.GracePages.Offset, zone.Grace.PendingBitmap);
+            ClearNonZero(_g.GraceEpochs.Offset, zone.Grace.ChunkEpochs);
+            zone.Writer.SuperblockForWrite().PendingPages = 0;
 
             var live = _nodes.Where(n => !_broken.Contains(n.Key) && !_orphans.Contains(n.Key) && n.Value.IsLive)
                 .Select(n => n.Key).ToHashSet();

@@ -28,7 +28,7 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
     /// <summary>Pages freed by the change in progress, and the file whose data they were (null: a node): released when its body is done.</summary>
     private readonly List<(ulong FirstPage, ulong Count, NodeRef? File)> _deferred = [];
 
-    /// <summary>The grace period that holds freed file data (null, or disabled in a 2.0 zone: freed at once).</summary>
+    /// <summary>The grace period that holds freed file data (null until the zone sets it, or disabled while the log's header is unsound: freed at once).</summary>
     public GracePeriod? Grace { get; set; }
 
     public ReadOnlySpan<ushort> ChunkUsage => memory.Span<ushort>(geometry.ChunkUsage.Offset, geometry.ChunkCount);

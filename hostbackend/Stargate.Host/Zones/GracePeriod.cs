@@ -27,10 +27,10 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
     /// <summary>The epoch up to which pending pages were freed by this process (0: not looked yet).</summary>
     private ulong _releasedThrough;
 
-    /// <summary>Whether the zone has the grace regions (a 2.0 zone frees at once).</summary>
-    public bool Enabled => geometry.HasGrace && memory.Ref<SgzInvalHeader>(geometry.InvalLog.Offset).Magic == SgzAbi.InvalMagic;
+    /// <summary>Whether the invalidation log's header is sound (fsck reports and repairs one that is not; until then pages are freed at once).</summary>
+    public bool Enabled => memory.Ref<SgzInvalHeader>(geometry.InvalLog.Offset).Magic == SgzAbi.InvalMagic;
 
-    public ulong PostedEpoch => geometry.HasGrace ? memory.Ref<SgzInvalHeader>(geometry.InvalLog.Offset).PostedEpoch : 0;
+    public ulong PostedEpoch => memory.Ref<SgzInvalHeader>(geometry.InvalLog.Offset).PostedEpoch;
 
     /// <summary>Data pages waiting for acknowledgements.</summary>
     public ulong PendingPages => memory.Ref<SgzSuperblock>(0).PendingPages;

@@ -52,17 +52,14 @@ public sealed record ZoneGeometry
     /// <summary>inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
     public required ZoneRegion Hints { get; init; }
 
-    /// <summary>2.1, the grace period: a bit per chunk-space page freed but pending; empty in a 2.0 zone (no grace period).</summary>
-    public ZoneRegion GracePages { get; init; }
+    /// <summary>2.1, the grace period: a bit per chunk-space page freed but pending.</summary>
+    public required ZoneRegion GracePages { get; init; }
 
     /// <summary>2.1: the highest epoch of each chunk's pending pages (a u64 per chunk).</summary>
-    public ZoneRegion GraceEpochs { get; init; }
+    public required ZoneRegion GraceEpochs { get; init; }
 
     /// <summary>2.1: the invalidation log (struct sgz_inval_header and its records).</summary>
-    public ZoneRegion InvalLog { get; init; }
-
-    /// <summary>Whether the zone has the grace period's regions (formatted by 2.1 or later).</summary>
-    public bool HasGrace => InvalLog.Size != 0;
+    public required ZoneRegion InvalLog { get; init; }
 
     /// <summary>Bytes of the invalidation log region: the header, then the records.</summary>
     public static ulong InvalLogBytes => Units.RoundUp(SgzAbi.InvalHeaderSize + ((ulong)SgzAbi.InvalRecords * SgzAbi.InvalRecordSize), PageSize);
@@ -113,10 +110,9 @@ public sealed record ZoneGeometry
         .. GraceRegions,
     ];
 
-    /// <summary>The grace period's regions, in zone order (none in a 2.0 zone).</summary>
-    private IEnumerable<(string Name, ZoneRegion Region)> GraceRegions => HasGrace
-        ? [("grace_pages", GracePages), ("grace_epochs", GraceEpochs), ("inval_log", InvalLog)]
-        : [];
+    /// <summary>The grace period's regions, in zone order.</summary>
+    private IEnumerable<(string Name, ZoneRegion Region)> GraceRegions =>
+        [("grace_pages", GracePages), ("grace_epochs", GraceEpochs), ("inval_log", InvalLog)];
 
     /// <summary>The regions that lie in Z before the chunk space, in zone order.</summary>
     private IEnumerable<(string Name, ZoneRegion Region)> StructureRegions =>
@@ -283,7 +279,6 @@ public sealed record ZoneGeometry
             GraceEpochs = new(sb.GraceEpochs.Offset, sb.GraceEpochs.Size),
             InvalLog = new(sb.InvalLog.Offset, sb.InvalLog.Size),
         };
-        Require(g.HasGrace || (g.GracePages.Size == 0 && g.GraceEpochs.Size == 0), "grace regions without an invalidation log");
 
         foreach (var (name, region) in g.Regions)
         {
@@ -321,7 +316,7 @@ public sealed record ZoneGeometry
         Require(g.PageBitmap.Size * 8 >= g.DataPages, "page_bitmap too small for chunk_count");
         Require(g.ChunkUsage.Size / 2 >= g.ChunkCount, "chunk_usage too small for chunk_count");
         Require(g.GroupOwner.Size / 2 >= g.GroupCount, "group_owner too small for the group count");
-        Require(!g.HasGrace || (g.GracePages.Size * 8 >= g.DataPages && g.GraceEpochs.Size / 8 >= g.ChunkCount && g.InvalLog.Size >= InvalLogBytes),
+        Require(g.GracePages.Size * 8 >= g.DataPages && g.GraceEpochs.Size / 8 >= g.ChunkCount && g.InvalLog.Size >= InvalLogBytes,
             "grace_pages, grace_epochs or inval_log too small");
         Require(dataFileSize == sb.DataFileSize,
             $"data_file_size is {Units.Bytes(sb.DataFileSize)} but {ZoneFiles.DataPath(path)} holds {Units.Bytes(dataFileSize)}");

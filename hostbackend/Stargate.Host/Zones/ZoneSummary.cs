@@ -77,6 +77,6 @@ public sealed record ZoneSummary(
             g.DataFileSize,
             g.PoolPages * ZoneGeometry.PageSize,
             poolPagesUsed * ZoneGeometry.PageSize,
-            g.HasGrace ? sb.PendingPages * ZoneGeometry.PageSize : 0);
+            sb.PendingPages * ZoneGeometry.PageSize);
     }
 }

@@ -480,7 +480,7 @@ public unsafe struct SgzSuperblock
     /// <summary>2.0: inode_count x struct sgz_hint, in Z.data's header chunks.</summary>
     [FieldOffset(280)] public SgzRegion Hints;
 
-    /// <summary>2.1: the grace period (docs/zone-format.md); size 0 in a 2.0 zone: no grace period.</summary>
+    /// <summary>2.1: the grace period (docs/zone-format.md); every 2.1 zone has them.</summary>
     [FieldOffset(296)] public SgzRegion GracePages;
     [FieldOffset(312)] public SgzRegion GraceEpochs;
     [FieldOffset(328)] public SgzRegion InvalLog;
