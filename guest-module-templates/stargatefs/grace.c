@@ -11,8 +11,9 @@
  * hole (SIGBUS) or the new layout, never the freed pages.
  *
  * Runs from a delayed work on system_long_wq: kicked by the area device's
- * vector 0 interrupt, and every STARGATEFS_GRACE_POLL_MS for a guest whose
- * interrupt was lost (or whose service restarted: no doorbells). Never from the interrupt,
+ * vector 0 interrupt when the log moved (stargatefs_grace_kick()), and
+ * every STARGATEFS_GRACE_POLL_MS for a guest whose interrupt was lost (or
+ * whose service restarted: no doorbells). Never from the interrupt,
  * never holding a lock the request path holds while it waits: an inode whose
  * i_rwsem is taken is tried again on the next run, and nothing is
  * acknowledged until every inode before it in the log has been dropped.
@@ -156,7 +157,7 @@ static int stargatefs_grace_read(struct stargatefs_device *dev, struct super_blo
 			if (err)
 				return err;
 		}
-		g->cursor = seq;
+		WRITE_ONCE(g->cursor, seq);
 		cond_resched();
 	}
 	return 0;
@@ -186,16 +187,16 @@ static void stargatefs_grace_run(struct stargatefs_device *dev, struct super_blo
 		/* Some record is lost: every mapping goes, then the log is followed from its head. */
 		if (stargatefs_grace_drop_all(sb))
 			return;
-		g->cursor = head;
+		WRITE_ONCE(g->cursor, head);
 		/* A log that went backwards is a new service's: acknowledge what it posts, whatever we said before. */
 		if (posted < g->acked)
-			g->acked = 0;
+			WRITE_ONCE(g->acked, 0);
 		err = 0;
 	}
 	if (err || posted <= g->acked)
 		return;
 	if (!stargatefs_grace_ack(dev, posted))
-		g->acked = posted;
+		WRITE_ONCE(g->acked, posted);
 }
 
 static void stargatefs_grace_work(struct work_struct *work)
@@ -274,9 +275,24 @@ void stargatefs_grace_release(struct stargatefs_device *dev)
 	cancel_delayed_work_sync(&dev->grace.work);
 }
 
-/* From the device's interrupt: run now (a work item; nothing here sleeps). */
+/*
+ * From the device's interrupt: run now (a work item; nothing here sleeps)
+ * if the log moved past what this guest followed. Most interrupts are
+ * replies to requests, and a work run for each would cost every request a
+ * context switch. The host posts an epoch before it rings for it, so the
+ * interrupt sees it; a kick missed in a race with a running run is caught
+ * by the next poll.
+ */
 void stargatefs_grace_kick(struct stargatefs_device *dev)
 {
-	if (READ_ONCE(dev->grace.sb))
-		mod_delayed_work(system_long_wq, &dev->grace.work, 0);
+	struct stargatefs_grace *g = &dev->grace;
+	const struct sgz_inval_header *hdr;
+
+	if (!READ_ONCE(g->sb))
+		return;
+	hdr = stargatefs_grace_header(dev);
+	if (hdr && le64_to_cpu(READ_ONCE(hdr->posted_epoch)) == READ_ONCE(g->acked) &&
+	    le64_to_cpu(READ_ONCE(hdr->head)) == READ_ONCE(g->cursor))
+		return;
+	mod_delayed_work(system_long_wq, &g->work, 0);
 }
