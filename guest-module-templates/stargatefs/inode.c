@@ -108,7 +108,7 @@ int stargatefs_revalidate(struct inode *inode, bool may_invalidate)
 	u32 seq;
 	int err;
 
-	err = stargatefs_zone_load_inode(dev, inode->i_ino, &zi, &seq);
+	err = stargatefs_zone_load_cached(dev, inode->i_ino, &si->lock, &si->snap, &zi, &seq);
 	if (err)
 		return err == -ENOENT ? -ESTALE : err;
 	if (le32_to_cpu(zi.generation) != inode->i_generation ||
@@ -235,7 +235,8 @@ static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 	dir = d_inode(parent);
 	dev = stargatefs_dev(dir->i_sb);
 	inode = d_inode(dentry);
-	err = stargatefs_zone_load_inode(dev, dir->i_ino, &zi, &seq);
+	err = stargatefs_zone_load_cached(dev, dir->i_ino, &STARGATEFS_I(dir)->lock,
+					  &STARGATEFS_I(dir)->snap, &zi, &seq);
 	if (!err && le32_to_cpu(zi.generation) != dir->i_generation) {
 		/* The directory was removed and its number reused: nothing under it stands. */
 		dput(parent);

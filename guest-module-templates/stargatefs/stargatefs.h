@@ -186,6 +186,13 @@ struct stargatefs_device {
 };
 
 /* The VFS inode, and the zone inode state it was last checked against. */
+/* The last checked copy of a zone inode and the seqcount it was read under (stargatefs_zone_load_cached()). */
+struct stargatefs_snapshot {
+	struct sgz_inode raw;
+	u32 seq;
+	bool valid;
+};
+
 struct stargatefs_inode {
 	struct inode vfs;
 	spinlock_t lock;		/* guards the snapshot below */
@@ -194,6 +201,7 @@ struct stargatefs_inode {
 	u32 host_crc;			/* crc of the host half at the last load */
 	/* Mode bits of the zone inode kept out of i_mode (nosuid: S_ISUID, S_ISGID). */
 	umode_t hidden;
+	struct stargatefs_snapshot snap;	/* the zone inode, hint not merged */
 };
 
 static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
@@ -233,6 +241,8 @@ void *stargatefs_zone_addr(struct stargatefs_device *dev, u64 off, u64 len);
 int stargatefs_zone_yield(unsigned long deadline, bool killable);
 int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq);
+int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
+				struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);
 int stargatefs_zone_map(struct stargatefs_device *dev, u64 ino, u64 pt_root,
 			u8 pt_depth, enum stargatefs_leaves leaves, u64 pos, u64 max,

@@ -28,6 +28,7 @@ static struct inode *stargatefs_alloc_inode(struct super_block *sb)
 	si->pt_depth = 0;
 	si->host_crc = 0;
 	si->hidden = 0;
+	si->snap.valid = false;
 	return &si->vfs;
 }
 

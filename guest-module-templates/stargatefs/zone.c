@@ -424,8 +424,8 @@ copied:
 
 /*
  * Copies zone inode ino into out as one consistent snapshot (under its
- * seqcount) and checks it; a regular file's size and times are then the
- * effective ones, its hint merged. Returns 0 with *seq set to the
+ * seqcount) and checks it, the hint not merged (the callers below merge
+ * it where they need the effective size and times). Returns 0 with *seq set to the
  * seqcount it was read under, -ENOENT for a free inode, -EINTR on a fatal
  * signal (killable only), or -EIO, also when the seqcount stays odd or
  * keeps moving for STARGATEFS_SEQ_WAIT_MS: its writer died mid-change.
@@ -493,15 +493,65 @@ static int stargatefs_load_inode(struct stargatefs_device *dev, u64 ino,
 					   ino, le64_to_cpu(out->size));
 		return -EIO;
 	}
-	/* Guests publish only regular files' writes: no other inode takes a hint. */
-	return type == SGZ_S_IFREG ? stargatefs_merge_hint(dev, ino, out) : 0;
+	return 0;
 }
 
-/* stargatefs_load_inode(), ended by a fatal signal too. */
+/* Guests publish only regular files' writes: no other inode takes a hint. */
+static int stargatefs_merge_if_file(struct stargatefs_device *dev, u64 ino, struct sgz_inode *zi)
+{
+	return (le32_to_cpu(zi->mode) & SGZ_S_IFMT) == SGZ_S_IFREG ?
+	       stargatefs_merge_hint(dev, ino, zi) : 0;
+}
+
+/* stargatefs_load_inode() with the hint merged, ended by a fatal signal too. */
 int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq)
 {
-	return stargatefs_load_inode(dev, ino, out, seq, true);
+	int err = stargatefs_load_inode(dev, ino, out, seq, true);
+
+	return err ? err : stargatefs_merge_if_file(dev, ino, out);
+}
+
+/*
+ * stargatefs_zone_load_inode() for an inode this guest caches: while the
+ * zone inode's seqcount is still the one snap was read under, its checked
+ * copy stands (only the host writes the structure file, and every change
+ * it makes moves the seqcount), so the copy and its crc are not taken
+ * again; the hint, which guests write, is merged afresh every time. snap
+ * is guarded by lock.
+ */
+int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
+				struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq)
+{
+	const struct sgz_inode *live = NULL;
+	bool hit = false;
+	u32 now = 0;
+	int err;
+
+	if (ino != 0 && ino < dev->geo.inode_count)
+		live = stargatefs_live_inode(dev, ino);
+	if (live) {
+		now = le32_to_cpu(READ_ONCE(live->seq));
+		spin_lock(lock);
+		if (snap->valid && snap->seq == now && !(now & 1)) {
+			memcpy(out, &snap->raw, sizeof(*out));
+			hit = true;
+		}
+		spin_unlock(lock);
+	}
+	if (hit) {
+		*seq = now;
+	} else {
+		err = stargatefs_load_inode(dev, ino, out, seq, true);
+		if (err)
+			return err;
+		spin_lock(lock);
+		memcpy(&snap->raw, out, sizeof(snap->raw));
+		snap->seq = *seq;
+		snap->valid = true;
+		spin_unlock(lock);
+	}
+	return stargatefs_merge_if_file(dev, ino, out);
 }
 
 /*
