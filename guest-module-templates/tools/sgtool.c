@@ -1226,12 +1226,12 @@ static int sgtool_attack_hints(struct sgtool_ring *r, const char *which, uint64_
 		printf("attack hint-seq: the seqcount of inode %" PRIu64 "'s hint held odd: setattr %s in %" PRIu64 " ms\n",
 		       ino, sgtool_status_name(status), us / 1000);
 	} else {
-		/* A holder that is no live peer: nobody's death releases it. */
+		/* A holder that is no live peer: nobody's death releases it; the host takes it over. */
 		uint64_t holder = r->sb.max_peers;
 
 		hint->lock = holder;
 		status = sgtool_attack_touch(r, ino, inode.generation, &us);
-		printf("attack hint-lock: the lock word of inode %" PRIu64 " held for ever by holder %" PRIu64
+		printf("attack hint-lock: the lock word of inode %" PRIu64 " set to holder %" PRIu64
 		       " (no live peer): setattr %s in %" PRIu64 " ms\n", ino, holder, sgtool_status_name(status), us / 1000);
 	}
 unmap:

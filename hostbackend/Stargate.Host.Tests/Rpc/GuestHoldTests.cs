@@ -89,4 +89,23 @@ public class GuestHoldTests
         Assert.True(took.ElapsedMilliseconds < 500, $"the truncate waited {took.ElapsedMilliseconds} ms for the guest");
         Assert.Equal(8192UL, bench.Zone.Names.StatInode(ino).Size);
     }
+
+    [Theory]
+    [InlineData(5, false)] // a slot no guest is live in: its holder left after its words were cleared
+    [InlineData(0, true)] // the host's own slot, which this process does not hold
+    public void LockWordNamingNoLiveGuest_IsTakenOverAtOnce_AndLeftFree(int named, bool withWaiters)
+    {
+        using var bench = new RpcBench();
+        bench.Zone.GuestWaitMs = 0;
+        var live = bench.Guest(3);
+        ulong ino = bench.Zone.Names.CreateFile("/file");
+        bench.Zone.Files.Write(ino, 0, new byte[8192]);
+        ulong stale = ((ulong)named + 1) | (withWaiters ? SgzAbi.IlockWaiters : 0);
+        live.InodeLockWord(ino) = stale;
+
+        bench.Zone.Files.Truncate(ino, 1);
+
+        Assert.Equal(1UL, bench.Zone.Names.StatInode(ino).Size);
+        Assert.Equal(0UL, Volatile.Read(ref live.InodeLockWord(ino)));
+    }
 }

@@ -57,7 +57,11 @@ public sealed class InodeLockWords
     /// <summary>
     /// For a guest's request: true if the host took the word (release it after), false if
     /// <paramref name="holder"/> (the requesting guest, which takes it around a size change
-    /// and then asks) holds it already; another holder is waited for as in <see cref="TakeAsHost(ulong)"/>.
+    /// and then asks) holds it already; another live guest is waited for as in
+    /// <see cref="TakeAsHost(ulong)"/>. A word that names no live guest is taken over at once,
+    /// its waiters bit kept: its holder left or died after the clean-up of its words (or a
+    /// guest wrote another slot's number), or it names the host, which holds no word outside
+    /// its own change; the guests' memory holds nothing the host must wait for.
     /// </summary>
     internal bool TakeAsHost(ulong ino, int holder)
     {
@@ -67,10 +71,16 @@ public sealed class InodeLockWords
             return false;
         }
 
+        const ulong mine = (ulong)SgzAbi.HostPeerSlot + 1;
         int waitMs = _writer.GuestWaitMs;
         long deadline = Environment.TickCount64 + waitMs;
-        while (Interlocked.CompareExchange(ref word, (ulong)SgzAbi.HostPeerSlot + 1, 0) != 0)
+        for (ulong seen; (seen = Interlocked.CompareExchange(ref word, mine, 0)) != 0;)
         {
+            if (!HeldByLiveGuest(seen) && Interlocked.CompareExchange(ref word, mine | (seen & SgzAbi.IlockWaiters), seen) == seen)
+            {
+                break;
+            }
+
             if (Environment.TickCount64 >= deadline)
             {
                 throw new GuestHoldsException($"{_path}: inode {ino}: its lock is held by peer slot {(Volatile.Read(ref word) & SgzAbi.IlockHolderMask) - 1} for over {waitMs} ms");
@@ -80,6 +90,13 @@ public sealed class InodeLockWords
         }
 
         return true;
+    }
+
+    /// <summary>Whether lock word value <paramref name="word"/> names a guest slot this process knows as live.</summary>
+    private bool HeldByLiveGuest(ulong word)
+    {
+        ulong slot = (word & SgzAbi.IlockHolderMask) - 1;
+        return word != 0 && slot != SgzAbi.HostPeerSlot && slot < (ulong)_peers.Count && _peers.IsLive((int)slot);
     }
 
     /// <summary>Releases the host's hold; true when a peer marked itself waiting (the caller rings the live guests).</summary>

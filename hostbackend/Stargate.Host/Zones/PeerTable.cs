@@ -40,6 +40,9 @@ public sealed class PeerTable
         }
     }
 
+    /// <summary>The slots of the zone's peer table (max_peers).</summary>
+    public int Count => _known.Length;
+
     /// <summary>Whether this process knows slot <paramref name="slot"/> as live (it set it so, or found it so at open).</summary>
     public bool IsLive(int slot)
     {
