@@ -185,7 +185,6 @@ struct stargatefs_device {
 	struct stargatefs_device *user;
 };
 
-/* The VFS inode, and the zone inode state it was last checked against. */
 /* The last checked copy of a zone inode and the seqcount it was read under (stargatefs_zone_load_cached()). */
 struct stargatefs_snapshot {
 	struct sgz_inode raw;
@@ -193,6 +192,7 @@ struct stargatefs_snapshot {
 	bool valid;
 };
 
+/* The VFS inode, and the zone inode state it was last checked against. */
 struct stargatefs_inode {
 	struct inode vfs;
 	spinlock_t lock;		/* guards the snapshot below */

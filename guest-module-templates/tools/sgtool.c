@@ -351,35 +351,52 @@ static void sgtool_write32(struct sgtool_window *win, size_t off, uint32_t v)
 	*(volatile uint32_t *)(win->base + off) = v;
 }
 
-static int sgtool_list(void)
+/*
+ * Calls @visit for each ivshmem device, in PCI address order, until it
+ * returns non-zero; returns that value, 0 when every device was visited,
+ * or a negative errno when the devices cannot be listed or told apart.
+ */
+static int sgtool_each_ivshmem(int (*visit)(const char *dev, void *arg), void *arg)
 {
 	struct dirent **names;
-	int count = 0, n, i, ret = 0;
+	int n, i, ret = 0;
 
 	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
 	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
-	for (i = 0; i < n && ret >= 0; i++) {
+	for (i = 0; i < n; i++) {
 		const char *dev = names[i]->d_name;
-		uint64_t start[6], size[6];
 
-		if (dev[0] == '.')
-			continue;
-		ret = sgtool_is_ivshmem(dev);
-		if (ret <= 0)
-			continue;
-		ret = sgtool_read_bars(dev, start, size);
-		if (ret)
-			break;
-		/* Only ivshmem-doorbell has BAR1, the MSI-X table. */
-		printf("dev=%s kind=%s bar0=0x%" PRIx64 " bar0_size=%" PRIu64
-		       " bar1=%s bar2=0x%" PRIx64 " bar2_size=%" PRIu64 "\n",
-		       dev, size[1] ? "doorbell" : "plain", start[0], size[0],
-		       size[1] ? "msix" : "none", start[2], size[2]);
-		count++;
-	}
-	for (i = 0; i < n; i++)
+		if (!ret && dev[0] != '.') {
+			ret = sgtool_is_ivshmem(dev);
+			ret = ret == 1 ? visit(dev, arg) : ret;
+		}
 		free(names[i]);
+	}
 	free(names);
+	return ret;
+}
+
+/* sgtool list: one line per ivshmem device. */
+static int sgtool_list_one(const char *dev, void *arg)
+{
+	uint64_t start[6], size[6];
+	int ret = sgtool_read_bars(dev, start, size);
+
+	if (ret)
+		return ret;
+	/* Only ivshmem-doorbell has BAR1, the MSI-X table. */
+	printf("dev=%s kind=%s bar0=0x%" PRIx64 " bar0_size=%" PRIu64
+	       " bar1=%s bar2=0x%" PRIx64 " bar2_size=%" PRIu64 "\n",
+	       dev, size[1] ? "doorbell" : "plain", start[0], size[0],
+	       size[1] ? "msix" : "none", start[2], size[2]);
+	++*(int *)arg;
+	return 0;
+}
+
+static int sgtool_list(void)
+{
+	int count = 0, ret = sgtool_each_ivshmem(sgtool_list_one, &count);
+
 	if (ret < 0)
 		return ret;
 	printf("count=%d\n", count);
@@ -771,24 +788,31 @@ static int sgtool_kind_of(const char *dev)
 	return ret < 0 ? ret : ret ? SGTOOL_STRUCTURE : SGTOOL_DATA;
 }
 
+struct sgtool_find {
+	char *dev;
+	size_t len;
+	enum sgtool_kind kind;
+};
+
+static int sgtool_find_one(const char *dev, void *arg)
+{
+	struct sgtool_find *f = arg;
+
+	if (sgtool_kind_of(dev) != (int)f->kind)
+		return 0;
+	snprintf(f->dev, f->len, "%s", dev);
+	return 1;
+}
+
 /* The first ivshmem device (in PCI address order) of @kind. */
 static int sgtool_find_ivshmem(char *dev, size_t len, enum sgtool_kind kind)
 {
-	struct dirent **names;
-	int n, i, found = 0;
+	struct sgtool_find f = { dev, len, kind };
+	int ret = sgtool_each_ivshmem(sgtool_find_one, &f);
 
-	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
-	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
-	for (i = 0; i < n; i++) {
-		if (!found && names[i]->d_name[0] != '.' && sgtool_is_ivshmem(names[i]->d_name) == 1 &&
-		    sgtool_kind_of(names[i]->d_name) == (int)kind) {
-			snprintf(dev, len, "%s", names[i]->d_name);
-			found = 1;
-		}
-		free(names[i]);
-	}
-	free(names);
-	sgtool_check_at(found, -ENODEV, SGTOOL_PCI_DEVICES);
+	if (ret < 0)
+		return ret;
+	sgtool_check_at(ret == 1, -ENODEV, SGTOOL_PCI_DEVICES);
 	return 0;
 }
 
@@ -1401,39 +1425,37 @@ static int sgtool_attack_doorbells(struct sgtool_ring *r, uint64_t seconds)
 	return 0;
 }
 
+struct sgtool_areas {
+	int32_t mine;
+	int found;
+};
+
+static int sgtool_other_area(const char *dev, void *arg)
+{
+	struct sgtool_areas *a = arg;
+	struct sgtool_window win;
+	uint64_t start[6], size[6];
+
+	if (sgtool_read_bars(dev, start, size) || size[2] != SGZ_AREA_SIZE || sgtool_open_dev(dev) ||
+	    sgtool_map(dev, 2, 0, sizeof(struct sgz_area), &win))
+		return 0;
+	a->found += ((volatile struct sgz_area *)win.base)->magic == SGZ_AREA_MAGIC &&
+		    (int32_t)((volatile struct sgz_area *)win.base)->slot != a->mine;
+	sgtool_unmap(&win);
+	return 0;
+}
+
 /*
- * Other peers' request areas in this guest's devices: every ivshmem
- * device whose BAR2 is a private area (SGZ_AREA_SIZE, SGZ_AREA_MAGIC) naming
- * another slot than this guest's, plus, if the superblock put the rings
- * region in the data device (format 2.0), every other slot's area there.
- * Returns the count, or a negative errno.
+ * Other peers' request areas in this guest's devices: every ivshmem device
+ * whose BAR2 is a private area (SGZ_AREA_SIZE, SGZ_AREA_MAGIC) naming
+ * another slot than this guest's. Returns the count, or a negative errno.
  */
 static int sgtool_other_areas(struct sgtool_ring *r)
 {
-	struct dirent **names;
-	struct sgtool_window win;
-	uint64_t start[6], size[6];
-	int n, i, found = 0;
+	struct sgtool_areas a = { r->slot, 0 };
+	int ret = sgtool_each_ivshmem(sgtool_other_area, &a);
 
-	n = scandir(SGTOOL_PCI_DEVICES, &names, NULL, alphasort);
-	sgtool_check_at(n >= 0, -errno, SGTOOL_PCI_DEVICES);
-	for (i = 0; i < n; i++) {
-		const char *dev = names[i]->d_name;
-
-		if (dev[0] != '.' && sgtool_is_ivshmem(dev) == 1 && !sgtool_read_bars(dev, start, size) &&
-		    size[2] == SGZ_AREA_SIZE && !sgtool_open_dev(dev) &&
-		    !sgtool_map(dev, 2, 0, sizeof(struct sgz_area), &win)) {
-			volatile struct sgz_area *area = (volatile struct sgz_area *)win.base;
-
-			found += area->magic == SGZ_AREA_MAGIC && (int32_t)area->slot != r->slot;
-			sgtool_unmap(&win);
-		}
-		free(names[i]);
-	}
-	free(names);
-	if (r->sb.rings.offset >= r->sb.zone_size)
-		found += (int)r->sb.max_peers - 1;
-	return found;
+	return ret < 0 ? ret : a.found;
 }
 
 /*
