@@ -231,6 +231,12 @@ public class IvshmemServerTests
         var rows = System.Text.Json.JsonSerializer.Deserialize<PeerStatus[]>(peers.Stdout, PeerStatus.Json)!;
         Assert.Equal([0, 1], rows.Select(p => p.Id));
         Assert.Equal(Environment.ProcessId, rows[1].Pid);
+        // Nothing freed yet: the host has posted epoch 0, and no guest is waited for.
+        Assert.Equal([0UL, null], rows.Select(p => p.GraceEpoch));
+        var table = StargateProcess.Run("peers", "--socket", server.Socket);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("worst reply  grace epoch  doorbells", table.Stdout);
+        Assert.Equal(3, table.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         var bad = StargateProcess.Run("ring", "--socket", server.Socket, "--peer", "9", "--vector", "0");
         Assert.Equal(1, bad.ExitCode);

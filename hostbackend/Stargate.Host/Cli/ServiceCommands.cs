@@ -148,11 +148,11 @@ internal sealed class ServiceCommands(CliSession session)
             }
 
             var peers = JsonSerializer.Deserialize<PeerStatus[]>(reply, PeerStatus.Json) ?? [];
-            session.Out.WriteLine("  id  kind      pid  connected since        policy            worst reply  doorbells received per vector, or socket");
+            session.Out.WriteLine("  id  kind      pid  connected since        policy            worst reply  grace epoch  doorbells received per vector, or socket");
             foreach (var p in peers)
             {
                 string doorbells = p.Kind == "host" ? string.Join(' ', p.Doorbells) : p.Socket ?? "-";
-                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {Printable.Escape(p.Policy ?? "-"),-16}  {(p.WorstReplyUs is long us ? $"{us / 1000.0:F1} ms" : "-"),11}  {Printable.Escape(doorbells)}"));
+                session.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{p.Id,4}  {Printable.Escape(p.Kind),-5} {p.Pid,7}  {p.Since:yyyy-MM-dd HH:mm:ss}Z   {Printable.Escape(p.Policy ?? "-"),-16}  {(p.WorstReplyUs is long us ? $"{us / 1000.0:F1} ms" : "-"),11}  {(p.GraceEpoch is ulong e ? e.ToString(CultureInfo.InvariantCulture) : "-"),11}  {Printable.Escape(doorbells)}"));
             }
 
             return StargateCli.Ok;

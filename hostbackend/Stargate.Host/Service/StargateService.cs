@@ -122,13 +122,18 @@ public sealed class StargateService : IDisposable, IGuestSlots
     }
 
     /// <summary>A snapshot of the peers, the host first: what `stargate peers` prints.</summary>
-    /// <remarks>Each guest shows the socket it came through and its export policy; a guest of no known socket (adopted) has none and the strictest policy.</remarks>
-    public IReadOnlyList<PeerStatus> Peers() =>
-        [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) }
-            .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
-            .Concat(_adopted.Statuses)
-            .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString(), WorstReplyUs = Requests.Latency.WorstMicroseconds(p.Id) })
-            .OrderBy(p => p.Id)];
+    /// <remarks>Each guest shows the socket it came through and its export policy; a guest of no known socket (adopted) has none and the strictest policy. The grace epochs are read under the zone's lock.</remarks>
+    public IReadOnlyList<PeerStatus> Peers()
+    {
+        using (_zone.Exclusive())
+        {
+            return [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) { GraceEpoch = _zone.Grace.PostedEpoch } }
+                .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
+                .Concat(_adopted.Statuses)
+                .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString(), WorstReplyUs = Requests.Latency.WorstMicroseconds(p.Id), GraceEpoch = _zone.Grace.AckedBy(p.Id) })
+                .OrderBy(p => p.Id)];
+        }
+    }
 
     /// <summary>Closes everything; guests stay live in the zone's peer table (their QEMUs run on, and the next service adopts them).</summary>
     public void Dispose()

@@ -259,5 +259,8 @@ public sealed class StargateServer : IDisposable
     {
         /// <summary>The service's worst time from seeing one of this guest's requests to its reply, in microseconds (null before one).</summary>
         public long? WorstReplyUs { get; init; }
+
+        /// <summary>The grace period's epoch: the last posted (host row), the last acknowledged (guest rows; null when not tracked).</summary>
+        public ulong? GraceEpoch { get; init; }
     }
 }

@@ -11,7 +11,7 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// through a mapping of a file while guest B truncates the file and writes a new one that can
 /// only live in the freed pages (the zone is otherwise full): A's stores never reach B's file,
 /// A gets SIGBUS (its mapping now lies past the end of the file), and the new file does take
-/// the freed pages once A acknowledged.
+/// the freed pages once A acknowledged, which `stargate peers` then shows.
 /// </summary>
 public sealed class GracePeriodTests(ITestOutputHelper output)
 {
@@ -40,6 +40,11 @@ public sealed class GracePeriodTests(ITestOutputHelper output)
         // A subshell: the guest's command shell must not exit.
         var waited = b.TryExec($"(for i in $(seq 300); do if [ $(stat -f -c %f /mnt) -ge {blocks} ]; then echo free=$(stat -f -c %f /mnt); exit 0; fi; sleep 0.1; done; exit 1)");
         b.Check(waited.ExitCode == 0, $"the truncated file's {blocks} pages are free again within 30 s: {waited}");
+        // `stargate peers` shows the epoch the truncate posted, and each guest's acknowledgement of it.
+        var peers = served.Server.Peers();
+        ulong? posted = peers.Single(p => p.Kind == "host").GraceEpoch;
+        b.Check(posted >= 1 && peers.Where(p => p.Kind == "guest").All(p => p.GraceEpoch == posted),
+            $"peers: posted epoch {posted}, the guests acknowledged {string.Join(", ", peers.Where(p => p.Kind == "guest").Select(p => $"{p.Id}: {p.GraceEpoch}"))}");
         b.Exec($": > /mnt/g && sgfstest fill /mnt/g 0 {FileBytes} 2");
 
         var stored = a.Join(stores);
