@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Stargate.Host.Zones;
+using Stargate.Host.Zones.Format1;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
 using static Stargate.Host.Zones.Format1.Format1Layout;
@@ -29,6 +30,7 @@ public class ZoneMigrateTests
         }
 
         using var zone = Zone.Open(fresh.Path, ZoneAccess.ReadOnly);
+        Format1Zone Zone1() => Format1Zone.Open(old.Path);
         var manifest = Format1Fixture.Manifest();
         Assert.Equal(manifest.Select(e => e.GetProperty("path").GetString()).Order(StringComparer.Ordinal), Paths(zone, SgzAbi.RootIno, string.Empty).Order(StringComparer.Ordinal));
         var inodes = new Dictionary<ulong, ulong>();
@@ -61,6 +63,17 @@ public class ZoneMigrateTests
         }
 
         Assert.Equal(inodes.Count, inodes.Values.Distinct().Count());
+
+        // ctime comes along too (the manifest has none: the old zone's own inodes give it).
+        using (var oldZone = Zone1())
+        {
+            var tree = new Format1Walk(oldZone).Read();
+            foreach (var e in tree.Entries)
+            {
+                ulong ctime = zone.Names.Stat(e.Path.TrimStart('/')).CtimeNs;
+                Assert.True(tree.Nodes[e.Ino].CtimeNs == ctime, $"'{e.Path}': ctime {ctime}, the old zone had {tree.Nodes[e.Ino].CtimeNs}");
+            }
+        }
         Assert.Equal(3u, zone.Names.Stat("hard/one").Nlink);
 
         // Holes stay holes: 40 MiB of size, two written ranges.

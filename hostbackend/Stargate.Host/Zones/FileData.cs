@@ -411,6 +411,20 @@ public sealed class FileData
         }
     }
 
+    /// <summary>
+    /// Sets <paramref name="node"/>'s ctime to <paramref name="ctimeNs"/>, a time it had in
+    /// another zone (`zone migrate` carries a format 1 inode's), in one change that touches no
+    /// other field. Not a request: no guest can set a ctime.
+    /// </summary>
+    public void CarryCtime(NodeRef node, ulong ctimeNs)
+    {
+        lock (_gate)
+        {
+            _inodes.LoadNode(node);
+            _writer.Change(() => { _inodes.ForWrite(node.Ino).CtimeNs = ctimeNs; });
+        }
+    }
+
     /// <summary>The body of a setattr's change.</summary>
     private ulong Apply(Caller c, NodeRef node, AttributeChange change)
     {

@@ -10,8 +10,9 @@ namespace Stargate.Host.Zones.Format1;
 /// through the host library's own write path, as uid 0: directories, regular files (allocated
 /// ranges copied, holes left holes, the size set), symbolic links, fifos and sockets; names that
 /// shared an inode become hard links of one inode. Then mode (set-id bits included), owner,
-/// group, atime and mtime of every inode. ctime and btime become the time of the migration
-/// (the library sets them itself). All or nothing: any failure removes NEW.
+/// group, atime, mtime and ctime of every inode (ctime last, since each change before sets it).
+/// btime, which format 1 does not record, becomes the time of the migration. All or nothing:
+/// any failure removes NEW.
 /// </summary>
 internal static class Format1Migration
 {
@@ -84,8 +85,8 @@ internal static class Format1Migration
             }
         }
 
-        // Owners first (a new owner drops set-id bits), then the mode and the times; directories'
-        // times last of all their changes, since every name made in one set them.
+        // Owners first (a new owner drops set-id bits), then the mode and the times, ctime last;
+        // directories' times last of all their changes, since every name made in one set them.
         foreach (var entry in tree.Entries.Prepend(new Format1Entry("/", 0, [], RootIno)).DistinctBy(e => e.Ino))
         {
             at(entry.Path);
@@ -94,6 +95,7 @@ internal static class Format1Migration
             zone.Files.SetAttributes(c, target, new AttributeChange(SgzAbi.AttrUid | SgzAbi.AttrGid, 0, node.Uid, node.Gid, 0, 0, 0));
             uint valid = SgzAbi.AttrAtime | SgzAbi.AttrMtime | (node.Type == SIflnk ? 0 : SgzAbi.AttrMode);
             zone.Files.SetAttributes(c, target, new AttributeChange(valid, node.Mode, node.Uid, node.Gid, 0, node.AtimeNs, node.MtimeNs));
+            zone.Files.CarryCtime(target, node.CtimeNs);
         }
     }
 
