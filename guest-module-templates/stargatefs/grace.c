@@ -227,6 +227,7 @@ void stargatefs_grace_mount(struct super_block *sb)
 
 	g->sb = NULL;
 	g->log = 0;
+	WRITE_ONCE(g->stopping, false);
 	if (!zsb || !dev->rpc->area)
 		return;
 	off = le64_to_cpu(zsb->inval_log.offset);
@@ -260,6 +261,8 @@ void stargatefs_grace_unmount(struct super_block *sb)
 	if (!dev || !READ_ONCE(dev->grace.sb))
 		return;
 	WRITE_ONCE(dev->grace.sb, NULL);
+	/* A run waiting on a stalled service for its acknowledgement gives up within a poll. */
+	WRITE_ONCE(dev->grace.stopping, true);
 	cancel_delayed_work_sync(&dev->grace.work);
 }
 

@@ -275,7 +275,9 @@ static bool stargatefs_take_tag(struct stargatefs_device *dev, unsigned int *tag
  * Sleeps on the device wait queue until cond(dev, arg) holds, re-checking
  * every STARGATEFS_POLL_MS. Returns 0, -EINTR on a fatal signal (killable
  * waits only: a wait that is not, at close or unlock, is one of a few
- * seconds at most) or -EIO after timeout_ms.
+ * seconds at most) or once the unmount stops the grace period's work (the
+ * one wait left at that point is its acknowledgement, which the unmount
+ * must not sit out), or -EIO after timeout_ms.
  */
 static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigned int timeout_ms,
 			   bool (*cond)(struct stargatefs_device *, void *), void *arg)
@@ -291,7 +293,7 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigne
 			left = wait_event_timeout(dev->rpc->wait, cond(dev, arg), poll);
 		if (left > 0)
 			return 0;
-		if (left < 0)
+		if (left < 0 || READ_ONCE(dev->grace.stopping))
 			return -EINTR;
 		if (READ_ONCE(dev->rpc->lost))
 			return -EIO;

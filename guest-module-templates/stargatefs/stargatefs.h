@@ -135,6 +135,7 @@ struct stargatefs_grace {
 	u64 log;			/* zone offset of the invalidation log */
 	u64 cursor;			/* seq of the last record handled */
 	u64 acked;			/* the last epoch acknowledged to the host */
+	bool stopping;			/* set at unmount: the work's request waits end at once */
 };
 
 /*
