@@ -195,24 +195,33 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 }
 
 /*
- * A read-write mount needs a data device that takes stores: refused
- * (EROFS, one line) when the area says the guest's export is read-only,
- * or when a store to the probe word (inode 0's hint, which no file uses)
- * does not read back, as on a device QEMU maps with readonly=on. Another
- * guest's probe may overwrite it in between: tried a few times.
+ * A read-write mount (or a remount read-write) of data device dev, named
+ * name, needs a service connection and a data device that takes stores:
+ * refused (EROFS, one line) without an area device (ivshmem-plain: no
+ * service, so no grace period waits for this guest's mappings before freed
+ * pages go to another file), when the area says the guest's export is
+ * read-only, or when a store to the probe word (inode 0's hint, which no
+ * file uses) does not read back, as on a device QEMU maps with
+ * readonly=on. Another guest's probe may overwrite it in between: tried a
+ * few times.
  */
-static int stargatefs_writable(struct stargatefs_device *dev, struct stargatefs_fs_context *ctx,
-			       struct fs_context *fc)
+static int stargatefs_writable(struct fs_context *fc, const char *name, struct stargatefs_device *dev,
+			       struct stargatefs_device *area_dev, const struct stargatefs_geometry *geo)
 {
-	const struct sgz_area *area = ctx->area ? ctx->area->kaddr : NULL;
-	struct sgz_hint *unused = dev->kaddr + (ctx->geo.hints_offset - ctx->geo.zone_size);
+	const struct sgz_area *area = area_dev ? area_dev->kaddr : NULL;
+	struct sgz_hint *unused = dev->kaddr + (geo->hints_offset - geo->zone_size);
 	__le64 *probe = &unused->size;
 	u64 nonce;
 	int i;
 
-	if (area && (le32_to_cpu(READ_ONCE(area->flags)) & SGZ_AREA_READONLY)) {
+	if (!area) {
+		errorf(fc, "stargatefs: %s has no area device (ivshmem-plain, no stargate serve): mount -o ro; a guest that writes needs the service, whose grace period keeps freed pages from reaching its mappings",
+		       name);
+		return -EROFS;
+	}
+	if (le32_to_cpu(READ_ONCE(area->flags)) & SGZ_AREA_READONLY) {
 		errorf(fc, "stargatefs: %s is exported read-only to this guest (serve --socket PATH,ro): mount -o ro",
-		       fc->source);
+		       name);
 		return -EROFS;
 	}
 	for (i = 0; i < 5; i++) {
@@ -223,7 +232,7 @@ static int stargatefs_writable(struct stargatefs_device *dev, struct stargatefs_
 		msleep(1);
 	}
 	errorf(fc, "stargatefs: %s: the data device drops stores (QEMU maps Z.data with readonly=on): mount -o ro",
-	       fc->source);
+	       name);
 	return -EROFS;
 }
 
@@ -248,7 +257,7 @@ static int stargatefs_get_tree(struct fs_context *fc)
 	}
 	ctx->area = stargatefs_area_find(ctx->geo.uuid);
 	if (!(fc->sb_flags & SB_RDONLY)) {
-		err = stargatefs_writable(dev, ctx, fc);
+		err = stargatefs_writable(fc, fc->source, dev, ctx->area, &ctx->geo);
 		if (err) {
 			stargatefs_device_put(dev);
 			return err;
@@ -275,13 +284,22 @@ static int stargatefs_get_tree(struct fs_context *fc)
 	return 0;
 }
 
-/* mount -o remount: the options named change, the others stay. */
+/*
+ * mount -o remount: the options named change, the others stay; read-write
+ * only as a read-write mount would be allowed (stargatefs_writable()).
+ */
 static int stargatefs_reconfigure(struct fs_context *fc)
 {
 	struct super_block *sb = fc->root->d_sb;
 	struct stargatefs_device *dev = stargatefs_dev(sb);
 	struct stargatefs_fs_context *ctx = fc->fs_private;
+	int err;
 
+	if ((fc->sb_flags_mask & SB_RDONLY) && !(fc->sb_flags & SB_RDONLY) && sb_rdonly(sb)) {
+		err = stargatefs_writable(fc, pci_name(dev->pdev), dev, dev->area, &dev->geo);
+		if (err)
+			return err;
+	}
 	if (!(ctx->given & BIT(STARGATEFS_OPT_SUID)))
 		ctx->suid = dev->suid;
 	if (!(ctx->given & BIT(STARGATEFS_OPT_DEV)))

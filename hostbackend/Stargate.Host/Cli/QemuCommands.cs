@@ -13,7 +13,7 @@ internal sealed class QemuCommands(CliSession session)
 
     private static Option<AttachMode> ModeOption() => new("--mode")
     {
-        Description = "plain: ivshmem-plain on the zone's data file (no interrupts); doorbell: ivshmem-doorbell through `stargate serve`. Either way the structure file is added read-only.",
+        Description = "plain: ivshmem-plain on the zone's data file (no service: the guest mounts read-only); doorbell: ivshmem-doorbell through `stargate serve`. Either way the structure file is added read-only.",
         Required = true,
         CustomParser = r => r.Tokens[0].Value switch
         {

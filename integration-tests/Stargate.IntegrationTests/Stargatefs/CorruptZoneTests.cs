@@ -39,7 +39,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         zone.WriteU64(crcWord, zone.ReadU64(crcWord) ^ (0xdeadbeefUL << 32));
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
 
         string[] bad = ["/mnt/bad-page", "/mnt/bad-chunk", "/mnt/bad-crc"];
         foreach (string file in bad)
@@ -79,7 +79,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         ulong sealedWord = zone.ReadU64(sealedByCrc);
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
         guest.AssertReads("/mnt/good", FileSum.Of(good));
         guest.Unmount();
 
@@ -91,7 +91,7 @@ public sealed class CorruptZoneTests(ITestOutputHelper output)
         AssertRefused(guest, "a bad superblock crc");
         zone.WriteU64(sealedByCrc, sealedWord);
 
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
         guest.AssertReads("/mnt/good", FileSum.Of(good));
         guest.Finish();
     }

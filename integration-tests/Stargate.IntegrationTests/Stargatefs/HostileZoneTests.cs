@@ -8,21 +8,22 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// <summary>
 /// A hostile guest can write anything anywhere in the zone. Rounds of random bytes splatted
 /// over live metadata (inode records, both halves; page-table nodes; directory pages) of a
-/// subtree, each followed by the guest walking, reading, mapping and writing everything in
-/// it: whatever each operation answers, the kernel must stay healthy (no WARN or oops, which
-/// panic the guest), a file outside the subtree must read right, and after the zone is
-/// restored the subtree must read as the host reads it.
+/// subtree, each followed by the guest walking, reading and mapping everything in it (an
+/// ivshmem-plain guest, so no service acts on the garbage, mounts read-only): whatever each
+/// operation answers, the kernel must stay healthy (no WARN or oops, which panic the guest), a
+/// file outside the subtree must read right, and after the zone is restored the subtree must
+/// read as the host reads it.
 /// </summary>
 public sealed class HostileZoneTests(ITestOutputHelper output)
 {
     private const int Rounds = 5;
     private const int SplatsPerRound = 4;
 
-    // The walk: every name, every stat, then read, map and write every file; errors are fine.
+    // The walk: every name, every stat, then read and map every file; errors are fine.
     private const string Walk =
         "ls -laR /mnt/a >/dev/null 2>&1; " +
         "for f in $(find /mnt/a 2>/dev/null); do " +
-        "sgfstest sum $f; sgfstest mmsum $f populate; sgfstest fill $f 0 64 1; " +
+        "sgfstest sum $f; sgfstest mmsum $f populate; " +
         "done >/dev/null 2>&1; true";
 
     [SkippableTheory, MatrixKernels(KernelSuite.Full)]
@@ -48,7 +49,7 @@ public sealed class HostileZoneTests(ITestOutputHelper output)
         var targets = Targets(zone, ["/a", "/a/b", .. files.Keys]);
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
         var random = new Random(4242 + kernelId.Length);
         for (int round = 0; round < Rounds; round++)
         {
@@ -76,10 +77,11 @@ public sealed class HostileZoneTests(ITestOutputHelper output)
             }
         }
 
-        // The walk wrote into the files: the host's reading is the truth to compare with.
-        foreach (string path in files.Keys)
+        // Restored: the subtree reads as it was put, in the guest and on the host.
+        foreach (var (path, data) in files)
         {
-            guest.AssertReads($"/mnt{path}", FileSum.Of(ZoneFiles.Get(zone, path)));
+            guest.AssertReads($"/mnt{path}", FileSum.Of(data));
+            guest.Check(ZoneFiles.Get(zone, path).AsSpan().SequenceEqual(data), $"the host reads {path} as it was put");
         }
 
         guest.Finish();

@@ -20,14 +20,10 @@ public sealed class MmapTests(ITestOutputHelper output)
     public void MappedFile_SeesStoresOfTheHostAndOfAnotherGuest_AndTheHostSeesTheirs(string kernelId)
     {
         var kernel = ModuleKernel.RequireOrSkip(kernelId);
-        using var zone = TestZone.InShm();
-        ZoneFiles.Put(zone, "/shared", new byte[64 << 10]);
+        using var served = ServedZone.Start(kernel, guests: 2, output, zone => ZoneFiles.Put(zone, "/shared", new byte[64 << 10]));
+        var zone = served.Zone;
         ulong at = ZoneFiles.ZoneOffset(zone, "/shared", 0);
-        var devices = QemuDevices.IvshmemPlain(zone.Path);
-        using var a = StargatefsGuest.Start(kernel, devices, output);
-        using var b = StargatefsGuest.Start(kernel, devices, output);
-        a.MountZone();
-        b.MountZone();
+        var (a, b) = (served.Guests[0], served.Guests[1]);
 
         // The host stores into the zone file where the file's first bytes are.
         string wait = a.Background($"sgfstest mmwait /mnt/shared 0 {Hex(FromHost)} 60000", "mapped=1");
@@ -55,8 +51,7 @@ public sealed class MmapTests(ITestOutputHelper output)
         a.Check(a.Sum("/mnt/shared") == FileSum.Of(expected), "A reads the three stores with read(2)");
         b.Check(b.Sum("/mnt/shared") == FileSum.Of(expected), "B reads the three stores with read(2)");
 
-        a.Finish();
-        b.Finish();
+        served.Finish();
     }
 
     /// <summary>
@@ -76,7 +71,7 @@ public sealed class MmapTests(ITestOutputHelper output)
         Assert.All(extents, e => Assert.True(e.Huge && e.ZoneOffset % (2 << 20) == 0, $"a 2 MiB-aligned leaf: {e}"));
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
         var huge = guest.Exec("sgfstest mmhuge /mnt/huge");
         var pages = guest.Exec("sgfstest mmhuge /mnt/pages");
         output.WriteLine($"{kernel}: huge: {string.Join(' ', huge.Lines)}");

@@ -6,7 +6,8 @@ namespace Stargate.IntegrationTests.Stargatefs;
 
 /// <summary>
 /// The module's life cycle: it binds every ivshmem device (plain and doorbell), mounts each
-/// by index or PCI address, read-only too, and unmount, rmmod, insmod, mount again all work.
+/// by index or PCI address, read-only too (a zone with no area device, ivshmem-plain, only
+/// read-only), and unmount, rmmod, insmod, mount again all work.
 /// </summary>
 public sealed class MountTests(ITestOutputHelper output)
 {
@@ -34,8 +35,12 @@ public sealed class MountTests(ITestOutputHelper output)
         refused = guest.MountFails(addresses[4], "/mnt/a");
         guest.Check(refused.Length > 0, $"mounting an area device by its address fails: {refused}");
 
-        // By index, in bind order of the data devices (the PCI addresses in order): the plain zone is the first.
-        guest.MountZone("0", "/mnt/a");
+        // By index, in bind order of the data devices (the PCI addresses in order): the plain zone is
+        // the first. It has no area device, so it mounts read-only only.
+        int refusals = guest.KernelLog("has no area device").Count;
+        guest.Check(guest.MountFails("0", "/mnt/a") == "EROFS", "a read-write mount of the plain zone is refused with EROFS");
+        guest.Check(guest.KernelLog("has no area device").Count == refusals + 1, "the refusal logs one line that says why");
+        guest.MountZone("0", "/mnt/a", readOnly: true);
         guest.MountZone("1", "/mnt/b");
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
         guest.AssertReads("/mnt/b/second", FileSum.Of(second));
@@ -54,8 +59,10 @@ public sealed class MountTests(ITestOutputHelper output)
         guest.Rmmod();
 
         guest.Insmod();
-        guest.MountZone("0", "/mnt/a");
+        guest.MountZone("0", "/mnt/a", readOnly: true);
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
+        guest.Check(guest.Fails("sgfstest mount 0 /mnt/a remount") == "EROFS", "a remount read-write (remount without ro) of the plain zone is refused with EROFS");
+        guest.Check(guest.Fails("sgfstest fill /mnt/a/first 0 10 1") == "EROFS", "and it stays read-only");
         guest.Finish();
     }
 }

@@ -35,7 +35,7 @@ public sealed class ReadTests(ITestOutputHelper output)
         files["/sparse"] = PutSparse(zone, "/sparse");
 
         using var guest = StargatefsGuest.Start(kernel, QemuDevices.IvshmemPlain(zone.Path), output);
-        guest.MountZone();
+        guest.MountZone(readOnly: true);
         foreach (var (path, data) in files)
         {
             guest.AssertReads(StargatefsGuest.Mount + path, FileSum.Of(data));

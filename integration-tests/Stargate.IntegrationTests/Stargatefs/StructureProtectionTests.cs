@@ -94,15 +94,18 @@ public sealed class StructureProtectionTests(ITestOutputHelper output)
         ulong versionAndSlot = ((ulong)hostileSlot << 32) | ((ulong)SgzAbi.VersionMinor << 16) | SgzAbi.VersionMajor;
         hostile.Check(hostile.Exec($"sgtool read {bell} 8")["value"] == $"0x{versionAndSlot:x16}", "its area names its own slot");
 
-        // A guest whose data device is read-only (qemu-args --read-only) stores nothing into file data,
-        // and its module refuses a read-write mount; read-only, it reads.
-        using (var reader = StargatefsGuest.Start(served.Kernel, QemuDevices.IvshmemPlain(zone.Path, readOnly: true), output, load: false))
+        // A served guest whose data device is read-only (qemu-args --read-only), though its socket
+        // is read-write, stores nothing into file data, and its module refuses a read-write mount
+        // (its probe store is dropped); read-only, it reads.
+        var readOnlyData = QemuDevices.IvshmemDoorbell(zone.Path, served.Server.SocketPath, served.Server.Vectors, readOnly: true);
+        using (var reader = StargatefsGuest.Start(served.Kernel, readOnlyData, output, load: false))
         {
             ulong before = zone.ReadU64(hint + 24);
             reader.Exec($"sgtool write $SG_DEV {inData + 24} {Poison}");
             reader.Check(zone.ReadU64(hint + 24) == before, "a store to the read-only data device does not reach Z.data");
             reader.Insmod();
             reader.Check(reader.MountFails() == "EROFS", "a read-write mount of a read-only data device is refused");
+            reader.Check(reader.KernelLog("the data device drops stores").Count == 1, "because its probe store was dropped");
             reader.MountZone(readOnly: true);
             reader.Check(reader.Exec("ls /mnt/dir").Text == "file", "mounted read-only, it reads the zone");
             reader.Finish();
