@@ -107,9 +107,12 @@
  * regions, superblock pending_pages, struct sgz_inval_header and
  * struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
  * at once).
+ * 2.2: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
+ * type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
+ * (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
  */
 #define SGZ_VERSION_MAJOR 2
-#define SGZ_VERSION_MINOR 1
+#define SGZ_VERSION_MINOR 2
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -224,6 +227,11 @@ _Static_assert(SGZ_FILE_SIZE_MAX == ((unsigned long long)SGZ_PAGE_SIZE << (9 * S
 /* Inode flags (sgz_inode.flags, host half). */
 /* Unlinked (nlink 0) but still open in some peer: freed at the last close. */
 #define SGZ_INODE_ORPHAN 0x1U
+/*
+ * 2.2: made by O_TMPFILE and never named (an orphan too): SGZ_OP_LINK may
+ * give it its first name (linkat of the open file), which clears both.
+ */
+#define SGZ_INODE_TMPFILE 0x2U
 
 /*
  * The inode lock word (sgz_hint.lock), taken by guests around a write that
@@ -635,6 +643,13 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_OP_NOP 14
 /* 2.1: the caller dropped every inode of the invalidation log up to epoch offset. */
 #define SGZ_OP_ACK 15
+/*
+ * 2.2: fallocate's PUNCH_HOLE (and the first half of ZERO_RANGE): the pages
+ * wholly inside [offset, offset + length) of file ino are freed (a 2 MiB
+ * leaf only if wholly inside), the rest of the range reads as zeros; the
+ * size stays. length 1..SGZ_ALLOCATE_MAX. The caller holds the lock word.
+ */
+#define SGZ_OP_PUNCH 18
 
 /*
  * Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
@@ -664,6 +679,22 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * change needs no write permission. Any other bit is refused with EINVAL.
  */
 #define SGZ_REQ_SETATTR_FILE 0x1U
+/*
+ * sgz_request.flags of SGZ_OP_SETATTR (2.2): an access-time update (the
+ * kernel's touch_atime, by the mount's relatime or strictatime rule):
+ * valid is exactly SGZ_ATTR_ATIME with atime_ns SGZ_TIME_NOW; read
+ * permission is enough, ctime stays, and atime becomes the host's clock
+ * (never at or before the file's mtime and ctime, whatever clock wrote them).
+ */
+#define SGZ_REQ_SETATTR_ACCESS 0x2U
+/*
+ * sgz_request.flags of SGZ_OP_CREATE (2.2): an O_TMPFILE in directory ino:
+ * no name (name_len 0), made with nlink 0 as an orphan with
+ * SGZ_INODE_TMPFILE, which the host keeps for the caller until its open
+ * table names it (or SGZ_TMPFILE_HOLD_MS pass) and then as any orphan.
+ */
+#define SGZ_REQ_TMPFILE 0x1U
+#define SGZ_TMPFILE_HOLD_MS 10000
 /*
  * sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups
  * (and the groups, see SGZ_REQ_GROUPS_MAX) are filled in. Since 1.2 a

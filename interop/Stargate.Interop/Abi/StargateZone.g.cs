@@ -45,9 +45,12 @@ public static class SgzAbi
     /// regions, superblock pending_pages, struct sgz_inval_header and
     /// struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
     /// at once).
+    /// 2.2: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
+    /// type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
+    /// (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
     /// </summary>
     public const int VersionMajor = 2;
-    public const int VersionMinor = 1;
+    public const int VersionMinor = 2;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -171,6 +174,12 @@ public static class SgzAbi
     public const uint InodeOrphan = 0x1;
 
     /// <summary>
+    /// 2.2: made by O_TMPFILE and never named (an orphan too): SGZ_OP_LINK may
+    /// give it its first name (linkat of the open file), which clears both.
+    /// </summary>
+    public const uint InodeTmpfile = 0x2;
+
+    /// <summary>
     /// The inode lock word (sgz_hint.lock), taken by guests around a write that
     /// changes size or mtime and by the host around a truncate: 0 = free, else
     /// bits 0..15 hold the holder's peer slot + 1 and SGZ_ILOCK_WAITERS says a
@@ -260,6 +269,14 @@ public static class SgzAbi
     public const int OpAck = 15;
 
     /// <summary>
+    /// 2.2: fallocate's PUNCH_HOLE (and the first half of ZERO_RANGE): the pages
+    /// wholly inside [offset, offset + length) of file ino are freed (a 2 MiB
+    /// leaf only if wholly inside), the rest of the range reads as zeros; the
+    /// size stays. length 1..SGZ_ALLOCATE_MAX. The caller holds the lock word.
+    /// </summary>
+    public const int OpPunch = 18;
+
+    /// <summary>
     /// Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
     /// (1 &lt;&lt; opcode) is set for each. Every other reply carries ino 0.
     /// </summary>
@@ -288,6 +305,24 @@ public static class SgzAbi
     /// change needs no write permission. Any other bit is refused with EINVAL.
     /// </summary>
     public const uint ReqSetattrFile = 0x1;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_SETATTR (2.2): an access-time update (the
+    /// kernel's touch_atime, by the mount's relatime or strictatime rule):
+    /// valid is exactly SGZ_ATTR_ATIME with atime_ns SGZ_TIME_NOW; read
+    /// permission is enough, ctime stays, and atime becomes the host's clock
+    /// (never at or before the file's mtime and ctime, whatever clock wrote them).
+    /// </summary>
+    public const uint ReqSetattrAccess = 0x2;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_CREATE (2.2): an O_TMPFILE in directory ino:
+    /// no name (name_len 0), made with nlink 0 as an orphan with
+    /// SGZ_INODE_TMPFILE, which the host keeps for the caller until its open
+    /// table names it (or SGZ_TMPFILE_HOLD_MS pass) and then as any orphan.
+    /// </summary>
+    public const uint ReqTmpfile = 0x1;
+    public const int TmpfileHoldMs = 10000;
 
     /// <summary>
     /// sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups
