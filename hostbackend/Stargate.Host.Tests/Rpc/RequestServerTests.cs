@@ -53,19 +53,36 @@ public class RequestServerTests
     }
 
     [Fact]
-    public void Mknod_MakesFifosAndSockets_ButRefusesDevices()
+    public void Mknod_MakesFifosSocketsAndRootsDeviceNodes_WithTheirDeviceNumbers()
     {
         using var bench = new RpcBench();
         var guest = bench.Guest(1);
         var dir = bench.SharedDirectory("d");
         Assert.Equal(0u, bench.Call(guest, Req.Make(SgzAbi.OpMknod, dir, "fifo", SgzAbi.SIfifo | 0x1a4)).Status);
         Assert.Equal(0u, bench.Call(guest, Req.Make(SgzAbi.OpMknod, dir, "sock", SgzAbi.SIfsock | 0x1a4)).Status);
-        Assert.Equal((uint)Errno.EINVAL, bench.Call(guest, Req.Make(SgzAbi.OpMknod, dir, "chr", SgzAbi.SIfchr | 0x1a4)).Status);
+
+        // Device nodes: uid 0 only (the guest kernel asked for CAP_MKNOD), rdev as new_encode_dev gives it.
+        var chr = Req.Make(SgzAbi.OpMknod, dir, "chr", SgzAbi.SIfchr | 0x1a4);
+        chr.Rdev = (1 << 8) | 3;
+        Assert.Equal((uint)Errno.EPERM, bench.Call(guest, chr).Status);
+        var rootChr = Req.Make(SgzAbi.OpMknod, dir, "chr", SgzAbi.SIfchr | 0x1a4, uid: 0, gid: 0);
+        rootChr.Rdev = (1 << 8) | 3;
+        Assert.Equal(0u, bench.Call(guest, rootChr).Status);
+        var blk = Req.Make(SgzAbi.OpMknod, dir, "blk", SgzAbi.SIfblk | 0x180, uid: 0, gid: 0);
+        blk.Rdev = 8 << 8;
+        Assert.Equal(0u, bench.Call(guest, blk).Status);
+        Assert.Equal((1UL << 8) | 3, bench.Zone.Names.Stat("/d/chr").Rdev);
+        Assert.Equal(SgzAbi.SIfblk, bench.Zone.Names.Stat("/d/blk").Mode & SgzAbi.SIfmt);
+
+        // A fifo with a device number, and a device number wider than dev_t: malformed.
         var withRdev = Req.Make(SgzAbi.OpMknod, dir, "fifo2", SgzAbi.SIfifo | 0x1a4);
         withRdev.Rdev = 5;
         Assert.Equal((uint)Errno.EINVAL, bench.Call(guest, withRdev).Status);
-        Assert.Equal(SgzAbi.SIfifo, bench.Zone.Names.Stat("/d/fifo").Mode & SgzAbi.SIfmt);
-        Assert.Equal(2, bench.Zone.Names.ReadDirectory("/d").Count);
+        var wide = Req.Make(SgzAbi.OpMknod, dir, "wide", SgzAbi.SIfchr | 0x1a4, uid: 0, gid: 0);
+        wide.Rdev = 1UL << 32;
+        Assert.Equal((uint)Errno.EINVAL, bench.Call(guest, wide).Status);
+        Assert.Equal((uint)Errno.EINVAL, bench.Call(guest, Req.Make(SgzAbi.OpMknod, dir, "dir", SgzAbi.SIfdir | 0x1a4, uid: 0, gid: 0)).Status);
+        Assert.Equal(4, bench.Zone.Names.ReadDirectory("/d").Count);
     }
 
     [Fact]

@@ -63,6 +63,28 @@ public sealed class AllocateAndResizeTests : IDisposable
     }
 
     [Fact]
+    public void Allocate_FarPastTheZonesSize_TakesOnlyThePageWritten_AndMapsIt()
+    {
+        // A 128 MiB zone; one byte at 64 GiB + 1 (a sparse file larger than the zone).
+        var f = _rz.File(_rz.Root, "sparse");
+        ulong at = (64UL << 30) + 1;
+        ulong end = Z.Files.Allocate(Caller.Host, f, at, 1);
+        Assert.Equal((64UL << 30) + Page, end);
+        var extent = Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), at);
+        Assert.False(extent.IsHole);
+        Assert.True(Z.PageTables.Map(f.Ino, Z.Inodes.Load(f.Ino), at + Page).IsHole);
+        // The data page and three page-table nodes (depth 3 reaches 512 GiB).
+        Assert.Equal(4UL, Z.Names.StatInode(f.Ino).Pages);
+
+        // A fill that covers half a chunk or more, or follows data, takes the whole chunk (one PMD leaf).
+        ulong chunk = 2UL << 20;
+        Z.Files.Allocate(Caller.Host, f, 100 * chunk, chunk / 2);
+        Z.Files.Allocate(Caller.Host, f, 101 * chunk, Page);
+        // Two chunks and the new PMD-level node that maps them (the first GiB's).
+        Assert.Equal(5UL + (2 * SgzAbi.PagesPerChunk), Z.Names.StatInode(f.Ino).Pages);
+    }
+
+    [Fact]
     public void Allocate_RefusesBadLengthsNonFilesAndCallersWithoutWritePermission()
     {
         var f = _rz.File(_rz.Root, "f");

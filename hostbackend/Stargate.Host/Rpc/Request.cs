@@ -43,7 +43,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry)
     {
-        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpAck
+        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpAck or SgzAbi.OpPunch
             ? (int)raw.Opcode
             : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
         if ((raw.Flags & SgzAbi.ReqCaller) == 0)
@@ -56,11 +56,14 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         var node = new NodeRef(raw.Ino, raw.Generation);
         return opcode switch
         {
-            SgzAbi.OpCreate => request.Making(raw, geometry, SgzAbi.SIfreg),
+            SgzAbi.OpCreate => flags switch
+            {
+                0 => request.Making(raw, geometry, SgzAbi.SIfreg),
+                SgzAbi.ReqTmpfile => request.MakingTmpfile(raw, geometry),
+                _ => throw new BadRequestException(SgzAbi.StatusEinval, $"create flags 0x{flags:x} have unknown bits"),
+            },
             SgzAbi.OpMkdir => request.Making(raw, geometry, SgzAbi.SIfdir),
-            SgzAbi.OpMknod => raw.Rdev == 0
-                ? request.Making(raw, geometry, SgzAbi.SIfifo, SgzAbi.SIfsock)
-                : throw new BadRequestException(SgzAbi.StatusEinval, "mknod makes fifos and sockets only (rdev must be 0)"),
+            SgzAbi.OpMknod => request.MakingNode(raw, geometry),
             SgzAbi.OpSymlink => request with
             {
                 Node = Inode(OwnedByCaller(raw, node), geometry),
@@ -84,7 +87,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 Flags = RenameFlags(flags),
             },
             SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw, flags) },
-            SgzAbi.OpAllocate => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
+            SgzAbi.OpAllocate or SgzAbi.OpPunch => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
             SgzAbi.OpAck => raw.Ino == 0 ? request with { Offset = raw.Offset } : throw new BadRequestException(SgzAbi.StatusEinval, $"ack names inode {raw.Ino}"),
@@ -101,6 +104,45 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         }
 
         return this with { Node = Inode(OwnedByCaller(raw, new NodeRef(raw.Ino, raw.Generation)), geometry), Name = EntryName(raw, 0), Mode = raw.Mode };
+    }
+
+    /// <summary>
+    /// MKNOD: a fifo or socket (rdev 0), or a character or block device (any rdev that fits
+    /// the kernel's 32-bit dev_t: 12 bits of major, 20 of minor), which only uid 0 may make
+    /// (the guest's kernel asked for CAP_MKNOD; a guest whose export squashes root has no
+    /// uid 0). Opening a device node is each reader's nodev mount's business.
+    /// </summary>
+    private Request MakingNode(in SgzRequest raw, ZoneGeometry geometry)
+    {
+        var made = Making(raw, geometry, SgzAbi.SIfifo, SgzAbi.SIfsock, SgzAbi.SIfchr, SgzAbi.SIfblk);
+        bool device = (raw.Mode & SgzAbi.SIfmt) is SgzAbi.SIfchr or SgzAbi.SIfblk;
+        if (!device && raw.Rdev != 0)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"a fifo or socket has no device number (rdev {raw.Rdev})");
+        }
+
+        if (raw.Rdev > uint.MaxValue)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"device number 0x{raw.Rdev:x} does not fit 32 bits");
+        }
+
+        if (device && Caller.Uid != 0)
+        {
+            throw new BadRequestException(SgzAbi.StatusEperm, $"uid {Caller.Uid} may not make device nodes");
+        }
+
+        return made with { Offset = raw.Rdev };
+    }
+
+    /// <summary>CREATE with SGZ_REQ_TMPFILE: an O_TMPFILE in the directory, a regular file with no name (name_len 0).</summary>
+    private Request MakingTmpfile(in SgzRequest raw, ZoneGeometry geometry)
+    {
+        if ((raw.Mode & SgzAbi.SIfmt) != SgzAbi.SIfreg || (raw.Mode & ~(SgzAbi.SIfmt | Permissions)) != 0 || raw.NameLen != 0)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"an O_TMPFILE is a regular file with no name (mode 0{Convert.ToString(raw.Mode, 8)}, name of {raw.NameLen} bytes)");
+        }
+
+        return this with { Node = Inode(OwnedByCaller(raw, new NodeRef(raw.Ino, raw.Generation)), geometry), Mode = raw.Mode, Flags = SgzAbi.ReqTmpfile };
     }
 
     /// <summary>A new inode is the caller's: owner fields that name anyone else make a malformed request. Returns <paramref name="dir"/>.</summary>
@@ -220,7 +262,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     private static unsafe Caller CallerOf(in SgzRequest raw, int opcode, int slot)
     {
-        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate)))
+        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate or SgzAbi.OpPunch)))
         {
             throw new BadRequestException(SgzAbi.StatusEinval, $"{raw.Ngroups} groups (0..{SgzAbi.ReqGroupsMax}, and only with setattr and allocate)");
         }
@@ -240,9 +282,14 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     private static AttributeChange AttributeChangeOf(in SgzRequest raw, uint flags)
     {
-        if ((flags & ~SgzAbi.ReqSetattrFile) != 0)
+        if ((flags & ~(SgzAbi.ReqSetattrFile | SgzAbi.ReqSetattrAccess)) != 0)
         {
             throw new BadRequestException(SgzAbi.StatusEinval, $"setattr flags 0x{flags:x} have unknown bits");
+        }
+
+        if ((flags & SgzAbi.ReqSetattrAccess) != 0 && (raw.Valid != SgzAbi.AttrAtime || raw.AtimeNs != SgzAbi.TimeNow))
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"an access-time update sets atime to now and nothing else (valid 0x{raw.Valid:x})");
         }
 
         if ((raw.Valid & ~SgzAbi.AttrKnown) != 0)
@@ -264,6 +311,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         return new AttributeChange(raw.Valid, raw.Mode & Permissions, raw.Uid, raw.Gid, raw.Offset, raw.AtimeNs, raw.MtimeNs)
         {
             ViaOpenFile = (flags & SgzAbi.ReqSetattrFile) != 0,
+            Access = (flags & SgzAbi.ReqSetattrAccess) != 0,
         };
     }
 

@@ -327,8 +327,10 @@ public sealed class RequestServer
         var c = r.Caller;
         switch (r.Opcode)
         {
+            case SgzAbi.OpCreate when r.Flags == SgzAbi.ReqTmpfile:
+                return Made(r, _zone.Names.MakeTmpfile(c, r.Node, r.Mode));
             case SgzAbi.OpCreate or SgzAbi.OpMkdir or SgzAbi.OpMknod or SgzAbi.OpSymlink:
-                return Made(r, _zone.Names.MakeNode(c, r.Node, r.Name, r.Mode, r.Name2));
+                return Made(r, _zone.Names.MakeNode(c, r.Node, r.Name, r.Mode, r.Name2, rdev: r.Offset));
             case SgzAbi.OpLink:
                 return Made(r, _zone.Names.Link(c, r.Node, r.Name, r.Node2));
             case SgzAbi.OpUnlink:
@@ -344,12 +346,16 @@ public sealed class RequestServer
                 return new Outcome(r.Opcode, 0, default, _zone.Files.SetAttributes(c, r.Node, r.Attributes), null);
             case SgzAbi.OpAllocate:
                 return new Outcome(r.Opcode, 0, default, _zone.Files.Allocate(c, r.Node, r.Offset, r.Length), null);
+            case SgzAbi.OpPunch:
+                _zone.Files.Punch(c, r.Node, r.Offset, r.Length);
+                break;
             case SgzAbi.OpLock:
                 var refused = _zone.Locks.SetLock(r.Holder, r.Node, r.Range);
                 return new Outcome(r.Opcode, refused is null ? 0 : SgzAbi.StatusEagain, r.Node, 0, refused) { Wait = refused is not null && r.Wait };
             case SgzAbi.OpGetlk:
                 return new Outcome(r.Opcode, 0, r.Node, 0, _zone.Locks.TestLock(r.Holder, r.Node, r.Range));
             case SgzAbi.OpRelease:
+                _zone.Orphans.Unhold(r.Node.Ino, c.Slot);
                 _zone.Orphans.FreeUnheld();
                 break;
             case SgzAbi.OpAck:

@@ -13,6 +13,9 @@ public readonly record struct AttributeChange(uint Valid, uint Mode, uint Uid, u
 {
     public bool ViaOpenFile { get; init; }
 
+    /// <summary>An access-time update (SGZ_REQ_SETATTR_ACCESS: a read's relatime), which a reader may make and which leaves ctime.</summary>
+    public bool Access { get; init; }
+
     private bool Has(uint bit) => (Valid & bit) != 0;
 
     /// <summary>
@@ -26,6 +29,12 @@ public readonly record struct AttributeChange(uint Valid, uint Mode, uint Uid, u
     public void Check(Caller c, ulong ino, in SgzInode inode)
     {
         string what = $"setattr of inode {ino}";
+        if (Access)
+        {
+            Permissions.RequireMay(c, ino, inode, Permissions.MayRead, $"access time of inode {ino}");
+            return;
+        }
+
         bool owner = Permissions.IsOwner(c, inode);
         if (Has(SgzAbi.AttrMode) && !owner)
         {

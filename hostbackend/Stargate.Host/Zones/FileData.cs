@@ -152,7 +152,7 @@ public sealed class FileData
             _writer.Change(() =>
             {
                 ulong to = Math.Min(end, from + SgzAbi.AllocateMax);
-                _tables.Populate(ino, from, to, slot, chunk => chunk > 0 || large);
+                _tables.Populate(ino, from, to, slot, ChunkLeaves(ino, from, to, large));
                 RaiseAllocEnd(ino, to);
             });
         }
@@ -376,6 +376,17 @@ public sealed class FileData
             }
 
             change.Check(c, node.Ino, inode);
+            if (change.Access)
+            {
+                // A read's atime: no fold and no lock word (size and mtime stay as they are), no ctime.
+                ulong atime = Math.Max(ZoneClock.NowNs(), _inodes.ChangeTime(node.Ino));
+                return _writer.Change(() =>
+                {
+                    ref var w = ref _inodes.ForWrite(node.Ino);
+                    w.AtimeNs = Math.Max(atime, w.MtimeNs + 1);
+                    return w.Size;
+                });
+            }
 
             // A change of size or times folds the hint first, holding the lock word (a guest that
             // truncates holds it already and asks; anyone else's hold defers the request).
@@ -429,7 +440,7 @@ public sealed class FileData
     private ulong Apply(Caller c, NodeRef node, AttributeChange change)
     {
         bool has(uint bit) => (change.Valid & bit) != 0;
-        ulong now = ZoneClock.NowNs();
+        ulong now = _inodes.ChangeTime(node.Ino);
         if (has(SgzAbi.AttrSize))
         {
             Resize(node.Ino, change.Size);
@@ -467,33 +478,110 @@ public sealed class FileData
     /// </summary>
     public ulong Allocate(Caller c, NodeRef file, ulong offset, ulong length)
     {
-        if (length == 0 || length > SgzAbi.AllocateMax)
-        {
-            throw new ZoneException(ZoneError.InvalidArgument, $"allocate in inode {file.Ino}: length {length} is not 1..{SgzAbi.AllocateMax}");
-        }
-
-        if (offset > MaxFileSize || length > MaxFileSize - offset)
-        {
-            throw new ZoneException(ZoneError.FileTooLarge, $"allocate in inode {file.Ino}: {offset}+{length} passes the largest file size, {Units.Bytes(MaxFileSize)}");
-        }
-
+        CheckRange("allocate", file, offset, length);
         _peers.Check(c.Slot);
         lock (_gate)
         {
-            var inode = _inodes.LoadNode(file);
-            RequireFile(file.Ino, inode);
-            Permissions.RequireMay(c, file.Ino, inode, Permissions.MayWrite, $"allocate in inode {file.Ino}");
-            ulong end = AllocationEnd(offset + length);
+            RequireWritableFile(c, file, "allocate");
+            ulong want = offset + length;
+            ulong end = AllocationEnd(want);
             bool large = end >= ZoneGeometry.ChunkSize;
+            var leaves = ChunkLeaves(file.Ino, offset, want, large);
+            if (want > ZoneGeometry.ChunkSize && !leaves((want - 1) / ZoneGeometry.ChunkSize))
+            {
+                // An island (a sparse write far from the file's data): its pages only, no chunk ahead.
+                end = Units.RoundUp(want, ZoneGeometry.PageSize);
+            }
+
             // Never the lock word: the asking guest holds it around its write.
             _writer.Change(() =>
             {
-                _tables.Populate(file.Ino, offset, end, c.Slot, chunk => chunk > 0 || large);
+                _tables.Populate(file.Ino, offset, end, c.Slot, leaves);
                 RaiseAllocEnd(file.Ino, end);
             });
             return end;
         }
     }
+
+    /// <summary>A range an ALLOCATE or PUNCH may name: 1..SGZ_ALLOCATE_MAX bytes, inside the largest file.</summary>
+    private static void CheckRange(string op, NodeRef file, ulong offset, ulong length)
+    {
+        if (length == 0 || length > SgzAbi.AllocateMax)
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"{op} in inode {file.Ino}: length {length} is not 1..{SgzAbi.AllocateMax}");
+        }
+
+        if (offset > MaxFileSize || length > MaxFileSize - offset)
+        {
+            throw new ZoneException(ZoneError.FileTooLarge, $"{op} in inode {file.Ino}: {offset}+{length} passes the largest file size, {Units.Bytes(MaxFileSize)}");
+        }
+    }
+
+    /// <summary>The live regular file <paramref name="file"/>, which <paramref name="c"/> may write. The zone's lock is held.</summary>
+    private void RequireWritableFile(Caller c, NodeRef file, string op)
+    {
+        var inode = _inodes.LoadNode(file);
+        RequireFile(file.Ino, inode);
+        Permissions.RequireMay(c, file.Ino, inode, Permissions.MayWrite, $"{op} in inode {file.Ino}");
+    }
+
+    /// <summary>
+    /// fallocate's PUNCH_HOLE: frees the pages wholly inside [<paramref name="offset"/>,
+    /// offset + <paramref name="length"/>) (a 2 MiB leaf only if wholly inside) and zeroes what
+    /// stays allocated of the range once the change commits; the size stays, mtime and ctime
+    /// move. Freed pages go through the grace period as a truncate's do. The asking guest
+    /// holds the inode's lock word, as around a truncate. One change.
+    /// </summary>
+    public void Punch(Caller c, NodeRef file, ulong offset, ulong length)
+    {
+        CheckRange("punch", file, offset, length);
+        _peers.Check(c.Slot);
+        lock (_gate)
+        {
+            RequireWritableFile(c, file, "punch");
+            ulong end = offset + length;
+            _writer.Change(() =>
+            {
+                ulong now = _inodes.ChangeTime(file.Ino);
+                _tables.FreeRange(file.Ino, Units.RoundUp(offset, ZoneGeometry.PageSize), end / ZoneGeometry.PageSize * ZoneGeometry.PageSize);
+                var kept = _inodes.Load(file.Ino);
+                for (ulong pos = offset; pos < end;)
+                {
+                    var extent = _tables.Map(file.Ino, kept, pos);
+                    ulong n = Math.Min(extent.Length, end - pos);
+                    if (!extent.IsHole)
+                    {
+                        _writer.ZeroAfterCommit(new ZoneRegion(extent.ZoneOffset, n));
+                    }
+
+                    pos += n;
+                }
+
+                ref var w = ref _inodes.ForWrite(file.Ino);
+                w.MtimeNs = w.CtimeNs = now;
+            });
+        }
+    }
+
+    /// <summary>
+    /// Which chunks of a fill of [<paramref name="offset"/>, <paramref name="end"/>) get one 2 MiB
+    /// leaf (PMD-mappable) rather than 4 KiB pages: chunk 0 once the file reaches past it
+    /// (<paramref name="large"/>); any other chunk unless it is an island, one the fill enters
+    /// at its start's far side, covers less than half of, and whose previous byte is a hole
+    /// (a sparse write far from the file's data: it gets only the pages written, as tmpfs and
+    /// ext4 give).
+    /// </summary>
+    private Func<ulong, bool> ChunkLeaves(ulong ino, ulong offset, ulong end, bool large) => chunk =>
+    {
+        if (chunk == 0)
+        {
+            return large;
+        }
+
+        ulong start = chunk * ZoneGeometry.ChunkSize;
+        ulong covered = Math.Min(end, start + ZoneGeometry.ChunkSize) - Math.Max(offset, start);
+        return offset < start || covered >= ZoneGeometry.ChunkSize / 2 || !_tables.Map(ino, _inodes.Load(ino), start - 1).IsHole;
+    };
 
     /// <summary>Where an allocation that must reach <paramref name="end"/> stops (see <see cref="Allocate"/>).</summary>
     internal static ulong AllocationEnd(ulong end)

@@ -172,6 +172,13 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
     }
 
     /// <summary>
+    /// The ctime a change to <paramref name="ino"/> gives it: now, or one nanosecond past its
+    /// effective ctime when that is later (a guest's clock ahead of the host's wrote it into
+    /// the hint), so that every change moves ctime. Call it before the change writes the inode.
+    /// </summary>
+    public ulong ChangeTime(ulong ino) => Math.Max(ZoneClock.NowNs(), Effective(ino, Load(ino)).CtimeNs + 1);
+
+    /// <summary>
     /// The host's fold, first in a change and while it holds the inode's lock word until the
     /// change ends (so no guest publishes meanwhile): writes the effective values into the
     /// inode, and once the change has committed (never if it is undone, or the host dies in

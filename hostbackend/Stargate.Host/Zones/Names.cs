@@ -173,20 +173,39 @@ public sealed class Names
         };
     }
 
-    /// <summary>Makes a regular file, directory, fifo, socket or symbolic link (its target is its data) named <paramref name="name"/> in <paramref name="dir"/>.</summary>
-    public NodeRef MakeNode(Caller c, NodeRef dir, ReadOnlySpan<byte> name, uint mode, ReadOnlySpan<byte> target)
+    /// <summary>
+    /// Makes a regular file, directory, fifo, socket, device node (<paramref name="rdev"/>: its
+    /// device number, as the kernel's new_encode_dev) or symbolic link (its target is its data)
+    /// named <paramref name="name"/> in <paramref name="dir"/>.
+    /// </summary>
+    public NodeRef MakeNode(Caller c, NodeRef dir, ReadOnlySpan<byte> name, uint mode, ReadOnlySpan<byte> target, ulong rdev = 0)
     {
         byte[] n = Directories.CheckName(name);
         _peers.Check(c.Slot);
         lock (_gate)
         {
             LoadDirectory(dir);
-            ulong ino = _rules.Make(c, dir.Ino, n, mode, target, c.Uid, c.Gid, Describe(dir.Ino, n));
+            ulong ino = _rules.Make(c, dir.Ino, n, mode, target, c.Uid, c.Gid, Describe(dir.Ino, n), rdev);
             return new NodeRef(ino, _inodes.Load(ino).Generation);
         }
     }
 
-    /// <summary>Gives <paramref name="target"/> (not a directory, not an orphan) one more name.</summary>
+    /// <summary>
+    /// O_TMPFILE: a regular file in <paramref name="dir"/>'s zone with no name (nlink 0, an
+    /// orphan kept for the caller, see <see cref="Orphans.MadeTmpfile"/>) that a link may name.
+    /// </summary>
+    public NodeRef MakeTmpfile(Caller c, NodeRef dir, uint mode)
+    {
+        _peers.Check(c.Slot);
+        lock (_gate)
+        {
+            LoadDirectory(dir);
+            ulong ino = _rules.MakeTmpfile(c, dir.Ino, mode, Describe(dir.Ino, "(O_TMPFILE)"u8.ToArray()));
+            return new NodeRef(ino, _inodes.Load(ino).Generation);
+        }
+    }
+
+    /// <summary>Gives <paramref name="target"/> (not a directory, not an orphan unless an O_TMPFILE's) one more name.</summary>
     public NodeRef Link(Caller c, NodeRef dir, ReadOnlySpan<byte> name, NodeRef target)
     {
         byte[] n = Directories.CheckName(name);

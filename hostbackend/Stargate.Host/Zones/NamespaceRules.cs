@@ -22,7 +22,8 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
             throw new ZoneException(ZoneError.NotPermitted, $"{what}: inode {ino} is a directory; directories cannot be hard-linked");
         }
 
-        if (t.Nlink == 0)
+        bool tmpfile = (t.Flags & SgzAbi.InodeTmpfile) != 0;
+        if (t.Nlink == 0 && !tmpfile)
         {
             throw new ZoneException(ZoneError.NotFound, $"{what}: inode {ino} has been unlinked");
         }
@@ -37,9 +38,33 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
         writer.Change(() =>
         {
             dirs.AddEntry(dir, name, ino, InodeTable.TypeOf(t.Mode), c.Slot);
+            ulong ctime = inodes.ChangeTime(ino);
             ref var w = ref inodes.ForWrite(ino);
             w.Nlink++;
-            w.CtimeNs = ZoneClock.NowNs();
+            w.CtimeNs = ctime;
+            if (tmpfile)
+            {
+                // An O_TMPFILE's first name: a file like any other from now on.
+                w.Flags &= ~(SgzAbi.InodeOrphan | SgzAbi.InodeTmpfile);
+                orphans.Named(ino);
+            }
+        });
+    }
+
+    /// <summary>An O_TMPFILE for <paramref name="c"/> in <paramref name="dir"/> (whose write and search permission it needs, and whose set-group-id it follows). Returns its inode.</summary>
+    public ulong MakeTmpfile(Caller c, ulong dir, uint mode, string what)
+    {
+        var d = inodes.LoadLive(dir);
+        Permissions.RequireMay(c, dir, d, Permissions.MayWrite | Permissions.MayExec, what);
+        uint gid = (d.Mode & Permissions.SetGid) != 0 ? d.Gid : c.Gid;
+        return writer.Change(() =>
+        {
+            ulong ino = inodes.Allocate(SgzAbi.SIfreg | (mode & Permissions.PermissionBits), c.Uid, gid, 0);
+            ref var w = ref inodes.ForWrite(ino);
+            w.Nlink = 0;
+            w.Flags = SgzAbi.InodeOrphan | SgzAbi.InodeTmpfile;
+            orphans.MadeTmpfile(ino, c.Slot);
+            return ino;
         });
     }
 
@@ -83,12 +108,17 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
     }
 
     /// <summary>The one way a name and its new inode are made; <paramref name="uid"/>/<paramref name="gid"/> own it unless the directory is set-group-id.</summary>
-    public ulong Make(Caller c, ulong dir, byte[] name, uint mode, ReadOnlySpan<byte> target, uint uid, uint gid, string what)
+    public ulong Make(Caller c, ulong dir, byte[] name, uint mode, ReadOnlySpan<byte> target, uint uid, uint gid, string what, ulong rdev = 0)
     {
         uint type = mode & SgzAbi.SIfmt;
-        if (type is not (SgzAbi.SIfreg or SgzAbi.SIfdir or SgzAbi.SIfifo or SgzAbi.SIfsock or SgzAbi.SIflnk))
+        if (type is not (SgzAbi.SIfreg or SgzAbi.SIfdir or SgzAbi.SIfifo or SgzAbi.SIfsock or SgzAbi.SIflnk or SgzAbi.SIfchr or SgzAbi.SIfblk))
         {
             throw new ZoneException(ZoneError.InvalidArgument, $"{what}: type 0{Convert.ToString(type, 8)} cannot be made here");
+        }
+
+        if (rdev != 0 && type is not (SgzAbi.SIfchr or SgzAbi.SIfblk))
+        {
+            throw new ZoneException(ZoneError.InvalidArgument, $"{what}: only a device node has a device number");
         }
 
         if (type == SgzAbi.SIflnk && (target.Length == 0 || target.Length > SgzAbi.SymlinkMax))
@@ -123,6 +153,7 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
         {
             ulong ino = inodes.Allocate(type | bits, uid, gid, isDir ? dir : 0);
             inodes.ForWrite(ino).Nlink = isDir ? 2u : 1u;
+            inodes.ForWrite(ino).Rdev = rdev;
             if (text.Length > 0)
             {
                 WriteLinkTarget(ino, text, c.Slot);
@@ -274,7 +305,7 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
             {
                 dirs.RetargetEntry(srcDir, src, other, dst!.Value.Entry.Type);
                 dirs.RetargetEntry(dstDir, dst.Value, ino, src.Entry.Type);
-                inodes.ForWrite(other).CtimeNs = now;
+                inodes.ForWrite(other).CtimeNs = Math.Max(now, inodes.ChangeTime(other));
                 if (otherIsDir && srcDir != dstDir)
                 {
                     Reparent(other, dstDir, srcDir);
@@ -305,7 +336,7 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
                 dirs.RemoveEntry(srcDir, again);
             }
 
-            inodes.ForWrite(ino).CtimeNs = now;
+            inodes.ForWrite(ino).CtimeNs = Math.Max(now, inodes.ChangeTime(ino));
             if (isDir && srcDir != dstDir)
             {
                 Reparent(ino, srcDir, dstDir);
@@ -324,9 +355,10 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
     /// <summary>One fewer name for a non-directory; at zero the orphan rule decides (<see cref="Orphans"/>). Inside a change.</summary>
     private void DropLink(ulong ino)
     {
+        ulong ctime = inodes.ChangeTime(ino);
         ref var inode = ref inodes.ForWrite(ino);
         inode.Nlink--;
-        inode.CtimeNs = ZoneClock.NowNs();
+        inode.CtimeNs = ctime;
         if (inode.Nlink == 0)
         {
             orphans.LastNameGone(ino, ref inode);

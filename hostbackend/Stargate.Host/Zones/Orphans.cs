@@ -24,6 +24,12 @@ public sealed class Orphans
     /// </summary>
     private HashSet<ulong>? _hint;
 
+    /// <summary>
+    /// O_TMPFILEs the host keeps for their makers (peer slot, and until when) before the
+    /// maker's open table names them: in the service's memory only, as a restart forgets.
+    /// </summary>
+    private readonly Dictionary<ulong, (int Slot, long Until)> _held = [];
+
     internal Orphans(InodeTable inodes, OpenTables opens, InodeReclaimer reclaimer, ZoneWriter writer, Lock gate)
     {
         _inodes = inodes;
@@ -74,8 +80,16 @@ public sealed class Orphans
 
                 if (_opens.IsOpenAnywhere(ino, inode.Generation))
                 {
+                    _held.Remove(ino);
                     continue;
                 }
+
+                if (_held.TryGetValue(ino, out var held) && Environment.TickCount64 < held.Until)
+                {
+                    continue;
+                }
+
+                _held.Remove(ino);
 
                 _writer.Change(() => _reclaimer.Free(ino));
                 hint.Remove(ino);
@@ -101,6 +115,32 @@ public sealed class Orphans
         else
         {
             _reclaimer.Free(ino);
+        }
+    }
+
+    /// <summary>
+    /// An O_TMPFILE was made for peer <paramref name="slot"/> (inside the change that made it):
+    /// an orphan kept until that peer's open table names it, it sends RELEASE for it, or
+    /// SGZ_TMPFILE_HOLD_MS pass (the maker opens it at once; one that died never will).
+    /// </summary>
+    internal void MadeTmpfile(ulong ino, int slot)
+    {
+        Known().Add(ino);
+        _held[ino] = (slot, Environment.TickCount64 + SgzAbi.TmpfileHoldMs);
+    }
+
+    /// <summary>An O_TMPFILE got its first name (inside the change that gave it).</summary>
+    internal void Named(ulong ino) => _held.Remove(ino);
+
+    /// <summary>Peer <paramref name="slot"/> closed <paramref name="ino"/> for the last time: a hold it had on it ends.</summary>
+    public void Unhold(ulong ino, int slot)
+    {
+        lock (_gate)
+        {
+            if (_held.TryGetValue(ino, out var held) && held.Slot == slot)
+            {
+                _held.Remove(ino);
+            }
         }
     }
 

@@ -168,7 +168,13 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
     /// Frees every page that lies wholly at or past <paramref name="from"/> (a 2 MiB
     /// leaf only if it starts there or later), then shrinks the tree. Inside a change.
     /// </summary>
-    public void FreeFrom(ulong ino, ulong from)
+    public void FreeFrom(ulong ino, ulong from) => FreeRange(ino, from, ulong.MaxValue);
+
+    /// <summary>
+    /// Frees every page that lies wholly inside [<paramref name="from"/>, <paramref name="to"/>)
+    /// (a 2 MiB leaf only if all of it does), then shrinks the tree. Inside a change.
+    /// </summary>
+    public void FreeRange(ulong ino, ulong from, ulong to)
     {
         var inode = inodes.Load(ino);
         if (inode.PtDepth == 0)
@@ -177,7 +183,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         }
 
         ulong root = CheckNode(ino, inode.PtRoot, geometry.InodeOffset(ino));
-        bool empty = FreeNode(new NodeRef(ino, inode.Generation), root, inode.PtDepth, 0, from);
+        bool empty = FreeNode(new NodeRef(ino, inode.Generation), root, inode.PtDepth, 0, from, to);
         if (empty)
         {
             FreeNodePage(ino, root);
@@ -190,7 +196,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
         Collapse(ino);
     }
 
-    private bool FreeNode(NodeRef file, ulong node, int level, ulong nodeBase, ulong from)
+    private bool FreeNode(NodeRef file, ulong node, int level, ulong nodeBase, ulong from, ulong to)
     {
         ulong ino = file.Ino;
         ulong span = LevelSpan(level);
@@ -205,7 +211,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
             }
 
             ulong entryBase = nodeBase + (i * span);
-            bool wholly = entryBase >= from;
+            bool wholly = entryBase >= from && (to == ulong.MaxValue || (entryBase < to && to - entryBase >= span));
             bool leaf = level == 1 || (e & SgzAbi.PteHuge) != 0;
             if (leaf)
             {
@@ -228,14 +234,14 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
                 continue;
             }
 
-            if (entryBase + span <= from)
+            if (entryBase + span <= from || entryBase >= to)
             {
                 empty = false;
                 continue;
             }
 
             ulong child = CheckNode(ino, e & SgzAbi.PteAddrMask, at);
-            if (FreeNode(file, child, level - 1, entryBase, from))
+            if (FreeNode(file, child, level - 1, entryBase, from, to))
             {
                 FreeNodePage(ino, child);
                 writer.U64ForWrite(at) = 0;
