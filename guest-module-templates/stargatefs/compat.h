@@ -144,4 +144,19 @@ static inline void stargatefs_vm_flags_set(struct vm_area_struct *vma, vm_flags_
 #define stargatefs_get_unmapped_area NULL
 #endif
 
+/*
+ * ->update_time: (inode, flags) from 6.6, (inode, struct timespec64 *,
+ * flags) before; the file system's own function takes (inode, flags) and
+ * STARGATEFS_UPDATE_TIME(name, fn) defines the kernel's form around it.
+ */
+#if defined(STARGATEFS_HAVE_UPDATE_TIME_FLAGS)
+#define STARGATEFS_UPDATE_TIME(name, fn) \
+	static int name(struct inode *inode, int flags) { return fn(inode, flags); }
+#elif defined(STARGATEFS_HAVE_UPDATE_TIME_TIMESPEC)
+#define STARGATEFS_UPDATE_TIME(name, fn) \
+	static int name(struct inode *inode, struct timespec64 *time, int flags) { return fn(inode, flags); }
+#else
+#error "stargatefs_config.h: no form of update_time"
+#endif
+
 #endif /* _STARGATEFS_COMPAT_H */

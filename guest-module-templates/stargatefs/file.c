@@ -8,14 +8,16 @@
  *
  * A write holds the inode's zone lock word (so that size and mtime
  * updates of two machines do not interleave) and, where its range has
- * holes, first asks the host to allocate them (ALLOCATE). A store through
- * a mapping cannot ask: a fault over a hole gives SIGBUS.
+ * holes, first asks the host to allocate them (ALLOCATE). A write fault of
+ * a shared mapping over a hole asks the same way, for the page or (a PMD
+ * fault) the whole 2 MiB chunk: SIGBUS only when the zone is full.
  *
  * flock() and fcntl() locks are the host's (LOCK and GETLK requests), and
  * are recorded in the local lock lists too, so that close() and exit()
  * release them through ->lock and ->flock as on any file system.
  */
 #include <linux/dax.h>
+#include <linux/falloc.h>
 #include <linux/huge_mm.h>
 #include <linux/iomap.h>
 #include <linux/mm.h>
@@ -29,26 +31,50 @@
 /* How often a blocked lock asks the host again, doorbell or not. */
 #define STARGATEFS_LOCK_RETRY_MS 10
 
-static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
-				  unsigned int flags, struct iomap *iomap,
-				  struct iomap *srcmap)
+static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end, bool may_invalidate);
+
+/* Where file offset pos lies: ext, from the inode's current page-table root. */
+static int stargatefs_map_file(struct inode *inode, loff_t pos, loff_t length,
+			       struct stargatefs_extent *ext)
 {
-	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
 	struct stargatefs_inode *si = STARGATEFS_I(inode);
-	struct stargatefs_extent ext;
 	u64 pt_root;
 	u8 pt_depth;
-	int err;
 
 	spin_lock(&si->lock);
 	pt_root = si->pt_root;
 	pt_depth = si->pt_depth;
 	spin_unlock(&si->lock);
+	return stargatefs_zone_map(stargatefs_dev(inode->i_sb), inode->i_ino, pt_root, pt_depth,
+				   STARGATEFS_LEAVES_DATA, pos, length, ext);
+}
 
-	err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, STARGATEFS_LEAVES_DATA,
-				  pos, length, &ext);
+static int stargatefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
+				  unsigned int flags, struct iomap *iomap,
+				  struct iomap *srcmap)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_extent ext;
+	int err;
+
+	err = stargatefs_map_file(inode, pos, length, &ext);
 	if (err)
 		return err;
+	/*
+	 * A write fault of a shared mapping over a hole: the host allocates
+	 * the faulting page, or the chunk of a PMD fault (length 2 MiB), and
+	 * the walk is taken again. The invalidate lock is held shared, so the
+	 * revalidation drops no entries (only holes were filled). A write(2)
+	 * allocated its range before it came here.
+	 */
+	if (!ext.mapped && (flags & IOMAP_WRITE) && (flags & IOMAP_FAULT) &&
+	    stargatefs_rpc_ready(dev)) {
+		err = stargatefs_allocate(inode, pos, pos + length, false);
+		if (!err)
+			err = stargatefs_map_file(inode, pos, length, &ext);
+		if (err)
+			return err;
+	}
 	if (!ext.mapped && (flags & IOMAP_WRITE))
 		return -ENOSPC;
 
@@ -86,34 +112,31 @@ static ssize_t stargatefs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (!ret)
 		ret = dax_iomap_rw(iocb, to, &stargatefs_iomap_ops);
 	inode_unlock_shared(inode);
+	/* atime, by the mount's rule (relatime: once after each change, and daily). */
+	file_accessed(iocb->ki_filp);
 	return ret;
 }
 
 /*
  * Makes every page of [pos, end) of a regular file allocated: from its
  * first hole on, ALLOCATE requests of at most SGZ_ALLOCATE_MAX
- * bytes, then a revalidation that picks up the new page table. The zone
- * lock word is held. Returns 0 or a negative errno (nothing written).
+ * bytes, then a revalidation that picks up the new page table
+ * (may_invalidate: see stargatefs_revalidate(); false in a fault). A
+ * write holds the zone lock word; a fault needs none (allocation changes
+ * no size). Returns 0 or a negative errno (nothing written).
  */
-static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
+static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end, bool may_invalidate)
 {
 	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
-	struct stargatefs_inode *si = STARGATEFS_I(inode);
 	struct stargatefs_extent ext;
 	struct sgz_request *req;
 	struct sgz_reply rep;
 	unsigned int tag;
-	u64 pt_root, off, len;
-	u8 pt_depth;
+	u64 off, len;
 	int err;
 
-	spin_lock(&si->lock);
-	pt_root = si->pt_root;
-	pt_depth = si->pt_depth;
-	spin_unlock(&si->lock);
 	for (off = pos; off < end; off += ext.len) {
-		err = stargatefs_zone_map(dev, inode->i_ino, pt_root, pt_depth, STARGATEFS_LEAVES_DATA,
-					  off, end - off, &ext);
+		err = stargatefs_map_file(inode, off, end - off, &ext);
 		if (err)
 			return err;
 		if (!ext.mapped)
@@ -139,7 +162,7 @@ static int stargatefs_allocate(struct inode *inode, u64 pos, u64 end)
 		if (err)
 			return err;
 	}
-	return stargatefs_revalidate(inode, true);
+	return stargatefs_revalidate(inode, may_invalidate);
 }
 
 /*
@@ -211,7 +234,7 @@ static ssize_t stargatefs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto unlock;
 	}
 	if (zone_locked) {
-		ret = stargatefs_allocate(inode, iocb->ki_pos, iocb->ki_pos + iov_iter_count(from));
+		ret = stargatefs_allocate(inode, iocb->ki_pos, iocb->ki_pos + iov_iter_count(from), true);
 		if (ret)
 			goto unlock;
 	}
@@ -293,6 +316,114 @@ static int stargatefs_mmap(struct file *file, struct vm_area_struct *vma)
 static int stargatefs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
 	return file_write_and_wait_range(file, start, end);
+}
+
+/* PUNCH requests for [pos, end), at most SGZ_ALLOCATE_MAX bytes each. */
+static int stargatefs_punch(struct inode *inode, u64 pos, u64 end)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	u64 len;
+	int err;
+
+	for (; pos < end; pos += len) {
+		len = min_t(u64, end - pos, SGZ_ALLOCATE_MAX);
+		req = stargatefs_rpc_begin(dev, SGZ_OP_PUNCH, true, &tag);
+		if (IS_ERR(req))
+			return PTR_ERR(req);
+		req->ino = cpu_to_le64(inode->i_ino);
+		req->generation = cpu_to_le32(inode->i_generation);
+		req->offset = cpu_to_le64(pos);
+		req->length = cpu_to_le64(len);
+		stargatefs_rpc_groups(req, INVALID_GID);
+		err = stargatefs_rpc_call(dev, tag, true, &rep);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * fallocate: the default mode and KEEP_SIZE allocate (ALLOCATE) and, without
+ * KEEP_SIZE, publish the new size as a write does; PUNCH_HOLE frees the
+ * range's pages (PUNCH) with every mapping of the range broken first, as a
+ * truncate does; ZERO_RANGE is a punch, then an allocation (ext4's
+ * semantics: the range reads as zeros and is allocated). Other modes
+ * (COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE) get EOPNOTSUPP, as on tmpfs.
+ */
+static long stargatefs_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	bool hole = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+	u64 end = (u64)offset + (u64)len;
+	long err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (!stargatefs_rpc_ready(dev))
+		return -EROFS;
+	inode_lock(inode);
+	err = stargatefs_ilock(dev, inode->i_ino, true);
+	if (err)
+		goto unlock_inode;
+	err = stargatefs_revalidate(inode, true);
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE))
+		err = inode_newsize_ok(inode, end);
+	if (!err)
+		err = file_modified(file);
+	if (err)
+		goto unlock;
+	if (hole) {
+		filemap_invalidate_lock(inode->i_mapping);
+		err = stargatefs_break_layouts(inode);
+		if (!err) {
+			truncate_pagecache_range(inode, offset, end - 1);
+			err = stargatefs_punch(inode, offset, min_t(u64, end, i_size_read(inode)));
+		}
+		filemap_invalidate_unlock(inode->i_mapping);
+		if (err)
+			goto unlock;
+	}
+	if (!(mode & FALLOC_FL_PUNCH_HOLE))
+		err = stargatefs_allocate(inode, offset, end, true);
+	if (!err && (hole || (!(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))))
+		err = stargatefs_zone_update_file(dev, inode->i_ino, inode->i_generation,
+						  (mode & FALLOC_FL_KEEP_SIZE) ? 0 : end, ktime_get_real_ns());
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode))
+		i_size_write(inode, end);
+unlock:
+	stargatefs_iunlock(dev, inode->i_ino);
+	stargatefs_revalidate(inode, true);
+unlock_inode:
+	inode_unlock(inode);
+	return err;
+}
+
+/*
+ * SEEK_DATA and SEEK_HOLE from the file's page table (allocated pages are
+ * data, holes are holes: a range allocated ahead of the written bytes reads
+ * as zeros and counts as data); every other whence as any file.
+ */
+static loff_t stargatefs_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct inode *inode = file_inode(file);
+	int err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return generic_file_llseek(file, offset, whence);
+	inode_lock_shared(inode);
+	err = stargatefs_revalidate(inode, true);
+	if (err)
+		offset = err;
+	else if (whence == SEEK_DATA)
+		offset = iomap_seek_data(inode, offset, &stargatefs_iomap_ops);
+	else
+		offset = iomap_seek_hole(inode, offset, &stargatefs_iomap_ops);
+	inode_unlock_shared(inode);
+	return offset < 0 ? offset : vfs_setpos(file, offset, inode->i_sb->s_maxbytes);
 }
 
 static int stargatefs_writepages(struct address_space *mapping,
@@ -518,7 +649,7 @@ static int stargatefs_flock(struct file *file, int cmd, struct file_lock *fl)
 const struct file_operations stargatefs_file_ops = {
 	.open = stargatefs_open,
 	.release = stargatefs_release,
-	.llseek = generic_file_llseek,
+	.llseek = stargatefs_llseek,
 	.read_iter = stargatefs_read_iter,
 	.write_iter = stargatefs_write_iter,
 	.mmap = stargatefs_mmap,
@@ -527,4 +658,6 @@ const struct file_operations stargatefs_file_ops = {
 	.lock = stargatefs_lock,
 	.flock = stargatefs_flock,
 	.splice_read = stargatefs_splice_read,
+	.splice_write = iter_file_splice_write,
+	.fallocate = stargatefs_fallocate,
 };

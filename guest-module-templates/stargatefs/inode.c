@@ -73,6 +73,7 @@ static void stargatefs_fill(struct inode *inode, const struct sgz_inode *zi)
 	stargatefs_set_mtime(inode, stargatefs_ts(zi->mtime_ns));
 	stargatefs_set_ctime(inode, stargatefs_ts(zi->ctime_ns));
 	stargatefs_set_atime(inode, stargatefs_ts(zi->atime_ns));
+	si->btime_ns = le64_to_cpu(zi->btime_ns);
 	si->pt_root = le64_to_cpu(zi->pt_root);
 	si->pt_depth = zi->pt_depth;
 	si->host_crc = le32_to_cpu(zi->crc);
@@ -203,13 +204,50 @@ int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
 	/* The zone's mode, setuid bits a nosuid superblock keeps from exec included. */
 	spin_lock(&STARGATEFS_I(inode)->lock);
 	stat->mode |= STARGATEFS_I(inode)->hidden;
+	stat->btime = ns_to_timespec64(min_t(u64, STARGATEFS_I(inode)->btime_ns, KTIME_MAX));
 	spin_unlock(&STARGATEFS_I(inode)->lock);
+	stat->result_mask |= STATX_BTIME;
 	return 0;
 }
+
+/*
+ * The VFS's time updates. Only an access time is sent (touch_atime, which
+ * the mount's relatime or strictatime rule let through): one SETATTR with
+ * SGZ_REQ_SETATTR_ACCESS, which moves atime alone. A write's mtime and
+ * ctime travel with the write (the hint, or the request that made the
+ * change), so those flags are done already. touch_atime ignores failures,
+ * and so does this: a read never fails for its atime.
+ */
+static int stargatefs_update_times(struct inode *inode, int flags)
+{
+	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+
+	if (!(flags & S_ATIME) || !stargatefs_rpc_ready(dev))
+		return 0;
+	req = stargatefs_rpc_begin(dev, SGZ_OP_SETATTR, true, &tag);
+	if (IS_ERR(req))
+		return 0;
+	req->ino = cpu_to_le64(inode->i_ino);
+	req->generation = cpu_to_le32(inode->i_generation);
+	req->flags |= cpu_to_le32(SGZ_REQ_SETATTR_ACCESS);
+	req->valid = cpu_to_le32(SGZ_ATTR_ATIME);
+	req->atime_ns = cpu_to_le64(SGZ_TIME_NOW);
+	req->mtime_ns = cpu_to_le64(SGZ_TIME_NOW);
+	stargatefs_rpc_groups(req, INVALID_GID);
+	if (!stargatefs_rpc_call(dev, tag, true, &rep))
+		stargatefs_revalidate(inode, false);
+	return 0;
+}
+
+STARGATEFS_UPDATE_TIME(stargatefs_update_time, stargatefs_update_times)
 
 const struct inode_operations stargatefs_file_inode_ops = {
 	.getattr = stargatefs_getattr,
 	.setattr = stargatefs_setattr,
+	.update_time = stargatefs_update_time,
 };
 
 /*

@@ -44,13 +44,13 @@ static struct sgz_request *stargatefs_dir_request(struct inode *dir, u32 opcode,
 }
 
 /*
- * Makes name in dir through the host (create, mkdir, mknod, symlink with
- * target, link of old) and instantiates dentry with the inode the reply
- * names, which must be of the type asked for (and, for a directory, have
- * no other name in this guest).
+ * Makes name in dir through the host (create, mkdir, mknod with rdev,
+ * symlink with target, link of old) and instantiates dentry with the inode
+ * the reply names, which must be of the type asked for (and, for a
+ * directory, have no other name in this guest).
  */
 static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
-			   umode_t mode, const char *target, struct inode *old)
+			   umode_t mode, const char *target, struct inode *old, dev_t rdev)
 {
 	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
 	struct sgz_request *req;
@@ -68,6 +68,7 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	req->mode = cpu_to_le32(mode);
+	req->rdev = cpu_to_le64(new_encode_dev(rdev));
 	if (target) {
 		memcpy(req->name2, target, target_len);
 		req->name2_len = cpu_to_le16(target_len);
@@ -100,35 +101,82 @@ static int stargatefs_create(STARGATEFS_IDMAP *idmap, struct inode *dir,
 {
 	/* The zone keeps Linux's permission bits as they are. */
 	static_assert(SGZ_S_IALLUGO == S_IALLUGO);
-	return stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL);
+	return stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL, 0);
 }
 
 static int stargatefs_mkdir(STARGATEFS_IDMAP *idmap, struct inode *dir,
 			    struct dentry *dentry, umode_t mode)
 {
-	return stargatefs_make(dir, dentry, SGZ_OP_MKDIR, S_IFDIR | (mode & S_IALLUGO), NULL, NULL);
+	return stargatefs_make(dir, dentry, SGZ_OP_MKDIR, S_IFDIR | (mode & S_IALLUGO), NULL, NULL, 0);
 }
 
-/* Only fifos and sockets: device nodes in a zone shared across machines are refused. */
+/*
+ * Fifos, sockets and device nodes (the VFS has checked CAP_MKNOD for the
+ * last). A device node made here opens only where a mount allows devices
+ * (dev; nodev is the default, docs/guest-module.md "Mount options").
+ */
 static int stargatefs_mknod(STARGATEFS_IDMAP *idmap, struct inode *dir,
 			    struct dentry *dentry, umode_t mode, dev_t rdev)
 {
-	if ((!S_ISFIFO(mode) && !S_ISSOCK(mode)) || rdev)
-		return -EPERM;
-	return stargatefs_make(dir, dentry, SGZ_OP_MKNOD, mode, NULL, NULL);
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
+		return -EINVAL;
+	if (!S_ISCHR(mode) && !S_ISBLK(mode))
+		rdev = 0;
+	return stargatefs_make(dir, dentry, SGZ_OP_MKNOD, mode, NULL, NULL, rdev);
+}
+
+/*
+ * O_TMPFILE: the host makes a regular file with no name (nlink 0, an orphan
+ * it keeps for this guest until the open below puts it in the open table);
+ * linkat() of the open file names it (SGZ_OP_LINK), unless it was opened
+ * O_EXCL; its last close without a name frees it, as any orphan's.
+ */
+static int stargatefs_tmpfile(STARGATEFS_IDMAP *idmap, struct inode *dir,
+			      struct file *file, umode_t mode)
+{
+	static const struct qstr none = QSTR_INIT("", 0);
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	struct inode *inode;
+	unsigned int tag;
+	int err;
+
+	req = stargatefs_dir_request(dir, SGZ_OP_CREATE, &none, &tag);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->mode = cpu_to_le32(S_IFREG | (mode & S_IALLUGO));
+	req->flags |= cpu_to_le32(SGZ_REQ_TMPFILE);
+	err = stargatefs_rpc_call(dev, tag, true, &rep);
+	stargatefs_refresh(dir);
+	if (err)
+		return err;
+	inode = stargatefs_iget(dir->i_sb, le64_to_cpu(rep.ino), le32_to_cpu(rep.generation), false);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	if (!S_ISREG(inode->i_mode) || inode->i_nlink) {
+		stargatefs_err_ratelimited(dev, "O_TMPFILE answered with inode %lu of mode 0%o and %u links\n",
+					   inode->i_ino, inode->i_mode, inode->i_nlink);
+		iput(inode);
+		return -EIO;
+	}
+	/* d_tmpfile() takes away the one link a new inode has. */
+	set_nlink(inode, 1);
+	d_tmpfile(file, inode);
+	return finish_open_simple(file, 0);
 }
 
 static int stargatefs_symlink(STARGATEFS_IDMAP *idmap, struct inode *dir,
 			      struct dentry *dentry, const char *target)
 {
-	return stargatefs_make(dir, dentry, SGZ_OP_SYMLINK, S_IFLNK | 0777, target, NULL);
+	return stargatefs_make(dir, dentry, SGZ_OP_SYMLINK, S_IFLNK | 0777, target, NULL, 0);
 }
 
 static int stargatefs_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
 {
 	struct inode *old = d_inode(old_dentry);
 
-	return stargatefs_make(dir, dentry, SGZ_OP_LINK, old->i_mode, NULL, old);
+	return stargatefs_make(dir, dentry, SGZ_OP_LINK, old->i_mode, NULL, old, 0);
 }
 
 static int stargatefs_remove(struct inode *dir, struct dentry *dentry, u32 opcode)
@@ -207,7 +255,7 @@ static u64 stargatefs_time_ns(const struct iattr *attr, unsigned int set_flag,
  * mapping of it is gone, so that its DAX entries can be dropped.
  * The invalidate lock is held.
  */
-static int stargatefs_break_layouts(struct inode *inode)
+int stargatefs_break_layouts(struct inode *inode)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_LOCK_TIMEOUT_MS);
 
@@ -285,7 +333,8 @@ int stargatefs_setattr(STARGATEFS_IDMAP *idmap, struct dentry *dentry, struct ia
 		valid |= SGZ_ATTR_MTIME;
 	if (size)
 		valid |= SGZ_ATTR_SIZE;
-	if (!valid)
+	/* Nothing but ctime (a chown to -1:-1): a request with no field, which moves ctime alone. */
+	if (!valid && !(attr->ia_valid & ATTR_CTIME))
 		return stargatefs_revalidate(inode, true);
 
 	if (size) {
@@ -408,6 +457,7 @@ const struct inode_operations stargatefs_dir_inode_ops = {
 	.mkdir = stargatefs_mkdir,
 	.mknod = stargatefs_mknod,
 	.symlink = stargatefs_symlink,
+	.tmpfile = stargatefs_tmpfile,
 	.link = stargatefs_link,
 	.unlink = stargatefs_unlink,
 	.rmdir = stargatefs_rmdir,

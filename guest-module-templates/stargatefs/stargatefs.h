@@ -202,6 +202,7 @@ struct stargatefs_inode {
 	u32 host_crc;			/* crc of the host half at the last load */
 	/* Mode bits of the zone inode kept out of i_mode (nosuid: S_ISUID, S_ISGID). */
 	umode_t hidden;
+	u64 btime_ns;			/* birth time (statx), the zone's */
 	struct stargatefs_snapshot snap;	/* the zone inode, hint not merged */
 };
 
@@ -291,6 +292,7 @@ int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
 struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 			      bool any_generation);
 int stargatefs_revalidate(struct inode *inode, bool may_invalidate);
+int stargatefs_break_layouts(struct inode *inode);
 void stargatefs_invalidate(struct inode *inode);
 
 /* file.c */

@@ -592,7 +592,7 @@ static int stargatefs_map_one(struct stargatefs_device *dev, u64 ino, u64 root,
 	unsigned int level, shift, index;
 	bool leaf_ok;
 
-	if (depth == 0 || pos >= (SGZ_PAGE_SIZE << (9 * (depth - 1))) * SGZ_PT_ENTRIES) {
+	if (depth == 0 || pos >= ((u64)SGZ_PAGE_SIZE << (9 * (depth - 1))) * SGZ_PT_ENTRIES) {
 		/* Past what the table can map: a hole to the end. */
 		ext->mapped = false;
 		ext->len = U64_MAX - pos;
@@ -744,6 +744,14 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 		preempt_enable();
 		return -ESTALE;
 	}
+	/*
+	 * Times never run backwards: readers take the later of the inode's
+	 * times (the host's clock) and the hint's (this guest's), and a guest
+	 * clock behind the host's would otherwise hide the write. One
+	 * nanosecond past the latest time seen marks the change instead.
+	 */
+	now_ns = max3(now_ns, le64_to_cpu(READ_ONCE(live->mtime_ns)) + 1,
+		      le64_to_cpu(READ_ONCE(live->ctime_ns)) + 1);
 	if (le32_to_cpu(READ_ONCE(hint->generation)) != generation) {
 		WRITE_ONCE(hint->generation, cpu_to_le32(generation));
 		size = new_size;
@@ -751,6 +759,8 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	} else {
 		size = max(le64_to_cpu(READ_ONCE(hint->size)), new_size);
 		change = le64_to_cpu(READ_ONCE(hint->change)) + 1;
+		now_ns = max3(now_ns, le64_to_cpu(READ_ONCE(hint->mtime_ns)) + 1,
+			      le64_to_cpu(READ_ONCE(hint->ctime_ns)) + 1);
 	}
 	WRITE_ONCE(hint->size, cpu_to_le64(size));
 	WRITE_ONCE(hint->mtime_ns, cpu_to_le64(now_ns));
