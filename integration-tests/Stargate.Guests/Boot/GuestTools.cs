@@ -20,6 +20,9 @@ public static class GuestTools
     /// <summary>The host path of the built sgbench (one timed file-system workload per run); it runs on the host too, over any directory.</summary>
     public static string Sgbench => Tool("sgbench");
 
+    /// <summary>The host path of the built sgposix (POSIX behaviour case by case, compared with tmpfs); it runs on the host too.</summary>
+    public static string Sgposix => Tool("sgposix");
+
     private static string Tool(string name)
     {
         string path = Path.Combine(LazyOutput.Value, name);

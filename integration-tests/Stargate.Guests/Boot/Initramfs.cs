@@ -95,6 +95,7 @@ public static class Initramfs
             .File("/bin/sgtool", File.ReadAllBytes(GuestTools.Sgtool), permissions: 0x1ED)
             .File("/bin/sgfstest", File.ReadAllBytes(GuestTools.Sgfstest), permissions: 0x1ED)
             .File("/bin/sgbench", File.ReadAllBytes(GuestTools.Sgbench), permissions: 0x1ED)
+            .File("/bin/sgposix", File.ReadAllBytes(GuestTools.Sgposix), permissions: 0x1ED)
             .Finish();
     }
 
