@@ -94,13 +94,9 @@ public sealed class Xattrs
         }
 
         byte[] bytes = value.ToArray();
-        _peers.Check(c.Slot);
         lock (_gate)
         {
-            var inode = _inodes.LoadNode(node);
-            string what = Describe(name, node.Ino);
-            RequireMayWrite(c, index, node.Ino, inode, admin, what);
-            var entries = Entries(node.Ino, inode);
+            var (entries, what) = Writable(c, node, name, index, admin);
             int at = entries.FindIndex(e => e.Index == index && e.Name.AsSpan().SequenceEqual(suffix));
             if (at >= 0 && (flags & SgzAbi.XattrCreate) != 0)
             {
@@ -136,13 +132,9 @@ public sealed class Xattrs
     public void RemoveXattr(Caller c, NodeRef node, ReadOnlySpan<byte> name, bool admin)
     {
         var (index, suffix) = XattrBlock.Split(name);
-        _peers.Check(c.Slot);
         lock (_gate)
         {
-            var inode = _inodes.LoadNode(node);
-            string what = Describe(name, node.Ino);
-            RequireMayWrite(c, index, node.Ino, inode, admin, what);
-            var entries = Entries(node.Ino, inode);
+            var (entries, _) = Writable(c, node, name, index, admin);
             if (entries.RemoveAll(e => e.Index == index && e.Name.AsSpan().SequenceEqual(suffix)) == 0)
             {
                 throw NoData(Encoding.UTF8.GetString(name), node.Ino);
@@ -150,6 +142,16 @@ public sealed class Xattrs
 
             _writer.Change(() => Store(node.Ino, entries, c.Slot));
         }
+    }
+
+    /// <summary>The checks every change makes (peer slot, live inode of that generation, permission); the inode's entries and a description for messages. The zone's lock is held.</summary>
+    private (List<XattrEntry> Entries, string What) Writable(Caller c, NodeRef node, ReadOnlySpan<byte> name, int index, bool admin)
+    {
+        _peers.Check(c.Slot);
+        var inode = _inodes.LoadNode(node);
+        string what = Describe(name, node.Ino);
+        RequireMayWrite(c, index, node.Ino, inode, admin, what);
+        return (Entries(node.Ino, inode), what);
     }
 
     /// <summary>Frees the inode's block, if any; inside a change (the inode's last link went, or fsck repairs it).</summary>
