@@ -210,6 +210,7 @@ int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
 const struct inode_operations stargatefs_file_inode_ops = {
 	.getattr = stargatefs_getattr,
 	.setattr = stargatefs_setattr,
+	.listxattr = stargatefs_listxattr,
 };
 
 /*
