@@ -74,54 +74,70 @@ bad:
 }
 
 /*
- * Copies inode's xattr block into block (SGZ_XATTR_BLOCK_SIZE bytes) under
- * the zone inode's seqcount and checks it: *used is the bytes of entries
- * (0: the inode has none). -ESTALE when the inode is gone, -EIO (and a
- * rate-limited line) when the block is not sound, as every zone read.
+ * A kmalloc'ed copy of inode's xattr block (kfree it), taken under the
+ * zone inode's seqcount and checked whole: *used is the bytes of entries.
+ * NULL when the inode has none, with no allocation and, while the inode is
+ * unchanged, no copy of it (every write asks for security.capability
+ * through file_remove_privs()). An ERR_PTR of -ESTALE when the inode is
+ * gone, of -EIO (and a rate-limited line) when the block is not sound, as
+ * for every zone read.
  */
-static int stargatefs_xattr_load(struct inode *inode, u8 *block, u32 *used)
+static u8 *stargatefs_xattr_read(struct inode *inode, u32 *used)
 {
 	struct stargatefs_device *dev = stargatefs_dev(inode->i_sb);
+	struct stargatefs_inode *si = STARGATEFS_I(inode);
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
-	const struct sgz_xattr_header *hdr = (const void *)block;
+	const struct sgz_xattr_header *hdr;
 	struct stargatefs_xattr_entry e;
 	struct sgz_inode zi;
 	unsigned int tries;
 	const void *src;
 	u32 seq, count, n, pos;
+	u8 *block = NULL;
 	u64 off = 0;
 	bool bad;
 	int err;
 
 	for (tries = 0; tries < 1000; tries++) {
-		err = stargatefs_zone_load_inode(dev, inode->i_ino, &zi, &seq);
+		err = stargatefs_zone_load_cached(dev, inode->i_ino, &si->lock, &si->snap, &zi, &seq);
 		if (err)
-			return err == -ENOENT ? -ESTALE : err;
+			goto fail;
+		err = -ESTALE;
 		if (le32_to_cpu(zi.generation) != inode->i_generation)
-			return -ESTALE;
+			goto fail;
 		off = le64_to_cpu(zi.xattr);
-		*used = 0;
 		if (off) {
 			/* A page of the structure pool: after the fixed regions, inside Z. */
 			if (off < dev->geo.data_offset || off % SGZ_PAGE_SIZE ||
 			    off > dev->geo.zone_size - SGZ_XATTR_BLOCK_SIZE)
 				goto bad;
+			err = -ENOMEM;
+			if (!block)
+				block = kmalloc(SGZ_XATTR_BLOCK_SIZE, GFP_KERNEL);
+			if (!block)
+				goto fail;
+			err = -EIO;
 			src = stargatefs_zone_addr(dev, off, SGZ_XATTR_BLOCK_SIZE);
 			if (!src)
-				return -EIO;
+				goto fail;
 			memcpy(block, src, SGZ_XATTR_BLOCK_SIZE);
 		}
 		if (!stargatefs_zone_inode_moved(dev, inode->i_ino, seq))
 			break;
 		err = stargatefs_zone_yield(deadline, true);
 		if (err)
-			return err;
+			goto fail;
 	}
+	err = -EIO;
 	if (tries == 1000)
-		return -EIO;
-	if (!off)
-		return 0;
+		goto fail;
+	*used = 0;
+	if (!off) {
+		kfree(block);
+		return NULL;
+	}
 
+	hdr = (const void *)block;
 	*used = le16_to_cpu(hdr->used);
 	count = le16_to_cpu(hdr->count);
 	if (le32_to_cpu(hdr->magic) != SGZ_XATTR_MAGIC || le64_to_cpu(hdr->ino) != inode->i_ino ||
@@ -134,29 +150,15 @@ static int stargatefs_xattr_load(struct inode *inode, u8 *block, u32 *used)
 	bad = false;
 	for (n = 0, pos = 0; stargatefs_xattr_next(block, *used, &pos, &e, &bad); n++)
 		;
-	if (bad || n != count)
-		goto bad;
-	return 0;
+	if (!bad && n == count)
+		return block;
 bad:
 	stargatefs_err_ratelimited(dev, "inode %lu: bad xattr block at zone offset 0x%llx\n",
 				   inode->i_ino, off);
-	return -EIO;
-}
-
-/* A kmalloc'ed, checked copy of inode's block (kfree it), or an ERR_PTR. */
-static u8 *stargatefs_xattr_read(struct inode *inode, u32 *used)
-{
-	u8 *block = kmalloc(SGZ_XATTR_BLOCK_SIZE, GFP_KERNEL);
-	int err;
-
-	if (!block)
-		return ERR_PTR(-ENOMEM);
-	err = stargatefs_xattr_load(inode, block, used);
-	if (err) {
-		kfree(block);
-		return ERR_PTR(err);
-	}
-	return block;
+	err = -EIO;
+fail:
+	kfree(block);
+	return ERR_PTR(err == -ENOENT ? -ESTALE : err);
 }
 
 static int stargatefs_xattr_get(const struct xattr_handler *handler, struct dentry *dentry,
@@ -170,8 +172,8 @@ static int stargatefs_xattr_get(const struct xattr_handler *handler, struct dent
 	int err;
 
 	block = stargatefs_xattr_read(inode, &used);
-	if (IS_ERR(block))
-		return PTR_ERR(block);
+	if (IS_ERR_OR_NULL(block))
+		return block ? PTR_ERR(block) : -ENODATA;
 	err = -ENODATA;
 	while (stargatefs_xattr_next(block, used, &pos, &e, &bad)) {
 		if (e.index != handler->flags || e.name_len != len || memcmp(e.name, name, len))
@@ -216,7 +218,8 @@ static int stargatefs_xattr_set(const struct xattr_handler *handler, STARGATEFS_
 	memcpy(req->name2 + plen, name, len);
 	req->name2_len = cpu_to_le16(plen + len);
 	stargatefs_rpc_groups(req, INVALID_GID);
-	if (capable(CAP_SYS_ADMIN))
+	/* Asked only where it counts: capable() marks the task as having used the capability. */
+	if (handler->flags != SGZ_XATTR_USER && capable(CAP_SYS_ADMIN))
 		req->flags |= cpu_to_le32(SGZ_REQ_XATTR_ADMIN);
 	if (value) {
 		req->flags |= cpu_to_le32(SGZ_REQ_PAYLOAD | (flags & (XATTR_CREATE | XATTR_REPLACE)));
@@ -234,7 +237,7 @@ ssize_t stargatefs_listxattr(struct dentry *dentry, char *list, size_t size)
 {
 	struct inode *inode = d_inode(dentry);
 	struct stargatefs_xattr_entry e;
-	bool bad = false, admin = capable(CAP_SYS_ADMIN);
+	bool bad = false;
 	u32 used, pos = 0;
 	ssize_t total = 0;
 	const char *prefix;
@@ -245,7 +248,7 @@ ssize_t stargatefs_listxattr(struct dentry *dentry, char *list, size_t size)
 	if (IS_ERR(block))
 		return PTR_ERR(block);
 	while (stargatefs_xattr_next(block, used, &pos, &e, &bad)) {
-		if (e.index == SGZ_XATTR_TRUSTED && !admin)
+		if (e.index == SGZ_XATTR_TRUSTED && !capable(CAP_SYS_ADMIN))
 			continue;
 		prefix = stargatefs_xattr_prefix(e.index);
 		plen = strlen(prefix);
