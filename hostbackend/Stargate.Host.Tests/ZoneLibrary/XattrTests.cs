@@ -165,6 +165,32 @@ public sealed class XattrTests : IDisposable
     }
 
     [Fact]
+    public void Fsck_FindsABlockTwoInodesName_AndRepairLeavesItToOne()
+    {
+        var f = _rz.File(_rz.Root, "f");
+        var g = _rz.File(_rz.Root, "g");
+        Z.Xattrs.SetXattr("/f", "user.a", N("value"));
+        ulong block = Z.Inodes.Load(f.Ino).Xattr;
+        ulong field = Z.Geometry.InodeOffset(g.Ino) + (ulong)System.Runtime.InteropServices.Marshal.OffsetOf<SgzInode>(nameof(SgzInode.Xattr));
+        string path = _rz.Path;
+        Assert.Empty(_rz.CloseAndCheck().Problems);
+
+        using (var file = File.OpenHandle(path, System.IO.FileMode.Open, FileAccess.ReadWrite))
+        {
+            RandomAccess.Write(file, BitConverter.GetBytes(block), (long)field);
+        }
+
+        var report = ZoneChecker.Check(path, repair: false);
+        Assert.Contains(report.Problems, p => p.Contains($"inode {g.Ino}") && (p.Contains("already used by inode") || p.Contains($"owner {f.Ino}")));
+        ZoneChecker.Check(path, repair: true);
+        report = ZoneChecker.Check(path, repair: false);
+        Assert.True(report.Problems.Count == 0, string.Join('\n', report.Lines()));
+        using var zone = Zone.Open(path, ZoneAccess.ReadOnly);
+        Assert.Equal(N("value"), zone.Xattrs.GetXattr("/f", "user.a"));
+        Assert.Empty(zone.Xattrs.ListXattrs("/g"));
+    }
+
+    [Fact]
     public void SymlinkTargets_Of4095Bytes_AreKept_4096FailWithENAMETOOLONG()
     {
         byte[] longest = Enumerable.Repeat((byte)'t', SgzAbi.SymlinkTargetMax).ToArray();
