@@ -108,6 +108,20 @@ public sealed unsafe class XattrRequestTests
     }
 
     [Fact]
+    public void AReadOnlySocketsGuest_CannotSetOrRemove()
+    {
+        using var bench = new RpcBench();
+        bench.Policies[2] = new ExportPolicy(ReadOnly: true, RootSquash: false);
+        var writer = bench.Guest(1);
+        var reader = bench.Guest(2);
+        var file = bench.CreateFile(writer, "f", bench.SharedDirectory("d"));
+        Assert.Equal(0u, Call(bench, writer, Set(file, "user.a", "v"), "v").Status);
+        Assert.Equal((uint)Errno.EROFS, Call(bench, reader, Set(file, "user.b", "v"), "v").Status);
+        Assert.Equal((uint)Errno.EROFS, bench.Call(reader, Remove(file, "user.a")).Status);
+        Assert.Equal(["user.a"], bench.Zone.Xattrs.ListXattrs("/d/f").Select(e => e.FullName));
+    }
+
+    [Fact]
     public void Symlink_OfTheLongestTarget_GoesThroughThePayload()
     {
         using var bench = new RpcBench();
