@@ -869,6 +869,10 @@ _Static_assert(SGZ_AREA_PAYLOAD + SGZ_RING_SLOTS * SGZ_PAYLOAD_SIZE <= SGZ_AREA_
  * ino2/generation2 are rename's target directory. name is the entry's name;
  * name2 is rename's new name or a symlink's target (or, for setattr and
  * allocate, name holds the caller's groups: SGZ_REQ_GROUPS_MAX).
+ * 2.2: setxattr and removexattr name the inode in ino/generation, carry
+ * the attribute's full name in name2 and the caller's groups in name; with
+ * SGZ_REQ_PAYLOAD, length counts the bytes in the tag's payload buffer (a
+ * symlink's target, a setxattr's value).
  * caller_uid/caller_gid are the caller's fsuid/fsgid (in the guest's
  * initial user namespace), checked against mode bits by the host.
  * uid/gid are the owner: the new inode's (create, mkdir, mknod, symlink:
