@@ -37,6 +37,19 @@
 #error "stargatefs_config.h: no form of the inode operations' idmap argument"
 #endif
 
+/*
+ * The idmap argument of an xattr handler's ->set: struct user_namespace *
+ * until 6.2, struct mnt_idmap * from 6.3 (a probe of its own: the
+ * handler's signature is a separate API from the inode operations').
+ */
+#if defined(STARGATEFS_HAVE_XATTR_SET_MNT_IDMAP)
+#define STARGATEFS_XATTR_IDMAP struct mnt_idmap
+#elif defined(STARGATEFS_HAVE_XATTR_SET_USER_NAMESPACE)
+#define STARGATEFS_XATTR_IDMAP struct user_namespace
+#else
+#error "stargatefs_config.h: no form of the xattr handlers' set"
+#endif
+
 /* The idmap of the mount a file was opened through: file_mnt_idmap() from 6.3. */
 static inline STARGATEFS_IDMAP *stargatefs_file_idmap(struct file *file)
 {

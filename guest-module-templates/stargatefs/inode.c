@@ -247,6 +247,7 @@ STARGATEFS_UPDATE_TIME(stargatefs_update_time, stargatefs_update_times)
 const struct inode_operations stargatefs_file_inode_ops = {
 	.getattr = stargatefs_getattr,
 	.setattr = stargatefs_setattr,
+	.listxattr = stargatefs_listxattr,
 	.update_time = stargatefs_update_time,
 };
 

@@ -62,7 +62,7 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 
 	if (target && !target_len)
 		return -ENOENT;
-	if (target_len > SGZ_SYMLINK_MAX)
+	if (target_len > SGZ_SYMLINK_TARGET_MAX)
 		return -ENAMETOOLONG;
 	req = stargatefs_dir_request(dir, opcode, &dentry->d_name, &tag);
 	if (IS_ERR(req))
@@ -70,8 +70,10 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 	req->mode = cpu_to_le32(mode);
 	req->rdev = cpu_to_le64(new_encode_dev(rdev));
 	if (target) {
-		memcpy(req->name2, target, target_len);
-		req->name2_len = cpu_to_le16(target_len);
+		/* Every target goes in the tag's payload buffer: up to PATH_MAX - 1 bytes. */
+		memcpy(stargatefs_rpc_payload(dev, tag), target, target_len);
+		req->length = cpu_to_le64(target_len);
+		req->flags |= cpu_to_le32(SGZ_REQ_PAYLOAD);
 	}
 	if (old) {
 		req->ino2 = cpu_to_le64(old->i_ino);
@@ -385,7 +387,7 @@ unlock:
 }
 
 /*
- * A symlink's target: size bytes (1..SGZ_SYMLINK_MAX) at the start of its
+ * A symlink's target: size bytes (1..SGZ_SYMLINK_TARGET_MAX, one pool page) at the start of its
  * data, copied under the inode's seqcount and checked to hold no NUL.
  */
 static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inode,
@@ -405,7 +407,7 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 	if (!dentry)
 		return ERR_PTR(-ECHILD);
 	dev = stargatefs_dev(inode->i_sb);
-	buf = kmalloc(SGZ_SYMLINK_MAX + 1, GFP_KERNEL);
+	buf = kmalloc(SGZ_SYMLINK_TARGET_MAX + 1, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
 	err = -EIO;
@@ -422,7 +424,7 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 		}
 		size = le64_to_cpu(zi.size);
 		err = -EIO;
-		if (!size || size > SGZ_SYMLINK_MAX ||
+		if (!size || size > SGZ_SYMLINK_TARGET_MAX ||
 		    stargatefs_zone_map(dev, inode->i_ino, le64_to_cpu(zi.pt_root), zi.pt_depth,
 					STARGATEFS_LEAVES_POOL, 0, size, &ext) || !ext.mapped || ext.len < size)
 			break;
@@ -464,10 +466,12 @@ const struct inode_operations stargatefs_dir_inode_ops = {
 	.rename = stargatefs_rename,
 	.getattr = stargatefs_getattr,
 	.setattr = stargatefs_setattr,
+	.listxattr = stargatefs_listxattr,
 };
 
 const struct inode_operations stargatefs_symlink_inode_ops = {
 	.get_link = stargatefs_get_link,
 	.getattr = stargatefs_getattr,
 	.setattr = stargatefs_setattr,
+	.listxattr = stargatefs_listxattr,
 };

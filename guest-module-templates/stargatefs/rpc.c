@@ -341,6 +341,19 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 }
 
 /*
+ * The payload buffer of a tag begun with stargatefs_rpc_begin(): SGZ_PAYLOAD_SIZE
+ * bytes of the private area that the request of that tag may carry
+ * (SGZ_REQ_PAYLOAD, length bytes). Filled before stargatefs_rpc_call(), whose
+ * release store of seq publishes it with the request; the host copies it
+ * once, and the tag (with its buffer) stays taken until the reply is done.
+ */
+void *stargatefs_rpc_payload(struct stargatefs_device *dev, unsigned int tag)
+{
+	static_assert(SGZ_AREA_RING + SGZ_RING_BYTES <= SGZ_AREA_PAYLOAD);
+	return dev->rpc->area - SGZ_AREA_RING + SGZ_AREA_PAYLOAD + tag * SGZ_PAYLOAD_SIZE;
+}
+
+/*
  * The caller's supplementary groups into name[] of a setattr or allocate
  * request (SGZ_REQ_GROUPS_MAX in stargate_zone.h): the first ones, with
  * want (a chgrp's new group, or INVALID_GID) first when the caller is in

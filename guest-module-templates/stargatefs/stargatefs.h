@@ -267,6 +267,7 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev);
 void stargatefs_rpc_unmount(struct stargatefs_device *dev);
 bool stargatefs_rpc_ready(struct stargatefs_device *dev);
 void stargatefs_rpc_groups(struct sgz_request *req, kgid_t want);
+void *stargatefs_rpc_payload(struct stargatefs_device *dev, unsigned int tag);
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
 					 bool killable, unsigned int *tag);
 int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool killable,
@@ -312,6 +313,9 @@ int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 struct dentry *stargatefs_lookup(struct inode *dir, struct dentry *dentry,
 				 unsigned int flags);
 
+/* xattr.c */
+extern const struct xattr_handler *stargatefs_xattr_handlers[];
+ssize_t stargatefs_listxattr(struct dentry *dentry, char *list, size_t size);
 /* super.c */
 int stargatefs_register(void);
 void stargatefs_unregister(void);

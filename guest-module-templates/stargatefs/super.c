@@ -173,6 +173,7 @@ static int stargatefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_magic = STARGATEFS_MAGIC;
 	sb->s_op = &stargatefs_super_ops;
 	sb->s_d_op = &stargatefs_dentry_ops;
+	sb->s_xattr = stargatefs_xattr_handlers;
 	sb->s_blocksize = SGZ_PAGE_SIZE;
 	sb->s_blocksize_bits = SGZ_PAGE_SHIFT;
 	sb->s_maxbytes = SGZ_FILE_SIZE_MAX;	/* what a full-depth page table indexes */

@@ -68,6 +68,20 @@
  *   sgfstest ftruncate FILE SIZE MODE open FILE O_WRONLY, fchmod it to MODE
  *                                     (octal), ftruncate the open file to SIZE:
  *                                     "size= mode=" (octal) after
+ *   sgfstest xattr set FILE NAME VALUE [create|replace]
+ *                                     lsetxattr(2) NAME to VALUE ("@N": N bytes
+ *                                     'v'), flags XATTR_CREATE or XATTR_REPLACE:
+ *                                     "size=" of the value set
+ *   sgfstest xattr get FILE NAME [SIZE]
+ *                                     lgetxattr(2) with a buffer of SIZE bytes
+ *                                     (65536 if not given; 0 asks the size only):
+ *                                     "size=N value=VALUE" (value when printable)
+ *   sgfstest xattr list FILE [SIZE]   llistxattr(2) likewise: "size=N names=a,b"
+ *   sgfstest xattr remove FILE NAME   lremovexattr(2): "removed=1"
+ *   sgfstest symlink LINK LEN         symlink(2) LINK to a target of LEN bytes
+ *                                     (a repeating "0123456789/"): "len="
+ *   sgfstest readlink LINK            readlink(2) with a PATH_MAX buffer:
+ *                                     "len=N crc=C" (crc32c of the target)
  *
  * Locks: flock (the default) is flock(2) LOCK_EX/LOCK_SH; posix is fcntl(2)
  * F_SETLKW/F_SETLK of the whole file (start 0, length 0), F_WRLCK or F_RDLCK.
@@ -116,6 +130,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1105,6 +1120,114 @@ static int sgfs_chown(const char *path, uint64_t uid, uint64_t gid)
 	return 0;
 }
 
+/* ---- extended attributes and long symlinks ----------------------------- */
+
+static int sgfs_usage(void);
+
+static bool sgfs_printable(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] <= ' ' || p[i] > '~')
+			return false;
+	return true;
+}
+
+static int sgfs_xattr(int argc, char **argv)
+{
+	const char *op = argv[2], *path = argv[3];
+	static char buf[65536];
+	uint64_t size = sizeof(buf);
+	ssize_t n;
+
+	if (!strcmp(op, "set") && (argc == 6 || argc == 7)) {
+		const char *value = argv[5];
+		int flags = 0;
+		size_t len = strlen(value);
+
+		if (argc == 7 && !strcmp(argv[6], "create"))
+			flags = XATTR_CREATE;
+		else if (argc == 7 && !strcmp(argv[6], "replace"))
+			flags = XATTR_REPLACE;
+		else if (argc == 7)
+			return sgfs_usage();
+		if (value[0] == '@') {
+			if (!sgfs_parse_u64(value + 1, &size) || size > sizeof(buf))
+				return sgfs_usage();
+			memset(buf, 'v', size);
+			value = buf;
+			len = size;
+		}
+		if (lsetxattr(path, argv[4], value, len, flags))
+			return sgfs_fail_errno(errno, "lsetxattr", path);
+		printf("size=%zu\n", len);
+		return 0;
+	}
+	if (!strcmp(op, "get") && (argc == 5 || argc == 6)) {
+		if (argc == 6 && (!sgfs_parse_u64(argv[5], &size) || size > sizeof(buf)))
+			return sgfs_usage();
+		n = lgetxattr(path, argv[4], size ? buf : NULL, size);
+		if (n < 0)
+			return sgfs_fail_errno(errno, "lgetxattr", path);
+		if (size && n > 0 && sgfs_printable(buf, (size_t)n))
+			printf("size=%zd value=%.*s\n", n, (int)n, buf);
+		else
+			printf("size=%zd\n", n);
+		return 0;
+	}
+	if (!strcmp(op, "list") && (argc == 4 || argc == 5)) {
+		if (argc == 5 && (!sgfs_parse_u64(argv[4], &size) || size > sizeof(buf)))
+			return sgfs_usage();
+		n = llistxattr(path, size ? buf : NULL, size);
+		if (n < 0)
+			return sgfs_fail_errno(errno, "llistxattr", path);
+		printf("size=%zd", n);
+		if (size) {
+			printf(" names=");
+			for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+				printf("%s%s", i ? "," : "", buf + i);
+		}
+		printf("\n");
+		return 0;
+	}
+	if (!strcmp(op, "remove") && argc == 5) {
+		if (lremovexattr(path, argv[4]))
+			return sgfs_fail_errno(errno, "lremovexattr", path);
+		printf("removed=1\n");
+		return 0;
+	}
+	return sgfs_usage();
+}
+
+static int sgfs_symlink(const char *link, uint64_t len)
+{
+	static const char pattern[] = "0123456789/";
+	char *target = malloc(len + 1);
+
+	if (!target)
+		return sgfs_fail_errno(ENOMEM, "malloc", link);
+	for (uint64_t i = 0; i < len; i++)
+		target[i] = pattern[i % (sizeof(pattern) - 1)];
+	target[len] = 0;
+	if (symlink(target, link)) {
+		free(target);
+		return sgfs_fail_errno(errno, "symlink", link);
+	}
+	free(target);
+	printf("len=%" PRIu64 "\n", len);
+	return 0;
+}
+
+static int sgfs_readlink(const char *link)
+{
+	static char target[4096];
+	ssize_t n = readlink(link, target, sizeof(target));
+
+	if (n < 0)
+		return sgfs_fail_errno(errno, "readlink", link);
+	printf("len=%zd crc=%08x\n", n, ~sgfs_crc_append(0xffffffffu, (const uint8_t *)target, (size_t)n));
+	return 0;
+}
+
 static int sgfs_ftruncate(const char *path, uint64_t size, const char *mode_text)
 {
 	char *end;
@@ -1330,6 +1453,12 @@ static int sgfs_usage(void)
 	      "       sgfstest treesum DIR\n"
 	      "       sgfstest chown FILE UID GID\n"
 	      "       sgfstest ftruncate FILE SIZE MODE\n"
+	      "       sgfstest xattr set FILE NAME VALUE|@LEN [create|replace]\n"
+	      "       sgfstest xattr get FILE NAME [SIZE]\n"
+	      "       sgfstest xattr list FILE [SIZE]\n"
+	      "       sgfstest xattr remove FILE NAME\n"
+	      "       sgfstest symlink LINK LEN\n"
+	      "       sgfstest readlink LINK\n"
 	      "       sgfstest victim DIR SECONDS\n",
 	      stderr);
 	return 2;
@@ -1439,6 +1568,12 @@ int main(int argc, char **argv)
 		ret = sgfs_chown(argv[2], n[0], n[1]);
 	else if (!strcmp(cmd, "ftruncate") && argc == 5 && sgfs_numbers(argv, 3, 1, n))
 		ret = sgfs_ftruncate(argv[2], n[0], argv[4]);
+	else if (!strcmp(cmd, "xattr") && argc >= 4)
+		ret = sgfs_xattr(argc, argv);
+	else if (!strcmp(cmd, "symlink") && argc == 4 && sgfs_numbers(argv, 3, 1, n))
+		ret = sgfs_symlink(argv[2], n[0]);
+	else if (!strcmp(cmd, "readlink") && argc == 3)
+		ret = sgfs_readlink(argv[2]);
 	else if (!strcmp(cmd, "victim") && argc == 4 && sgfs_numbers(argv, 3, 1, n))
 		ret = sgfs_victim(argv[2], n[0]);
 	else

@@ -107,7 +107,12 @@
  * regions, superblock pending_pages, struct sgz_inval_header and
  * struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
  * at once).
- * 2.2: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
+ * 2.2: extended attributes and long symlink targets: sgz_inode.xattr, the
+ * xattr block (struct sgz_xattr_header, struct sgz_xattr_entry,
+ * SGZ_XATTR_*), SGZ_OP_SETXATTR, SGZ_OP_REMOVEXATTR, the payload buffers of
+ * the private area (SGZ_AREA_PAYLOAD, SGZ_PAYLOAD_SIZE, SGZ_REQ_PAYLOAD)
+ * and SGZ_SYMLINK_TARGET_MAX.
+ * 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
  * type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
  * (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
  */
@@ -158,13 +163,18 @@
  * service makes one file per connection, ZONE.area.SLOT, and sends it as the
  * client's shared memory). struct sgz_area at 0, the ring area (the rings
  * region's layout: its request ring and open table; its reply ring is not
- * used, replies are in Z) at SGZ_AREA_RING; the rest reserved.
+ * used, replies are in Z) at SGZ_AREA_RING; (2.2) at SGZ_AREA_PAYLOAD one
+ * payload buffer of SGZ_PAYLOAD_SIZE bytes per ring slot: tag i's at
+ * SGZ_AREA_PAYLOAD + i * SGZ_PAYLOAD_SIZE (see SGZ_REQ_PAYLOAD); the rest
+ * reserved.
  * "SGZAREA2" read as a little-endian 64-bit number.
  */
 #define SGZ_AREA_MAGIC 0x32414552415a4753ULL
 #define SGZ_AREA_SIZE 65536
 #define SGZ_AREA_RING 4096
 #define SGZ_AREA_HEADER_SIZE 64
+#define SGZ_AREA_PAYLOAD 24576
+#define SGZ_PAYLOAD_SIZE 4096
 /* sgz_area.flags: the export policy of the socket the guest came through. */
 #define SGZ_AREA_READONLY 0x1
 #define SGZ_AREA_ROOT_SQUASH 0x2
@@ -360,7 +370,8 @@ _Static_assert(__builtin_offsetof(struct sgz_superblock, free_pages) == SGZ_SUPE
  *
  *   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
  *  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
- *  56 btime_ns  64 rdev  72 entries  80 reserved1[44]  124 crc
+ *  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 reserved1[36]
+ * 124 crc
  * 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
  * 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
  */
@@ -388,7 +399,9 @@ struct sgz_inode {
 	__le64 rdev;
 	/* Directories: live entries. */
 	__le64 entries;
-	__u8 reserved1[44];
+	/* 2.2: zone offset of the inode's xattr block in the structure pool; 0 = none. */
+	__le64 xattr;
+	__u8 reserved1[36];
 	__le32 crc;
 	/* Seqcount over this half: odd while a writer changes it. */
 	__le32 seq;
@@ -625,6 +638,13 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_RING_OPENS 10304
 #define SGZ_OPEN_ENTRIES 380
 #define SGZ_SYMLINK_MAX 768
+/*
+ * 2.2: the longest symlink target (PATH_MAX - 1): a guest sends it in its
+ * payload buffer (SGZ_REQ_PAYLOAD), the host keeps it in one page of the
+ * structure pool. name2 (SGZ_SYMLINK_MAX bytes) still carries a target of a
+ * request without SGZ_REQ_PAYLOAD.
+ */
+#define SGZ_SYMLINK_TARGET_MAX 4095
 
 /* Request opcodes (sgz_request.opcode). */
 #define SGZ_OP_CREATE 1
@@ -643,6 +663,14 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_OP_NOP 14
 /* 2.1: the caller dropped every inode of the invalidation log up to epoch offset. */
 #define SGZ_OP_ACK 15
+/*
+ * 2.2: set (flags SGZ_XATTR_CREATE / SGZ_XATTR_REPLACE) or remove one
+ * extended attribute of inode ino: its full name ("user.x") in name2,
+ * name2_len bytes; setxattr's value in the payload (SGZ_REQ_PAYLOAD,
+ * length bytes, 0 allowed); the caller's groups in name[].
+ */
+#define SGZ_OP_SETXATTR 16
+#define SGZ_OP_REMOVEXATTR 17
 /*
  * 2.2: fallocate's PUNCH_HOLE (and the first half of ZERO_RANGE): the pages
  * wholly inside [offset, offset + length) of file ino are freed (a 2 MiB
@@ -704,6 +732,23 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * the opcode's own flags.
  */
 #define SGZ_REQ_CALLER 0x80000000U
+/*
+ * 2.2: sgz_request.flags of every opcode: the request carries length bytes
+ * (0..SGZ_PAYLOAD_SIZE) in its tag's payload buffer of the private area
+ * (SGZ_AREA_PAYLOAD): a symlink's target, a setxattr's value. The host
+ * copies those bytes once, with the request, before it checks anything,
+ * and never reads the buffer again. Taken out with SGZ_REQ_CALLER.
+ */
+#define SGZ_REQ_PAYLOAD 0x40000000U
+/*
+ * sgz_request.flags of SGZ_OP_SETXATTR and SGZ_OP_REMOVEXATTR: the Linux
+ * XATTR_CREATE and XATTR_REPLACE values (setxattr only, not both), and
+ * SGZ_REQ_XATTR_ADMIN: the caller has CAP_SYS_ADMIN in the guest's initial
+ * user namespace (trusted.* needs it). Any other bit is refused with EINVAL.
+ */
+#define SGZ_XATTR_CREATE 0x1U
+#define SGZ_XATTR_REPLACE 0x2U
+#define SGZ_REQ_XATTR_ADMIN 0x4U
 /*
  * The most supplementary groups a request carries. Requests without an
  * entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
@@ -768,7 +813,9 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_STATUS_ENOLCK 37
 #define SGZ_STATUS_ENOSYS 38
 #define SGZ_STATUS_ENOTEMPTY 39
+#define SGZ_STATUS_ENODATA 61
 #define SGZ_STATUS_EPROTO 71
+#define SGZ_STATUS_EOPNOTSUPP 95
 #define SGZ_STATUS_ESTALE 116
 
 /* Lock types (sgz_request.lock_type, sgz_reply.lock_type). */
@@ -835,6 +882,8 @@ struct sgz_area {
 };
 _Static_assert(sizeof(struct sgz_area) == SGZ_AREA_HEADER_SIZE, "sgz_area size");
 _Static_assert(SGZ_AREA_RING + SGZ_RING_BYTES <= SGZ_AREA_SIZE, "the ring area fits the private area");
+_Static_assert(SGZ_AREA_RING + SGZ_RING_BYTES <= SGZ_AREA_PAYLOAD, "the payload buffers follow the ring area");
+_Static_assert(SGZ_AREA_PAYLOAD + SGZ_RING_SLOTS * SGZ_PAYLOAD_SIZE <= SGZ_AREA_SIZE, "a payload buffer per ring slot fits the private area");
 
 /*
  * A request, SGZ_REQUEST_SIZE bytes, written by a guest (untrusted).
@@ -851,6 +900,10 @@ _Static_assert(SGZ_AREA_RING + SGZ_RING_BYTES <= SGZ_AREA_SIZE, "the ring area f
  * ino2/generation2 are rename's target directory. name is the entry's name;
  * name2 is rename's new name or a symlink's target (or, for setattr and
  * allocate, name holds the caller's groups: SGZ_REQ_GROUPS_MAX).
+ * 2.2: setxattr and removexattr name the inode in ino/generation, carry
+ * the attribute's full name in name2 and the caller's groups in name; with
+ * SGZ_REQ_PAYLOAD, length counts the bytes in the tag's payload buffer (a
+ * symlink's target, a setxattr's value).
  * caller_uid/caller_gid are the caller's fsuid/fsgid (in the guest's
  * initial user namespace), checked against mode bits by the host.
  * uid/gid are the owner: the new inode's (create, mkdir, mknod, symlink:
@@ -982,5 +1035,61 @@ struct sgz_inval_record {
 	__le32 reserved;
 };
 _Static_assert(sizeof(struct sgz_inval_record) == SGZ_INVAL_RECORD_SIZE, "sgz_inval_record size");
+
+/*
+ * An xattr block (2.2): one 4 KiB page of the structure pool that holds all
+ * of one inode's extended attributes, named by sgz_inode.xattr (0 = the
+ * inode has none; a block with no entry is freed). Written by the host only,
+ * inside the journalled change that holds the inode's seqcount; a reader
+ * copies it under that seqcount and checks magic, ino, generation, count,
+ * used and crc before it believes a byte. As ext4 without ea_inode: every
+ * name and value of one inode together fit one block, or the set gives
+ * ENOSPC.
+ *   header:  0 magic  4 crc  8 count  10 used  12 reserved0  16 ino
+ *           24 generation  28 reserved1
+ * Then count entries from byte SGZ_XATTR_HEADER_SIZE, used bytes in all,
+ * each SGZ_XATTR_ENTRY_SIZE bytes (name_index, name_len, value_len) then
+ * name_len bytes of the name after its namespace prefix, then value_len
+ * bytes of value, zero-padded to a multiple of 4; names are unique within
+ * a namespace. The rest of the block is zero. crc covers the bytes from
+ * count to the end of the entries (8 .. SGZ_XATTR_HEADER_SIZE + used), as
+ * a journal record's covers what follows it.
+ */
+/* "XATR" read as a little-endian 32-bit number. */
+#define SGZ_XATTR_MAGIC 0x52544158U
+#define SGZ_XATTR_BLOCK_SIZE 4096
+#define SGZ_XATTR_HEADER_SIZE 32
+#define SGZ_XATTR_ENTRY_SIZE 4
+/* The longest full name ("user." included), Linux XATTR_NAME_MAX. */
+#define SGZ_XATTR_NAME_MAX 255
+/* sgz_xattr_entry.name_index: the namespace, whose prefix the name drops. */
+#define SGZ_XATTR_USER 1
+#define SGZ_XATTR_TRUSTED 2
+#define SGZ_XATTR_SECURITY 3
+
+struct sgz_xattr_header {
+	__le32 magic;
+	__le32 crc;
+	/* Entries, and the bytes they take after the header. */
+	__le16 count;
+	__le16 used;
+	__le32 reserved0;
+	/* The inode that owns the block, and its generation. */
+	__le64 ino;
+	__le32 generation;
+	__le32 reserved1;
+};
+_Static_assert(sizeof(struct sgz_xattr_header) == SGZ_XATTR_HEADER_SIZE, "sgz_xattr_header size");
+_Static_assert(__builtin_offsetof(struct sgz_xattr_header, count) == 8, "the xattr crc covers count onwards");
+_Static_assert(SGZ_XATTR_BLOCK_SIZE == SGZ_PAGE_SIZE, "an xattr block is one pool page");
+
+struct sgz_xattr_entry {
+	/* SGZ_XATTR_USER, SGZ_XATTR_TRUSTED or SGZ_XATTR_SECURITY. */
+	__u8 name_index;
+	/* 1..255 bytes of name after the prefix. */
+	__u8 name_len;
+	__le16 value_len;
+};
+_Static_assert(sizeof(struct sgz_xattr_entry) == SGZ_XATTR_ENTRY_SIZE, "sgz_xattr_entry size");
 
 #endif /* _STARGATE_ZONE_H */

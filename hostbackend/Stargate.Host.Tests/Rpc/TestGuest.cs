@@ -51,6 +51,9 @@ internal sealed unsafe class TestGuest : IDisposable
 
     public ref SgzRequest Request(int tag) => ref *(SgzRequest*)(_area + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize));
 
+    /// <summary>Tag <paramref name="tag"/>'s payload buffer in its private area (SGZ_AREA_PAYLOAD).</summary>
+    public Span<byte> Payload(int tag) => new(_area - SgzAbi.AreaRing + SgzAbi.AreaPayload + ((ulong)tag * SgzAbi.PayloadSize), SgzAbi.PayloadSize);
+
     /// <summary>Its reply slot, in Z: read-only to a guest (the mapping faults on a store).</summary>
     public ref readonly SgzReply ReplyRef(int tag) => ref *(SgzReply*)(_structure + _replies + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize));
 

@@ -87,7 +87,7 @@ public sealed class NamespaceRequestTests : IDisposable
         Assert.Equal((1UL << 8) | 3, Z.Names.StatInode(c.Ino).Rdev);
         Assert.Equal(EINVAL, Errno(() => Z.Names.MakeNode(Caller.Host, _rz.Root, N("p"), SgzAbi.SIfifo | 0x1a4, [], rdev: 5)));
         Assert.Equal(EINVAL, Errno(() => Z.Names.MakeNode(Caller.Host, _rz.Root, N("l"), SgzAbi.SIflnk, [])));
-        Assert.Equal(ENAMETOOLONG, Errno(() => Z.Names.MakeNode(Caller.Host, _rz.Root, N("l"), SgzAbi.SIflnk, new byte[769])));
+        Assert.Equal(ENAMETOOLONG, Errno(() => Z.Names.MakeNode(Caller.Host, _rz.Root, N("l"), SgzAbi.SIflnk, new byte[SgzAbi.SymlinkTargetMax + 1])));
         Assert.Equal(EINVAL, Errno(() => Z.Names.MakeNode(Caller.Host, _rz.Root, N("f"), SgzAbi.SIfreg | 0x1a4, N("t"))));
         var l = Z.Names.MakeNode(Caller.Host, _rz.Root, N("l"), SgzAbi.SIflnk, Enumerable.Repeat((byte)'t', 768).ToArray());
         Assert.Equal(768, Z.Names.ReadLink(l.Ino).Length);

@@ -9,7 +9,7 @@ namespace Stargate.Host.Cli;
 
 /// <summary>
 /// File commands on a zone from the host: ls, stat, cat, put, get, mkdir, rm,
-/// rmdir, mv, truncate. Reading commands open the zone read-only (they work
+/// rmdir, mv, truncate, readlink, xattr. Reading commands open the zone read-only (they work
 /// beside a running writer); changing ones open it for writing, or, when a
 /// running `stargate serve` holds it, are forwarded there and run by this same
 /// code on serve's zone (CliSession.Writing).
@@ -17,7 +17,7 @@ namespace Stargate.Host.Cli;
 internal sealed class FileCommands(CliSession session)
 {
     public IEnumerable<Command> Create() =>
-        [Ls(), Stat(), Cat(), Put(), Get(), Mkdir(), Rm(), Rmdir(), Mv(), Truncate()];
+        [Ls(), Stat(), Cat(), Put(), Get(), Mkdir(), Rm(), Rmdir(), Mv(), Truncate(), Readlink(), Xattr()];
 
     private static Argument<string> ZoneArg() => new("zone") { Description = "Zone file." };
 
@@ -339,6 +339,76 @@ internal sealed class FileCommands(CliSession session)
                 zone.Files.Truncate(RegularFile(zone, r.GetValue(path)!).Ino, bytes);
                 return StargateCli.Ok;
             });
+        }));
+        return command;
+    }
+
+    private Command Readlink()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg();
+        var command = new Command("readlink", "Print a symbolic link's target.") { zoneArg, path };
+        command.SetAction(r => session.Guard(() =>
+        {
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "readlink");
+            session.Out.WriteLine(Printable.Escape(Encoding.UTF8.GetString(zone.Names.ReadLink(zone.Names.Resolve(r.GetValue(path)!)))));
+            return StargateCli.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// `xattr ZONE PATH`: every attribute as name=value; with NAME its value; with NAME VALUE
+    /// sets it (as root: trusted.* too); --remove NAME removes it. Values print as text, escaped.
+    /// </summary>
+    private Command Xattr()
+    {
+        var zoneArg = ZoneArg();
+        var path = PathArg();
+        var name = new Argument<string?>("name") { Description = "Full attribute name, such as user.comment (user., trusted. and security. namespaces).", Arity = ArgumentArity.ZeroOrOne };
+        var value = new Argument<string?>("value") { Description = "New value (set).", Arity = ArgumentArity.ZeroOrOne };
+        var remove = new Option<bool>("--remove", "-x") { Description = "Remove the attribute NAME." };
+        var command = new Command("xattr", "List, read, set or remove a file's extended attributes.") { zoneArg, path, name, value, remove };
+        command.SetAction(r => session.Guard(() =>
+        {
+            string p = r.GetValue(path)!;
+            string? n = r.GetValue(name);
+            string? v = r.GetValue(value);
+            if (r.GetValue(remove) && (n is null || v is not null))
+            {
+                return session.BadUsage("--remove takes a NAME and no VALUE", "xattr");
+            }
+
+            if (v is not null || r.GetValue(remove))
+            {
+                return session.Writing(r.GetValue(zoneArg)!, "xattr", zone =>
+                {
+                    if (v is null)
+                    {
+                        zone.Xattrs.RemoveXattr(p, n!);
+                    }
+                    else
+                    {
+                        zone.Xattrs.SetXattr(p, n!, Encoding.UTF8.GetBytes(v));
+                    }
+
+                    return StargateCli.Ok;
+                });
+            }
+
+            using var zone = ZoneOpener.Open(session.HostPath(r.GetValue(zoneArg)!), ZoneAccess.ReadOnly, "xattr");
+            if (n is not null)
+            {
+                session.Out.WriteLine(Printable.Escape(Encoding.UTF8.GetString(zone.Xattrs.GetXattr(p, n))));
+                return StargateCli.Ok;
+            }
+
+            foreach (var e in zone.Xattrs.ListXattrs(p))
+            {
+                session.Out.WriteLine($"{Printable.Escape(e.FullName)}={Printable.Escape(Encoding.UTF8.GetString(e.Value))}");
+            }
+
+            return StargateCli.Ok;
         }));
         return command;
     }

@@ -21,7 +21,7 @@ public static class StargateCli
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The commands `stargate serve` runs for a client that found the zone held by serve: those that change a zone.</summary>
-    public static readonly IReadOnlySet<string> Changing = new HashSet<string>(StringComparer.Ordinal) { "put", "mkdir", "rm", "rmdir", "mv", "truncate" };
+    public static readonly IReadOnlySet<string> Changing = new HashSet<string>(StringComparer.Ordinal) { "put", "mkdir", "rm", "rmdir", "mv", "truncate", "xattr" };
 
     public static int Run(string[] args) => Run(CliSession.OnConsole(args));
 

@@ -30,6 +30,8 @@ internal sealed class ZoneWalk(Zone zone)
     private readonly HashSet<ulong> _broken = [];
     private readonly HashSet<ulong> _orphans = [];
     private readonly List<ulong> _badLocks = [];
+    // Inodes whose xattr block is bad: repair zeroes their xattr field (the page, unreachable, is freed).
+    private readonly HashSet<ulong> _badXattrs = [];
     private RootRepair _rootRebuild;
 
     private enum RootRepair
@@ -138,6 +140,10 @@ internal sealed class ZoneWalk(Zone zone)
                 ref var w = ref zone.Inodes.ForWrite(ino);
                 w.Nlink = node.IsDirectory ? 2 + node.Subdirs : node.Links;
                 w.Pages = node.Pages;
+                if (_badXattrs.Contains(ino))
+                {
+                    w.Xattr = 0;
+                }
                 w.Flags = node.Kept ? SgzAbi.InodeOrphan : w.Flags & ~SgzAbi.InodeOrphan;
                 if (node.IsDirectory)
                 {
@@ -200,7 +206,49 @@ internal sealed class ZoneWalk(Zone zone)
             WalkTable(ino, node, inode.PtRoot, inode.PtDepth, 0, _g.InodeOffset(ino));
         }
 
+        if (inode.Xattr != 0)
+        {
+            CheckXattrBlock(ino, node, inode);
+        }
+
         return node;
+    }
+
+    /// <summary>
+    /// The inode's xattr block: a page of the structure pool, owned by this inode alone, whose
+    /// header, crc and entries a guest would accept; counted in the inode's pages. A bad one
+    /// is cut off the inode by repair (its xattr field zeroed, the page freed as unreachable).
+    /// </summary>
+    private void CheckXattrBlock(ulong ino, Node node, in SgzInode inode)
+    {
+        if (!IsNode(inode.Xattr))
+        {
+            Problems.Add($"inode {ino}: xattr block at 0x{inode.Xattr:x} is not a page of the structure pool");
+            _badXattrs.Add(ino);
+            return;
+        }
+
+        try
+        {
+            XattrBlock.Decode(_m.Span(inode.Xattr, SgzAbi.XattrBlockSize).ToArray(), ino, inode.Generation, zone.Path);
+        }
+        catch (ZoneCorruptException e)
+        {
+            Problems.Add($"inode {ino}: {e.Message}");
+            _badXattrs.Add(ino);
+            return;
+        }
+
+        ulong page = _g.PageIndex(inode.Xattr);
+        if ((_pageOwner[page / 64] >> (int)(page % 64) & 1) != 0)
+        {
+            Problems.Add($"inode {ino}: xattr block at 0x{inode.Xattr:x} is page {page}, already used by inode {OwnerOf(page)}");
+            _badXattrs.Add(ino);
+            return;
+        }
+
+        Claim(ino, inode.Xattr, 1, _g.InodeOffset(ino));
+        node.Pages++;
     }
 
     /// <summary>

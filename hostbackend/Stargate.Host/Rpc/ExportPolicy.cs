@@ -38,7 +38,12 @@ public sealed record ExportPolicy(bool ReadOnly, bool RootSquash)
         }
 
         var c = request.Caller;
-        return request with { Caller = new Caller(Squash(c.Uid), Squash(c.Gid), c.Slot) { Groups = [.. c.Groups.Select(Squash)] } };
+        // A squashed root has no capability either: trusted.* and security.* stay out of its reach.
+        return request with
+        {
+            Caller = new Caller(Squash(c.Uid), Squash(c.Gid), c.Slot) { Groups = [.. c.Groups.Select(Squash)] },
+            Flags = request.Opcode is SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr ? request.Flags & ~SgzAbi.ReqXattrAdmin : request.Flags,
+        };
     }
 
     private static uint Squash(uint id) => id == 0 ? Nobody : id;

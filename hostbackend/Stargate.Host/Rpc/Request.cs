@@ -19,8 +19,11 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     public byte[] Name { get; init; } = [];
 
-    /// <summary>Rename's new name or a symlink's target.</summary>
+    /// <summary>Rename's new name, a symlink's target, or an xattr's full name.</summary>
     public byte[] Name2 { get; init; } = [];
+
+    /// <summary>A setxattr's value: the bytes copied once from the tag's payload buffer.</summary>
+    public byte[] Payload { get; init; } = [];
 
     public uint Flags { get; init; }
 
@@ -40,10 +43,12 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// <summary>
     /// Checks every field <paramref name="opcode"/> uses; a field that fails throws
     /// <see cref="BadRequestException"/> with the status the reply carries.
+    /// <paramref name="payload"/> is the copy of the tag's payload buffer the server took
+    /// with the request (min(length, SGZ_PAYLOAD_SIZE) bytes; null without SGZ_REQ_PAYLOAD).
     /// </summary>
-    public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry)
+    public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry, byte[]? payload = null)
     {
-        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpAck or SgzAbi.OpPunch
+        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpRemovexattr or SgzAbi.OpPunch
             ? (int)raw.Opcode
             : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
         if ((raw.Flags & SgzAbi.ReqCaller) == 0)
@@ -52,7 +57,8 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         }
 
         var request = new Request(raw.Seq, opcode, CallerOf(raw, opcode, slot));
-        uint flags = raw.Flags & ~SgzAbi.ReqCaller;
+        uint flags = raw.Flags & ~(SgzAbi.ReqCaller | SgzAbi.ReqPayload);
+        byte[]? carried = PayloadOf(raw, opcode, payload);
         var node = new NodeRef(raw.Ino, raw.Generation);
         return opcode switch
         {
@@ -69,7 +75,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
                 Node = Inode(OwnedByCaller(raw, node), geometry),
                 Name = EntryName(raw, 0),
                 Mode = SgzAbi.SIflnk | 0x1ff,
-                Name2 = SymlinkTarget(raw),
+                Name2 = carried is null ? SymlinkTarget(raw) : LongSymlinkTarget(carried),
             },
             SgzAbi.OpLink => request with
             {
@@ -90,10 +96,82 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             SgzAbi.OpAllocate or SgzAbi.OpPunch => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
+            SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr => request.Xattr(raw, flags, carried, geometry),
             SgzAbi.OpAck => raw.Ino == 0 ? request with { Offset = raw.Offset } : throw new BadRequestException(SgzAbi.StatusEinval, $"ack names inode {raw.Ino}"),
             _ => raw.Ino == 0 ? request : throw new BadRequestException(SgzAbi.StatusEinval, $"nop names inode {raw.Ino}"),
         };
     }
+
+    /// <summary>
+    /// The payload bytes of a request with SGZ_REQ_PAYLOAD (only symlink and setxattr carry
+    /// one; length at most SGZ_PAYLOAD_SIZE), null for one without.
+    /// </summary>
+    private static byte[]? PayloadOf(in SgzRequest raw, int opcode, byte[]? payload)
+    {
+        if ((raw.Flags & SgzAbi.ReqPayload) == 0)
+        {
+            return null;
+        }
+
+        if (opcode is not (SgzAbi.OpSymlink or SgzAbi.OpSetxattr))
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"opcode {opcode} carries no payload");
+        }
+
+        if (raw.Length > SgzAbi.PayloadSize || payload is null || (ulong)payload.Length != raw.Length)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"payload of {raw.Length} bytes (0..{SgzAbi.PayloadSize})");
+        }
+
+        return payload;
+    }
+
+    /// <summary>Setxattr and removexattr: the inode, the full name (name2), setxattr's value (the payload) and flags.</summary>
+    private Request Xattr(in SgzRequest raw, uint flags, byte[]? value, ZoneGeometry geometry)
+    {
+        bool set = Opcode == SgzAbi.OpSetxattr;
+        uint known = set ? SgzAbi.XattrCreate | SgzAbi.XattrReplace | SgzAbi.ReqXattrAdmin : SgzAbi.ReqXattrAdmin;
+        if ((flags & ~known) != 0 || (flags & (SgzAbi.XattrCreate | SgzAbi.XattrReplace)) == (SgzAbi.XattrCreate | SgzAbi.XattrReplace))
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"xattr flags 0x{flags:x}");
+        }
+
+        if (set != value is not null)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, set ? "setxattr without its value (SGZ_REQ_PAYLOAD)" : "removexattr with a payload");
+        }
+
+        int length = raw.Name2Len;
+        if (length == 0 || length > SgzAbi.XattrNameMax)
+        {
+            throw new BadRequestException(length == 0 ? SgzAbi.StatusEinval : SgzAbi.StatusEnametoolong, $"xattr name of {length} bytes (1..{SgzAbi.XattrNameMax})");
+        }
+
+        byte[] name;
+        unsafe
+        {
+            fixed (byte* bytes = raw.Name2)
+            {
+                name = new ReadOnlySpan<byte>(bytes, length).ToArray();
+            }
+        }
+
+        try
+        {
+            _ = XattrBlock.Split(name);
+        }
+        catch (ZoneException e)
+        {
+            throw new BadRequestException(e.Errno, e.Message);
+        }
+
+        return this with { Node = Inode(new NodeRef(raw.Ino, raw.Generation), geometry), Name2 = name, Payload = value ?? [], Flags = flags };
+    }
+
+    private static byte[] LongSymlinkTarget(byte[] target) =>
+        target.Length is 0 or > SgzAbi.SymlinkTargetMax
+            ? throw new BadRequestException(target.Length == 0 ? SgzAbi.StatusEinval : SgzAbi.StatusEnametoolong, $"symlink target of {target.Length} bytes (1..{SgzAbi.SymlinkTargetMax})")
+            : target.AsSpan().IndexOf((byte)0) < 0 ? target : throw new BadRequestException(SgzAbi.StatusEinval, "symlink target has a NUL in it");
 
     private Request Making(in SgzRequest raw, ZoneGeometry geometry, params uint[] types)
     {
@@ -262,9 +340,9 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     private static unsafe Caller CallerOf(in SgzRequest raw, int opcode, int slot)
     {
-        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate or SgzAbi.OpPunch)))
+        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate or SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr or SgzAbi.OpPunch)))
         {
-            throw new BadRequestException(SgzAbi.StatusEinval, $"{raw.Ngroups} groups (0..{SgzAbi.ReqGroupsMax}, and only with setattr and allocate)");
+            throw new BadRequestException(SgzAbi.StatusEinval, $"{raw.Ngroups} groups (0..{SgzAbi.ReqGroupsMax}, and only with setattr, allocate, setxattr and removexattr)");
         }
 
         var groups = new uint[raw.Ngroups];

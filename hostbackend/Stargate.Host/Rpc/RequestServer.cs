@@ -229,14 +229,19 @@ public sealed class RequestServer
         }
 
         SgzRequest copy;
+        byte[]? payload;
         if (_deferred.TryGetValue((slot, tag), out var put) && put.Request.Seq == seq)
         {
-            copy = put.Request; // copied and checked once; only the change is tried again
+            (copy, payload) = (put.Request, put.Payload); // copied and checked once; only the change is tried again
         }
         else
         {
             _deferred.Remove((slot, tag));
             copy = live;
+            // The payload once, with the request and before any check: the guest can rewrite the buffer at any time.
+            payload = (copy.Flags & SgzAbi.ReqPayload) != 0
+                ? area.Guest.Span(RingArea.Payload(tag), Math.Min(copy.Length, SgzAbi.PayloadSize)).ToArray()
+                : null;
             AfterCopy?.Invoke(slot, tag);
             Interlocked.MemoryBarrier();
             if (copy.Seq != seq || Volatile.Read(ref live.Seq) != seq)
@@ -245,7 +250,7 @@ public sealed class RequestServer
             }
         }
 
-        var reply = Answer(copy, slot, area, tag);
+        var reply = Answer(copy, payload, slot, area, tag);
         if (reply is null)
         {
             return false;
@@ -259,13 +264,13 @@ public sealed class RequestServer
     }
 
     /// <summary>Applies the request and writes its reply in one change, or, failing, writes an error reply in a change of its own.</summary>
-    private Outcome? Answer(in SgzRequest raw, int slot, RingArea area, int tag)
+    private Outcome? Answer(in SgzRequest raw, byte[]? payload, int slot, RingArea area, int tag)
     {
         ulong seq = raw.Seq;
         int status;
         try
         {
-            var request = _policyOf(slot).Apply(Request.Parse(raw, slot, _zone.Geometry));
+            var request = _policyOf(slot).Apply(Request.Parse(raw, slot, _zone.Geometry, payload));
             return _zone.Change(() =>
             {
                 var outcome = Apply(request);
@@ -278,7 +283,7 @@ public sealed class RequestServer
             status = e.Errno;
             RpcLog.Refused(_log, slot, seq, status, e.Message);
         }
-        catch (GuestHoldsException) when (PutAside(raw, slot, tag))
+        catch (GuestHoldsException) when (PutAside(raw, payload, slot, tag))
         {
             return null; // undone; tried again on a later pass, with the same copy
         }
@@ -310,12 +315,12 @@ public sealed class RequestServer
     /// Puts a request whose change met a guest's hold aside for a later pass; false once it
     /// has waited <see cref="GuestHoldLimit"/> (then it is answered EBUSY).
     /// </summary>
-    private bool PutAside(in SgzRequest raw, int slot, int tag)
+    private bool PutAside(in SgzRequest raw, byte[]? payload, int slot, int tag)
     {
         long now = Environment.TickCount64;
         if (!_deferred.TryGetValue((slot, tag), out var put) || put.Request.Seq != raw.Seq)
         {
-            _deferred[(slot, tag)] = new Deferred(raw, now);
+            _deferred[(slot, tag)] = new Deferred(raw, payload, now);
             return true;
         }
 
@@ -357,6 +362,12 @@ public sealed class RequestServer
             case SgzAbi.OpRelease:
                 _zone.Orphans.Unhold(r.Node.Ino, c.Slot);
                 _zone.Orphans.FreeUnheld();
+                break;
+            case SgzAbi.OpSetxattr:
+                _zone.Xattrs.SetXattr(c, r.Node, r.Name2, r.Payload, r.Flags & ~SgzAbi.ReqXattrAdmin, (r.Flags & SgzAbi.ReqXattrAdmin) != 0);
+                break;
+            case SgzAbi.OpRemovexattr:
+                _zone.Xattrs.RemoveXattr(c, r.Node, r.Name2, (r.Flags & SgzAbi.ReqXattrAdmin) != 0);
                 break;
             case SgzAbi.OpAck:
                 if (!_zone.Grace.Ack(r.Caller.Slot, r.Offset))
@@ -515,7 +526,7 @@ public sealed class RequestServer
         }
     }
 
-    private readonly record struct Deferred(SgzRequest Request, long SinceMs);
+    private readonly record struct Deferred(SgzRequest Request, byte[]? Payload, long SinceMs);
 
     /// <summary>What a request's reply carries besides seq.</summary>
     private readonly record struct Outcome(int Opcode, int Status, NodeRef Node, ulong Size, LockConflict? Conflict)

@@ -18,6 +18,9 @@ internal readonly record struct RingArea(AreaMemory Guest, ulong Replies)
     /// <summary>Request <paramref name="tag"/>'s offset in the guest's area.</summary>
     public static ulong Request(int tag) => AreaMemory.Ring + SgzAbi.RingRequests + ((ulong)tag * SgzAbi.RequestSize);
 
+    /// <summary>Tag <paramref name="tag"/>'s payload buffer's offset in the guest's area (SGZ_REQ_PAYLOAD).</summary>
+    public static ulong Payload(int tag) => SgzAbi.AreaPayload + ((ulong)tag * SgzAbi.PayloadSize);
+
     /// <summary>Reply <paramref name="tag"/>'s zone offset.</summary>
     public ulong Reply(int tag) => Replies + SgzAbi.RingReplies + ((ulong)tag * SgzAbi.ReplySize);
 }

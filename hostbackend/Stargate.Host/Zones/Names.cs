@@ -264,9 +264,9 @@ public sealed class Names
                 throw new ZoneException(ZoneError.InvalidArgument, $"inode {ino} is not a symbolic link");
             }
 
-            if (inode.Size == 0 || inode.Size > SgzAbi.SymlinkMax)
+            if (inode.Size == 0 || inode.Size > SgzAbi.SymlinkTargetMax)
             {
-                throw new ZoneCorruptException($"{_path}: symbolic link inode {ino} has size {inode.Size} (1..{SgzAbi.SymlinkMax})");
+                throw new ZoneCorruptException($"{_path}: symbolic link inode {ino} has size {inode.Size} (1..{SgzAbi.SymlinkTargetMax})");
             }
 
             byte[] target = new byte[inode.Size];

@@ -121,10 +121,10 @@ internal sealed class NamespaceRules(string path, ZoneGeometry geometry, ZoneMem
             throw new ZoneException(ZoneError.InvalidArgument, $"{what}: only a device node has a device number");
         }
 
-        if (type == SgzAbi.SIflnk && (target.Length == 0 || target.Length > SgzAbi.SymlinkMax))
+        if (type == SgzAbi.SIflnk && (target.Length == 0 || target.Length > SgzAbi.SymlinkTargetMax))
         {
             throw new ZoneException(target.Length == 0 ? ZoneError.InvalidArgument : ZoneError.NameTooLong,
-                $"{what}: a symbolic link target is 1..{SgzAbi.SymlinkMax} bytes, not {target.Length}");
+                $"{what}: a symbolic link target is 1..{SgzAbi.SymlinkTargetMax} bytes, not {target.Length}");
         }
 
         if (type != SgzAbi.SIflnk && target.Length != 0)

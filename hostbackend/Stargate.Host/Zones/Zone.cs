@@ -61,7 +61,8 @@ public sealed class Zone : IDisposable
         Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
         Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
         LockWords = new InodeLockWords(path, Inodes, Peers, Writer, _gate);
-        var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks);
+        Xattrs = new Xattrs(path, memory, geometry, Writer, Inodes, Allocator, Peers, p => Names!.Resolve(p), _gate);
+        var reclaimer = new InodeReclaimer(Inodes, PageTables, Locks, Xattrs);
         Orphans = new Orphans(Inodes, new OpenTables(Areas, Peers), reclaimer, Writer, _gate);
         var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
         Names = new Names(path, memory, Inodes, PageTables, Directories, Peers, rules, _gate);
@@ -91,6 +92,9 @@ public sealed class Zone : IDisposable
 
     /// <summary>File data, setattr and allocate.</summary>
     public FileData Files { get; }
+
+    /// <summary>Extended attributes (user.*, trusted.*, security.*), one block per inode.</summary>
+    public Xattrs Xattrs { get; }
 
     /// <summary>The flock and fcntl lock table.</summary>
     public LockTable Locks { get; }

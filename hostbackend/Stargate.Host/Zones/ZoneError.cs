@@ -27,6 +27,12 @@ public enum ZoneError
     /// <summary>The lock table has no free slot.</summary>
     NoLocks,
     TooManyLinks,
+
+    /// <summary>No extended attribute of that name (ENODATA).</summary>
+    NoData,
+
+    /// <summary>An xattr namespace the zone does not keep (EOPNOTSUPP).</summary>
+    NotSupported,
 }
 
 /// <summary>A zone operation that failed; the message is one line fit for a user.</summary>

@@ -23,6 +23,8 @@ public static class ZoneErrors
         ZoneError.NotPermitted => SgzAbi.StatusEperm,
         ZoneError.NoLocks => SgzAbi.StatusEnolck,
         ZoneError.TooManyLinks => SgzAbi.StatusEmlink,
+        ZoneError.NoData => SgzAbi.StatusEnodata,
+        ZoneError.NotSupported => SgzAbi.StatusEopnotsupp,
         _ => SgzAbi.StatusEio,
     };
 }

@@ -45,7 +45,12 @@ public static class SgzAbi
     /// regions, superblock pending_pages, struct sgz_inval_header and
     /// struct sgz_inval_record, SGZ_OP_ACK (a zone without the regions frees
     /// at once).
-    /// 2.2: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
+    /// 2.2: extended attributes and long symlink targets: sgz_inode.xattr, the
+    /// xattr block (struct sgz_xattr_header, struct sgz_xattr_entry,
+    /// SGZ_XATTR_*), SGZ_OP_SETXATTR, SGZ_OP_REMOVEXATTR, the payload buffers of
+    /// the private area (SGZ_AREA_PAYLOAD, SGZ_PAYLOAD_SIZE, SGZ_REQ_PAYLOAD)
+    /// and SGZ_SYMLINK_TARGET_MAX.
+    /// 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
     /// type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
     /// (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
     /// </summary>
@@ -102,13 +107,18 @@ public static class SgzAbi
     /// service makes one file per connection, ZONE.area.SLOT, and sends it as the
     /// client's shared memory). struct sgz_area at 0, the ring area (the rings
     /// region's layout: its request ring and open table; its reply ring is not
-    /// used, replies are in Z) at SGZ_AREA_RING; the rest reserved.
+    /// used, replies are in Z) at SGZ_AREA_RING; (2.2) at SGZ_AREA_PAYLOAD one
+    /// payload buffer of SGZ_PAYLOAD_SIZE bytes per ring slot: tag i's at
+    /// SGZ_AREA_PAYLOAD + i * SGZ_PAYLOAD_SIZE (see SGZ_REQ_PAYLOAD); the rest
+    /// reserved.
     /// "SGZAREA2" read as a little-endian 64-bit number.
     /// </summary>
     public const ulong AreaMagic = 0x32414552415a4753;
     public const int AreaSize = 65536;
     public const int AreaRing = 4096;
     public const int AreaHeaderSize = 64;
+    public const int AreaPayload = 24576;
+    public const int PayloadSize = 4096;
 
     /// <summary>sgz_area.flags: the export policy of the socket the guest came through.</summary>
     public const int AreaReadonly = 0x1;
@@ -249,6 +259,14 @@ public static class SgzAbi
     public const int OpenEntries = 380;
     public const int SymlinkMax = 768;
 
+    /// <summary>
+    /// 2.2: the longest symlink target (PATH_MAX - 1): a guest sends it in its
+    /// payload buffer (SGZ_REQ_PAYLOAD), the host keeps it in one page of the
+    /// structure pool. name2 (SGZ_SYMLINK_MAX bytes) still carries a target of a
+    /// request without SGZ_REQ_PAYLOAD.
+    /// </summary>
+    public const int SymlinkTargetMax = 4095;
+
     /// <summary>Request opcodes (sgz_request.opcode).</summary>
     public const int OpCreate = 1;
     public const int OpMkdir = 2;
@@ -267,6 +285,15 @@ public static class SgzAbi
 
     /// <summary>2.1: the caller dropped every inode of the invalidation log up to epoch offset.</summary>
     public const int OpAck = 15;
+
+    /// <summary>
+    /// 2.2: set (flags SGZ_XATTR_CREATE / SGZ_XATTR_REPLACE) or remove one
+    /// extended attribute of inode ino: its full name ("user.x") in name2,
+    /// name2_len bytes; setxattr's value in the payload (SGZ_REQ_PAYLOAD,
+    /// length bytes, 0 allowed); the caller's groups in name[].
+    /// </summary>
+    public const int OpSetxattr = 16;
+    public const int OpRemovexattr = 17;
 
     /// <summary>
     /// 2.2: fallocate's PUNCH_HOLE (and the first half of ZERO_RANGE): the pages
@@ -335,6 +362,25 @@ public static class SgzAbi
     public const uint ReqCaller = 0x80000000;
 
     /// <summary>
+    /// 2.2: sgz_request.flags of every opcode: the request carries length bytes
+    /// (0..SGZ_PAYLOAD_SIZE) in its tag's payload buffer of the private area
+    /// (SGZ_AREA_PAYLOAD): a symlink's target, a setxattr's value. The host
+    /// copies those bytes once, with the request, before it checks anything,
+    /// and never reads the buffer again. Taken out with SGZ_REQ_CALLER.
+    /// </summary>
+    public const uint ReqPayload = 0x40000000;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_SETXATTR and SGZ_OP_REMOVEXATTR: the Linux
+    /// XATTR_CREATE and XATTR_REPLACE values (setxattr only, not both), and
+    /// SGZ_REQ_XATTR_ADMIN: the caller has CAP_SYS_ADMIN in the guest's initial
+    /// user namespace (trusted.* needs it). Any other bit is refused with EINVAL.
+    /// </summary>
+    public const uint XattrCreate = 0x1;
+    public const uint XattrReplace = 0x2;
+    public const uint ReqXattrAdmin = 0x4;
+
+    /// <summary>
     /// The most supplementary groups a request carries. Requests without an
     /// entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
     /// supplementary gids in name[]: ngroups little-endian __le32 values. A
@@ -400,7 +446,9 @@ public static class SgzAbi
     public const int StatusEnolck = 37;
     public const int StatusEnosys = 38;
     public const int StatusEnotempty = 39;
+    public const int StatusEnodata = 61;
     public const int StatusEproto = 71;
+    public const int StatusEopnotsupp = 95;
     public const int StatusEstale = 116;
 
     /// <summary>Lock types (sgz_request.lock_type, sgz_reply.lock_type).</summary>
@@ -430,6 +478,20 @@ public static class SgzAbi
     public const int InvalRecords = 1024;
     public const int InvalHeaderSize = 64;
     public const int InvalRecordSize = 32;
+
+    /// <summary>"XATR" read as a little-endian 32-bit number.</summary>
+    public const uint XattrMagic = 0x52544158;
+    public const int XattrBlockSize = 4096;
+    public const int XattrHeaderSize = 32;
+    public const int XattrEntrySize = 4;
+
+    /// <summary>The longest full name ("user." included), Linux XATTR_NAME_MAX.</summary>
+    public const int XattrNameMax = 255;
+
+    /// <summary>sgz_xattr_entry.name_index: the namespace, whose prefix the name drops.</summary>
+    public const int XattrUser = 1;
+    public const int XattrTrusted = 2;
+    public const int XattrSecurity = 3;
 }
 
 /// <summary>A region of the zone: byte offset and byte length.</summary>
@@ -558,7 +620,8 @@ public unsafe struct SgzSuperblock
 ///
 ///   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
 ///  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
-///  56 btime_ns  64 rdev  72 entries  80 reserved1[44]  124 crc
+///  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 reserved1[36]
+/// 124 crc
 /// 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
 /// 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
 /// </summary>
@@ -597,7 +660,10 @@ public unsafe struct SgzInode
 
     /// <summary>Directories: live entries.</summary>
     [FieldOffset(72)] public ulong Entries;
-    [FieldOffset(80)] public fixed byte Reserved1[44];
+
+    /// <summary>2.2: zone offset of the inode's xattr block in the structure pool; 0 = none.</summary>
+    [FieldOffset(80)] public ulong Xattr;
+    [FieldOffset(88)] public fixed byte Reserved1[36];
     [FieldOffset(124)] public uint Crc;
 
     /// <summary>Seqcount over this half: odd while a writer changes it.</summary>
@@ -871,6 +937,10 @@ public unsafe struct SgzArea
 /// ino2/generation2 are rename's target directory. name is the entry's name;
 /// name2 is rename's new name or a symlink's target (or, for setattr and
 /// allocate, name holds the caller's groups: SGZ_REQ_GROUPS_MAX).
+/// 2.2: setxattr and removexattr name the inode in ino/generation, carry
+/// the attribute's full name in name2 and the caller's groups in name; with
+/// SGZ_REQ_PAYLOAD, length counts the bytes in the tag's payload buffer (a
+/// symlink's target, a setxattr's value).
 /// caller_uid/caller_gid are the caller's fsuid/fsgid (in the guest's
 /// initial user namespace), checked against mode bits by the host.
 /// uid/gid are the owner: the new inode's (create, mkdir, mknod, symlink:
@@ -993,4 +1063,34 @@ public unsafe struct SgzInvalRecord
     [FieldOffset(16)] public ulong Ino;
     [FieldOffset(24)] public uint Generation;
     [FieldOffset(28)] public uint Reserved;
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+public unsafe struct SgzXattrHeader
+{
+    [FieldOffset(0)] public uint Magic;
+    [FieldOffset(4)] public uint Crc;
+
+    /// <summary>Entries, and the bytes they take after the header.</summary>
+    [FieldOffset(8)] public ushort Count;
+    [FieldOffset(10)] public ushort Used;
+    [FieldOffset(12)] public uint Reserved0;
+
+    /// <summary>The inode that owns the block, and its generation.</summary>
+    [FieldOffset(16)] public ulong Ino;
+    [FieldOffset(24)] public uint Generation;
+    [FieldOffset(28)] public uint Reserved1;
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 4)]
+public unsafe struct SgzXattrEntry
+{
+    /// <summary>SGZ_XATTR_USER, SGZ_XATTR_TRUSTED or SGZ_XATTR_SECURITY.</summary>
+    [FieldOffset(0)] public byte NameIndex;
+
+    /// <summary>1..255 bytes of name after the prefix.</summary>
+    [FieldOffset(1)] public byte NameLen;
+    [FieldOffset(2)] public ushort ValueLen;
 }
