@@ -684,6 +684,55 @@ static int sgb_readdir(uint64_t n)
 	return ret ? ret : sgb_result(0, count, t0, "");
 }
 
+/*
+ * dirscale: in one empty directory, create N files, stat each, rename each
+ * (f* to r*) and unlink each: four timed loops, whose totals are printed as
+ * create_ns, stat_ns, rename_ns and unlink_ns (ns is their sum, ops N). The
+ * harness runs it for growing N: a directory index keeps each operation's
+ * cost flat.
+ */
+static int sgb_dirscale(uint64_t n)
+{
+	char target[PATH_MAX + 32], extra[160];
+	uint64_t t0, have, ns[4];
+	struct stat st;
+	int fd, ret = 0;
+
+	if (mkdir(sgb_meta, 0755) != 0 && errno != EEXIST)
+		return sgb_fail("mkdir", sgb_meta, errno);
+	if (sgb_count(&have))
+		return 1;
+	if (have)
+		return sgb_failf("%s is not empty (%" PRIu64 " entries; unlink them first)", sgb_meta, have);
+	memcpy(target, sgb_name, sgb_name_digits);
+	target[sgb_name_digits - 1] = 'r';
+	for (int step = 0; !ret && step < 4; step++) {
+		ret = sgb_start(&t0);
+		for (uint64_t i = 0; !ret && i < n; i++) {
+			snprintf(sgb_name + sgb_name_digits, 24, "%06" PRIu64, i);
+			snprintf(target + sgb_name_digits, 24, "%06" PRIu64, i);
+			if (step == 0 && (fd = open(sgb_name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644)) < 0)
+				ret = sgb_fail("open", sgb_name, errno);
+			else if (step == 0)
+				ret = sgb_close(fd, sgb_name);
+			else if (step == 1 && stat(sgb_name, &st) != 0)
+				ret = sgb_fail("stat", sgb_name, errno);
+			else if (step == 2 && rename(sgb_name, target) != 0)
+				ret = sgb_fail("rename", sgb_name, errno);
+			else if (step == 3 && unlink(target) != 0)
+				ret = sgb_fail("unlink", target, errno);
+		}
+		ns[step] = sgb_now() - t0;
+	}
+	if (!ret && rmdir(sgb_meta) != 0)
+		ret = sgb_fail("rmdir", sgb_meta, errno);
+	if (ret)
+		return ret;
+	snprintf(extra, sizeof(extra), " create_ns=%" PRIu64 " stat_ns=%" PRIu64 " rename_ns=%" PRIu64
+		 " unlink_ns=%" PRIu64, ns[0], ns[1], ns[2], ns[3]);
+	return sgb_result(0, n, ns[0] + ns[1] + ns[2] + ns[3], extra);
+}
+
 /* ---- pingpong ------------------------------------------------------------------------ */
 
 static int sgb_put(const char *path, uint64_t value, int flags)
@@ -797,7 +846,7 @@ static int sgb_usage(void)
 	      "  seqwrite DIR MIB | seqread DIR MIB | mmapread DIR MIB\n"
 	      "  randwrite DIR MIB COUNT | randread DIR MIB COUNT\n"
 	      "  append DIR COUNT | smallwrite DIR MIB COUNT\n"
-	      "  create DIR N | stat DIR N | readdir DIR N | unlink DIR N\n"
+	      "  create DIR N | stat DIR N | readdir DIR N | unlink DIR N | dirscale DIR N\n"
 	      "  xwrite DIR MIB | xread DIR MIB | pingpong DIR a|b ROUNDS\n"
 	      "numbers: decimal, 1..4294967295. --mmap: seqwrite, seqread, mmapread,\n"
 	      "randwrite, randread, xread. See the top of sgbench.c.\n",
@@ -834,6 +883,7 @@ static const struct {
 	{ "unlink", { "N" }, false },		   { "xwrite", { "MIB" }, false },
 	{ "xread", { "MIB" }, true },		   { "pingpong", { "ROLE", "ROUNDS" }, false },
 	{ "append", { "COUNT" }, false },	   { "smallwrite", { "MIB", "COUNT" }, false },
+	{ "dirscale", { "N" }, false },
 };
 
 int main(int argc, char **argv)
@@ -904,6 +954,8 @@ int main(int argc, char **argv)
 		return sgb_files(n[0], w[0]);
 	if (!strcmp(w, "readdir"))
 		return sgb_readdir(n[0]);
+	if (!strcmp(w, "dirscale"))
+		return sgb_dirscale(n[0]);
 	if (!strcmp(w, "xwrite"))
 		return sgb_xwrite(n[0]);
 	if (!strcmp(w, "append"))

@@ -115,6 +115,9 @@
  * 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
  * type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
  * (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
+ * 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
+ * struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
+ * every directory of a 2.1 zone, is read by a scan of its pages).
  */
 #define SGZ_VERSION_MAJOR 2
 #define SGZ_VERSION_MINOR 2
@@ -370,8 +373,8 @@ _Static_assert(__builtin_offsetof(struct sgz_superblock, free_pages) == SGZ_SUPE
  *
  *   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
  *  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
- *  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 reserved1[36]
- * 124 crc
+ *  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 index_root (2.2)
+ *  96 reserved1[28]  124 crc
  * 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
  * 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
  */
@@ -401,7 +404,12 @@ struct sgz_inode {
 	__le64 entries;
 	/* 2.2: zone offset of the inode's xattr block in the structure pool; 0 = none. */
 	__le64 xattr;
-	__u8 reserved1[36];
+	/*
+	 * 2.2, directories: zone offset of the index's root page (struct
+	 * sgz_dir_index, in the structure pool); 0 = no index (read the pages).
+	 */
+	__le64 index_root;
+	__u8 reserved1[28];
 	__le32 crc;
 	/* Seqcount over this half: odd while a writer changes it. */
 	__le32 seq;
@@ -509,6 +517,72 @@ _Static_assert(sizeof(struct sgz_dirent) == SGZ_DIRENT_SIZE, "sgz_dirent size");
 _Static_assert(__builtin_offsetof(struct sgz_dirent, crc) == SGZ_DIRENT_SIZE - 4, "the dirent crc is its last field");
 _Static_assert(SGZ_DIR_PAGE_HEADER + SGZ_DIRENTS_PER_PAGE * SGZ_DIRENT_SIZE == SGZ_PAGE_SIZE,
 	       "directory page layout");
+
+/*
+ * The directory index (2.2): an extendible hash of the directory's slots by
+ * name hash, in 4 KiB pages of the structure pool that the directory owns
+ * (counted in its sgz_inode.pages; only the host writes them, inside the
+ * journalled change that writes the entries). sgz_inode.index_root is the
+ * root page: bucket[h & ((1 << depth) - 1)] is the page number (zone offset
+ * >> 12) of the bucket page that holds every indexed slot whose name hash h
+ * ends in those bits. A bucket page of local depth d (d <= depth) is named
+ * by the 2^(depth - d) root entries that agree on h's low d bits. A bucket
+ * holds count (hash, slot) pairs in any order; when it is full it splits in
+ * two on the next bit (the root doubling first if need be); at depth
+ * SGZ_DIRIDX_MAX_DEPTH a full bucket instead chains an overflow page
+ * (next), so any number of names may share a hash. Pairs are never
+ * reordered across buckets except by a split; nothing is merged back. The
+ * index is dropped (its pages freed) when the directory's last entry goes.
+ * Readers under the directory's seqcount find h's bucket, follow at most
+ * pages - 1 next links, and compare each pair whose hash is h against the
+ * entry in that slot (hash, then name); a reader checks every page number
+ * lies in the structure pool and every slot below the directory's slots,
+ * and takes a magic or count out of range as a corrupt index (EIO).
+ *
+ * Root:    0 magic  4 depth  5 reserved0[3]  8 pages  12 entries
+ *         16 reserved[12]  64 bucket[512]  2112 reserved2[1984]
+ * Bucket:  0 magic  4 depth  5 reserved0  6 count  8 next  12 reserved1
+ *         16 pairs[2 * 510]: (hash, slot) each
+ */
+#define SGZ_DIRIDX_MAGIC 0x58444753U
+#define SGZ_DIRIDX_BUCKET_MAGIC 0x42444753U
+#define SGZ_DIRIDX_MAX_DEPTH 9
+#define SGZ_DIRIDX_ROOT_ENTRIES 512
+#define SGZ_DIRIDX_BUCKET_PAIRS 510
+
+struct sgz_dir_index {
+	/* SGZ_DIRIDX_MAGIC ("SGDX"). */
+	__le32 magic;
+	/* The root's depth: 0..SGZ_DIRIDX_MAX_DEPTH; 2^depth entries in use. */
+	__u8 depth;
+	__u8 reserved0[3];
+	/* Pages of the index, root included. */
+	__le32 pages;
+	/* Pairs held: the directory's live entries. */
+	__le32 entries;
+	__le32 reserved[12];
+	/* Page numbers (zone offset >> 12) of the bucket pages. */
+	__le32 bucket[SGZ_DIRIDX_ROOT_ENTRIES];
+	__u8 reserved2[1984];
+};
+_Static_assert(sizeof(struct sgz_dir_index) == SGZ_PAGE_SIZE, "sgz_dir_index size");
+_Static_assert(__builtin_offsetof(struct sgz_dir_index, bucket) == 64, "sgz_dir_index bucket offset");
+
+struct sgz_dir_bucket {
+	/* SGZ_DIRIDX_BUCKET_MAGIC ("SGDB"). */
+	__le32 magic;
+	/* Local depth: its pairs' hashes agree on this many low bits. */
+	__u8 depth;
+	__u8 reserved0;
+	/* Pairs in use, pairs[0..count). */
+	__le16 count;
+	/* Overflow page number (zone offset >> 12), 0 = none; only at SGZ_DIRIDX_MAX_DEPTH. */
+	__le32 next;
+	__le32 reserved1;
+	/* Pair i: pairs[2i] the name hash (sgz_dirent.hash), pairs[2i + 1] the slot. */
+	__le32 pairs[2 * SGZ_DIRIDX_BUCKET_PAIRS];
+};
+_Static_assert(sizeof(struct sgz_dir_bucket) == SGZ_PAGE_SIZE, "sgz_dir_bucket size");
 
 /*
  * The undo journal, at superblock journal.offset. Before the host changes a

@@ -149,6 +149,10 @@ internal sealed class ZoneWalk(Zone zone)
                 {
                     w.Entries = node.Entries;
                     w.Parent = node.ParentFound;
+                    if (node.IndexRebuild)
+                    {
+                        w.IndexRoot = 0;
+                    }
                 }
 
                 if (node.SizeFound is ulong size)
@@ -161,6 +165,17 @@ internal sealed class ZoneWalk(Zone zone)
 
         RebuildBitmaps();
         done.Add("space: rebuilt the inode and page bitmaps, chunk usage, group owners and free counts from what is reachable");
+
+        var rebuild = _nodes.Where(n => n.Value.IndexRebuild && !_broken.Contains(n.Key) && n.Value.Inode.Mode != 0).Select(n => n.Key).ToList();
+        foreach (ulong ino in rebuild)
+        {
+            zone.Change(() => zone.Directories.BuildIndex(ino));
+        }
+
+        if (rebuild.Count > 0)
+        {
+            done.Add($"directories: built the index of {rebuild.Count} directories again from their entries");
+        }
     }
 
     private Node? Visit(ulong ino)
@@ -350,10 +365,12 @@ internal sealed class ZoneWalk(Zone zone)
             dir.SizeFound = pagesEnd;
         }
 
-        foreach (var (_, page) in dir.DataPages.OrderBy(p => p.Key))
+        var live = new Dictionary<ulong, uint>();
+        foreach (var (fileOffset, page) in dir.DataPages.OrderBy(p => p.Key))
         {
             for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
             {
+                ulong number = (fileOffset / ZoneGeometry.PageSize * SgzAbi.DirentsPerPage) + i;
                 ulong at = page + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
                 var d = _m.Ref<SgzDirent>(at);
                 if (d.Ino == 0)
@@ -415,6 +432,7 @@ internal sealed class ZoneWalk(Zone zone)
                     continue;
                 }
 
+                live[number] = d.Hash;
                 target.Links++;
                 if (target.IsDirectory)
                 {
@@ -425,7 +443,120 @@ internal sealed class ZoneWalk(Zone zone)
             }
         }
 
+        if (dir.Inode.IndexRoot != 0)
+        {
+            CheckIndex(dirIno, dir, live);
+        }
+
         return subdirs;
+    }
+
+    /// <summary>
+    /// A directory's index (format 2.2) must be well formed, its pages the directory's own and
+    /// no one else's, and hold exactly one pair for each good entry (the entries repair keeps)
+    /// and none for a free or bad slot. Any fault marks it for a rebuild: repair drops the
+    /// index (its pages go back with the bitmaps) and builds it again from the entries.
+    /// </summary>
+    private void CheckIndex(ulong dirIno, Node dir, Dictionary<ulong, uint> live)
+    {
+        string where = $"directory inode {dirIno}: index at 0x{dir.Inode.IndexRoot:x}";
+        string? problem = IndexProblem(dirIno, dir.Inode.IndexRoot, live, out var pages);
+        if (problem is null)
+        {
+            foreach (ulong p in pages.Select(_g.PageIndex))
+            {
+                if (((_pageOwner[p / 64] >> (int)(p % 64)) & 1) != 0)
+                {
+                    problem = $"page 0x{_g.PageOffset(p):x} is already used by inode {OwnerOf(p)}";
+                    break;
+                }
+            }
+        }
+
+        if (problem is not null)
+        {
+            Problems.Add($"{where}: {problem}; repair builds the index again");
+            dir.IndexRebuild = true;
+            return;
+        }
+
+        foreach (ulong page in pages)
+        {
+            Claim(dirIno, page, 1, dir.Inode.IndexRoot);
+            dir.Pages++;
+        }
+    }
+
+    private string? IndexProblem(ulong dirIno, ulong root, Dictionary<ulong, uint> live, out List<ulong> pages)
+    {
+        pages = [];
+        if (root % ZoneGeometry.PageSize != 0 || root >> SgzAbi.PageShift > uint.MaxValue
+            || !DirectoryIndex.TryPage(_g, (uint)(root >> SgzAbi.PageShift), out _))
+        {
+            return "the root is not a page of the structure pool";
+        }
+
+        try
+        {
+            pages = zone.Directories.Index.PagesOf(dirIno, root);
+            var r = _m.Ref<SgzDirIndex>(root);
+            if (r.Pages != pages.Count)
+            {
+                return $"counts {r.Pages} pages, but {pages.Count} are reachable";
+            }
+
+            // Every bucket (and its overflow pages) agrees with each root entry that names it.
+            for (int i = 0; i < 1 << r.Depth; i++)
+            {
+                uint number = _m.Ref<uint>(root + 64 + ((ulong)i * 4));
+                DirectoryIndex.TryPage(_g, number, out ulong page);
+                for (int hops = 0; page != 0; hops++)
+                {
+                    var b = _m.Ref<SgzDirBucket>(page);
+                    uint mask = (1u << b.Depth) - 1;
+                    if (b.Depth > r.Depth || (hops > 0 && b.Depth != SgzAbi.DiridxMaxDepth) || (b.Next != 0 && b.Depth != SgzAbi.DiridxMaxDepth))
+                    {
+                        return $"bucket at 0x{page:x} has depth {b.Depth} (root {r.Depth}) or a misplaced overflow page";
+                    }
+
+                    for (int k = 0; k < b.Count; k++)
+                    {
+                        uint hash = _m.Ref<uint>(page + 16 + ((ulong)k * 8));
+                        if ((hash & mask) != ((uint)i & mask))
+                        {
+                            return $"bucket at 0x{page:x} holds hash 0x{hash:x8}, which root entry {i} does not lead to";
+                        }
+                    }
+
+                    page = b.Next == 0 || hops > pages.Count ? 0 : (ulong)b.Next << SgzAbi.PageShift;
+                }
+            }
+
+            var seen = new HashSet<ulong>();
+            foreach (var (hash, slot, page) in zone.Directories.Index.PairsOf(dirIno, root))
+            {
+                if (!live.TryGetValue(slot, out uint found) || found != hash)
+                {
+                    return $"bucket at 0x{page:x} names slot {slot} (hash 0x{hash:x8}), which holds no such entry";
+                }
+
+                if (!seen.Add(slot))
+                {
+                    return $"slot {slot} is indexed twice";
+                }
+            }
+
+            if (seen.Count != live.Count)
+            {
+                return $"holds {seen.Count} entries of the directory's {live.Count}";
+            }
+
+            return r.Entries == seen.Count ? null : $"counts {r.Entries} entries, but holds {seen.Count}";
+        }
+        catch (ZoneCorruptException e)
+        {
+            return e.Message;
+        }
     }
 
     private void CheckCounts()
@@ -886,6 +1017,9 @@ internal sealed class ZoneWalk(Zone zone)
 
         /// <summary>For directories: the directory that lists it (0 = none yet).</summary>
         public ulong ParentFound { get; set; }
+
+        /// <summary>Directories only: its index is damaged; repair drops it and builds it again.</summary>
+        public bool IndexRebuild { get; set; }
 
         /// <summary>Directories only: file offset to zone offset of every 4 KiB page (the slots are read through it).</summary>
         public Dictionary<ulong, ulong> DataPages { get; } = [];

@@ -58,7 +58,7 @@ public sealed class Zone : IDisposable
         Grace = new GracePeriod(path, memory, geometry, Writer, Peers);
         Allocator.Grace = Grace;
         PageTables = new PageTables(path, memory, geometry, Writer, Inodes, Allocator);
-        Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables);
+        Directories = new Directories(path, memory, geometry, Writer, Inodes, PageTables, Allocator);
         Locks = new LockTable(path, memory, geometry, Writer, Inodes, Peers, _gate);
         LockWords = new InodeLockWords(path, Inodes, Peers, Writer, _gate);
         Xattrs = new Xattrs(path, memory, geometry, Writer, Inodes, Allocator, Peers, p => Names!.Resolve(p), _gate);

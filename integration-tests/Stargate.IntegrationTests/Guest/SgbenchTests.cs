@@ -136,6 +136,30 @@ public sealed partial class SgbenchTests(ITestOutputHelper output) : IDisposable
         Expect(Run("create", dir, "1"), "create", 0, 1);
     }
 
+    private static readonly string[] DirscaleLoops = ["create_ns", "stat_ns", "rename_ns", "unlink_ns"];
+
+    [SkippableTheory]
+    [InlineData("tmp")]
+    [InlineData("shm")]
+    public void Dirscale_CreatesStatsRenamesAndUnlinksEveryFile_AndTimesEachLoop(string where)
+    {
+        GuestEnvironment.RequireOrSkip();
+        string dir = Scratch(where);
+        string meta = Path.Combine(dir, "meta");
+        File.WriteAllText(Path.Combine(dir, "keep"), "");
+
+        var words = Run("dirscale", dir, "300");
+        Expect(words, "dirscale", 0, 300);
+        long[] loops = [.. DirscaleLoops.Select(k => long.Parse(words[k], CultureInfo.InvariantCulture))];
+        Assert.All(loops, ns => Assert.True(ns > 0));
+        Assert.Equal(long.Parse(words["ns"], CultureInfo.InvariantCulture), loops.Sum());
+        Assert.False(Directory.Exists(meta), "dirscale removed DIR/meta");
+
+        Directory.CreateDirectory(meta);
+        File.WriteAllText(Path.Combine(meta, "left"), "");
+        Assert.Contains($"sgbench: dirscale: {meta} is not empty", Fails("dirscale", dir, "5"), StringComparison.Ordinal);
+    }
+
     [SkippableTheory]
     [InlineData("tmp")]
     [InlineData("shm")]
@@ -297,7 +321,7 @@ public sealed partial class SgbenchTests(ITestOutputHelper output) : IDisposable
             "--drop-caches seqwrite /tmp/bench 8", "--drop-caches seqread /tmp/bench 8", "--mmap seqread /tmp/bench 8",
             "mmapread /tmp/bench 8", "--mmap seqwrite /tmp/bench 8", "randwrite /tmp/bench 8 500",
             "--mmap randwrite /tmp/bench 8 500", "randread /tmp/bench 8 500", "--mmap randread /tmp/bench 8 500",
-            "create /tmp/bench 300", "stat /tmp/bench 300", "readdir /tmp/bench 300", "unlink /tmp/bench 300",
+            "create /tmp/bench 300", "stat /tmp/bench 300", "readdir /tmp/bench 300", "unlink /tmp/bench 300", "dirscale /tmp/bench 300",
             "xwrite /tmp/bench 8", "xread /tmp/bench 8", "--mmap xread /tmp/bench 8",
         ];
         var sums = new Dictionary<string, string>();

@@ -53,6 +53,9 @@ public static class SgzAbi
     /// 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
     /// type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
     /// (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
+    /// 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
+    /// struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
+    /// every directory of a 2.1 zone, is read by a scan of its pages).
     /// </summary>
     public const int VersionMajor = 2;
     public const int VersionMinor = 2;
@@ -202,6 +205,38 @@ public static class SgzAbi
     /// <summary>Peer states in sgz_peer.state.</summary>
     public const int PeerFree = 0;
     public const int PeerLive = 1;
+
+    /// <summary>
+    /// The directory index (2.2): an extendible hash of the directory's slots by
+    /// name hash, in 4 KiB pages of the structure pool that the directory owns
+    /// (counted in its sgz_inode.pages; only the host writes them, inside the
+    /// journalled change that writes the entries). sgz_inode.index_root is the
+    /// root page: bucket[h &amp; ((1 &lt;&lt; depth) - 1)] is the page number (zone offset
+    /// &gt;&gt; 12) of the bucket page that holds every indexed slot whose name hash h
+    /// ends in those bits. A bucket page of local depth d (d &lt;= depth) is named
+    /// by the 2^(depth - d) root entries that agree on h's low d bits. A bucket
+    /// holds count (hash, slot) pairs in any order; when it is full it splits in
+    /// two on the next bit (the root doubling first if need be); at depth
+    /// SGZ_DIRIDX_MAX_DEPTH a full bucket instead chains an overflow page
+    /// (next), so any number of names may share a hash. Pairs are never
+    /// reordered across buckets except by a split; nothing is merged back. The
+    /// index is dropped (its pages freed) when the directory's last entry goes.
+    /// Readers under the directory's seqcount find h's bucket, follow at most
+    /// pages - 1 next links, and compare each pair whose hash is h against the
+    /// entry in that slot (hash, then name); a reader checks every page number
+    /// lies in the structure pool and every slot below the directory's slots,
+    /// and takes a magic or count out of range as a corrupt index (EIO).
+    ///
+    /// Root:    0 magic  4 depth  5 reserved0[3]  8 pages  12 entries
+    ///         16 reserved[12]  64 bucket[512]  2112 reserved2[1984]
+    /// Bucket:  0 magic  4 depth  5 reserved0  6 count  8 next  12 reserved1
+    ///         16 pairs[2 * 510]: (hash, slot) each
+    /// </summary>
+    public const uint DiridxMagic = 0x58444753;
+    public const uint DiridxBucketMagic = 0x42444753;
+    public const int DiridxMaxDepth = 9;
+    public const int DiridxRootEntries = 512;
+    public const int DiridxBucketPairs = 510;
 
     /// <summary>
     /// A lock table slot: one granted flock() or fcntl() byte-range lock. Only the
@@ -620,8 +655,8 @@ public unsafe struct SgzSuperblock
 ///
 ///   0 mode  4 uid  8 gid  12 nlink  16 generation  20 flags
 ///  24 parent  32 pt_root  40 pt_depth, reserved0[7]  48 pages
-///  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 reserved1[36]
-/// 124 crc
+///  56 btime_ns  64 rdev  72 entries  80 xattr (2.2)  88 index_root (2.2)
+///  96 reserved1[28]  124 crc
 /// 128 seq  132 reserved2  136 size  144 mtime_ns  152 ctime_ns
 /// 160 atime_ns  168 change  176 alloc_end  184 reserved3  192 reserved4[8]
 /// </summary>
@@ -663,7 +698,13 @@ public unsafe struct SgzInode
 
     /// <summary>2.2: zone offset of the inode's xattr block in the structure pool; 0 = none.</summary>
     [FieldOffset(80)] public ulong Xattr;
-    [FieldOffset(88)] public fixed byte Reserved1[36];
+
+    /// <summary>
+    /// 2.2, directories: zone offset of the index's root page (struct
+    /// sgz_dir_index, in the structure pool); 0 = no index (read the pages).
+    /// </summary>
+    [FieldOffset(88)] public ulong IndexRoot;
+    [FieldOffset(96)] public fixed byte Reserved1[28];
     [FieldOffset(124)] public uint Crc;
 
     /// <summary>Seqcount over this half: odd while a writer changes it.</summary>
@@ -779,6 +820,51 @@ public unsafe struct SgzDirent
     [FieldOffset(24)] public fixed byte Name[256];
     [FieldOffset(280)] public uint Reserved2;
     [FieldOffset(284)] public uint Crc;
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 4096)]
+public unsafe struct SgzDirIndex
+{
+    /// <summary>SGZ_DIRIDX_MAGIC ("SGDX").</summary>
+    [FieldOffset(0)] public uint Magic;
+
+    /// <summary>The root's depth: 0..SGZ_DIRIDX_MAX_DEPTH; 2^depth entries in use.</summary>
+    [FieldOffset(4)] public byte Depth;
+    [FieldOffset(5)] public fixed byte Reserved0[3];
+
+    /// <summary>Pages of the index, root included.</summary>
+    [FieldOffset(8)] public uint Pages;
+
+    /// <summary>Pairs held: the directory's live entries.</summary>
+    [FieldOffset(12)] public uint Entries;
+    [FieldOffset(16)] public fixed uint Reserved[12];
+
+    /// <summary>Page numbers (zone offset &gt;&gt; 12) of the bucket pages.</summary>
+    [FieldOffset(64)] public fixed uint Bucket[512];
+    [FieldOffset(2112)] public fixed byte Reserved2[1984];
+}
+
+[GeneratedCode("Stargate.Interop.Generator", "1")]
+[StructLayout(LayoutKind.Explicit, Size = 4096)]
+public unsafe struct SgzDirBucket
+{
+    /// <summary>SGZ_DIRIDX_BUCKET_MAGIC ("SGDB").</summary>
+    [FieldOffset(0)] public uint Magic;
+
+    /// <summary>Local depth: its pairs' hashes agree on this many low bits.</summary>
+    [FieldOffset(4)] public byte Depth;
+    [FieldOffset(5)] public byte Reserved0;
+
+    /// <summary>Pairs in use, pairs[0..count).</summary>
+    [FieldOffset(6)] public ushort Count;
+
+    /// <summary>Overflow page number (zone offset &gt;&gt; 12), 0 = none; only at SGZ_DIRIDX_MAX_DEPTH.</summary>
+    [FieldOffset(8)] public uint Next;
+    [FieldOffset(12)] public uint Reserved1;
+
+    /// <summary>Pair i: pairs[2i] the name hash (sgz_dirent.hash), pairs[2i + 1] the slot.</summary>
+    [FieldOffset(16)] public fixed uint Pairs[1020];
 }
 
 /// <summary>
