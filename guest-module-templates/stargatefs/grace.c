@@ -106,8 +106,11 @@ static int stargatefs_grace_drop_all(struct super_block *sb)
 	return err;
 }
 
-/* Tells the host this guest dropped everything up to epoch. */
-static int stargatefs_grace_ack(struct stargatefs_device *dev, u64 epoch)
+/*
+ * Tells the host this guest dropped everything up to epoch; with detach
+ * (flags SGZ_REQ_ACK_DETACH), that its mount ended and it maps nothing.
+ */
+static int stargatefs_grace_send(struct stargatefs_device *dev, u64 epoch, u32 flags)
 {
 	struct sgz_reply reply;
 	struct sgz_request *req;
@@ -118,11 +121,17 @@ static int stargatefs_grace_ack(struct stargatefs_device *dev, u64 epoch)
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	req->offset = cpu_to_le64(epoch);
+	req->flags |= cpu_to_le32(flags);
 	err = stargatefs_rpc_call(dev, tag, false, &reply);
 	if (err)
 		stargatefs_err_ratelimited(dev, "grace period: the acknowledgement of epoch %llu failed: %d\n",
 					   epoch, err);
 	return err;
+}
+
+static int stargatefs_grace_ack(struct stargatefs_device *dev, u64 epoch)
+{
+	return stargatefs_grace_send(dev, epoch, 0);
 }
 
 /*
@@ -249,6 +258,14 @@ void stargatefs_grace_mount(struct super_block *sb)
 	}
 	g->cursor = le64_to_cpu(READ_ONCE(hdr->head));
 	g->acked = 0;
+	/*
+	 * Before the mount returns (and anything can be mapped): the posted
+	 * epoch, so that a host that stopped waiting for this guest when its
+	 * last mount ended (SGZ_REQ_ACK_DETACH) waits for it again. Nothing
+	 * before this mount was mapped here. The work repeats it if this fails.
+	 */
+	if (!stargatefs_grace_ack(dev, le64_to_cpu(READ_ONCE(hdr->posted_epoch))))
+		g->acked = le64_to_cpu(READ_ONCE(hdr->posted_epoch));
 	WRITE_ONCE(g->sb, sb);
 	queue_delayed_work(system_long_wq, &g->work, 0);
 }
@@ -264,6 +281,12 @@ void stargatefs_grace_unmount(struct super_block *sb)
 	/* A run waiting on a stalled service for its acknowledgement gives up within a poll. */
 	WRITE_ONCE(dev->grace.stopping, true);
 	cancel_delayed_work_sync(&dev->grace.work);
+	/*
+	 * Nothing of the zone is mapped now: the host may stop waiting for
+	 * this guest. Best effort, and never long: with stopping set the wait
+	 * gives up after one poll (a stalled service keeps waiting for us).
+	 */
+	stargatefs_grace_send(dev, 0, SGZ_REQ_ACK_DETACH);
 }
 
 /* At probe of a data device, before its interrupt can fire. */

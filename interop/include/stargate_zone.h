@@ -114,7 +114,8 @@
  * and SGZ_SYMLINK_TARGET_MAX.
  * 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
  * type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
- * (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
+ * (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS;
+ * SGZ_REQ_ACK_DETACH.
  * 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
  * struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
  * every directory of a 2.1 zone, is read by a scan of its pages).
@@ -796,6 +797,12 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * table names it (or SGZ_TMPFILE_HOLD_MS pass) and then as any orphan.
  */
 #define SGZ_REQ_TMPFILE 0x1U
+/*
+ * sgz_request.flags of SGZ_OP_ACK (2.2): the caller's mount ended and it
+ * maps nothing of the zone: the grace period stops waiting for it until its
+ * next ACK without the flag, which a mount sends before it returns.
+ */
+#define SGZ_REQ_ACK_DETACH 0x1U
 #define SGZ_TMPFILE_HOLD_MS 10000
 /*
  * sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups

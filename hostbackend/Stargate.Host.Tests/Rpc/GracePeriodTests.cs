@@ -64,6 +64,37 @@ public class GracePeriodTests
     }
 
     [Fact]
+    public void AGuestWhoseMountEnded_IsNotWaitedFor_UntilItAcknowledgesAgain()
+    {
+        using var bench = new RpcBench();
+        var (a, b) = (bench.Guest(1), bench.Guest(2));
+        var file = FileWithChunks(bench, a, "f", 1);
+        var detach = Ack(0);
+        detach.Flags |= SgzAbi.ReqAckDetach;
+        Assert.Equal(0u, bench.Call(b, detach).Status);
+
+        // Guest 2 unmounted: guest 1's acknowledgement alone frees the pages.
+        Assert.Equal(0u, bench.Call(a, Req.SetSize(file, 0)).Status);
+        Assert.Equal(0u, bench.Call(a, Ack(1)).Status);
+        Assert.Equal(0UL, bench.Zone.Grace.PendingPages);
+
+        // Mounted again (its mount acknowledges the posted epoch): waited for from then on.
+        Assert.Equal(0u, bench.Call(b, Ack(1)).Status);
+        var again = FileWithChunks(bench, a, "g", 1);
+        Assert.Equal(0u, bench.Call(a, Req.SetSize(again, 0)).Status);
+        Assert.Equal(0u, bench.Call(a, Ack(2)).Status);
+        Assert.Equal(PagesPerChunk, bench.Zone.Grace.PendingPages);
+        Assert.Equal(0u, bench.Call(b, Ack(2)).Status);
+        Assert.Equal(0UL, bench.Zone.Grace.PendingPages);
+
+        // Unknown ACK flags are malformed.
+        var odd = Ack(0);
+        odd.Flags |= 0x2;
+        Assert.Equal((uint)Errno.EINVAL, bench.Call(b, odd).Status);
+        bench.AssertFsckClean();
+    }
+
+    [Fact]
     public void AGuestThatJoinsAfterAPost_DoesNotHoldItsPages()
     {
         using var bench = new RpcBench();

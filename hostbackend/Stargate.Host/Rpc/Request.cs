@@ -97,7 +97,9 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
             SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr => request.Xattr(raw, flags, carried, geometry),
-            SgzAbi.OpAck => raw.Ino == 0 ? request with { Offset = raw.Offset } : throw new BadRequestException(SgzAbi.StatusEinval, $"ack names inode {raw.Ino}"),
+            SgzAbi.OpAck => raw.Ino == 0 && (flags & ~SgzAbi.ReqAckDetach) == 0
+                ? request with { Offset = raw.Offset, Flags = flags }
+                : throw new BadRequestException(SgzAbi.StatusEinval, $"ack names inode {raw.Ino} or has unknown flags 0x{flags:x}"),
             _ => raw.Ino == 0 ? request : throw new BadRequestException(SgzAbi.StatusEinval, $"nop names inode {raw.Ino}"),
         };
     }

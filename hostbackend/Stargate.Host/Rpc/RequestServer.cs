@@ -370,7 +370,7 @@ public sealed class RequestServer
                 _zone.Xattrs.RemoveXattr(c, r.Node, r.Name2, (r.Flags & SgzAbi.ReqXattrAdmin) != 0);
                 break;
             case SgzAbi.OpAck:
-                if (!_zone.Grace.Ack(r.Caller.Slot, r.Offset))
+                if (!_zone.Grace.Ack(r.Caller.Slot, r.Offset, detach: (r.Flags & SgzAbi.ReqAckDetach) != 0))
                 {
                     throw new BadRequestException(SgzAbi.StatusEinval, $"ack of epoch {r.Offset}, above the posted {_zone.Grace.PostedEpoch}");
                 }

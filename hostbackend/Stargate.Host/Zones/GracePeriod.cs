@@ -24,6 +24,12 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
     /// <summary>Per tracked slot: the peer's SinceNs (a new peer in the slot is another peer) and its acknowledged epoch.</summary>
     private readonly Dictionary<int, (ulong Since, ulong Epoch)> _acked = [];
 
+    /// <summary>
+    /// Live slots whose mount ended (SGZ_REQ_ACK_DETACH): they map nothing, so no epoch waits
+    /// for them until they acknowledge again, which their next mount does before it returns.
+    /// </summary>
+    private readonly HashSet<int> _detached = [];
+
     /// <summary>The epoch up to which pending pages were freed by this process (0: not looked yet).</summary>
     private ulong _releasedThrough;
 
@@ -65,7 +71,7 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
         ulong head = header.Head;
         foreach (int slot in peers.LiveGuests())
         {
-            if (!Tracked(slot, out _))
+            if (!Tracked(slot, out _) && !_detached.Contains(slot))
             {
                 _acked[slot] = (peers.SinceNs(slot), before);
             }
@@ -105,25 +111,35 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
 
     /// <summary>
     /// Records slot <paramref name="slot"/>'s acknowledgement; refuses (false) an epoch above
-    /// the posted one. An older epoch than one it already acknowledged changes nothing.
+    /// the posted one. An older epoch than one it already acknowledged changes nothing. With
+    /// <paramref name="detach"/> the slot's mount ended: it is waited for no more until its
+    /// next acknowledgement (a slot not yet tracked is tracked from that one).
     /// </summary>
-    public bool Ack(int slot, ulong epoch)
+    public bool Ack(int slot, ulong epoch, bool detach = false)
     {
         if (epoch > PostedEpoch)
         {
             return false;
         }
 
-        if (Tracked(slot, out ulong acked))
+        if (detach)
         {
-            _acked[slot] = (peers.SinceNs(slot), Math.Max(epoch, acked));
+            _acked.Remove(slot);
+            _detached.Add(slot);
+            return true;
         }
 
+        _detached.Remove(slot);
+        _acked[slot] = (peers.SinceNs(slot), Tracked(slot, out ulong acked) ? Math.Max(epoch, acked) : epoch);
         return true;
     }
 
     /// <summary>A peer that left or died acknowledges everything by being gone.</summary>
-    public void PeerGone(int slot) => _acked.Remove(slot);
+    public void PeerGone(int slot)
+    {
+        _acked.Remove(slot);
+        _detached.Remove(slot);
+    }
 
     /// <summary>The highest epoch every live guest has acknowledged (the posted one when none is live).</summary>
     public ulong SafeEpoch()

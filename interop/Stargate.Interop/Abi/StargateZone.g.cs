@@ -52,7 +52,8 @@ public static class SgzAbi
     /// and SGZ_SYMLINK_TARGET_MAX.
     /// 2.2 also: SGZ_OP_PUNCH; device nodes (SGZ_OP_MKNOD with a character or block
     /// type and sgz_request.rdev, the kernel's new_encode_dev); O_TMPFILE
-    /// (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS.
+    /// (SGZ_REQ_TMPFILE, SGZ_INODE_TMPFILE); SGZ_REQ_SETATTR_ACCESS;
+    /// SGZ_REQ_ACK_DETACH.
     /// 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
     /// struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
     /// every directory of a 2.1 zone, is read by a scan of its pages).
@@ -384,6 +385,13 @@ public static class SgzAbi
     /// table names it (or SGZ_TMPFILE_HOLD_MS pass) and then as any orphan.
     /// </summary>
     public const uint ReqTmpfile = 0x1;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_ACK (2.2): the caller's mount ended and it
+    /// maps nothing of the zone: the grace period stops waiting for it until its
+    /// next ACK without the flag, which a mount sends before it returns.
+    /// </summary>
+    public const uint ReqAckDetach = 0x1;
     public const int TmpfileHoldMs = 10000;
 
     /// <summary>
