@@ -252,6 +252,28 @@ const struct inode_operations stargatefs_file_inode_ops = {
 };
 
 /*
+ * In an RCU path walk: valid (1) when the directory's cached copy is still
+ * the zone's and its change counter is the dentry's; otherwise -ECHILD, and
+ * the walk asks again with references held.
+ */
+static int stargatefs_d_revalidate_rcu(struct dentry *dentry)
+{
+	struct dentry *parent = READ_ONCE(dentry->d_parent);
+	struct inode *dir = d_inode_rcu(parent);
+	struct sgz_inode zi;
+	u32 seq;
+
+	if (!dir || !stargatefs_zone_snapshot(stargatefs_dev(dir->i_sb), dir->i_ino,
+					      &STARGATEFS_I(dir)->lock, &STARGATEFS_I(dir)->snap,
+					      &zi, &seq))
+		return -ECHILD;
+	if (le32_to_cpu(zi.generation) != dir->i_generation ||
+	    le64_to_cpu(zi.change) != READ_ONCE(dentry->d_time))
+		return -ECHILD;
+	return 1;
+}
+
+/*
  * A cached dentry, positive or negative, stays valid while its directory's
  * change counter has not moved (the host bumps it at every entry made,
  * removed or renamed, by any machine); after that it is looked up again
@@ -269,7 +291,7 @@ static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 	int err, valid;
 
 	if (flags & LOOKUP_RCU)
-		return -ECHILD;
+		return stargatefs_d_revalidate_rcu(dentry);
 	parent = dget_parent(dentry);
 	dir = d_inode(parent);
 	dev = stargatefs_dev(dir->i_sb);

@@ -243,6 +243,8 @@ void *stargatefs_zone_addr(struct stargatefs_device *dev, u64 off, u64 len);
 int stargatefs_zone_yield(unsigned long deadline, bool killable);
 int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq);
+bool stargatefs_zone_snapshot(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
+			      struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
 int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
 				struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);

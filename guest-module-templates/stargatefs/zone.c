@@ -513,6 +513,33 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 }
 
 /*
+ * The checked copy of zone inode ino that snap holds (guarded by lock),
+ * while the zone inode's seqcount is still the one it was read under (into
+ * seq); false when there is none. Never sleeps: RCU path walks use it.
+ */
+bool stargatefs_zone_snapshot(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
+			      struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq)
+{
+	const struct sgz_inode *live = NULL;
+	bool hit = false;
+	u32 now;
+
+	if (ino != 0 && ino < dev->geo.inode_count)
+		live = stargatefs_live_inode(dev, ino);
+	if (!live)
+		return false;
+	now = le32_to_cpu(READ_ONCE(live->seq));
+	spin_lock(lock);
+	if (snap->valid && snap->seq == now && !(now & 1)) {
+		memcpy(out, &snap->raw, sizeof(*out));
+		hit = true;
+	}
+	spin_unlock(lock);
+	*seq = now;
+	return hit;
+}
+
+/*
  * stargatefs_zone_load_inode() for an inode this guest caches: while the
  * zone inode's seqcount is still the one snap was read under, its checked
  * copy stands (only the host writes the structure file, and every change
@@ -523,25 +550,9 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
 				struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq)
 {
-	const struct sgz_inode *live = NULL;
-	bool hit = false;
-	u32 now = 0;
 	int err;
 
-	if (ino != 0 && ino < dev->geo.inode_count)
-		live = stargatefs_live_inode(dev, ino);
-	if (live) {
-		now = le32_to_cpu(READ_ONCE(live->seq));
-		spin_lock(lock);
-		if (snap->valid && snap->seq == now && !(now & 1)) {
-			memcpy(out, &snap->raw, sizeof(*out));
-			hit = true;
-		}
-		spin_unlock(lock);
-	}
-	if (hit) {
-		*seq = now;
-	} else {
+	if (!stargatefs_zone_snapshot(dev, ino, lock, snap, out, seq)) {
 		err = stargatefs_load_inode(dev, ino, out, seq, true);
 		if (err)
 			return err;
