@@ -442,7 +442,8 @@ static void stargatefs_remove(struct pci_dev *pdev)
 
 /*
  * Counters in the PCI device's sysfs folder: faults served with one 2 MiB
- * mapping and with 4 KiB ones, and the mount index.
+ * mapping and with 4 KiB ones, the mount index, and (an area device) what
+ * its requests cost (struct stargatefs_rpc_stats).
  */
 static ssize_t stargatefs_pmd_faults_show(struct device *d, struct device_attribute *attr,
 					  char *buf)
@@ -471,7 +472,15 @@ static ssize_t stargatefs_index_show(struct device *d, struct device_attribute *
 }
 static DEVICE_ATTR_RO(stargatefs_index);
 
+static ssize_t stargatefs_requests_show(struct device *d, struct device_attribute *attr,
+					char *buf)
+{
+	return stargatefs_rpc_stats_show(pci_get_drvdata(to_pci_dev(d)), buf);
+}
+static DEVICE_ATTR_RO(stargatefs_requests);
+
 static struct attribute *stargatefs_attrs[] = {
+	&dev_attr_stargatefs_requests.attr,
 	&dev_attr_stargatefs_pmd_faults.attr,
 	&dev_attr_stargatefs_pte_faults.attr,
 	&dev_attr_stargatefs_index.attr,

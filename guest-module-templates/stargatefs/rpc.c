@@ -15,10 +15,20 @@
  * request: namespace changes give EROFS. Waits never trust the interrupt
  * alone: eventfds coalesce, and a restarted host service has no
  * doorbells, so each wait polls every STARGATEFS_POLL_MS as well.
+ *
+ * A request's reply is first polled for (docs/requests.md "Polling"): the
+ * host answers most requests in a few tens of microseconds, less than an
+ * interrupt costs to deliver and to wake a sleeper. How long adapts as
+ * KVM's halt polling does, up to the module parameter poll_us: a reply
+ * that came while polling, or soon after, widens it; a late one narrows
+ * it, down to none. Only a waiter that goes to sleep is counted in the
+ * private area's sleepers, and the host rings the guest only then.
  */
 #include <linux/bitops.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 
@@ -29,6 +39,29 @@
 #define STARGATEFS_REG_IVPOSITION 8
 #define STARGATEFS_REG_DOORBELL 12
 #define STARGATEFS_TAGS_ALL ((1UL << SGZ_RING_SLOTS) - 1)
+#define STARGATEFS_POLL_US_MAX 10000
+
+static unsigned int stargatefs_poll_us = 200;
+
+static int stargatefs_poll_us_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int us;
+	int err = kstrtouint(val, 10, &us);
+
+	if (err)
+		return err;
+	if (us > STARGATEFS_POLL_US_MAX)
+		return -EINVAL;
+	WRITE_ONCE(stargatefs_poll_us, us);
+	return 0;
+}
+
+static const struct kernel_param_ops stargatefs_poll_us_ops = {
+	.set = stargatefs_poll_us_set,
+	.get = param_get_uint,
+};
+module_param_cb(poll_us, &stargatefs_poll_us_ops, &stargatefs_poll_us, 0644);
+MODULE_PARM_DESC(poll_us, "the longest a request polls for its reply before it sleeps, in microseconds (0-10000; 0: never polls)");
 
 static struct sgz_request *stargatefs_req_slot(struct stargatefs_device *dev, unsigned int tag)
 {
@@ -56,6 +89,7 @@ static irqreturn_t stargatefs_rpc_irq(int irq, void *data)
 {
 	struct stargatefs_device *area = data, *user;
 
+	WRITE_ONCE(area->own_rpc.irq_ns, ktime_get_ns());
 	stargatefs_rpc_wake_client(&area->own_rpc);
 	user = READ_ONCE(area->user);
 	if (user)
@@ -193,6 +227,7 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	spin_lock(&rpc->tag_lock);
 	rpc->area = NULL;
 	rpc->replies = NULL;
+	rpc->ring = NULL;
 	if (!dev->area || !dev->geo.rings_ok) {
 		spin_unlock(&rpc->tag_lock);
 		return;
@@ -205,8 +240,15 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	}
 	rpc->replies = stargatefs_zone_addr(dev, dev->geo.rings_offset + (u64)rpc->slot * dev->geo.ring_bytes,
 					    dev->geo.ring_bytes);
-	if (rpc->replies)
+	if (rpc->replies) {
 		rpc->area = dev->area->kaddr + SGZ_AREA_RING;
+		/* No waiter sleeps yet; from now on the host may ring only when one does. */
+		rpc->ring = rpc->area;
+		WRITE_ONCE(rpc->ring->sleepers, 0);
+		smp_wmb();
+		WRITE_ONCE(rpc->ring->guest_flags,
+			   cpu_to_le32(le32_to_cpu(READ_ONCE(rpc->ring->guest_flags)) | SGZ_RING_GUEST_SLEEPERS));
+	}
 	for (tag = 0; rpc->area && tag < SGZ_RING_SLOTS; tag++) {
 		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
 		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
@@ -318,6 +360,7 @@ static bool stargatefs_tag_cond(struct stargatefs_device *dev, void *arg)
 struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opcode,
 					 bool killable, unsigned int *tag)
 {
+	u64 t0 = ktime_get_ns();
 	struct sgz_request *req;
 	int err;
 
@@ -328,6 +371,7 @@ struct sgz_request *stargatefs_rpc_begin(struct stargatefs_device *dev, u32 opco
 	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_tag_cond, tag);
 	if (err)
 		return ERR_PTR(err);
+	dev->rpc->tag_t0[*tag] = t0;
 	req = stargatefs_req_slot(dev, *tag);
 	/* seq stays as it was (answered, so not pending) until the request is whole. */
 	memset((void *)req + sizeof(req->seq), 0, SGZ_REQUEST_SIZE - sizeof(req->seq));
@@ -389,6 +433,81 @@ static bool stargatefs_done_cond(struct stargatefs_device *dev, void *arg)
 	return le64_to_cpu(smp_load_acquire(&stargatefs_rep_slot(dev, a->tag)->done)) == a->seq;
 }
 
+/*
+ * Polls for the reply for up to ns (while nothing else wants this CPU).
+ * True when it came.
+ */
+static bool stargatefs_poll_reply(struct stargatefs_device *dev, struct stargatefs_done_arg *arg,
+				  u32 ns)
+{
+	u64 end;
+
+	if (!ns)
+		return false;
+	end = ktime_get_ns() + ns;
+	do {
+		if (stargatefs_done_cond(dev, arg))
+			return true;
+		cpu_relax();
+	} while (!need_resched() && ktime_get_ns() < end);
+	return stargatefs_done_cond(dev, arg);
+}
+
+/*
+ * Waits for the reply: polls, then sleeps counted in the private area's
+ * sleepers. The count goes up before the sleeper's last look at the reply
+ * (the wait's condition), and the host reads it after publishing the
+ * reply: one of the two sees the other. Returns as stargatefs_wait().
+ */
+static int stargatefs_wait_reply(struct stargatefs_device *dev, bool killable,
+				 struct stargatefs_done_arg *arg, u64 since)
+{
+	struct stargatefs_rpc *rpc = dev->rpc;
+	atomic_t *sleepers = rpc->ring ? (atomic_t *)&rpc->ring->sleepers : NULL;
+	u32 max = READ_ONCE(stargatefs_poll_us) * NSEC_PER_USEC, start = max / 8;
+	u32 window = min(READ_ONCE(rpc->poll_ns), max);
+	u64 irq, now;
+	int err;
+
+	if (stargatefs_poll_reply(dev, arg, window)) {
+		atomic64_inc(&rpc->stats.polled);
+		WRITE_ONCE(rpc->poll_ns, clamp(window * 2, start, max));
+		return 0;
+	}
+	atomic64_inc(&rpc->stats.slept);
+	if (sleepers) {
+		atomic_inc(sleepers);
+		smp_mb__after_atomic();
+	}
+	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_done_cond, arg);
+	if (sleepers)
+		atomic_dec(sleepers);
+	irq = READ_ONCE(rpc->irq_ns);
+	now = ktime_get_ns();
+	if (!err && irq > since && irq <= now) {
+		atomic64_inc(&rpc->stats.woken);
+		atomic64_add(now - irq, &rpc->stats.wake_ns);
+	}
+	/* A reply a longer poll would have caught widens the window; a late one narrows it. */
+	if (!err && now - since <= max)
+		WRITE_ONCE(rpc->poll_ns, clamp(window * 2, start, max));
+	else if (!err)
+		WRITE_ONCE(rpc->poll_ns, window / 2 < start ? 0 : window / 2);
+	return err;
+}
+
+ssize_t stargatefs_rpc_stats_show(struct stargatefs_device *dev, char *buf)
+{
+	struct stargatefs_rpc_stats *st = &dev->own_rpc.stats;
+
+	return sysfs_emit(buf, "requests=%lld polled=%lld slept=%lld woken=%lld enqueue_ns=%lld doorbell_ns=%lld wait_ns=%lld wake_ns=%lld poll_us=%u poll_ns=%u\n",
+			  atomic64_read(&st->requests), atomic64_read(&st->polled),
+			  atomic64_read(&st->slept), atomic64_read(&st->woken),
+			  atomic64_read(&st->enqueue_ns), atomic64_read(&st->doorbell_ns),
+			  atomic64_read(&st->wait_ns), atomic64_read(&st->wake_ns),
+			  READ_ONCE(stargatefs_poll_us), READ_ONCE(dev->own_rpc.poll_ns));
+}
+
 static void stargatefs_put_tag(struct stargatefs_device *dev, unsigned int tag)
 {
 	spin_lock(&dev->rpc->tag_lock);
@@ -437,7 +556,7 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	struct sgz_request *req = stargatefs_req_slot(dev, tag);
 	struct stargatefs_done_arg arg = { .tag = tag };
 	u32 opcode = le32_to_cpu(req->opcode), status;
-	u64 ino;
+	u64 ino, t_ring, t_rung;
 	int err;
 
 	/* Published and numbered under one lock: the host takes a peer's slots in seq order. */
@@ -448,10 +567,16 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 	rpc->tag_seq[tag] = arg.seq;
 	smp_store_release(&req->seq, cpu_to_le64(arg.seq));
 	spin_unlock(&rpc->tag_lock);
+	t_ring = ktime_get_ns();
 	if (rpc->regs)
 		writel((SGZ_HOST_PEER_SLOT << 16) | 0, rpc->regs + STARGATEFS_REG_DOORBELL);
+	t_rung = ktime_get_ns();
 
-	err = stargatefs_wait(dev, killable, STARGATEFS_RPC_TIMEOUT_MS, stargatefs_done_cond, &arg);
+	err = stargatefs_wait_reply(dev, killable, &arg, t_rung);
+	atomic64_inc(&rpc->stats.requests);
+	atomic64_add(t_ring - rpc->tag_t0[tag], &rpc->stats.enqueue_ns);
+	atomic64_add(t_rung - t_ring, &rpc->stats.doorbell_ns);
+	atomic64_add(ktime_get_ns() - t_rung, &rpc->stats.wait_ns);
 	if (err) {
 		spin_lock(&rpc->tag_lock);
 		rpc->abandoned |= BIT(tag);

@@ -110,6 +110,19 @@ struct stargatefs_geometry {
  * area in Z (the reply ring). tag_lock guards the tag bitmaps, seq and
  * tag_seq; open_lock the open table.
  */
+/*
+ * What the requests of one client cost (rpc.c), in the area device's
+ * sysfs file stargatefs_requests: totals since the device was bound.
+ * enqueue is from stargatefs_rpc_begin() to the doorbell (the tag, the
+ * slot, the caller's filling in), doorbell the doorbell's MMIO write, wait
+ * from the doorbell to the reply seen; wake (woken of them) from vector
+ * 0's interrupt to the sleeper running again.
+ */
+struct stargatefs_rpc_stats {
+	atomic64_t requests, polled, slept, woken;
+	atomic64_t enqueue_ns, doorbell_ns, wait_ns, wake_ns;
+};
+
 struct stargatefs_rpc {
 	void __iomem *regs;		/* BAR0 of the area's doorbell device, else NULL */
 	int irq;			/* vector 0's irq, or -1 */
@@ -126,6 +139,11 @@ struct stargatefs_rpc {
 	spinlock_t open_lock;
 	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
 	bool lost;			/* the area device was unbound: requests fail with EIO */
+	struct sgz_ring_header *ring;	/* the private area's ring header (sleepers), or NULL */
+	u64 tag_t0[SGZ_RING_SLOTS];	/* when each tag's request was begun (ktime ns) */
+	u64 irq_ns;			/* when vector 0 last fired (ktime ns) */
+	u32 poll_ns;			/* how long a request polls for its reply now (rpc.c) */
+	struct stargatefs_rpc_stats stats;
 };
 
 /* The guest's half of the grace period (grace.c): where it follows the invalidation log. */
@@ -276,6 +294,7 @@ int stargatefs_rpc_call(struct stargatefs_device *dev, unsigned int tag, bool ki
 			struct sgz_reply *reply);
 unsigned int stargatefs_rpc_wakes(struct stargatefs_device *dev);
 int stargatefs_rpc_sleep(struct stargatefs_device *dev, unsigned int seen, unsigned int ms);
+ssize_t stargatefs_rpc_stats_show(struct stargatefs_device *dev, char *buf);
 int stargatefs_ilock(struct stargatefs_device *dev, u64 ino, bool killable);
 void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino);
 int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation);

@@ -119,6 +119,9 @@
  * 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
  * struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
  * every directory of a 2.1 zone, is read by a scan of its pages).
+ * 2.3: polling for replies: sgz_ring_header.sleepers and
+ * SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
+ * reply, as before).
  */
 #define SGZ_VERSION_MAJOR 2
 #define SGZ_VERSION_MINOR 2
@@ -918,21 +921,37 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * doorbell QEMU, so the two never share a slot.
  */
 #define SGZ_CLAIM_HOST 0xffffffffffffffffULL
+/*
+ * sgz_ring_header.guest_flags (private area), 2.3: the guest keeps
+ * sleepers, so the host rings it after a reply only while one of its
+ * waiters sleeps (a guest that polls for its reply needs no interrupt).
+ * Without it the host rings after every reply.
+ */
+#define SGZ_RING_GUEST_SLEEPERS 0x1
 #define SGZ_CLAIM_HEARTBEAT_MS 100
 #define SGZ_CLAIM_TIMEOUT_MS 3000
 
 /*
  * Head of a peer's ring area. In the rings region (Z) only host_epoch is
- * used; in a private area only guest_flags (claim and heartbeat: 2.0).
- *   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
+ * used; in a private area only guest_flags and sleepers (claim and
+ * heartbeat: 2.0).
+ *   0 host_epoch  8 guest_flags  12 sleepers  16 claim  24 heartbeat
  *  32 reserved[4]
  */
 struct sgz_ring_header {
 	/* Bumped by the host each time a host service starts serving the zone. */
 	__le64 host_epoch;
-	/* Written by the guest; no flags are defined yet. */
+	/* Written by the guest: SGZ_RING_GUEST_* (a hint to the host about this guest alone). */
 	__le32 guest_flags;
-	__le32 reserved0;
+	/*
+	 * 2.3, with SGZ_RING_GUEST_SLEEPERS: how many of the guest's waiters
+	 * sleep on a reply (docs/requests.md "Polling"). The guest increments
+	 * it, then looks at its reply once more, before it sleeps; the host
+	 * publishes a reply, then reads it, and rings the guest's vector 0 only
+	 * when it is not 0. Untrusted: a wrong count only slows or wakes that
+	 * guest itself.
+	 */
+	__le32 sleepers;
 	/* 0 = unclaimed; a plain guest's nonce, or SGZ_CLAIM_HOST (cmpxchg only). */
 	__le64 claim;
 	/* Bumped by the plain guest holding the claim. */

@@ -41,6 +41,18 @@ public class UsageTests
         Assert.Empty(ZoneContent.List(zone.Path, "/"));
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("10001")]
+    public void Serve_WhenPollUsIsOutOfRange_ExitsWithUsageNamingTheRange(string us)
+    {
+        using var zone = new TempZone(16UL << 20);
+        string socket = Path.Combine(Path.GetTempPath(), $"stargate-usage-{Guid.NewGuid():N}.sock");
+        var r = StargateProcess.Run("serve", zone.Path, "--socket", socket, "--poll-us", us);
+        CliAssert.FailsWithOneLine(r, 2, $"--poll-us {us}", "0..10000");
+        Assert.False(File.Exists(socket));
+    }
+
     [Fact]
     public void ZoneCreate_WhenSizeIsMissing_ExitsWithUsageNamingTheOption()
     {

@@ -60,6 +60,9 @@ internal sealed unsafe class TestGuest : IDisposable
     /// <summary>The head of its ring area in Z (host_epoch).</summary>
     public ref readonly SgzRingHeader Header => ref *(SgzRingHeader*)(_structure + _replies);
 
+    /// <summary>The ring header of the guest's private area: guest_flags and sleepers (docs/requests.md "Polling").</summary>
+    public ref SgzRingHeader AreaHeader => ref *(SgzRingHeader*)_area;
+
     public ref SgzOpen Open(int entry) => ref *(SgzOpen*)(_area + SgzAbi.RingOpens + ((ulong)entry * SgzAbi.OpenSize));
 
     /// <summary>An inode's lock word (in its hint, in Z.data), which guests take with cmpxchg(0 -> slot + 1).</summary>

@@ -40,11 +40,16 @@ internal sealed class ServiceCommands(CliSession session)
         var vectors = new Option<int>("--vectors") { Description = $"Interrupt vectors per peer (1..{ServerLimits.MaxVectors}); QEMU's ivshmem-doorbell vectors= must match.", DefaultValueFactory = _ => ServerLimits.DefaultVectors };
         var maxPeers = new Option<int>("--max-peers") { Description = "Most guests at once (at most the zone's peer slots - 1).", DefaultValueFactory = _ => 64 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every doorbell and ring." };
+        var pollUs = new Option<int>("--poll-us")
+        {
+            Description = $"Microseconds the service keeps looking for a guest's next request after answering one, before it sleeps until a doorbell (0..{ServerLimits.MaxPollUs}; 0: never).",
+            DefaultValueFactory = _ => (int)ServerLimits.DefaultPollWindow.TotalMicroseconds,
+        };
         var allowUsers = new Option<string[]>("--allow-user") { Description = "A user (name or uid) that may connect besides this one and root, as QEMU's user under libvirt; repeatable." };
         var allowGroups = new Option<string[]>("--allow-group") { Description = "A group (name or gid) whose members may connect; repeatable." };
         var command = new Command("serve", "Serve a zone to QEMU guests over the ivshmem server protocol, in the foreground (stop with SIGTERM or Ctrl-C).")
         {
-            zoneArg, socket, control, vectors, maxPeers, verbose, allowUsers, allowGroups,
+            zoneArg, socket, control, vectors, maxPeers, pollUs, verbose, allowUsers, allowGroups,
         };
         command.SetAction(r => session.Guard(() =>
         {
@@ -57,6 +62,12 @@ internal sealed class ServiceCommands(CliSession session)
             if (r.GetValue(maxPeers) < 1)
             {
                 return session.BadUsage("--max-peers must be at least 1", "serve");
+            }
+
+            int poll = r.GetValue(pollUs);
+            if (poll < 0 || poll > ServerLimits.MaxPollUs)
+            {
+                return session.BadUsage($"--poll-us {poll} is outside 0..{ServerLimits.MaxPollUs}", "serve");
             }
 
             var users = (r.GetValue(allowUsers) ?? []).Select(u => (Name: u, Id: UserDatabase.UserId(u))).ToList();
@@ -97,6 +108,7 @@ internal sealed class ServiceCommands(CliSession session)
                 Access = new PeerAccess(users.Select(u => u.Id!.Value), groups.Select(g => g.Id!.Value)),
                 Policy = sockets[0].Policy,
                 MoreSockets = sockets[1..],
+                PollWindow = TimeSpan.FromMicroseconds(poll),
             };
             using var service = new StargateService(zone, options, log, request => StargateCli.RunInServe(zone, request));
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

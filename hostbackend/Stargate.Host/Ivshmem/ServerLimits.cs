@@ -38,6 +38,12 @@ public static class ServerLimits
     /// <summary>How often requests are looked for otherwise: only a lost doorbell needs it.</summary>
     public static readonly TimeSpan SafetyPoll = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>`stargate serve --poll-us`'s default: the loop's look at the rings after a reply (ServiceOptions.PollWindow).</summary>
+    public static readonly TimeSpan DefaultPollWindow = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>The longest --poll-us: a loop that polls longer only burns a core.</summary>
+    public const int MaxPollUs = 10_000;
+
     /// <summary>How often waiting host locks ask the lock table again (guests' releases come without a host-side event).</summary>
     public static readonly TimeSpan HostLockRetry = TimeSpan.FromMilliseconds(10);
 

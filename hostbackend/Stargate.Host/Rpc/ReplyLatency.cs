@@ -6,7 +6,8 @@ namespace Stargate.Host.Rpc;
 /// The service's side of a guest's request latency: per peer slot, the worst time from the loop
 /// first seeing a request pending (its seq on the ring, not yet done) to the loop publishing its
 /// reply. Time a request waited before the loop looked (the guest's doorbell, the loop's wake-up)
-/// is not in it; time it spent put aside for a guest's hold is. Shown by `stargate peers`.
+/// is not in it; time it spent put aside for a guest's hold is. Shown by `stargate peers`. Also
+/// per slot, the total time of each step of its answered requests (<see cref="RequestCost"/>).
 /// Not thread-safe: called on the loop under the zone's lock, read by the control socket on the
 /// same loop.
 /// </summary>
@@ -14,6 +15,7 @@ public sealed class ReplyLatency
 {
     private readonly Dictionary<(int Slot, int Tag), (ulong Seq, long Since)> _seen = [];
     private readonly Dictionary<int, long> _worst = [];
+    private readonly Dictionary<int, RequestCost> _cost = [];
 
     /// <summary>The loop saw request @seq pending on (@slot, @tag); only the first sighting of a seq counts.</summary>
     public void Seen(int slot, int tag, ulong seq)
@@ -39,10 +41,29 @@ public sealed class ReplyLatency
         }
     }
 
+    /// <summary>
+    /// A request of @slot was answered: the loop woke up at @woke, its change started at
+    /// @started and ended at @changed, and its reply was published (and the guest rung, if it
+    /// was) by @replied (Stopwatch ticks).
+    /// </summary>
+    public void Served(int slot, long woke, long started, long changed, long replied)
+    {
+        _cost.TryGetValue(slot, out var cost);
+        _cost[slot] = new RequestCost(
+            (cost?.Requests ?? 0) + 1,
+            (cost?.PickupNs ?? 0) + Nanoseconds(Math.Max(0, started - woke)),
+            (cost?.ChangeNs ?? 0) + Nanoseconds(changed - started),
+            (cost?.ReplyNs ?? 0) + Nanoseconds(replied - changed));
+    }
+
+    /// <summary>The totals of @slot's answered requests since it joined; null before its first.</summary>
+    public RequestCost? CostOf(int slot) => _cost.GetValueOrDefault(slot);
+
     /// <summary>A peer left: its slot starts again from nothing.</summary>
     public void Forget(int slot)
     {
         _worst.Remove(slot);
+        _cost.Remove(slot);
         for (int tag = 0; tag < Interop.Abi.SgzAbi.RingSlots; tag++)
         {
             _seen.Remove((slot, tag));
@@ -52,7 +73,17 @@ public sealed class ReplyLatency
     /// <summary>Every slot's worst starts again from nothing (`stargate peers --reset-worst`); requests pending now still count when answered.</summary>
     public void ResetWorst() => _worst.Clear();
 
+    private static long Nanoseconds(long ticks) => (long)(ticks * (1e9 / Stopwatch.Frequency));
+
     /// <summary>The worst seen-to-reply time of @slot's requests since it joined, in microseconds; null if none was answered.</summary>
     public long? WorstMicroseconds(int slot) =>
         _worst.TryGetValue(slot, out long ticks) ? (long)Stopwatch.GetElapsedTime(0, ticks).TotalMicroseconds : null;
 }
+
+/// <summary>
+/// The service's steps of a guest's answered requests, totals in nanoseconds: pickup, from the
+/// loop waking up (a doorbell, or its poll of the rings finding a request) to the request's
+/// change starting (other requests served first count in it); change, checking and applying it
+/// with its reply in one journalled change; reply, publishing done and ringing the guest.
+/// </summary>
+public sealed record RequestCost(long Requests, long PickupNs, long ChangeNs, long ReplyNs);

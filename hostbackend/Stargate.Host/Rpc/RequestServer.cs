@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
@@ -33,6 +34,9 @@ public sealed class RequestServer
 
     /// <summary>The grace period's epoch the live guests were last rung for.</summary>
     private ulong _rungEpoch;
+
+    /// <summary>When the loop woke up for the current <see cref="ProcessPending"/> (Stopwatch ticks).</summary>
+    private long _wokeAt;
 
     /// <param name="ringGuest">Rings a guest's vector 0 (if it has doorbells): after its reply, and when a lock it waits for goes.</param>
     /// <param name="policyOf">The export policy of a guest's slot (the socket it came through); null: every guest read-write.</param>
@@ -93,8 +97,10 @@ public sealed class RequestServer
     }
 
     /// <summary>Serves every pending request of every live guest now; returns how many were answered.</summary>
-    public int ProcessPending()
+    /// <param name="wokeAt">When the loop woke up to look (Stopwatch ticks; 0: now), the start of each request's pickup time.</param>
+    public int ProcessPending(long wokeAt = 0)
     {
+        _wokeAt = wokeAt == 0 ? Stopwatch.GetTimestamp() : wokeAt;
         int served = 0;
         using (_zone.Exclusive())
         {
@@ -116,6 +122,48 @@ public sealed class RequestServer
         }
 
         return served;
+    }
+
+    /// <summary>
+    /// Looks at the live guests' rings until one holds a pending request (true) or
+    /// @deadline passes (false; Stopwatch ticks). Reads only the seq and done words, as a hint
+    /// for the loop: <see cref="ProcessPending"/> checks everything again; the caller bounds the
+    /// wait, so nothing a guest writes can hold the loop here.
+    /// </summary>
+    public bool AwaitPending(long deadline)
+    {
+        var spin = new SpinWait();
+        do
+        {
+            using (_zone.Exclusive())
+            {
+                foreach (int slot in _zone.Peers.LiveGuests())
+                {
+                    if (RingArea.Of(_zone, slot) is { } area && HasPending(area))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        while (Stopwatch.GetTimestamp() < deadline);
+        return false;
+    }
+
+    private bool HasPending(RingArea area)
+    {
+        for (int tag = 0; tag < SgzAbi.RingSlots; tag++)
+        {
+            ulong seq = Volatile.Read(ref area.Guest.Ref<SgzRequest>(RingArea.Request(tag)).Seq);
+            if (seq != 0 && seq != Volatile.Read(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -250,6 +298,7 @@ public sealed class RequestServer
             }
         }
 
+        long started = Stopwatch.GetTimestamp();
         var reply = Answer(copy, payload, slot, area, tag);
         if (reply is null)
         {
@@ -258,8 +307,10 @@ public sealed class RequestServer
 
         _deferred.Remove((slot, tag));
 
-        Publish(slot, area, tag, seq);
-        AfterReply(reply.Value, slot);
+        long changed = Stopwatch.GetTimestamp();
+        bool rung = Publish(slot, area, tag, seq);
+        Latency.Served(slot, _wokeAt, started, changed, Stopwatch.GetTimestamp());
+        AfterReply(reply.Value, slot, rung);
         return true;
     }
 
@@ -419,15 +470,30 @@ public sealed class RequestServer
         return true;
     }
 
-    private void Publish(int slot, RingArea area, int tag, ulong seq)
+    /// <summary>
+    /// Publishes the reply, then rings the guest unless it said that none of its waiters sleeps
+    /// (docs/requests.md "Polling"): the fence orders the store of done before the read of
+    /// sleepers, as the guest orders its count before its last look at done. False when the
+    /// guest was not rung.
+    /// </summary>
+    private bool Publish(int slot, RingArea area, int tag, ulong seq)
     {
         Volatile.Write(ref _zone.Memory.Ref<SgzReply>(area.Reply(tag)).Done, seq);
         Served++;
         Latency.Replied(slot, tag, seq);
+        Interlocked.MemoryBarrier();
+        ref var ring = ref area.Guest.Ref<SgzRingHeader>(AreaMemory.Ring);
+        if ((Volatile.Read(ref ring.GuestFlags) & SgzAbi.RingGuestSleepers) != 0 && Volatile.Read(ref ring.Sleepers) == 0)
+        {
+            return false;
+        }
+
         _ringGuest(slot);
+        return true;
     }
 
-    private void AfterReply(Outcome outcome, int slot)
+    /// <param name="rung">Whether the reply rang the guest: if not, its own lock waiters are rung with the others.</param>
+    private void AfterReply(Outcome outcome, int slot, bool rung)
     {
         if (outcome.Opcode != SgzAbi.OpLock)
         {
@@ -436,7 +502,7 @@ public sealed class RequestServer
 
         if (outcome.Status == 0)
         {
-            RingLockWaiters(outcome.Node.Ino, except: slot);
+            RingLockWaiters(outcome.Node.Ino, except: rung ? slot : -1);
         }
         else if (outcome.Wait)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Stargate.Host.Rpc;
 
 namespace Stargate.Host.Service;
 
@@ -18,6 +19,9 @@ public sealed record PeerStatus(int Id, string Kind, int Pid, DateTimeOffset Sin
     public string? Policy { get; init; }
 
     public long? WorstReplyUs { get; init; }
+
+    /// <summary>A guest's answered requests and the service's time in each step of them (null before its first).</summary>
+    public RequestCost? Cost { get; init; }
 
     public ulong? GraceEpoch { get; init; }
 

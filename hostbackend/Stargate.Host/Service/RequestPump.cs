@@ -27,8 +27,8 @@ internal sealed class RequestPump
     /// <summary>Publishes what a dead service committed, wakes the guests, frees orphans (RequestServer.Start).</summary>
     public void Start() => Requests.Start();
 
-    /// <summary>Serves every pending request now.</summary>
-    public void Turn() => Requests.ProcessPending();
+    /// <summary>Serves every pending request now; @wokeAt is when the loop woke up (Stopwatch ticks). Returns how many were answered.</summary>
+    public int Turn(long wokeAt) => Requests.ProcessPending(wokeAt);
 
     /// <summary>How long the loop may wait before looking at the rings again.</summary>
     public static TimeSpan Interval(bool guestsWithoutDoorbells) =>

@@ -20,6 +20,14 @@ public sealed record ServiceOptions(string SocketPath, string ControlPath, int V
     /// <summary>Sockets besides the first, each with its own policy (`--socket` given again).</summary>
     public IReadOnlyList<ExportSocket> MoreSockets { get; init; } = [];
 
+    /// <summary>
+    /// The longest the loop keeps looking at the rings after answering a request, before it
+    /// sleeps until a doorbell (docs/requests.md "Polling"; <see cref="Service.PollWindow"/>
+    /// adapts the look within it): a guest's next request often comes within it and is then
+    /// taken without a wake-up. Zero: never polls.
+    /// </summary>
+    public TimeSpan PollWindow { get; init; } = ServerLimits.DefaultPollWindow;
+
     /// <summary>Every socket the service listens on, the first one first.</summary>
     public IReadOnlyList<ExportSocket> Sockets => [new(SocketPath, Policy), .. MoreSockets];
 }

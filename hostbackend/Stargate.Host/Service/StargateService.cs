@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
 using Stargate.Host.Rpc;
@@ -18,7 +19,10 @@ namespace Stargate.Host.Service;
 ///
 /// One thread runs the loop: a poll over every fd the parts own and a wake eventfd for
 /// <see cref="Stop"/>; each event is handled to completion; after every wake-up, and on a
-/// timer, departed adopted guests are cleared and the guests' requests served.
+/// timer, departed adopted guests are cleared and the guests' requests served. After it
+/// answers a request the loop may look at the rings for a while (<see cref="PollWindow"/>, at
+/// most ServiceOptions.PollWindow) before it sleeps again, so a guest's next request is taken
+/// without a doorbell's wake-up.
 /// </summary>
 public sealed class StargateService : IDisposable, IGuestSlots
 {
@@ -91,6 +95,8 @@ public sealed class StargateService : IDisposable, IGuestSlots
         string sockets = string.Join(' ', Options.Sockets);
         ServiceLog.Serving(_log, _zone.Path, sockets, Options.Vectors, Options.MaxPeers, Options.ControlPath);
         var fds = new List<PollFd>();
+        var window = new PollWindow((long)(Options.PollWindow.TotalSeconds * Stopwatch.Frequency));
+        long lastReply = 0;
         while (!_stopping)
         {
             fds.Clear();
@@ -98,14 +104,30 @@ public sealed class StargateService : IDisposable, IGuestSlots
             _ivshmem.AddWatches(fds);
             _control.AddWatches(fds);
             var ready = fds.ToArray();
-            Sys.Poll(ready, PollTimeoutMs());
+            bool found = lastReply != 0 && window.Ticks > 0 && _pump.Requests.AwaitPending(lastReply + window.Ticks);
+            if (found)
+            {
+                window.Found();
+            }
+
+            Sys.Poll(ready, found ? 0 : PollTimeoutMs());
+            long woke = Stopwatch.GetTimestamp();
             foreach (var fd in ready.Where(f => f.Revents != 0))
             {
                 Dispatch(fd.Fd);
             }
 
             _control.Turn();
-            _pump.Turn();
+            if (_pump.Turn(woke) > 0)
+            {
+                if (!found && lastReply != 0)
+                {
+                    window.Slept(woke - lastReply);
+                }
+
+                lastReply = Stopwatch.GetTimestamp();
+            }
+
             WatchAdopted();
             if (_zone.RestoreDataHeader())
             {
@@ -130,7 +152,7 @@ public sealed class StargateService : IDisposable, IGuestSlots
             return [.. new[] { new PeerStatus(ServerLimits.HostId, "host", _ivshmem.Host.Pid, _ivshmem.Host.Since, _ivshmem.Host.Eventfds.Length, _ivshmem.HostDoorbells) { GraceEpoch = _zone.Grace.PostedEpoch } }
                 .Concat(_ivshmem.Guests.Select(p => new PeerStatus(p.Id, "guest", p.Pid, p.Since, p.Eventfds.Length, [.. p.Doorbells])))
                 .Concat(_adopted.Statuses)
-                .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString(), WorstReplyUs = Requests.Latency.WorstMicroseconds(p.Id), GraceEpoch = _zone.Grace.AckedBy(p.Id) })
+                .Select(p => p.Id == ServerLimits.HostId ? p : p with { Socket = _ivshmem.SocketOf(p.Id)?.Path, Policy = _ivshmem.PolicyOf(p.Id).ToString(), WorstReplyUs = Requests.Latency.WorstMicroseconds(p.Id), Cost = Requests.Latency.CostOf(p.Id), GraceEpoch = _zone.Grace.AckedBy(p.Id) })
                 .OrderBy(p => p.Id)];
         }
     }

@@ -28,7 +28,7 @@ public sealed class StargateServer : IDisposable
     private readonly string _directory;
     private bool _logClosed;
 
-    private StargateServer(string zonePath, int vectors, string name, bool readOnlySocket)
+    private StargateServer(string zonePath, int vectors, string name, bool readOnlySocket, bool verbose, IReadOnlyList<string> options)
     {
         ZonePath = zonePath;
         Vectors = vectors;
@@ -46,7 +46,7 @@ public sealed class StargateServer : IDisposable
             UseShellExecute = false,
         };
         string[] readOnly = ReadOnlySocketPath is null ? [] : ["--socket", ReadOnlySocketPath + ",ro"];
-        foreach (string arg in (string[])[RepoPaths.StargateDll, "serve", zonePath, "--socket", SocketPath, .. readOnly, "--vectors", vectors.ToString(CultureInfo.InvariantCulture), "--verbose"])
+        foreach (string arg in (string[])[RepoPaths.StargateDll, "serve", zonePath, "--socket", SocketPath, .. readOnly, "--vectors", vectors.ToString(CultureInfo.InvariantCulture), .. (verbose ? (string[])["--verbose"] : []), .. options])
         {
             info.ArgumentList.Add(arg);
         }
@@ -74,11 +74,14 @@ public sealed class StargateServer : IDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts the service on @zonePath (with a second, read-only socket when @readOnlySocket) and waits until it listens.</summary>
-    public static StargateServer Start(string zonePath, int vectors = 2, bool readOnlySocket = false,
+    /// <summary>
+    /// Starts the service on @zonePath (with a second, read-only socket when @readOnlySocket; logging every doorbell
+    /// when @verbose; @options are more of serve's options) and waits until it listens.
+    /// </summary>
+    public static StargateServer Start(string zonePath, int vectors = 2, bool readOnlySocket = false, bool verbose = true, IReadOnlyList<string>? options = null,
         [CallerMemberName] string test = "", [CallerFilePath] string testFile = "")
     {
-        var server = new StargateServer(zonePath, vectors, $"{Path.GetFileNameWithoutExtension(testFile)}.{test}", readOnlySocket);
+        var server = new StargateServer(zonePath, vectors, $"{Path.GetFileNameWithoutExtension(testFile)}.{test}", readOnlySocket, verbose, options ?? []);
         try
         {
             server.WaitForStderr("stargate: serving ", StartTimeout);
@@ -262,5 +265,11 @@ public sealed class StargateServer : IDisposable
 
         /// <summary>The grace period's epoch: the last posted (host row), the last acknowledged (guest rows; null when not tracked).</summary>
         public ulong? GraceEpoch { get; init; }
+
+        /// <summary>The guest's answered requests and the service's total time in each step (null before one).</summary>
+        public RequestCost? Cost { get; init; }
     }
+
+    /// <summary>A guest's answered requests and the service's total nanoseconds in each step of them (`stargate peers --json`).</summary>
+    public sealed record RequestCost(long Requests, long PickupNs, long ChangeNs, long ReplyNs);
 }

@@ -95,7 +95,7 @@ public sealed class ServedZone : IDisposable
     /// <summary>Starts a service on the zone (the first, or the next after <see cref="KillServer"/>).</summary>
     public StargateServer StartServer()
     {
-        var server = StargateServer.Start(Zone.Path, vectors: 2, ReadOnlySocket, _test, _testFile);
+        var server = StargateServer.Start(Zone.Path, vectors: 2, readOnlySocket: ReadOnlySocket, test: _test, testFile: _testFile);
         _servers.Add(server);
         return server;
     }

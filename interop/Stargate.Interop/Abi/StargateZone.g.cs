@@ -57,6 +57,9 @@ public static class SgzAbi
     /// 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
     /// struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
     /// every directory of a 2.1 zone, is read by a scan of its pages).
+    /// 2.3: polling for replies: sgz_ring_header.sleepers and
+    /// SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
+    /// reply, as before).
     /// </summary>
     public const int VersionMajor = 2;
     public const int VersionMinor = 2;
@@ -513,6 +516,14 @@ public static class SgzAbi
     /// doorbell QEMU, so the two never share a slot.
     /// </summary>
     public const ulong ClaimHost = 0xffffffffffffffff;
+
+    /// <summary>
+    /// sgz_ring_header.guest_flags (private area), 2.3: the guest keeps
+    /// sleepers, so the host rings it after a reply only while one of its
+    /// waiters sleeps (a guest that polls for its reply needs no interrupt).
+    /// Without it the host rings after every reply.
+    /// </summary>
+    public const int RingGuestSleepers = 0x1;
     public const int ClaimHeartbeatMs = 100;
     public const int ClaimTimeoutMs = 3000;
 
@@ -966,8 +977,9 @@ public unsafe struct SgzLock
 
 /// <summary>
 /// Head of a peer's ring area. In the rings region (Z) only host_epoch is
-/// used; in a private area only guest_flags (claim and heartbeat: 2.0).
-///   0 host_epoch  8 guest_flags  12 reserved0  16 claim  24 heartbeat
+/// used; in a private area only guest_flags and sleepers (claim and
+/// heartbeat: 2.0).
+///   0 host_epoch  8 guest_flags  12 sleepers  16 claim  24 heartbeat
 ///  32 reserved[4]
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
@@ -977,9 +989,18 @@ public unsafe struct SgzRingHeader
     /// <summary>Bumped by the host each time a host service starts serving the zone.</summary>
     [FieldOffset(0)] public ulong HostEpoch;
 
-    /// <summary>Written by the guest; no flags are defined yet.</summary>
+    /// <summary>Written by the guest: SGZ_RING_GUEST_* (a hint to the host about this guest alone).</summary>
     [FieldOffset(8)] public uint GuestFlags;
-    [FieldOffset(12)] public uint Reserved0;
+
+    /// <summary>
+    /// 2.3, with SGZ_RING_GUEST_SLEEPERS: how many of the guest's waiters
+    /// sleep on a reply (docs/requests.md "Polling"). The guest increments
+    /// it, then looks at its reply once more, before it sleeps; the host
+    /// publishes a reply, then reads it, and rings the guest's vector 0 only
+    /// when it is not 0. Untrusted: a wrong count only slows or wakes that
+    /// guest itself.
+    /// </summary>
+    [FieldOffset(12)] public uint Sleepers;
 
     /// <summary>0 = unclaimed; a plain guest's nonce, or SGZ_CLAIM_HOST (cmpxchg only).</summary>
     [FieldOffset(16)] public ulong Claim;
