@@ -62,6 +62,11 @@
  *                       taken after: equal to xwrite's when the bytes arrived.
  *                       (An older xfer.dat of that size would be read too, and
  *                       its sum differ: remove it before starting the pair.)
+ *   rtt DIR N           the cost of one metadata change, on stargatefs one
+ *                       request's round trip: open DIR/rtt.dat O_CREAT
+ *                       (untimed), then N fchmod(2)s, 0600 and 0644 in turn,
+ *                       each timed; close and unlink (untimed). ns= is their
+ *                       total; median_ns=, min_ns=, max_ns= follow.
  *   pingpong DIR ROLE ROUNDS
  *                       visibility latency between two machines sharing DIR.
  *                       DIR/ping and DIR/pong hold a little-endian u64 round
@@ -143,7 +148,7 @@ static bool sgb_drop_caches;
 
 /* The files in DIR, and DIR/meta/f of the metadata files (digits at sgb_name_digits); set by main. */
 static char sgb_seq[PATH_MAX], sgb_xfer[PATH_MAX], sgb_xfer_tmp[PATH_MAX], sgb_appended[PATH_MAX];
-static char sgb_meta[PATH_MAX], sgb_ping[PATH_MAX], sgb_pong[PATH_MAX];
+static char sgb_meta[PATH_MAX], sgb_ping[PATH_MAX], sgb_pong[PATH_MAX], sgb_rttfile[PATH_MAX];
 static char sgb_name[PATH_MAX + 32];
 static size_t sgb_name_digits;
 
@@ -791,6 +796,42 @@ static int sgb_by_value(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* " median_ns=... min_ns=... max_ns=..." of n times into extra (which sorts them). */
+static void sgb_spread(uint64_t *times, uint64_t n, char *extra, size_t size)
+{
+	qsort(times, n, sizeof(*times), sgb_by_value);
+	snprintf(extra, size, " median_ns=%" PRIu64 " min_ns=%" PRIu64 " max_ns=%" PRIu64,
+		 times[(n - 1) / 2], times[0], times[n - 1]);
+}
+
+static int sgb_rtt(uint64_t n)
+{
+	uint64_t *times = calloc(n, sizeof(*times)), total = 0, t0;
+	const char *path = sgb_rttfile;
+	char extra[96];
+	int fd, ret;
+
+	if (!times)
+		return sgb_failf("malloc of %" PRIu64 " times: %s", n, strerror(ENOMEM));
+	ret = sgb_open(path, O_RDWR | O_CREAT, &fd);
+	ret = ret ? ret : sgb_start(&t0);
+	for (uint64_t i = 0; !ret && i < n; i++) {
+		t0 = sgb_now();
+		if (fchmod(fd, i % 2 ? 0644 : 0600) != 0)
+			ret = sgb_fail("fchmod", path, errno);
+		times[i] = sgb_now() - t0;
+		total += times[i];
+	}
+	ret = ret ? ret : sgb_close(fd, path);
+	if (!ret && unlink(path) != 0)
+		ret = sgb_fail("unlink", path, errno);
+	if (ret)
+		return ret;
+	sgb_spread(times, n, extra, sizeof(extra));
+	free(times);
+	return sgb_result(0, n, total, extra);
+}
+
 static int sgb_pingpong(bool role_a, uint64_t rounds)
 {
 	uint64_t *trips = role_a ? calloc(rounds, sizeof(*trips)) : NULL, total = 0, t0;
@@ -831,9 +872,7 @@ static int sgb_pingpong(bool role_a, uint64_t rounds)
 		printf("sgbench workload=pingpong-b ops=%" PRIu64 "\n", rounds);
 		return fflush(stdout) ? sgb_fail("write", "stdout", errno) : 0;
 	}
-	qsort(trips, rounds, sizeof(*trips), sgb_by_value);
-	snprintf(extra, sizeof(extra), " median_ns=%" PRIu64 " min_ns=%" PRIu64 " max_ns=%" PRIu64,
-		 trips[(rounds - 1) / 2], trips[0], trips[rounds - 1]);
+	sgb_spread(trips, rounds, extra, sizeof(extra));
 	free(trips);
 	return sgb_result(0, rounds, total, extra);
 }
@@ -847,6 +886,7 @@ static int sgb_usage(void)
 	      "  randwrite DIR MIB COUNT | randread DIR MIB COUNT\n"
 	      "  append DIR COUNT | smallwrite DIR MIB COUNT\n"
 	      "  create DIR N | stat DIR N | readdir DIR N | unlink DIR N | dirscale DIR N\n"
+	      "  rtt DIR N\n"
 	      "  xwrite DIR MIB | xread DIR MIB | pingpong DIR a|b ROUNDS\n"
 	      "numbers: decimal, 1..4294967295. --mmap: seqwrite, seqread, mmapread,\n"
 	      "randwrite, randread, xread. See the top of sgbench.c.\n",
@@ -883,7 +923,7 @@ static const struct {
 	{ "unlink", { "N" }, false },		   { "xwrite", { "MIB" }, false },
 	{ "xread", { "MIB" }, true },		   { "pingpong", { "ROLE", "ROUNDS" }, false },
 	{ "append", { "COUNT" }, false },	   { "smallwrite", { "MIB", "COUNT" }, false },
-	{ "dirscale", { "N" }, false },
+	{ "dirscale", { "N" }, false },	   { "rtt", { "N" }, false },
 };
 
 int main(int argc, char **argv)
@@ -937,6 +977,7 @@ int main(int argc, char **argv)
 	if (!sgb_path(sgb_seq, dir, "seq.dat") || !sgb_path(sgb_xfer, dir, "xfer.dat") ||
 	    !sgb_path(sgb_xfer_tmp, dir, "xfer.dat.tmp") || !sgb_path(sgb_meta, dir, "meta") ||
 	    !sgb_path(sgb_ping, dir, "ping") || !sgb_path(sgb_appended, dir, "append.dat") || !sgb_path(sgb_pong, dir, "pong") ||
+	    !sgb_path(sgb_rttfile, dir, "rtt.dat") ||
 	    !sgb_path(sgb_name, dir, "meta/f"))
 		return sgb_fail("paths in", dir, ENAMETOOLONG);
 	sgb_name_digits = strlen(sgb_name);
@@ -956,6 +997,8 @@ int main(int argc, char **argv)
 		return sgb_readdir(n[0]);
 	if (!strcmp(w, "dirscale"))
 		return sgb_dirscale(n[0]);
+	if (!strcmp(w, "rtt"))
+		return sgb_rtt(n[0]);
 	if (!strcmp(w, "xwrite"))
 		return sgb_xwrite(n[0]);
 	if (!strcmp(w, "append"))

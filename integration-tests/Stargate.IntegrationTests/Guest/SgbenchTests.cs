@@ -141,6 +141,24 @@ public sealed partial class SgbenchTests(ITestOutputHelper output) : IDisposable
     [SkippableTheory]
     [InlineData("tmp")]
     [InlineData("shm")]
+    public void Rtt_ChangesTheModeNTimes_TimingEach_AndLeavesNothing(string where)
+    {
+        GuestEnvironment.RequireOrSkip();
+        string dir = Scratch(where);
+
+        var words = Run("rtt", dir, "200");
+        Expect(words, "rtt", 0, 200);
+        long median = long.Parse(words["median_ns"], CultureInfo.InvariantCulture);
+        long min = long.Parse(words["min_ns"], CultureInfo.InvariantCulture);
+        long max = long.Parse(words["max_ns"], CultureInfo.InvariantCulture);
+        Assert.True(min > 0 && min <= median && median <= max, $"min {min}, median {median}, max {max}");
+        Assert.True(long.Parse(words["ns"], CultureInfo.InvariantCulture) >= 200 * min);
+        Assert.Empty(Directory.GetFileSystemEntries(dir));
+    }
+
+    [SkippableTheory]
+    [InlineData("tmp")]
+    [InlineData("shm")]
     public void Dirscale_CreatesStatsRenamesAndUnlinksEveryFile_AndTimesEachLoop(string where)
     {
         GuestEnvironment.RequireOrSkip();
@@ -321,7 +339,7 @@ public sealed partial class SgbenchTests(ITestOutputHelper output) : IDisposable
             "--drop-caches seqwrite /tmp/bench 8", "--drop-caches seqread /tmp/bench 8", "--mmap seqread /tmp/bench 8",
             "mmapread /tmp/bench 8", "--mmap seqwrite /tmp/bench 8", "randwrite /tmp/bench 8 500",
             "--mmap randwrite /tmp/bench 8 500", "randread /tmp/bench 8 500", "--mmap randread /tmp/bench 8 500",
-            "create /tmp/bench 300", "stat /tmp/bench 300", "readdir /tmp/bench 300", "unlink /tmp/bench 300", "dirscale /tmp/bench 300",
+            "create /tmp/bench 300", "stat /tmp/bench 300", "readdir /tmp/bench 300", "unlink /tmp/bench 300", "dirscale /tmp/bench 300", "rtt /tmp/bench 300",
             "xwrite /tmp/bench 8", "xread /tmp/bench 8", "--mmap xread /tmp/bench 8",
         ];
         var sums = new Dictionary<string, string>();
