@@ -74,7 +74,7 @@ public sealed class ChartReportTests : IDisposable
         Assert.Empty(ChartFolders().Except(before));
     }
 
-    private static void SkipWithoutGnuplot() =>
+    internal static void SkipWithoutGnuplot() =>
         Skip.IfNot(
             (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, "gnuplot"))),
             "gnuplot is not installed (apt-get install gnuplot-nox)");

@@ -23,7 +23,7 @@ public sealed class HarnessTests
         try
         {
             var result = ProcessRunner.Run("dotnet",
-                [Bench, "--quick", "--runs", "1", "--file-mib", "4", "--random-ops", "50", "--files", "20", "--transfer-mib", "4", "--rounds", "3", "--name", "smoke", "--output", output],
+                [Bench, "--quick", "--runs", "1", "--file-mib", "4", "--random-ops", "50", "--files", "20", "--transfer-mib", "4", "--rounds", "3", "--dirscale-files", "10,100", "--name", "smoke", "--output", output],
                 timeout: TimeSpan.FromMinutes(30));
             Assert.True(result.ExitCode == 0, result.ToString());
 
@@ -46,6 +46,12 @@ public sealed class HarnessTests
             var unexpected = run.Results.Where(m => !expected[m.FileSystem].Contains(m.Workload)).Select(m => $"{m.FileSystem} {m.Workload}");
             Assert.Empty(unexpected);
             Assert.Equal(BenchSettings.FileSystemIds, run.FileSystems.Select(f => f.Id));
+
+            // The directory-scaling part: every side, operation and size, none failed.
+            Assert.NotNull(run.DirScale);
+            Assert.Equal(DirScaleSide.All.Count * DirScaleSide.Operations.Count * 2, run.DirScale.Count);
+            Assert.All(run.DirScale, d => Assert.Null(d.Error));
+            Assert.True(File.Exists(Path.Combine(output, "smoke-dirscale.png")), "smoke-dirscale.png is missing");
 
             string markdown = File.ReadAllText(Path.Combine(output, "smoke.md"));
             Assert.Equal(MarkdownReport.Render(run), markdown);

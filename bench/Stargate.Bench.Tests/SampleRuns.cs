@@ -84,6 +84,42 @@ internal static class SampleRuns
         };
     }
 
+    /// <summary>
+    /// @run with a directory-scaling part at n = 100, 1,000 and 10,000: stargatefs costs 100 µs per
+    /// operation at n = 100, flat on create and stat, 1.2x at the largest size on rename and 3x on
+    /// unlink; tmpfs costs 2 µs and grows 2x everywhere (no goal for it); the host 10 µs, flat,
+    /// except that its unlink at n = 10,000 failed. Runs at 0.99, 1 and 1.01 of each figure.
+    /// </summary>
+    public static BenchRun WithDirScale(BenchRun run)
+    {
+        int[] files = [100, 1000, 10_000];
+        var figures = new List<DirScaleMeasurement>();
+        foreach (var side in DirScaleSide.All)
+        {
+            foreach (string operation in DirScaleSide.Operations)
+            {
+                foreach (int n in files)
+                {
+                    double growth = (side.Id, operation) switch
+                    {
+                        ("guest-stargate", "rename") => 1.2,
+                        ("guest-stargate", "unlink") => 3,
+                        ("guest-tmpfs", _) => 2,
+                        _ => 1,
+                    };
+                    double cost = (side.Id switch { "guest-stargate" => 100, "guest-tmpfs" => 2, _ => 10 }) * (n == files[^1] ? growth : 1);
+                    figures.Add(side == DirScaleSide.Host && operation == "unlink" && n == files[^1]
+                        ? DirScaleMeasurement.Failed(side.Id, operation, n, HostUnlinkError)
+                        : DirScaleMeasurement.Of(side.Id, operation, n, [cost * 0.99, cost, cost * 1.01]));
+                }
+            }
+        }
+
+        return run with { Sizes = run.Sizes with { DirScaleFiles = files }, DirScale = figures };
+    }
+
+    public const string HostUnlinkError = "zone full: no inode left";
+
     /// <summary>@run with the result of (@fileSystem, @workload) replaced by @change's.</summary>
     public static BenchRun WithResult(BenchRun run, string fileSystem, Workload workload, Func<Measurement, Measurement> change) =>
         run with

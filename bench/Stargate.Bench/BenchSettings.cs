@@ -8,9 +8,9 @@ namespace Stargate.Bench;
 /// <summary>
 /// What one run measures, from the command line:
 /// <code>
-/// stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--runs N]
+/// stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--parts PART,PART] [--runs N]
 ///                [--file-mib N] [--random-ops N] [--files N] [--transfer-mib N] [--rounds N]
-///                [--kernel ID|RELEASE] [--guest-memory SIZE]
+///                [--dirscale-files N,N...] [--kernel ID|RELEASE] [--guest-memory SIZE]
 /// </code>
 /// Without --quick: the full sizes; --quick: sizes for a run of a few minutes. Each size option
 /// overrides the mode's.
@@ -19,20 +19,35 @@ public sealed record BenchSettings
 {
     public static readonly IReadOnlyList<string> FileSystemIds = ["tmpfs", "stargate", "stargate-mmap", "9p", "virtiofs", "nfs", "samba"];
 
+    /// <summary>The part that runs every workload on every chosen file system.</summary>
+    public const string WorkloadsPart = "workloads";
+
+    /// <summary>The part that measures create, stat, rename and unlink against a directory's size.</summary>
+    public const string DirScalePart = "dirscale";
+
+    public static readonly IReadOnlyList<string> PartIds = [WorkloadsPart, DirScalePart];
+
     public const string Usage = """
-        usage: stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--runs N]
+        usage: stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--parts PART,PART] [--runs N]
                               [--file-mib N] [--random-ops N] [--files N] [--transfer-mib N] [--rounds N]
-                              [--kernel ID|RELEASE] [--guest-memory SIZE]
+                              [--dirscale-files N,N...] [--kernel ID|RELEASE] [--guest-memory SIZE]
           --quick          sizes for a run of a few minutes (default: the full sizes)
           --name NAME      results go to OUTPUT/NAME.json, NAME.md and NAME.png (default: quick or full)
           --output DIR     default: bench/results of the checkout
           --only IDS       a comma-separated subset of: tmpfs, stargate, stargate-mmap, 9p, virtiofs, nfs, samba
+          --parts PARTS    workloads (every workload on every file system), dirscale (create, stat, rename
+                           and unlink in one directory of growing size: a guest on stargatefs and on its
+                           own tmpfs, in the stargate guest, and the host library), or both (the default;
+                           dirscale only when stargate is among the file systems). --parts dirscale alone
+                           boots only the stargate guest
           --runs N         runs per figure, the figure being their median
           --file-mib N     the large file (sequential, random and mmap workloads)
           --random-ops N   4 KiB reads or writes per random run
           --files N        small files per metadata run
           --transfer-mib N the file one guest writes and the other reads
           --rounds N       round trips per latency run
+          --dirscale-files N,N...  the directory sizes of the dirscale part (quick: 100,1000,10000;
+                           full: also 100000)
           --kernel ID|RELEASE  the guest kernel: a kernel of codegen/kernels.tsv (6.1, 6.12, 6.12-rt, ...)
                            at its newest installed release, or one release of them (default: the
                            newest 6.12 generic)
@@ -48,6 +63,9 @@ public sealed record BenchSettings
 
     public required IReadOnlyList<string> FileSystems { get; init; }
 
+    /// <summary>The parts that run, in <see cref="PartIds"/>' order.</summary>
+    public required IReadOnlyList<string> Parts { get; init; }
+
     public required BenchSizes Sizes { get; init; }
 
     public required string KernelRelease { get; init; }
@@ -60,13 +78,13 @@ public sealed record BenchSettings
     public static BenchSizes QuickSizes => new()
     {
         Runs = 3, FileMiB = 64, SequentialRequestBytes = 1 << 20, RandomRequestBytes = 4096, RandomOps = 2000,
-        MetadataFiles = 500, TransferMiB = 64, LatencyRounds = 20,
+        MetadataFiles = 500, TransferMiB = 64, LatencyRounds = 20, DirScaleFiles = [100, 1000, 10_000],
     };
 
     public static BenchSizes FullSizes => new()
     {
         Runs = 5, FileMiB = 256, SequentialRequestBytes = 1 << 20, RandomRequestBytes = 4096, RandomOps = 10000,
-        MetadataFiles = 2000, TransferMiB = 256, LatencyRounds = 100,
+        MetadataFiles = 2000, TransferMiB = 256, LatencyRounds = 100, DirScaleFiles = [100, 1000, 10_000, 100_000],
     };
 
     /// <summary>The settings from @args; a <see cref="BenchUsageException"/> says what is wrong.</summary>
@@ -76,6 +94,7 @@ public sealed record BenchSettings
         var sizes = quick ? QuickSizes : FullSizes;
         string? name = null, output = null, kernel = null, memory = null;
         IReadOnlyList<string> only = FileSystemIds;
+        IReadOnlyList<string>? parts = null;
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -122,6 +141,18 @@ public sealed record BenchSettings
 
                     only = [.. FileSystemIds.Where(only.Contains)];
                     break;
+                case "--parts":
+                    parts = Value().Split(',', StringSplitOptions.TrimEntries);
+                    foreach (string part in parts.Where(p => !PartIds.Contains(p)))
+                    {
+                        throw new BenchUsageException($"--parts: no part '{part}' (known: {string.Join(", ", PartIds)})");
+                    }
+
+                    parts = [.. PartIds.Where(parts.Contains)];
+                    break;
+                case "--dirscale-files":
+                    sizes = sizes with { DirScaleFiles = DirScaleFiles(Value()) };
+                    break;
                 case "--runs": sizes = sizes with { Runs = Count(99) }; break;
                 case "--file-mib": sizes = sizes with { FileMiB = Count(16384) }; break;
                 case "--random-ops": sizes = sizes with { RandomOps = Count(10_000_000) }; break;
@@ -133,6 +164,7 @@ public sealed record BenchSettings
             }
         }
 
+        (only, parts) = ChooseParts(only, parts);
         var guestKernel = FindKernel(kernel);
         CheckKernelModules(guestKernel);
 
@@ -143,11 +175,59 @@ public sealed record BenchSettings
             Name = name ?? mode,
             OutputDirectory = Path.GetFullPath(output ?? Path.Combine(RepoPaths.Root, "bench", "results")),
             FileSystems = only,
+            Parts = parts,
             Sizes = sizes,
             KernelRelease = guestKernel.Release,
             StargatefsModule = guestKernel.Module,
             GuestMemory = memory ?? "1G",
         };
+    }
+
+    /// <summary>
+    /// The file systems and parts of a run, from --only (@only, every file system when not
+    /// given) and --parts (@parts, null when not given). The dirscale part runs in the
+    /// stargate file system's guest: without --parts it runs when stargate is measured;
+    /// --parts dirscale alone measures only stargate (nothing else would be measured), and
+    /// is refused when --only leaves stargate out.
+    /// </summary>
+    public static (IReadOnlyList<string> FileSystems, IReadOnlyList<string> Parts) ChooseParts(IReadOnlyList<string> only, IReadOnlyList<string>? parts)
+    {
+        ArgumentNullException.ThrowIfNull(only);
+        const string Stargate = Report.Figures.Stargate;
+        if (parts is null)
+        {
+            return (only, only.Contains(Stargate) ? PartIds : [WorkloadsPart]);
+        }
+
+        if (parts.Contains(DirScalePart) && !only.Contains(Stargate))
+        {
+            throw new BenchUsageException($"--parts {DirScalePart} runs in the {Stargate} file system's guest: add {Stargate} to --only");
+        }
+
+        return (parts.Contains(WorkloadsPart) ? only : [Stargate], parts);
+    }
+
+    /// <summary>The directory sizes of --dirscale-files @text: whole numbers from 1 to 1,000,000, ascending, without repeats.</summary>
+    public static IReadOnlyList<int> DirScaleFiles(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var files = new List<int>();
+        foreach (string word in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || n > 1_000_000)
+            {
+                throw new BenchUsageException($"--dirscale-files takes whole numbers from 1 to 1000000, not '{word}'");
+            }
+
+            if (files.Count > 0 && n <= files[^1])
+            {
+                throw new BenchUsageException($"--dirscale-files: list the sizes ascending without repeats ({n} after {files[^1]})");
+            }
+
+            files.Add(n);
+        }
+
+        return files;
     }
 
     /// <summary>

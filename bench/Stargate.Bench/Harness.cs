@@ -6,7 +6,7 @@ namespace Stargate.Bench;
 
 /// <summary>
 /// Measures every chosen file system in turn: starts its host side, boots guest A (and guest B
-/// when it can be shared), mounts it, and runs every workload <see cref="BenchSizes.Runs"/>
+/// when it can be shared and a two-guest workload runs), mounts it, and runs every workload <see cref="BenchSizes.Runs"/>
 /// times, interleaved (run 1 of each workload, then run 2, ...). A workload that fails is
 /// recorded with its error and not run again; the other workloads go on.
 /// </summary>
@@ -33,11 +33,35 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
         }
     }
 
-    /// <summary>The file system of id @id, for a run of @sizes.</summary>
-    public static BenchFileSystem Create(string id, BenchSizes sizes)
+    /// <summary>A work folder of this run in /dev/shm named after @name (not made; removed by a later run if this one is killed).</summary>
+    public static string WorkFolder(string name) =>
+        Path.Combine("/dev/shm", string.Create(CultureInfo.InvariantCulture, $"{WorkPrefix}{Environment.ProcessId}-{name}"));
+
+    /// <summary>
+    /// The size of a stargate zone for a run of @sizes: room for the large file, the transfer's
+    /// file and its temporary; with @dirScale (the run has the directory-scaling part) also an
+    /// inode (one per SGZ_BYTES_PER_INODE of zone) for every file of its largest directory, the
+    /// metadata workloads' files and a few more. Rounded up to 2^n (a BAR's size). The pool that
+    /// holds directory entries and indexes is 1/16 of the zone, several times what 288-byte
+    /// entries need.
+    /// </summary>
+    public static ulong ZoneSize(BenchSizes sizes, bool dirScale)
     {
-        // Room for the large file, the transfer's file and its temporary, rounded up to 2^n (a BAR's size).
-        ulong zone = 1UL << (int)Math.Ceiling(Math.Log2(((2L * Math.Max(sizes.FileMiB, sizes.TransferMiB)) + 64) << 20));
+        ArgumentNullException.ThrowIfNull(sizes);
+        ulong bytes = (ulong)((2L * Math.Max(sizes.FileMiB, sizes.TransferMiB)) + 64) << 20;
+        if (dirScale && sizes.DirScaleFiles is { Count: > 0 } files)
+        {
+            ulong inodes = (ulong)files.Max() + (ulong)sizes.MetadataFiles + 64;
+            bytes = Math.Max(bytes, inodes * Stargate.Interop.Abi.SgzAbi.BytesPerInode);
+        }
+
+        return System.Numerics.BitOperations.RoundUpToPowerOf2(bytes);
+    }
+
+    /// <summary>The file system of id @id, for a run of @sizes (with the directory-scaling part: @dirScale).</summary>
+    public static BenchFileSystem Create(string id, BenchSizes sizes, bool dirScale)
+    {
+        ulong zone = ZoneSize(sizes, dirScale);
         return id switch
         {
             "tmpfs" => new GuestTmpfs(),
@@ -51,13 +75,18 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
         };
     }
 
-    /// <summary>Measures @fileSystem; its description and its measurements (failures included).</summary>
-    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results) Measure(BenchFileSystem fileSystem)
+    /// <summary>
+    /// Measures @fileSystem: its description, its measurements (failures included), and, on
+    /// the stargate file system of a run with the directory-scaling part, the guest's figures
+    /// of that part (run in guest A after each run of the workloads), otherwise none.
+    /// </summary>
+    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale) Measure(BenchFileSystem fileSystem)
     {
-        var workloads = Workload.All.Where(fileSystem.Measures).ToList();
+        var workloads = settings.Parts.Contains(BenchSettings.WorkloadsPart) ? Workload.All.Where(fileSystem.Measures).ToList() : [];
+        var dirScale = settings.Parts.Contains(BenchSettings.DirScalePart) && fileSystem.Id == Report.Figures.Stargate ? new GuestDirScale(Sizes) : null;
         var runs = workloads.ToDictionary(w => w, _ => new List<double>());
         var errors = new Dictionary<Workload, string>();
-        string work = Path.Combine("/dev/shm", string.Create(CultureInfo.InvariantCulture, $"{WorkPrefix}{Environment.ProcessId}-{fileSystem.Id}"));
+        string work = WorkFolder(fileSystem.Id);
         string? failure = null;
         var guests = new List<BenchGuest>();
         var clock = Stopwatch.StartNew();
@@ -66,9 +95,14 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             Directory.CreateDirectory(work);
             fileSystem.Start(work);
             guests.Add(BenchGuest.Boot(settings, fileSystem, 0));
-            if (fileSystem.Shareable)
+            if (fileSystem.Shareable && workloads.Any(w => w.TwoGuests))
             {
                 guests.Add(BenchGuest.Boot(settings, fileSystem, 1));
+            }
+
+            if (dirScale is not null)
+            {
+                GuestDirScale.Prepare(guests[0]);
             }
 
             progress.WriteLine($"  {fileSystem.Id}: {guests.Count} guest(s) up and mounted after {clock.Elapsed.TotalSeconds:0.0} s");
@@ -88,6 +122,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
                     }
                 }
 
+                dirScale?.RunOnce(guests[0], progress);
                 progress.WriteLine($"  {fileSystem.Id}: run {run} of {Sizes.Runs} done at {clock.Elapsed.TotalSeconds:0.0} s");
             }
 
@@ -124,7 +159,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             .Select(w => errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error) : Measurement.Of(fileSystem.Id, w, runs[w]))
             .ToList();
         var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = failure };
-        return (info, results);
+        return (info, results, dirScale?.Results(failure) ?? []);
     }
 
     /// <summary>One run of a one-guest workload on guest @a; its figure in the workload's unit.</summary>

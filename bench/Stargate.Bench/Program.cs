@@ -35,13 +35,40 @@ var machine = MachineProbe.Read(settings);
 Directory.CreateDirectory(settings.OutputDirectory);
 string stem = Path.Combine(settings.OutputDirectory, settings.Name);
 string markdown = string.Empty;
+bool dirScalePart = settings.Parts.Contains(BenchSettings.DirScalePart);
+List<DirScaleMeasurement>? dirScale = dirScalePart ? [] : null;
 foreach (string id in settings.FileSystems)
 {
-    var (info, measured) = harness.Measure(Harness.Create(id, settings.Sizes));
+    var (info, measured, dirScaleMeasured) = harness.Measure(Harness.Create(id, settings.Sizes, dirScalePart));
     fileSystems.Add(info);
     results.AddRange(measured);
+    dirScale?.AddRange(dirScaleMeasured);
 
     // Written after every file system, so that a run stopped part-way keeps what it measured.
+    Write();
+}
+
+if (dirScale is not null)
+{
+    // After every guest is gone: the host's figures have the machine to themselves.
+    dirScale.AddRange(HostDirScale.Measure(settings.Sizes, Harness.WorkFolder("host-dirscale"), Console.Out));
+    Write();
+}
+
+Console.WriteLine();
+Console.WriteLine(markdown);
+Console.WriteLine($"stargate-bench: wrote {stem}.json, .md and the charts in {clock.Elapsed.TotalSeconds:0} s");
+int failed = results.Count(r => r.Error is not null) + fileSystems.Count(f => f.Error is not null) + (dirScale?.Count(d => d.Error is not null) ?? 0);
+if (failed > 0)
+{
+    Console.Error.WriteLine($"stargate-bench: {failed} figure(s) or file system(s) failed; see the results' footnotes and {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
+    return 1;
+}
+
+return 0;
+
+void Write()
+{
     var run = new BenchRun
     {
         Name = settings.Name,
@@ -50,25 +77,26 @@ foreach (string id in settings.FileSystems)
         DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         Commit = commit,
         Machine = machine,
-        Sizes = settings.Sizes,
+        Sizes = dirScale is null ? settings.Sizes with { DirScaleFiles = null } : settings.Sizes,
         FileSystems = fileSystems,
         Results = results,
+        DirScale = dirScale,
     };
     File.WriteAllText(stem + ".json", run.ToJson());
     markdown = MarkdownReport.Render(run);
     File.WriteAllText(stem + ".md", markdown);
-    ChartReport.Render(run, stem + ".png");
-    Console.WriteLine($"  results so far in {stem}.json, .md and .png");
-}
+    var charts = new List<string>();
+    if (settings.Parts.Contains(BenchSettings.WorkloadsPart))
+    {
+        ChartReport.Render(run, stem + ".png");
+        charts.Add(".png");
+    }
 
-Console.WriteLine();
-Console.WriteLine(markdown);
-Console.WriteLine($"stargate-bench: wrote {stem}.json, .md and .png in {clock.Elapsed.TotalSeconds:0} s");
-int failed = results.Count(r => r.Error is not null) + fileSystems.Count(f => f.Error is not null);
-if (failed > 0)
-{
-    Console.Error.WriteLine($"stargate-bench: {failed} figure(s) or file system(s) failed; see the results' footnotes and {Path.GetDirectoryName(TestLogs.PathFor("x"))}");
-    return 1;
-}
+    if (dirScale is not null)
+    {
+        DirScaleChart.Render(run, stem + "-dirscale.png");
+        charts.Add("-dirscale.png");
+    }
 
-return 0;
+    Console.WriteLine($"  results so far in {stem}.json, .md, {string.Join(", ", charts)}");
+}

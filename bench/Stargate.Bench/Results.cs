@@ -29,6 +29,12 @@ public sealed record BenchRun
     /// <summary>One entry per (file system, workload) that applies.</summary>
     public required IReadOnlyList<Measurement> Results { get; init; }
 
+    /// <summary>
+    /// The directory-scaling part (one entry per side, operation and directory size), or null
+    /// when the run left it out (--parts) or was made before it existed.
+    /// </summary>
+    public IReadOnlyList<DirScaleMeasurement>? DirScale { get; init; }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -92,6 +98,9 @@ public sealed record BenchSizes
 
     /// <summary>Change-and-see round trips per latency run.</summary>
     public required int LatencyRounds { get; init; }
+
+    /// <summary>The directory sizes of the directory-scaling part, ascending (null in runs made before it).</summary>
+    public IReadOnlyList<int>? DirScaleFiles { get; init; }
 }
 
 /// <summary>One file system of the comparison.</summary>
@@ -110,18 +119,16 @@ public sealed record FileSystemInfo
     public string? Error { get; init; }
 }
 
-/// <summary>One figure: a workload on a file system, over Sizes.Runs runs.</summary>
-public sealed record Measurement
+/// <summary>
+/// What every figure of the results holds: its unit, the value of each run, and what they make
+/// (<see cref="Summarize"/>), or why it failed.
+/// </summary>
+public abstract record Figure
 {
-    public required string FileSystem { get; init; }
-
-    /// <summary>A <see cref="Workload.Id"/>.</summary>
-    public required string Workload { get; init; }
-
-    /// <summary>The unit of every number below (<see cref="Workload.Unit"/>).</summary>
+    /// <summary>The unit of every number below.</summary>
     public required string Unit { get; init; }
 
-    /// <summary>The value of each run, in run order (empty when the workload failed).</summary>
+    /// <summary>The value of each run, in run order (empty when it failed).</summary>
     public required IReadOnlyList<double> Runs { get; init; }
 
     public double? Median { get; init; }
@@ -133,8 +140,8 @@ public sealed record Measurement
     /// <summary>Null when every run succeeded; otherwise what went wrong (and no figure).</summary>
     public string? Error { get; init; }
 
-    /// <summary>A measurement from @runs (at least one value).</summary>
-    public static Measurement Of(string fileSystem, Workload workload, IReadOnlyList<double> runs)
+    /// <summary>The one definition of a figure: the median of @runs (at least one), with their min and max.</summary>
+    public static (double Median, double Min, double Max) Summarize(IReadOnlyList<double> runs)
     {
         if (runs.Count == 0)
         {
@@ -145,6 +152,22 @@ public sealed record Measurement
         double median = sorted.Length % 2 == 1
             ? sorted[sorted.Length / 2]
             : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        return (median, sorted[0], sorted[^1]);
+    }
+}
+
+/// <summary>One figure: a workload on a file system, over Sizes.Runs runs, in the workload's unit (<see cref="Workload.Unit"/>).</summary>
+public sealed record Measurement : Figure
+{
+    public required string FileSystem { get; init; }
+
+    /// <summary>A <see cref="Workload.Id"/>.</summary>
+    public required string Workload { get; init; }
+
+    /// <summary>A measurement from @runs (at least one value).</summary>
+    public static Measurement Of(string fileSystem, Workload workload, IReadOnlyList<double> runs)
+    {
+        var (median, min, max) = Summarize(runs);
         return new Measurement
         {
             FileSystem = fileSystem,
@@ -152,8 +175,8 @@ public sealed record Measurement
             Unit = workload.Unit,
             Runs = runs,
             Median = median,
-            Min = sorted[0],
-            Max = sorted[^1],
+            Min = min,
+            Max = max,
         };
     }
 

@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -15,10 +13,8 @@ public static class ChartReport
 
     private const int Height = 600;
 
-    private static readonly TimeSpan GnuplotTimeout = TimeSpan.FromSeconds(60);
-
     /// <summary>One colour per file system, in the run's order (Paul Tol's bright scheme, readable when printed grey).</summary>
-    private static readonly string[] Colours =
+    internal static readonly string[] Colours =
         ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#332288"];
 
     /// <summary>
@@ -29,26 +25,12 @@ public static class ChartReport
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentException.ThrowIfNullOrEmpty(pngPath);
-        var folder = Directory.CreateTempSubdirectory("stargate-bench-chart-");
-        try
+        Gnuplot.Draw(pngPath, (folder, png) =>
         {
-            string data = Path.Combine(folder.FullName, "throughput.dat");
-            string script = Path.Combine(folder.FullName, "throughput.gp");
-            string png = Path.Combine(folder.FullName, "throughput.png");
+            string data = Path.Combine(folder, "throughput.dat");
             File.WriteAllText(data, DataFile(run));
-            File.WriteAllText(script, Script(run, data, png));
-            RunGnuplot(script, folder.FullName);
-            if (!File.Exists(png) || new FileInfo(png).Length == 0)
-            {
-                throw new InvalidOperationException($"gnuplot exited without error but wrote no chart for {pngPath}");
-            }
-
-            File.Move(png, Path.GetFullPath(pngPath), overwrite: true);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+            return Script(run, data, png);
+        });
     }
 
     /// <summary>A row per throughput workload: its index, then median, min and max per file system ("?" where there is none).</summary>
@@ -68,7 +50,7 @@ public static class ChartReport
             foreach (var fs in run.FileSystems)
             {
                 text.Append(Bar(run, fs.Id, Workload.Throughput[i]) is var (median, min, max)
-                    ? $" {Number(median)} {Number(min)} {Number(max)}"
+                    ? $" {Gnuplot.Number(median)} {Gnuplot.Number(min)} {Gnuplot.Number(max)}"
                     : " ? ? ?");
             }
 
@@ -87,8 +69,8 @@ public static class ChartReport
         var gp = new StringBuilder();
         gp.Append("set encoding utf8\n");
         gp.Append(CultureInfo.InvariantCulture, $"set terminal pngcairo size {Width},{Height} noenhanced font \"sans,11\"\n");
-        gp.Append(CultureInfo.InvariantCulture, $"set output {Quote(png)}\n");
-        gp.Append(CultureInfo.InvariantCulture, $"set title {Quote($"Stargate benchmark: {run.Name}, throughput (median of {run.Sizes.Runs} runs, bars min–max)")}\n");
+        gp.Append(CultureInfo.InvariantCulture, $"set output {Gnuplot.Quote(png)}\n");
+        gp.Append(CultureInfo.InvariantCulture, $"set title {Gnuplot.Quote($"Stargate benchmark: {run.Name}, throughput (median of {run.Sizes.Runs} runs, bars min–max)")}\n");
         gp.Append("set ylabel \"MiB/s, log scale\"\n");
         gp.Append("set logscale y\n");
         gp.Append("set grid ytics\n");
@@ -96,7 +78,7 @@ public static class ChartReport
         gp.Append("set key outside right top vertical\n");
         gp.Append(CultureInfo.InvariantCulture, $"set xrange [-0.5:{Workload.Throughput.Count - 0.5}]\n");
         gp.Append("set xtics (")
-          .AppendJoin(", ", Workload.Throughput.Select((w, i) => $"{Quote(w.Label.Replace(", ", "\n", StringComparison.Ordinal))} {i}"))
+          .AppendJoin(", ", Workload.Throughput.Select((w, i) => $"{Gnuplot.Quote(w.Label.Replace(", ", "\n", StringComparison.Ordinal))} {i}"))
           .Append(")\n");
         if (bars.Count == 0)
         {
@@ -108,7 +90,7 @@ public static class ChartReport
 
         // The axis starts a decade below the lowest bar, so that even that bar has a height.
         double lowest = Math.Pow(10, Math.Ceiling(Math.Log10(bars.Min(b => b.Min))) - 1);
-        gp.Append(CultureInfo.InvariantCulture, $"set yrange [{Number(lowest)}:*]\n");
+        gp.Append(CultureInfo.InvariantCulture, $"set yrange [{Gnuplot.Number(lowest)}:*]\n");
         gp.Append("set datafile missing \"?\"\n");
         gp.Append("set style data histograms\n");
         gp.Append("set style histogram errorbars gap 1 lw 1\n");
@@ -121,13 +103,13 @@ public static class ChartReport
             var fs = run.FileSystems[i];
             if (!Workload.Throughput.Any(w => Bar(run, fs.Id, w) is not null))
             {
-                missing.Add($"keyentry with boxes fc rgb '#FFFFFF' title {Quote($"{fs.Label} (no figure)")}");
+                missing.Add($"keyentry with boxes fc rgb '#FFFFFF' title {Gnuplot.Quote($"{fs.Label} (no figure)")}");
                 continue;
             }
 
             int column = 2 + (3 * i);
             clauses.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{(clauses.Count == 0 ? Quote(data) : "''")} using {column}:{column + 1}:{column + 2} title {Quote(fs.Label)} lc rgb '{Colours[i % Colours.Length]}'"));
+                $"{(clauses.Count == 0 ? Gnuplot.Quote(data) : "''")} using {column}:{column + 1}:{column + 2} title {Gnuplot.Quote(fs.Label)} lc rgb '{Colours[i % Colours.Length]}'"));
         }
 
         gp.Append("plot ").AppendJoin(", ", clauses.Concat(missing));
@@ -141,52 +123,4 @@ public static class ChartReport
             && min > 0 && double.IsFinite(max)
             ? (median, min, max)
             : null;
-
-    private static void RunGnuplot(string script, string workingDirectory)
-    {
-        var start = new ProcessStartInfo("gnuplot")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(script);
-        Process gnuplot;
-        try
-        {
-            gnuplot = Process.Start(start) ?? throw new InvalidOperationException("gnuplot did not start");
-        }
-        catch (Win32Exception e)
-        {
-            throw new InvalidOperationException(
-                $"cannot run gnuplot to draw the benchmark chart ({e.Message}); install it: apt-get install gnuplot-nox", e);
-        }
-
-        using (gnuplot)
-        {
-            var stdout = gnuplot.StandardOutput.ReadToEndAsync();
-            var stderr = gnuplot.StandardError.ReadToEndAsync();
-            if (!gnuplot.WaitForExit(GnuplotTimeout))
-            {
-                gnuplot.Kill(entireProcessTree: true);
-                throw new InvalidOperationException($"gnuplot did not finish the benchmark chart within {GnuplotTimeout.TotalSeconds} s");
-            }
-
-            gnuplot.WaitForExit();
-            if (gnuplot.ExitCode != 0)
-            {
-                throw new InvalidOperationException(
-                    $"gnuplot failed (exit code {gnuplot.ExitCode}) drawing the benchmark chart: {(stderr.Result + stdout.Result).Trim()}"
-                    + " (it needs the pngcairo terminal: apt-get install gnuplot-nox)");
-            }
-        }
-    }
-
-    /// <summary>@text as a gnuplot double-quoted string (where \n is a line break).</summary>
-    private static string Quote(string text) =>
-        "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
-            .Replace("\n", "\\n", StringComparison.Ordinal) + "\"";
-
-    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -21,7 +21,7 @@ public static class MarkdownReport
 
     private const int ErrorChars = 300;
 
-    private const string NoFigure = "–";
+    internal const string NoFigure = "–";
 
     public static string Render(BenchRun run)
     {
@@ -30,10 +30,16 @@ public static class MarkdownReport
         md.Append(CultureInfo.InvariantCulture, $"# Stargate benchmark: {Escape(run.Name)}\n\n");
         WriteSetting(md, run);
         WriteFileSystems(md, run);
-        WriteResults(md, run);
-        WriteRatios(md, run);
-        WriteGoals(md, run);
-        md.Append(CultureInfo.InvariantCulture, $"![throughput]({run.Name}.png)\n");
+        // A run of the directory-scaling part alone (--parts dirscale) has no workload to tabulate.
+        if (run.DirScale is null || run.Results.Count > 0)
+        {
+            WriteResults(md, run);
+            WriteRatios(md, run);
+            WriteGoals(md, run);
+            md.Append(CultureInfo.InvariantCulture, $"![throughput]({run.Name}.png)\n");
+        }
+
+        DirScaleReport.Write(md, run);
         return md.ToString();
     }
 
@@ -213,24 +219,24 @@ public static class MarkdownReport
     private static string RatioCell(double? ratio) => ratio is double r ? Figures.Times(r) : NoFigure;
 
     /// <summary>A header row and the alignment row: the first column left, the figures right.</summary>
-    private static void WriteHeader(StringBuilder md, List<string> columns)
+    internal static void WriteHeader(StringBuilder md, List<string> columns)
     {
         WriteRow(md, columns);
         WriteRow(md, [":--", .. Enumerable.Repeat("--:", columns.Count - 1)]);
     }
 
-    private static void WriteRow(StringBuilder md, IEnumerable<string> cells) =>
+    internal static void WriteRow(StringBuilder md, IEnumerable<string> cells) =>
         md.Append("| ").AppendJoin(" | ", cells).Append(" |\n");
 
     /// <summary>A message on one line (whitespace runs become one space), cut to <see cref="ErrorChars"/> characters.</summary>
-    private static string OneLine(string text)
+    internal static string OneLine(string text)
     {
         string line = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         return line.Length <= ErrorChars ? line : string.Concat(line.AsSpan(0, ErrorChars - 1), "…");
     }
 
     /// <summary>Text from the run, escaped so that Markdown shows it as written (and a | cannot split a table cell).</summary>
-    private static string Escape(string text)
+    internal static string Escape(string text)
     {
         var escaped = new StringBuilder(text.Length);
         foreach (char c in text)

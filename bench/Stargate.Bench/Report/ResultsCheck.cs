@@ -18,6 +18,7 @@ public static class ResultsCheck
         CheckSizes(run.Sizes, problems);
         CheckFileSystems(run.FileSystems, problems);
         CheckResults(run, problems);
+        CheckDirScale(run, problems);
         return problems;
     }
 
@@ -129,6 +130,11 @@ public static class ResultsCheck
         {
             problems.Add($"sizes: {name} is {value}, not positive");
         }
+
+        if (sizes.DirScaleFiles is { } files && (files.Count == 0 || files[0] <= 0 || files.Zip(files.Skip(1)).Any(p => p.First >= p.Second)))
+        {
+            problems.Add($"sizes: the dirscale directory sizes ({string.Join(", ", files)}) are not positive and ascending");
+        }
     }
 
     private static void CheckFileSystems(IReadOnlyList<FileSystemInfo>? fileSystems, List<string> problems)
@@ -229,7 +235,79 @@ public static class ResultsCheck
         }
     }
 
-    private static void CheckFailed(Measurement m, string where, List<string> problems)
+    /// <summary>The directory-scaling part, when the run has it: one figure or failure per side, operation and size of the sizes, each well formed.</summary>
+    private static void CheckDirScale(BenchRun run, List<string> problems)
+    {
+        if (run.DirScale is null)
+        {
+            return;
+        }
+
+        var files = run.Sizes?.DirScaleFiles;
+        if (files is null)
+        {
+            problems.Add("the run has dirscale figures but its sizes list no dirscale directory sizes");
+        }
+
+        var seen = new HashSet<(string, string, int)>();
+        for (int i = 0; i < run.DirScale.Count; i++)
+        {
+            var d = run.DirScale[i];
+            if (d is null)
+            {
+                problems.Add($"dirscale result {i} is null");
+                continue;
+            }
+
+            string where = $"dirscale result {i} ({d.Side}, {d.Operation}, n={d.Files})";
+            if (!DirScaleSide.All.Any(s => s.Id == d.Side))
+            {
+                problems.Add($"{where}: no side {d.Side} (known: {string.Join(", ", DirScaleSide.All.Select(s => s.Id))})");
+            }
+
+            if (!DirScaleSide.Operations.Contains(d.Operation))
+            {
+                problems.Add($"{where}: no operation {d.Operation} (known: {string.Join(", ", DirScaleSide.Operations)})");
+            }
+
+            if (files is not null && !files.Contains(d.Files))
+            {
+                problems.Add($"{where}: n={d.Files} is not among the sizes' {string.Join(", ", files)}");
+            }
+
+            if (d.Unit != DirScaleMeasurement.MicrosecondsPerOp)
+            {
+                problems.Add($"{where}: unit '{d.Unit}', not '{DirScaleMeasurement.MicrosecondsPerOp}'");
+            }
+
+            if (!seen.Add((d.Side ?? "", d.Operation ?? "", d.Files)))
+            {
+                problems.Add($"{where}: a second result for the same side, operation and size");
+            }
+
+            if (d.Error is not null)
+            {
+                CheckFailed(d, where, problems);
+            }
+            else
+            {
+                CheckFigure(d, run.Sizes?.Runs, where, problems);
+            }
+        }
+
+        foreach (var side in DirScaleSide.All.Where(s => run.DirScale.Any(d => d?.Side == s.Id)))
+        {
+            foreach (var (operation, n) in DirScaleSide.Operations.SelectMany(op => (files ?? []).Select(n => (op, n))))
+            {
+                if (!seen.Contains((side.Id, operation, n)))
+                {
+                    problems.Add($"dirscale: {side.Id}, {operation}, n={n}: no result");
+                }
+            }
+        }
+    }
+
+    private static void CheckFailed(Figure m, string where, List<string> problems)
     {
         if (string.IsNullOrWhiteSpace(m.Error))
         {
@@ -247,7 +325,7 @@ public static class ResultsCheck
         }
     }
 
-    private static void CheckFigure(Measurement m, int? runs, string where, List<string> problems)
+    private static void CheckFigure(Figure m, int? runs, string where, List<string> problems)
     {
         if (m.Runs is null || m.Runs.Count == 0)
         {
@@ -268,11 +346,11 @@ public static class ResultsCheck
         }
 
         // The one definition of the figure: what Measurement.Of makes of these runs.
-        var figure = Measurement.Of(m.FileSystem, Workload.SeqRead, m.Runs);
-        if (m.Median != figure.Median || m.Min != figure.Min || m.Max != figure.Max)
+        var (median, min, max) = Figure.Summarize(m.Runs);
+        if (m.Median != median || m.Min != min || m.Max != max)
         {
             problems.Add($"{where}: median {m.Median}, min {m.Min}, max {m.Max} do not match its runs "
-                + $"(median {figure.Median}, min {figure.Min}, max {figure.Max})");
+                + $"(median {median}, min {min}, max {max})");
         }
     }
 
