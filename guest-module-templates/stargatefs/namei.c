@@ -44,10 +44,33 @@ static struct sgz_request *stargatefs_dir_request(struct inode *dir, u32 opcode,
 }
 
 /*
+ * The inode a make request's reply names, which must be of the type asked
+ * for (and, for a directory, have no other name in this guest; for a link,
+ * be old; for O_TMPFILE, have no name at all).
+ */
+static struct inode *stargatefs_made(struct inode *dir, const struct sgz_reply *rep, u32 opcode,
+				     umode_t mode, struct inode *old, bool tmpfile)
+{
+	struct stargatefs_device *dev = stargatefs_dev(dir->i_sb);
+	struct inode *inode = stargatefs_iget(dir->i_sb, le64_to_cpu(rep->ino),
+					      le32_to_cpu(rep->generation), false);
+
+	if (IS_ERR(inode))
+		return inode;
+	if ((inode->i_mode & S_IFMT) != (mode & S_IFMT) || (old && inode != old) ||
+	    (S_ISDIR(mode) && !hlist_empty(&inode->i_dentry)) || (tmpfile && inode->i_nlink)) {
+		stargatefs_err_ratelimited(dev, "request (opcode %u) answered with inode %lu of mode 0%o and %u links\n",
+					   opcode, inode->i_ino, inode->i_mode, inode->i_nlink);
+		iput(inode);
+		return ERR_PTR(-EIO);
+	}
+	return inode;
+}
+
+/*
  * Makes name in dir through the host (create, mkdir, mknod with rdev,
  * symlink with target, link of old) and instantiates dentry with the inode
- * the reply names, which must be of the type asked for (and, for a
- * directory, have no other name in this guest).
+ * the reply names (stargatefs_made()).
  */
 static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 			   umode_t mode, const char *target, struct inode *old, dev_t rdev)
@@ -84,16 +107,9 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 	if (err)
 		return err;
 
-	inode = stargatefs_iget(dir->i_sb, le64_to_cpu(rep.ino), le32_to_cpu(rep.generation), false);
+	inode = stargatefs_made(dir, &rep, opcode, mode, old, false);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	if ((inode->i_mode & S_IFMT) != (mode & S_IFMT) || (old && inode != old) ||
-	    (S_ISDIR(mode) && !hlist_empty(&inode->i_dentry))) {
-		stargatefs_err_ratelimited(dev, "request (opcode %u) answered with inode %lu of mode 0%o\n",
-					   opcode, inode->i_ino, inode->i_mode);
-		iput(inode);
-		return -EIO;
-	}
 	d_instantiate(dentry, inode);
 	return 0;
 }
@@ -153,15 +169,9 @@ static int stargatefs_tmpfile(STARGATEFS_IDMAP *idmap, struct inode *dir,
 	stargatefs_refresh(dir);
 	if (err)
 		return err;
-	inode = stargatefs_iget(dir->i_sb, le64_to_cpu(rep.ino), le32_to_cpu(rep.generation), false);
+	inode = stargatefs_made(dir, &rep, SGZ_OP_CREATE, S_IFREG, NULL, true);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	if (!S_ISREG(inode->i_mode) || inode->i_nlink) {
-		stargatefs_err_ratelimited(dev, "O_TMPFILE answered with inode %lu of mode 0%o and %u links\n",
-					   inode->i_ino, inode->i_mode, inode->i_nlink);
-		iput(inode);
-		return -EIO;
-	}
 	/* d_tmpfile() takes away the one link a new inode has. */
 	set_nlink(inode, 1);
 	d_tmpfile(file, inode);
