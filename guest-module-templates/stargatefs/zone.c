@@ -392,7 +392,7 @@ static int stargatefs_merge_hint(struct stargatefs_device *dev, u64 ino, struct 
 	struct sgz_hint hint;
 	unsigned int tries;
 	u32 before;
-	u64 size;
+	u64 size, latest;
 
 	if (!live)
 		return -EIO;
@@ -414,9 +414,11 @@ copied:
 	size = min3(le64_to_cpu(hint.size), le64_to_cpu(zi->alloc_end), SGZ_FILE_SIZE_MAX);
 	if (size > le64_to_cpu(zi->size))
 		zi->size = cpu_to_le64(size);
-	if (le64_to_cpu(hint.mtime_ns) > le64_to_cpu(zi->mtime_ns))
+	/* A hint's time more than a day ahead of this clock is forged: not shown. */
+	latest = ktime_get_real_ns() + SGZ_CLOCK_LEAD_MAX_NS;
+	if (le64_to_cpu(hint.mtime_ns) > le64_to_cpu(zi->mtime_ns) && le64_to_cpu(hint.mtime_ns) < latest)
 		zi->mtime_ns = hint.mtime_ns;
-	if (le64_to_cpu(hint.ctime_ns) > le64_to_cpu(zi->ctime_ns))
+	if (le64_to_cpu(hint.ctime_ns) > le64_to_cpu(zi->ctime_ns) && le64_to_cpu(hint.ctime_ns) < latest)
 		zi->ctime_ns = hint.ctime_ns;
 	zi->change = cpu_to_le64(le64_to_cpu(zi->change) + le64_to_cpu(hint.change));
 	return 0;
@@ -712,7 +714,7 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	unsigned long deadline = jiffies + msecs_to_jiffies(STARGATEFS_SEQ_WAIT_MS);
 	const struct sgz_inode *live;
 	struct sgz_hint *hint;
-	u64 size, change;
+	u64 size, change, lead, hinted;
 	u32 seq;
 	int err;
 
@@ -761,6 +763,7 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	 * clock behind the host's would otherwise hide the write. One
 	 * nanosecond past the latest time seen marks the change instead.
 	 */
+	lead = now_ns + SGZ_CLOCK_LEAD_MAX_NS;
 	now_ns = max3(now_ns, le64_to_cpu(READ_ONCE(live->mtime_ns)) + 1,
 		      le64_to_cpu(READ_ONCE(live->ctime_ns)) + 1);
 	if (le32_to_cpu(READ_ONCE(hint->generation)) != generation) {
@@ -770,8 +773,10 @@ int stargatefs_zone_update_file(struct stargatefs_device *dev, u64 ino, u32 gene
 	} else {
 		size = max(le64_to_cpu(READ_ONCE(hint->size)), new_size);
 		change = le64_to_cpu(READ_ONCE(hint->change)) + 1;
-		now_ns = max3(now_ns, le64_to_cpu(READ_ONCE(hint->mtime_ns)) + 1,
-			      le64_to_cpu(READ_ONCE(hint->ctime_ns)) + 1);
+		/* Other guests wrote the hint: a time a day ahead of this clock is not followed. */
+		hinted = max(le64_to_cpu(READ_ONCE(hint->mtime_ns)), le64_to_cpu(READ_ONCE(hint->ctime_ns)));
+		if (hinted < lead)
+			now_ns = max(now_ns, hinted + 1);
 	}
 	WRITE_ONCE(hint->size, cpu_to_le64(size));
 	WRITE_ONCE(hint->mtime_ns, cpu_to_le64(now_ns));

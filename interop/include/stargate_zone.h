@@ -121,7 +121,7 @@
  * every directory of a 2.1 zone, is read by a scan of its pages).
  * 2.3: polling for replies: sgz_ring_header.sleepers and
  * SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
- * reply, as before).
+ * reply, as before); SGZ_CLOCK_LEAD_MAX_NS.
  */
 #define SGZ_VERSION_MAJOR 2
 #define SGZ_VERSION_MINOR 2
@@ -862,6 +862,13 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 			SGZ_ATTR_KILL_PRIV)
 /* A time of SGZ_TIME_NOW means the host's clock at the change. */
 #define SGZ_TIME_NOW 0xffffffffffffffffULL
+/*
+ * 2.3: a hint's mtime or ctime further ahead of the reader's clock than
+ * this (one day) is forged or broken: a change takes its time from the
+ * clock, not one nanosecond past it, so that one guest cannot push a
+ * file's times out of reach of every later change.
+ */
+#define SGZ_CLOCK_LEAD_MAX_NS 86400000000000ULL
 
 /*
  * The most bytes one SGZ_OP_ALLOCATE may name (sgz_request.length 1..this;

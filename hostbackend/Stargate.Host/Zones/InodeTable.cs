@@ -154,7 +154,8 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
     /// A regular file's effective size, mtime, ctime and change: the inode's, raised by its
     /// hint when a read of the hint (at most three, never waiting) sees an even, unmoved seq
     /// and the inode's generation. The size is raised only up to alloc_end, so a forged hint
-    /// can never reach past the file's allocation. Inside a change that wrote the inode the
+    /// can never reach past the file's allocation, and the times only by a hint's time less
+    /// than SGZ_CLOCK_LEAD_MAX_NS ahead of the host's clock (a later one is forged). Inside a change that wrote the inode the
     /// inode alone is the truth (a fold has taken the hint in).
     /// </summary>
     public SgzInode Effective(ulong ino, SgzInode inode)
@@ -165,8 +166,9 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
         }
 
         inode.Size = Math.Max(inode.Size, Math.Min(hint.Size, Math.Min(inode.AllocEnd, SgzAbi.FileSizeMax)));
-        inode.MtimeNs = Math.Max(inode.MtimeNs, hint.MtimeNs);
-        inode.CtimeNs = Math.Max(inode.CtimeNs, hint.CtimeNs);
+        ulong latest = ZoneClock.NowNs() + SgzAbi.ClockLeadMaxNs;
+        inode.MtimeNs = Math.Max(inode.MtimeNs, hint.MtimeNs < latest ? hint.MtimeNs : 0);
+        inode.CtimeNs = Math.Max(inode.CtimeNs, hint.CtimeNs < latest ? hint.CtimeNs : 0);
         inode.Change += hint.Change;
         return inode;
     }
@@ -174,9 +176,16 @@ internal sealed class InodeTable(string path, ZoneMemory memory, ZoneGeometry ge
     /// <summary>
     /// The ctime a change to <paramref name="ino"/> gives it: now, or one nanosecond past its
     /// effective ctime when that is later (a guest's clock ahead of the host's wrote it into
-    /// the hint), so that every change moves ctime. Call it before the change writes the inode.
+    /// the hint), so that every change moves ctime; but now when that ctime is more than
+    /// SGZ_CLOCK_LEAD_MAX_NS ahead (a forged hint: no guest may push a file's times out of
+    /// reach of every later change). Call it before the change writes the inode.
     /// </summary>
-    public ulong ChangeTime(ulong ino) => Math.Max(ZoneClock.NowNs(), Effective(ino, Load(ino)).CtimeNs + 1);
+    public ulong ChangeTime(ulong ino)
+    {
+        ulong now = ZoneClock.NowNs();
+        ulong ctime = Effective(ino, Load(ino)).CtimeNs;
+        return ctime >= now && ctime - now < SgzAbi.ClockLeadMaxNs ? ctime + 1 : now;
+    }
 
     /// <summary>
     /// The host's fold, first in a change and while it holds the inode's lock word until the

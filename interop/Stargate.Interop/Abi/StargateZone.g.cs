@@ -59,7 +59,7 @@ public static class SgzAbi
     /// every directory of a 2.1 zone, is read by a scan of its pages).
     /// 2.3: polling for replies: sgz_ring_header.sleepers and
     /// SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
-    /// reply, as before).
+    /// reply, as before); SGZ_CLOCK_LEAD_MAX_NS.
     /// </summary>
     public const int VersionMajor = 2;
     public const int VersionMinor = 2;
@@ -457,6 +457,14 @@ public static class SgzAbi
 
     /// <summary>A time of SGZ_TIME_NOW means the host's clock at the change.</summary>
     public const ulong TimeNow = 0xffffffffffffffff;
+
+    /// <summary>
+    /// 2.3: a hint's mtime or ctime further ahead of the reader's clock than
+    /// this (one day) is forged or broken: a change takes its time from the
+    /// clock, not one nanosecond past it, so that one guest cannot push a
+    /// file's times out of reach of every later change.
+    /// </summary>
+    public const ulong ClockLeadMaxNs = 86400000000000;
 
     /// <summary>
     /// The most bytes one SGZ_OP_ALLOCATE may name (sgz_request.length 1..this;
