@@ -146,6 +146,22 @@ static inline void stargatefs_vm_flags_set(struct vm_area_struct *vma, vm_flags_
 #endif
 
 /*
+ * The kernel's splice copy, which a ->copy_file_range must call itself when
+ * it cannot copy (the VFS no longer falls back once the file system has the
+ * operation): generic_copy_file_range() until 6.7, splice_copy_file_range()
+ * from 6.8 (without flags).
+ */
+#if defined(STARGATEFS_HAVE_SPLICE_COPY_FILE_RANGE)
+#define stargatefs_splice_copy(in, pos_in, out, pos_out, len) \
+	splice_copy_file_range(in, pos_in, out, pos_out, len)
+#elif defined(STARGATEFS_HAVE_GENERIC_COPY_FILE_RANGE)
+#define stargatefs_splice_copy(in, pos_in, out, pos_out, len) \
+	generic_copy_file_range(in, pos_in, out, pos_out, len, 0)
+#else
+#error "stargatefs_config.h: no form of the splice copy"
+#endif
+
+/*
  * ->get_unmapped_area that aligns mappings to 2 MiB, so that a chunk can be
  * one PMD. Only with transparent huge pages, which PREEMPT_RT kernels lack
  * (Debian's rt flavour, 6.1 and 6.12): there mappings get the default

@@ -12,6 +12,9 @@
  * a shared mapping over a hole asks the same way, for the page or (a PMD
  * fault) the whole 2 MiB chunk: SIGBUS only when the zone is full.
  *
+ * copy_file_range between two files of one zone is the host's too (COPY):
+ * the bytes go from page to page in the host, never through this guest.
+ *
  * flock() and fcntl() locks are the host's (LOCK and GETLK requests), and
  * are recorded in the local lock lists too, so that close() and exit()
  * release them through ->lock and ->flock as on any file system.
@@ -23,6 +26,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
+#include <linux/splice.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
 
@@ -495,6 +499,112 @@ static int stargatefs_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The shortest copy_file_range sent to the host as COPY: below it the
+ * kernel's splice copy through this guest costs less than a request
+ * (measured under TCG: docs/performance.md, "Copies inside a zone").
+ */
+#define STARGATEFS_COPY_MIN (64 * 1024)
+
+/*
+ * copy_file_range between two files of this zone, done by the host in COPY
+ * requests of at most SGZ_COPY_MAX bytes. Holds the destination's inode
+ * lock and zone lock word, as a write does; the source needs neither (the
+ * host copies what its pages hold, as a read would). Afterwards the
+ * destination is revalidated as after ALLOCATE: the host changed its size,
+ * times, mode (setuid and setgid dropped) and page table, so its cached
+ * attributes and DAX entries follow. Returns the bytes copied (fewer at the
+ * source's end, or when a fatal signal came between two requests) or a
+ * negative errno: -EOPNOTSUPP from a host that knows no COPY (ENOSYS), and
+ * the caller copies by splice instead.
+ */
+static ssize_t stargatefs_host_copy(struct file *file_in, loff_t pos_in,
+				    struct file *file_out, loff_t pos_out, size_t len)
+{
+	struct inode *src = file_inode(file_in);
+	struct inode *dst = file_inode(file_out);
+	struct stargatefs_device *dev = stargatefs_dev(dst->i_sb);
+	struct sgz_request *req;
+	struct sgz_reply rep;
+	unsigned int tag;
+	size_t done = 0;
+	u64 n, copied;
+	int err;
+
+	inode_lock(dst);
+	err = stargatefs_ilock(dev, dst->i_ino, true);
+	if (err)
+		goto unlock_inode;
+	err = stargatefs_revalidate(dst, true);
+	if (!err && src != dst)
+		err = stargatefs_revalidate(src, true);
+	while (!err && done < len) {
+		n = min_t(u64, len - done, SGZ_COPY_MAX);
+		req = stargatefs_rpc_begin(dev, SGZ_OP_COPY, true, &tag);
+		if (IS_ERR(req)) {
+			err = PTR_ERR(req);
+			break;
+		}
+		req->ino = cpu_to_le64(src->i_ino);
+		req->generation = cpu_to_le32(src->i_generation);
+		req->offset = cpu_to_le64(pos_in + done);
+		req->ino2 = cpu_to_le64(dst->i_ino);
+		req->generation2 = cpu_to_le32(dst->i_generation);
+		req->rdev = cpu_to_le64(pos_out + done);
+		req->length = cpu_to_le64(n);
+		if (capable(CAP_FSETID))
+			req->flags |= cpu_to_le32(SGZ_REQ_COPY_FSETID);
+		stargatefs_rpc_groups(req, INVALID_GID);
+		err = stargatefs_rpc_call(dev, tag, true, &rep);
+		if (err)
+			break;
+		copied = le64_to_cpu(rep.size);
+		if (copied > n) {
+			stargatefs_err_ratelimited(dev, "copy to inode %lu: the host copied %llu of %llu bytes\n",
+						   dst->i_ino, copied, n);
+			err = -EIO;
+			break;
+		}
+		done += copied;
+		if (copied < n || fatal_signal_pending(current))
+			break;
+	}
+	if (done)
+		stargatefs_revalidate(dst, true);
+	stargatefs_iunlock(dev, dst->i_ino);
+unlock_inode:
+	inode_unlock(dst);
+	if (err == -ENOSYS)
+		err = -EOPNOTSUPP;
+	return done ? done : err;
+}
+
+/*
+ * copy_file_range: the host copies between two files of this zone (same
+ * superblock) from STARGATEFS_COPY_MIN bytes on; anything else (another
+ * stargatefs mount, a short copy, a device that takes no requests, a host
+ * without COPY, the kernel's COPY_FILE_SPLICE) is the kernel's splice copy,
+ * which the VFS leaves to a file system that has this operation. Copies
+ * between stargatefs and another file system never come here: the VFS
+ * refuses them with EXDEV, and programs copy by read and write then.
+ */
+static ssize_t stargatefs_copy_file_range(struct file *file_in, loff_t pos_in,
+					  struct file *file_out, loff_t pos_out,
+					  size_t len, unsigned int flags)
+{
+	struct inode *dst = file_inode(file_out);
+	ssize_t ret = -EXDEV;
+
+	if (file_inode(file_in)->i_sb == dst->i_sb && !flags && len >= STARGATEFS_COPY_MIN &&
+	    stargatefs_rpc_ready(stargatefs_dev(dst->i_sb)))
+		ret = stargatefs_host_copy(file_in, pos_in, file_out, pos_out, len);
+	if (ret == -EXDEV || ret == -EOPNOTSUPP)
+		return stargatefs_splice_copy(file_in, pos_in, file_out, pos_out, len);
+	if (ret > 0)
+		file_accessed(file_in);
+	return ret;
+}
+
 /* A lock owner as the zone sees it: a keyed hash, never a kernel pointer. */
 static u64 stargatefs_lock_owner(struct stargatefs_device *dev, const void *owner)
 {
@@ -660,4 +770,5 @@ const struct file_operations stargatefs_file_ops = {
 	.splice_read = stargatefs_splice_read,
 	.splice_write = iter_file_splice_write,
 	.fallocate = stargatefs_fallocate,
+	.copy_file_range = stargatefs_copy_file_range,
 };

@@ -82,6 +82,14 @@
  *                                     (a repeating "0123456789/"): "len="
  *   sgfstest readlink LINK            readlink(2) with a PATH_MAX buffer:
  *                                     "len=N crc=C" (crc32c of the target)
+ *   sgfstest copy SRC DST CHUNK [sendfile]
+ *                                     copy SRC into DST (made, or truncated) by
+ *                                     copy_file_range(2) of at most CHUNK bytes a
+ *                                     call, as cp does (on EXDEV, a copy across
+ *                                     file systems, by sendfile(2) instead), or by
+ *                                     sendfile(2) only (the kernel's splice copy):
+ *                                     "bytes=N via=copy_file_range|sendfile us=T
+ *                                     blocks=B" (B: DST's st_blocks after)
  *
  * Locks: flock (the default) is flock(2) LOCK_EX/LOCK_SH; posix is fcntl(2)
  * F_SETLKW/F_SETLK of the whole file (start 0, length 0), F_WRLCK or F_RDLCK.
@@ -129,6 +137,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -1459,6 +1468,7 @@ static int sgfs_usage(void)
 	      "       sgfstest xattr remove FILE NAME\n"
 	      "       sgfstest symlink LINK LEN\n"
 	      "       sgfstest readlink LINK\n"
+	      "       sgfstest copy SRC DST CHUNK [sendfile]\n"
 	      "       sgfstest victim DIR SECONDS\n",
 	      stderr);
 	return 2;
@@ -1521,6 +1531,50 @@ static int sgfs_checkrecords_args(int argc, char **argv)
 	return ret;
 }
 
+static int sgfs_copy(const char *from, const char *to, uint64_t chunk, bool by_sendfile)
+{
+	uint64_t total = 0, started;
+	struct stat st;
+	ssize_t n = 0;
+	int in, out, ret;
+
+	if (chunk == 0 || chunk > 0x7ffff000)
+		return sgfs_fail("EINVAL", "chunk", to);
+	ret = sgfs_open(from, O_RDONLY, &in);
+	if (ret)
+		return ret;
+	ret = sgfs_open(to, O_WRONLY | O_CREAT | O_TRUNC, &out);
+	if (ret) {
+		close(in);
+		return ret;
+	}
+	started = sgfs_now_us();
+	for (;;) {
+		if (!by_sendfile) {
+			n = copy_file_range(in, NULL, out, NULL, (size_t)chunk, 0);
+			if (n < 0 && errno == EXDEV && total == 0) {
+				by_sendfile = true;
+				continue;
+			}
+		} else {
+			n = sendfile(out, in, NULL, (size_t)chunk);
+		}
+		if (n <= 0)
+			break;
+		total += (uint64_t)n;
+	}
+	if (n < 0)
+		ret = sgfs_fail_errno(errno, by_sendfile ? "sendfile" : "copy_file_range", to);
+	else if (fstat(out, &st))
+		ret = sgfs_fail_errno(errno, "fstat", to);
+	else
+		printf("bytes=%" PRIu64 " via=%s us=%" PRIu64 " blocks=%lld\n", total,
+		       by_sendfile ? "sendfile" : "copy_file_range", sgfs_now_us() - started, (long long)st.st_blocks);
+	close(in);
+	close(out);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	bool posix, shared;
@@ -1574,6 +1628,9 @@ int main(int argc, char **argv)
 		ret = sgfs_symlink(argv[2], n[0]);
 	else if (!strcmp(cmd, "readlink") && argc == 3)
 		ret = sgfs_readlink(argv[2]);
+	else if (!strcmp(cmd, "copy") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "sendfile"))) &&
+		 sgfs_numbers(argv, 4, 1, n))
+		ret = sgfs_copy(argv[2], argv[3], n[0], argc == 6);
 	else if (!strcmp(cmd, "victim") && argc == 4 && sgfs_numbers(argv, 3, 1, n))
 		ret = sgfs_victim(argv[2], n[0]);
 	else

@@ -119,12 +119,14 @@
  * 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
  * struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
  * every directory of a 2.1 zone, is read by a scan of its pages).
- * 2.3: polling for replies: sgz_ring_header.sleepers and
+ * 2.3: SGZ_OP_COPY (copy_file_range done by the host), SGZ_REQ_COPY_FSETID
+ * and SGZ_COPY_MAX.
+ * 2.3 also: polling for replies: sgz_ring_header.sleepers and
  * SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
  * reply, as before); SGZ_CLOCK_LEAD_MAX_NS.
  */
 #define SGZ_VERSION_MAJOR 2
-#define SGZ_VERSION_MINOR 2
+#define SGZ_VERSION_MINOR 3
 
 /* Geometry. */
 #define SGZ_PAGE_SHIFT 12
@@ -756,6 +758,19 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * size stays. length 1..SGZ_ALLOCATE_MAX. The caller holds the lock word.
  */
 #define SGZ_OP_PUNCH 18
+/*
+ * 2.3: copy_file_range inside one zone, done by the host: length bytes
+ * (1..SGZ_COPY_MAX) from offset of regular file ino/generation (the source)
+ * to offset rdev of regular file ino2/generation2 (the destination), fewer
+ * where the source ends. The caller needs read permission on the source and
+ * write permission on the destination, whose lock word it holds; the ranges
+ * of one file must not overlap. A hole of the source stays a hole where the
+ * destination has one, and is zeroed where the destination has pages. The
+ * destination grows to the copy's end, mtime and ctime move, and setuid and
+ * setgid (with group execute) drop unless SGZ_REQ_COPY_FSETID. The caller's
+ * groups are in name[]. reply.size is the number of bytes copied.
+ */
+#define SGZ_OP_COPY 19
 
 /*
  * Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
@@ -806,6 +821,12 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * next ACK without the flag, which a mount sends before it returns.
  */
 #define SGZ_REQ_ACK_DETACH 0x1U
+/*
+ * sgz_request.flags of SGZ_OP_COPY (2.3): the caller has CAP_FSETID, so the
+ * destination keeps setuid and setgid (as a write by it would). Any other
+ * bit is refused with EINVAL.
+ */
+#define SGZ_REQ_COPY_FSETID 0x1U
 #define SGZ_TMPFILE_HOLD_MS 10000
 /*
  * sgz_request.flags of every opcode: caller_uid, caller_gid and ngroups
@@ -835,7 +856,7 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 #define SGZ_REQ_XATTR_ADMIN 0x4U
 /*
  * The most supplementary groups a request carries. Requests without an
- * entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
+ * entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE, SGZ_OP_COPY) carry the caller's
  * supplementary gids in name[]: ngroups little-endian __le32 values. A
  * caller in more groups sends the first SGZ_REQ_GROUPS_MAX, but always
  * the group a chgrp gives when the caller is in it. Every other opcode
@@ -877,6 +898,11 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
  * smallest journal.
  */
 #define SGZ_ALLOCATE_MAX (1ULL << 30)
+/*
+ * 2.3: the most bytes one SGZ_OP_COPY may name: a few milliseconds of the
+ * host's loop at memory speed (a guest sends a longer copy in pieces).
+ */
+#define SGZ_COPY_MAX (1ULL << 22)
 
 /*
  * sgz_reply.status: 0, or one of these positive Linux (asm-generic) errno
@@ -1031,10 +1057,11 @@ struct sgz_request {
 	__le32 mode;
 	__le16 name_len;
 	__le16 name2_len;
+	/* Mknod's device number; copy's destination offset (2.3). */
 	__le64 rdev;
-	/* Setattr's size, allocate's start, a lock's start. */
+	/* Setattr's size, allocate's start, a lock's start, copy's source offset. */
 	__le64 offset;
-	/* Allocate's length, a lock's length (0 = to end of file). */
+	/* Allocate's and copy's length, a lock's length (0 = to end of file). */
 	__le64 length;
 	__le64 atime_ns;
 	__le64 mtime_ns;
@@ -1063,7 +1090,7 @@ _Static_assert(__builtin_offsetof(struct sgz_request, name) == 128, "request nam
  *
  * status is 0 or a positive Linux errno. ino/generation: the inode made
  * (create, mkdir, mknod, symlink) or linked. size: allocate's new
- * allocated end. lock_*: the conflicting lock of a refused lock or getlk
+ * allocated end; copy's bytes copied (2.3). lock_*: the conflicting lock of a refused lock or getlk
  * (lock_type SGZ_LOCK_UNLOCK if none).
  */
 struct sgz_reply {

@@ -38,11 +38,16 @@ public sealed record ExportPolicy(bool ReadOnly, bool RootSquash)
         }
 
         var c = request.Caller;
-        // A squashed root has no capability either: trusted.* and security.* stay out of its reach.
+        // A squashed root has no capability either: trusted.* and security.* stay out of its reach, and a copy by it drops setuid.
         return request with
         {
             Caller = new Caller(Squash(c.Uid), Squash(c.Gid), c.Slot) { Groups = [.. c.Groups.Select(Squash)] },
-            Flags = request.Opcode is SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr ? request.Flags & ~SgzAbi.ReqXattrAdmin : request.Flags,
+            Flags = request.Opcode switch
+            {
+                SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr => request.Flags & ~SgzAbi.ReqXattrAdmin,
+                SgzAbi.OpCopy => request.Flags & ~SgzAbi.ReqCopyFsetid,
+                _ => request.Flags,
+            },
         };
     }
 

@@ -31,6 +31,9 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
 
     public ulong Offset { get; init; }
 
+    /// <summary>COPY's destination offset (sgz_request.rdev).</summary>
+    public ulong Offset2 { get; init; }
+
     public ulong Length { get; init; }
 
     public LockRange Range { get; init; }
@@ -48,7 +51,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     public static Request Parse(in SgzRequest raw, int slot, ZoneGeometry geometry, byte[]? payload = null)
     {
-        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpRemovexattr or SgzAbi.OpPunch
+        int opcode = raw.Opcode is >= SgzAbi.OpCreate and <= SgzAbi.OpRemovexattr or SgzAbi.OpPunch or SgzAbi.OpCopy
             ? (int)raw.Opcode
             : throw new BadRequestException(SgzAbi.StatusEnosys, $"unknown opcode {raw.Opcode}");
         if ((raw.Flags & SgzAbi.ReqCaller) == 0)
@@ -94,6 +97,15 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
             },
             SgzAbi.OpSetattr => request with { Node = Inode(node, geometry), Attributes = AttributeChangeOf(raw, flags) },
             SgzAbi.OpAllocate or SgzAbi.OpPunch => request with { Node = Inode(node, geometry), Offset = raw.Offset, Length = AllocateLength(raw) },
+            SgzAbi.OpCopy => request with
+            {
+                Node = Inode(node, geometry),
+                Node2 = Inode(new NodeRef(raw.Ino2, raw.Generation2), geometry),
+                Offset = raw.Offset,
+                Offset2 = raw.Rdev,
+                Length = CopyLength(raw),
+                Flags = (flags & ~SgzAbi.ReqCopyFsetid) == 0 ? flags : throw new BadRequestException(SgzAbi.StatusEinval, $"copy flags 0x{flags:x} have unknown bits"),
+            },
             SgzAbi.OpLock or SgzAbi.OpGetlk => request.Locking(raw, flags, geometry),
             SgzAbi.OpRelease => request with { Node = Inode(node, geometry) },
             SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr => request.Xattr(raw, flags, carried, geometry),
@@ -342,7 +354,7 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
     /// </summary>
     private static unsafe Caller CallerOf(in SgzRequest raw, int opcode, int slot)
     {
-        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate or SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr or SgzAbi.OpPunch)))
+        if (raw.Ngroups > SgzAbi.ReqGroupsMax || (raw.Ngroups != 0 && opcode is not (SgzAbi.OpSetattr or SgzAbi.OpAllocate or SgzAbi.OpSetxattr or SgzAbi.OpRemovexattr or SgzAbi.OpPunch or SgzAbi.OpCopy)))
         {
             throw new BadRequestException(SgzAbi.StatusEinval, $"{raw.Ngroups} groups (0..{SgzAbi.ReqGroupsMax}, and only with setattr, allocate, setxattr and removexattr)");
         }
@@ -405,6 +417,22 @@ internal sealed record Request(ulong Seq, int Opcode, Caller Caller)
         if (raw.Offset > LargestFile || raw.Length > LargestFile - raw.Offset)
         {
             throw new BadRequestException(SgzAbi.StatusEfbig, $"allocate {raw.Offset}+{raw.Length} is past the largest file");
+        }
+
+        return raw.Length;
+    }
+
+    /// <summary>COPY: 1..SGZ_COPY_MAX bytes, the source and destination ranges inside the largest file.</summary>
+    private static ulong CopyLength(in SgzRequest raw)
+    {
+        if (raw.Length == 0 || raw.Length > SgzAbi.CopyMax)
+        {
+            throw new BadRequestException(SgzAbi.StatusEinval, $"copy length {raw.Length} (1..{SgzAbi.CopyMax})");
+        }
+
+        if (raw.Offset > LargestFile - raw.Length || raw.Rdev > LargestFile - raw.Length)
+        {
+            throw new BadRequestException(SgzAbi.StatusEfbig, $"copy {raw.Offset}+{raw.Length} to {raw.Rdev} is past the largest file");
         }
 
         return raw.Length;

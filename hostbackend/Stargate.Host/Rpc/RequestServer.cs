@@ -405,6 +405,8 @@ public sealed class RequestServer
             case SgzAbi.OpPunch:
                 _zone.Files.Punch(c, r.Node, r.Offset, r.Length);
                 break;
+            case SgzAbi.OpCopy:
+                return new Outcome(r.Opcode, 0, default, _zone.Copies.Copy(c, r.Node, r.Offset, r.Node2, r.Offset2, r.Length, (r.Flags & SgzAbi.ReqCopyFsetid) != 0), null);
             case SgzAbi.OpLock:
                 var refused = _zone.Locks.SetLock(r.Holder, r.Node, r.Range);
                 return new Outcome(r.Opcode, refused is null ? 0 : SgzAbi.StatusEagain, r.Node, 0, refused) { Wait = refused is not null && r.Wait };

@@ -278,7 +278,8 @@ public sealed class FileData
         return done;
     }
 
-    private void ZeroAllocated(ulong ino, ulong from, ulong to)
+    /// <summary>Zeroes the allocated bytes of [from, to) of a file (space past its end a write or copy exposes).</summary>
+    internal void ZeroAllocated(ulong ino, ulong from, ulong to)
     {
         var inode = _inodes.Load(ino);
         for (ulong pos = from; pos < to;)
@@ -294,7 +295,7 @@ public sealed class FileData
         }
     }
 
-    private static void RequireFile(ulong ino, in SgzInode inode)
+    internal static void RequireFile(ulong ino, in SgzInode inode)
     {
         if (InodeTable.IsDirectory(inode))
         {
@@ -396,29 +397,11 @@ public sealed class FileData
                 return _writer.Change(() => Apply(c, node, change));
             }
 
-            // Held until the change ends: inside a request's change, that is after its reply commits.
-            bool took = _lockWords.TakeAsHost(node.Ino, c.Slot);
-            try
+            return _lockWords.ChangeHolding(node.Ino, c.Slot, () =>
             {
-                return _writer.Change(() =>
-                {
-                    if (took)
-                    {
-                        _writer.AfterEnd(() => _lockWords.ReleaseAsHost(node.Ino));
-                        took = false;
-                    }
-
-                    _inodes.Fold(node.Ino);
-                    return Apply(c, node, change);
-                });
-            }
-            finally
-            {
-                if (took)
-                {
-                    _lockWords.ReleaseAsHost(node.Ino); // the change never started
-                }
-            }
+                _inodes.Fold(node.Ino);
+                return Apply(c, node, change);
+            });
         }
     }
 
@@ -460,7 +443,7 @@ public sealed class FileData
     /// Raises a regular file's alloc_end to cover an allocation ending at <paramref name="end"/>
     /// (rounded up to 2 MiB: an upper bound of what is allocated, never below it); inside a change.
     /// </summary>
-    private void RaiseAllocEnd(ulong ino, ulong end)
+    internal void RaiseAllocEnd(ulong ino, ulong end)
     {
         ulong bound = Math.Min(Units.RoundUp(end, ZoneGeometry.ChunkSize), MaxFileSize);
         if (_inodes.Load(ino).AllocEnd < bound)
@@ -571,7 +554,7 @@ public sealed class FileData
     /// (a sparse write far from the file's data: it gets only the pages written, as tmpfs and
     /// ext4 give).
     /// </summary>
-    private Func<ulong, bool> ChunkLeaves(ulong ino, ulong offset, ulong end, bool large) => chunk =>
+    internal Func<ulong, bool> ChunkLeaves(ulong ino, ulong offset, ulong end, bool large) => chunk =>
     {
         if (chunk == 0)
         {

@@ -92,6 +92,37 @@ public sealed class InodeLockWords
         return true;
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> as one change holding <paramref name="ino"/>'s lock word for
+    /// a guest's request from <paramref name="holder"/> (see <see cref="TakeAsHost(ulong, int)"/>:
+    /// not taken when that guest holds it already). Held until the change ends: inside a
+    /// request's change, that is after its reply commits.
+    /// </summary>
+    internal T ChangeHolding<T>(ulong ino, int holder, Func<T> body)
+    {
+        bool took = TakeAsHost(ino, holder);
+        try
+        {
+            return _writer.Change(() =>
+            {
+                if (took)
+                {
+                    _writer.AfterEnd(() => ReleaseAsHost(ino));
+                    took = false;
+                }
+
+                return body();
+            });
+        }
+        finally
+        {
+            if (took)
+            {
+                ReleaseAsHost(ino); // the change never started
+            }
+        }
+    }
+
     /// <summary>Whether lock word value <paramref name="word"/> names a guest slot this process knows as live.</summary>
     private bool HeldByLiveGuest(ulong word)
     {

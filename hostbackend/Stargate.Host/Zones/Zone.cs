@@ -67,6 +67,7 @@ public sealed class Zone : IDisposable
         var rules = new NamespaceRules(path, geometry, memory, Writer, Inodes, PageTables, Directories, Orphans, reclaimer);
         Names = new Names(path, memory, Inodes, PageTables, Directories, Peers, rules, _gate);
         Files = new FileData(path, dataFile, memory, Writer, Inodes, PageTables, LockWords, Peers, _gate);
+        Copies = new FileCopy(memory, Writer, Inodes, PageTables, LockWords, Peers, Files, _gate);
         Writer.Enlist(Allocator);
         Writer.Enlist(Locks);
     }
@@ -92,6 +93,9 @@ public sealed class Zone : IDisposable
 
     /// <summary>File data, setattr and allocate.</summary>
     public FileData Files { get; }
+
+    /// <summary>copy_file_range inside the zone, done by the host (SGZ_OP_COPY).</summary>
+    public FileCopy Copies { get; }
 
     /// <summary>Extended attributes (user.*, trusted.*, security.*), one block per inode.</summary>
     public Xattrs Xattrs { get; }

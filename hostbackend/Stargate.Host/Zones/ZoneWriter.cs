@@ -111,6 +111,11 @@ internal sealed class ZoneWriter
         {
             _change = null;
             _journal.Undo();
+            foreach (var range in state.ToZeroIfUndone)
+            {
+                ZeroRange(range.Offset, range.Size); // written into pages the undo has just freed
+            }
+
             BumpSeqAfterUndo(state.DirtyInodes);
             NotifyAbandoned();
             RunAll(state.AfterEnd);
@@ -138,6 +143,13 @@ internal sealed class ZoneWriter
 
     /// <summary>Zeroes <paramref name="region"/> once the change in progress has committed (freed or exposed space).</summary>
     public void ZeroAfterCommit(ZoneRegion region) => CurrentChange().ToZero.Add(region);
+
+    /// <summary>
+    /// Zeroes <paramref name="region"/> if the change in progress is undone: data written into
+    /// pages the change allocated, which the undo frees (free space reads as zeros). A crash
+    /// leaves the zone unclean, and the next open zeroes all free space.
+    /// </summary>
+    public void ZeroIfUndone(ZoneRegion region) => CurrentChange().ToZeroIfUndone.Add(region);
 
     /// <summary>The superblock, with its running-state half journalled: changes write only that half.</summary>
     public ref SgzSuperblock SuperblockForWrite()
@@ -376,6 +388,8 @@ internal sealed class ZoneWriter
         public HashSet<ulong> DirtyInodes { get; } = [];
 
         public List<ZoneRegion> ToZero { get; } = [];
+
+        public List<ZoneRegion> ToZeroIfUndone { get; } = [];
 
         public List<Action> AfterCommit { get; } = [];
 

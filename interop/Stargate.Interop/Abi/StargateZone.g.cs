@@ -57,12 +57,14 @@ public static class SgzAbi
     /// 2.2 also: the directory index: sgz_inode.index_root, struct sgz_dir_index,
     /// struct sgz_dir_bucket and SGZ_DIRIDX_* (a directory without one, as
     /// every directory of a 2.1 zone, is read by a scan of its pages).
-    /// 2.3: polling for replies: sgz_ring_header.sleepers and
+    /// 2.3: SGZ_OP_COPY (copy_file_range done by the host), SGZ_REQ_COPY_FSETID
+    /// and SGZ_COPY_MAX.
+    /// 2.3 also: polling for replies: sgz_ring_header.sleepers and
     /// SGZ_RING_GUEST_SLEEPERS (a guest without the flag is rung after every
     /// reply, as before); SGZ_CLOCK_LEAD_MAX_NS.
     /// </summary>
     public const int VersionMajor = 2;
-    public const int VersionMinor = 2;
+    public const int VersionMinor = 3;
 
     /// <summary>Geometry.</summary>
     public const int PageShift = 12;
@@ -343,6 +345,20 @@ public static class SgzAbi
     public const int OpPunch = 18;
 
     /// <summary>
+    /// 2.3: copy_file_range inside one zone, done by the host: length bytes
+    /// (1..SGZ_COPY_MAX) from offset of regular file ino/generation (the source)
+    /// to offset rdev of regular file ino2/generation2 (the destination), fewer
+    /// where the source ends. The caller needs read permission on the source and
+    /// write permission on the destination, whose lock word it holds; the ranges
+    /// of one file must not overlap. A hole of the source stays a hole where the
+    /// destination has one, and is zeroed where the destination has pages. The
+    /// destination grows to the copy's end, mtime and ctime move, and setuid and
+    /// setgid (with group execute) drop unless SGZ_REQ_COPY_FSETID. The caller's
+    /// groups are in name[]. reply.size is the number of bytes copied.
+    /// </summary>
+    public const int OpCopy = 19;
+
+    /// <summary>
     /// Opcodes whose reply names an inode (sgz_reply.ino and generation): bit
     /// (1 &lt;&lt; opcode) is set for each. Every other reply carries ino 0.
     /// </summary>
@@ -395,6 +411,13 @@ public static class SgzAbi
     /// next ACK without the flag, which a mount sends before it returns.
     /// </summary>
     public const uint ReqAckDetach = 0x1;
+
+    /// <summary>
+    /// sgz_request.flags of SGZ_OP_COPY (2.3): the caller has CAP_FSETID, so the
+    /// destination keeps setuid and setgid (as a write by it would). Any other
+    /// bit is refused with EINVAL.
+    /// </summary>
+    public const uint ReqCopyFsetid = 0x1;
     public const int TmpfileHoldMs = 10000;
 
     /// <summary>
@@ -428,7 +451,7 @@ public static class SgzAbi
 
     /// <summary>
     /// The most supplementary groups a request carries. Requests without an
-    /// entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE) carry the caller's
+    /// entry name (SGZ_OP_SETATTR, SGZ_OP_ALLOCATE, SGZ_OP_COPY) carry the caller's
     /// supplementary gids in name[]: ngroups little-endian __le32 values. A
     /// caller in more groups sends the first SGZ_REQ_GROUPS_MAX, but always
     /// the group a chgrp gives when the caller is in it. Every other opcode
@@ -473,6 +496,12 @@ public static class SgzAbi
     /// smallest journal.
     /// </summary>
     public const ulong AllocateMax = 1073741824;
+
+    /// <summary>
+    /// 2.3: the most bytes one SGZ_OP_COPY may name: a few milliseconds of the
+    /// host's loop at memory speed (a guest sends a longer copy in pieces).
+    /// </summary>
+    public const ulong CopyMax = 4194304;
 
     /// <summary>
     /// sgz_reply.status: 0, or one of these positive Linux (asm-generic) errno
@@ -1088,12 +1117,14 @@ public unsafe struct SgzRequest
     [FieldOffset(48)] public uint Mode;
     [FieldOffset(52)] public ushort NameLen;
     [FieldOffset(54)] public ushort Name2Len;
+
+    /// <summary>Mknod's device number; copy's destination offset (2.3).</summary>
     [FieldOffset(56)] public ulong Rdev;
 
-    /// <summary>Setattr's size, allocate's start, a lock's start.</summary>
+    /// <summary>Setattr's size, allocate's start, a lock's start, copy's source offset.</summary>
     [FieldOffset(64)] public ulong Offset;
 
-    /// <summary>Allocate's length, a lock's length (0 = to end of file).</summary>
+    /// <summary>Allocate's and copy's length, a lock's length (0 = to end of file).</summary>
     [FieldOffset(72)] public ulong Length;
     [FieldOffset(80)] public ulong AtimeNs;
     [FieldOffset(88)] public ulong MtimeNs;
@@ -1124,7 +1155,7 @@ public unsafe struct SgzRequest
 ///
 /// status is 0 or a positive Linux errno. ino/generation: the inode made
 /// (create, mkdir, mknod, symlink) or linked. size: allocate's new
-/// allocated end. lock_*: the conflicting lock of a refused lock or getlk
+/// allocated end; copy's bytes copied (2.3). lock_*: the conflicting lock of a refused lock or getlk
 /// (lock_type SGZ_LOCK_UNLOCK if none).
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
