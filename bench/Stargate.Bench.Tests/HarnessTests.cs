@@ -36,6 +36,7 @@ public sealed class HarnessTests
                 ["tmpfs"] = [.. all.Except(["transfer", "latency"])],
                 ["stargate"] = all,
                 ["stargate-mmap"] = ["seqwrite", "seqread", "randwrite", "randread", "mmapread", "transfer"],
+                ["stargate-nopoll"] = ["create", "stat", "readdir", "unlink", "rtt"],
                 ["9p"] = all,
                 ["virtiofs"] = all,
                 ["nfs"] = all,
@@ -52,6 +53,11 @@ public sealed class HarnessTests
             Assert.Equal(DirScaleSide.All.Count * DirScaleSide.Operations.Count * 2, run.DirScale.Count);
             Assert.All(run.DirScale, d => Assert.Null(d.Error));
             Assert.True(File.Exists(Path.Combine(output, "smoke-dirscale.png")), "smoke-dirscale.png is missing");
+
+            // The request round trip by step, on both Stargate file systems that count it.
+            Assert.Equal(["stargate", "stargate-nopoll"], run.RequestSteps!.Select(s => s.FileSystem));
+            Assert.All(run.RequestSteps!, s => Assert.True(s.Requests >= 20 && s.WaitUs > 0 && s.HostChangeUs > 0, s.ToString()));
+            Assert.Equal(0, run.RequestSteps!.Single(s => s.FileSystem == "stargate-nopoll").PolledShare);
 
             string markdown = File.ReadAllText(Path.Combine(output, "smoke.md"));
             Assert.Equal(MarkdownReport.Render(run), markdown);

@@ -17,7 +17,7 @@ namespace Stargate.Bench;
 /// </summary>
 public sealed record BenchSettings
 {
-    public static readonly IReadOnlyList<string> FileSystemIds = ["tmpfs", "stargate", "stargate-mmap", "9p", "virtiofs", "nfs", "samba"];
+    public static readonly IReadOnlyList<string> FileSystemIds = ["tmpfs", "stargate", "stargate-mmap", "stargate-nopoll", "9p", "virtiofs", "nfs", "samba"];
 
     /// <summary>The part that runs every workload on every chosen file system.</summary>
     public const string WorkloadsPart = "workloads";
@@ -34,7 +34,7 @@ public sealed record BenchSettings
           --quick          sizes for a run of a few minutes (default: the full sizes)
           --name NAME      results go to OUTPUT/NAME.json, NAME.md and NAME.png (default: quick or full)
           --output DIR     default: bench/results of the checkout
-          --only IDS       a comma-separated subset of: tmpfs, stargate, stargate-mmap, 9p, virtiofs, nfs, samba
+          --only IDS       a comma-separated subset of: tmpfs, stargate, stargate-mmap, stargate-nopoll, 9p, virtiofs, nfs, samba
           --parts PARTS    workloads (every workload on every file system), dirscale (create, stat, rename
                            and unlink in one directory of growing size: a guest on stargatefs and on its
                            own tmpfs, in the stargate guest, and the host library), or both (the default;

@@ -14,7 +14,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
 {
     private const string Dir = BenchFileSystem.Mount;
     private static readonly Workload[] SingleGuest =
-        [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.Append, Workload.SmallWrite, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink];
+        [Workload.SeqWrite, Workload.SeqRead, Workload.RandWrite, Workload.RandRead, Workload.Append, Workload.SmallWrite, Workload.MmapRead, Workload.Create, Workload.Stat, Workload.Readdir, Workload.Unlink, Workload.Rtt];
 
     private const string WorkPrefix = "stargate-bench-";
 
@@ -67,6 +67,7 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             "tmpfs" => new GuestTmpfs(),
             "stargate" => new StargateZone(mapped: false, zone),
             "stargate-mmap" => new StargateZone(mapped: true, zone),
+            "stargate-nopoll" => new StargateZone(mapped: false, zone, polling: false),
             "9p" => new NineP(),
             "virtiofs" => new VirtioFs(),
             "nfs" => new Nfs(),
@@ -78,10 +79,13 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
     /// <summary>
     /// Measures @fileSystem: its description, its measurements (failures included), and, on
     /// the stargate file system of a run with the directory-scaling part, the guest's figures
-    /// of that part (run in guest A after each run of the workloads), otherwise none.
+    /// of that part (run in guest A after each run of the workloads), otherwise none; and, where
+    /// the file system counts its requests (Stargate), the round trip's steps of the median run
+    /// of the round-trip workload, otherwise null.
     /// </summary>
-    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale) Measure(BenchFileSystem fileSystem)
+    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale, RequestSteps? Steps) Measure(BenchFileSystem fileSystem)
     {
+        var steps = new List<RequestSteps>();
         var workloads = settings.Parts.Contains(BenchSettings.WorkloadsPart) ? Workload.All.Where(fileSystem.Measures).ToList() : [];
         var dirScale = settings.Parts.Contains(BenchSettings.DirScalePart) && fileSystem.Id == Report.Figures.Stargate ? new GuestDirScale(Sizes) : null;
         var runs = workloads.ToDictionary(w => w, _ => new List<double>());
@@ -112,8 +116,13 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
                 {
                     try
                     {
+                        var before = workload == Workload.Rtt ? fileSystem.ReadCounters(guests[0]) : null;
                         double value = workload.TwoGuests ? RunShared(workload, fileSystem, guests[0], guests[1]) : RunSingle(workload, fileSystem, guests[0]);
                         runs[workload].Add(value);
+                        if (before is not null)
+                        {
+                            steps.Add(fileSystem.ReadCounters(guests[0])!.Since(before, fileSystem.Id, value));
+                        }
                     }
                     catch (BenchException e)
                     {
@@ -159,7 +168,8 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             .Select(w => errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error) : Measurement.Of(fileSystem.Id, w, runs[w]))
             .ToList();
         var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = failure };
-        return (info, results, dirScale?.Results(failure) ?? []);
+        var median = steps.Count == Sizes.Runs ? steps.OrderBy(s => s.RoundTripUs).ElementAt((steps.Count - 1) / 2) : null;
+        return (info, results, dirScale?.Results(failure) ?? [], median);
     }
 
     /// <summary>One run of a one-guest workload on guest @a; its figure in the workload's unit.</summary>
@@ -187,9 +197,12 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
             "stat" => $"--drop-caches stat {Dir} {files}",
             "readdir" => $"--drop-caches readdir {Dir} {files}",
             "unlink" => $"unlink {Dir} {files}",
+            "rtt" => $"rtt {Dir} {files}",
             _ => throw new ArgumentException($"{workload.Id} is not a one-guest workload", nameof(workload)),
         });
-        return workload.Unit == "MiB/s" ? result.Number("bytes") / (double)(1 << 20) / result.Seconds : result.Number("ops") / result.Seconds;
+        return workload == Workload.Rtt ? result.Number("median_ns") / 1000.0
+            : workload.Unit == "MiB/s" ? result.Number("bytes") / (double)(1 << 20) / result.Seconds
+            : result.Number("ops") / result.Seconds;
     }
 
     /// <summary>One run of a two-guest workload: guest @a changes, guest @b sees.</summary>

@@ -37,10 +37,16 @@ string stem = Path.Combine(settings.OutputDirectory, settings.Name);
 string markdown = string.Empty;
 bool dirScalePart = settings.Parts.Contains(BenchSettings.DirScalePart);
 List<DirScaleMeasurement>? dirScale = dirScalePart ? [] : null;
+var requestSteps = new List<RequestSteps>();
 foreach (string id in settings.FileSystems)
 {
-    var (info, measured, dirScaleMeasured) = harness.Measure(Harness.Create(id, settings.Sizes, dirScalePart));
+    var (info, measured, dirScaleMeasured, steps) = harness.Measure(Harness.Create(id, settings.Sizes, dirScalePart));
     fileSystems.Add(info);
+    if (steps is not null)
+    {
+        requestSteps.Add(steps);
+    }
+
     results.AddRange(measured);
     dirScale?.AddRange(dirScaleMeasured);
 
@@ -81,6 +87,7 @@ void Write()
         FileSystems = fileSystems,
         Results = results,
         DirScale = dirScale,
+        RequestSteps = requestSteps.Count > 0 ? requestSteps : null,
     };
     File.WriteAllText(stem + ".json", run.ToJson());
     markdown = MarkdownReport.Render(run);

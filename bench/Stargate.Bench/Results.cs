@@ -35,6 +35,9 @@ public sealed record BenchRun
     /// </summary>
     public IReadOnlyList<DirScaleMeasurement>? DirScale { get; init; }
 
+    /// <summary>Stargate's request round trip by step, per Stargate file system measured (null in runs made before it).</summary>
+    public IReadOnlyList<RequestSteps>? RequestSteps { get; init; }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -106,7 +109,7 @@ public sealed record BenchSizes
 /// <summary>One file system of the comparison.</summary>
 public sealed record FileSystemInfo
 {
-    /// <summary>tmpfs, stargate, stargate-mmap, 9p, virtiofs, nfs, samba.</summary>
+    /// <summary>tmpfs, stargate, stargate-mmap, stargate-nopoll, 9p, virtiofs, nfs, samba.</summary>
     public required string Id { get; init; }
 
     /// <summary>Its name in the table.</summary>

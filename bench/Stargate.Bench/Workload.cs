@@ -14,12 +14,13 @@ public sealed record Workload(string Id, string Label, string Unit, bool HigherI
     public static readonly Workload Stat = new("stat", "stat small files", "files/s", true, false);
     public static readonly Workload Readdir = new("readdir", "readdir of the large directory", "entries/s", true, false);
     public static readonly Workload Unlink = new("unlink", "unlink small files", "files/s", true, false);
+    public static readonly Workload Rtt = new("rtt", "metadata change round trip (fchmod; on Stargate one request)", "µs", false, false);
     public static readonly Workload Transfer = new("transfer", "guest A writes, guest B reads, end to end", "MiB/s", true, true);
     public static readonly Workload Latency = new("latency", "cross-VM visibility of a change", "µs", false, true);
 
     /// <summary>Every workload, in table order.</summary>
     public static readonly IReadOnlyList<Workload> All =
-        [SeqWrite, SeqRead, RandWrite, RandRead, Append, SmallWrite, MmapRead, Create, Stat, Readdir, Unlink, Transfer, Latency];
+        [SeqWrite, SeqRead, RandWrite, RandRead, Append, SmallWrite, MmapRead, Create, Stat, Readdir, Unlink, Rtt, Transfer, Latency];
 
     /// <summary>The throughput workloads drawn in the plot and compared with the paper's ratios.</summary>
     public static readonly IReadOnlyList<Workload> Throughput = [SeqWrite, SeqRead, MmapRead, Transfer];

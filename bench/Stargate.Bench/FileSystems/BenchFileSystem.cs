@@ -16,7 +16,7 @@ public abstract class BenchFileSystem : IDisposable
         Label = label;
     }
 
-    /// <summary>tmpfs, stargate, stargate-mmap, 9p, virtiofs, nfs, samba.</summary>
+    /// <summary>tmpfs, stargate, stargate-mmap, stargate-nopoll, 9p, virtiofs, nfs, samba.</summary>
     public string Id { get; }
 
     public string Label { get; }
@@ -41,6 +41,9 @@ public abstract class BenchFileSystem : IDisposable
 
     /// <summary>The guest shell command (one line) that mounts it on <see cref="Mount"/> in guest @guest.</summary>
     public abstract string MountCommand(int guest);
+
+    /// <summary>What this file system counts of its requests in guest @guest now (Stargate's); null where it counts none.</summary>
+    public virtual RequestCounters? ReadCounters(BenchGuest guest) => null;
 
     /// <summary>After the guests are gone: checks what the host can check (a clean fsck), throws what is wrong.</summary>
     public virtual void Finish()

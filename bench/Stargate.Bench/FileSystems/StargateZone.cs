@@ -10,33 +10,58 @@ namespace Stargate.Bench.FileSystems;
 /// Stargate: a zone in /dev/shm served by `stargate serve`, each guest on ivshmem-doorbell with
 /// stargatefs mounted. With @mapped, the data workloads go through shared mappings
 /// (sgbench --mmap), and the namespace and latency workloads, the same as without, are left out.
+/// Without @polling, neither the service nor the module polls for requests and replies
+/// (`serve --poll-us 0`, `poll_us=0`: every request waits for two interrupts, as before
+/// docs/requests.md "Polling"), and only the metadata workloads run: the request path before
+/// and after, side by side in one run.
 /// </summary>
-public sealed class StargateZone(bool mapped, ulong zoneSize) : BenchFileSystem(mapped ? "stargate-mmap" : "stargate", mapped ? "Stargate (mmap)" : "Stargate")
+public sealed class StargateZone(bool mapped, ulong zoneSize, bool polling = true)
+    : BenchFileSystem(mapped ? "stargate-mmap" : polling ? "stargate" : "stargate-nopoll", mapped ? "Stargate (mmap)" : polling ? "Stargate" : "Stargate (no polling)")
 {
+    private const string Counters = "/sys/bus/pci/drivers/stargatefs/*/stargatefs_requests";
+
     private TestZone? _zone;
     private StargateServer? _server;
 
     public override string Setup =>
         $"zone of {zoneSize >> 20} MiB in /dev/shm, `stargate serve`, ivshmem-doorbell (2 vectors); stargatefs mounted in the guest"
-        + (mapped ? "; data through MAP_SHARED mappings (mapped writes overwrite an allocated file; the transfer's reader maps)" : "; read(2)/write(2)");
+        + (mapped ? "; data through MAP_SHARED mappings (mapped writes overwrite an allocated file; the transfer's reader maps)" : "; read(2)/write(2)")
+        + (polling ? string.Empty : "; no polling for requests or replies (serve --poll-us 0, module poll_us=0): the request path as it was before polling; metadata workloads only");
 
     public override string DataFlags => mapped ? "--mmap" : string.Empty;
 
     public override bool Measures(Workload workload) =>
-        !mapped || workload == Workload.SeqWrite || workload == Workload.SeqRead || workload == Workload.RandWrite
+        !polling ? workload == Workload.Create || workload == Workload.Stat || workload == Workload.Readdir || workload == Workload.Unlink || workload == Workload.Rtt
+        : !mapped || workload == Workload.SeqWrite || workload == Workload.SeqRead || workload == Workload.RandWrite
         || workload == Workload.RandRead || workload == Workload.MmapRead || workload == Workload.Transfer;
 
     public override void Start(string work)
     {
         _zone = TestZone.InShm(zoneSize);
-        _server = StargateServer.Start(_zone.Path, vectors: 2, test: Id, testFile: "bench");
+        _server = StargateServer.Start(_zone.Path, vectors: 2, verbose: false, options: polling ? [] : ["--poll-us", "0"], test: Id, testFile: "bench");
     }
 
     public override IReadOnlyList<string> Devices(int guest) =>
         QemuDevices.IvshmemDoorbell(_zone!.Path, Server.SocketPath, Server.Vectors, string.Create(CultureInfo.InvariantCulture, $"zone{guest}"));
 
     public override string MountCommand(int guest) =>
-        $"insmod {Initramfs.ModuleDirectory}/{ModuleKernel.ModuleName} && sgfstest mount 0 {Mount}";
+        $"insmod {Initramfs.ModuleDirectory}/{ModuleKernel.ModuleName}{(polling ? string.Empty : " poll_us=0")} && sgfstest mount 0 {Mount}";
+
+    /// <summary>
+    /// The request counters of guest @guest now: its module's (the area device's
+    /// stargatefs_requests, docs/requests.md "Polling") and the service's for it (peers --json).
+    /// </summary>
+    public override RequestCounters? ReadCounters(BenchGuest guest)
+    {
+        var module = guest.Shell($"cat {Counters}")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Split('=', 2)).Where(kv => kv.Length == 2)
+                .ToDictionary(kv => kv[0], kv => long.Parse(kv[1], CultureInfo.InvariantCulture)))
+            .Where(d => d.ContainsKey("requests"))
+            .MaxBy(d => d["requests"]) ?? throw new BenchException($"no stargatefs_requests counters in guest {guest.Name}");
+        var host = Server.Peers().Where(p => p.Kind == "guest").Select(p => p.Cost).OfType<StargateServer.RequestCost>()
+            .MaxBy(c => c.Requests) ?? new StargateServer.RequestCost(0, 0, 0, 0);
+        return new RequestCounters(module, host);
+    }
 
     public override void Finish()
     {
