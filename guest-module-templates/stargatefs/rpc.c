@@ -249,6 +249,13 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 		WRITE_ONCE(rpc->ring->guest_flags,
 			   cpu_to_le32(le32_to_cpu(READ_ONCE(rpc->ring->guest_flags)) | SGZ_RING_GUEST_SLEEPERS));
 	}
+	/* The open table's live entries (an earlier mount's, if it left any) lie below open_high. */
+	for (rpc->open_high = rpc->area ? SGZ_OPEN_ENTRIES : 0; rpc->open_high > 0; rpc->open_high--) {
+		const struct sgz_open *e = (const struct sgz_open *)(rpc->area + SGZ_RING_OPENS) + rpc->open_high - 1;
+
+		if (READ_ONCE(e->ino) && READ_ONCE(e->count))
+			break;
+	}
 	for (tag = 0; rpc->area && tag < SGZ_RING_SLOTS; tag++) {
 		seq = le64_to_cpu(READ_ONCE(stargatefs_req_slot(dev, tag)->seq));
 		done = le64_to_cpu(READ_ONCE(stargatefs_rep_slot(dev, tag)->done));
@@ -335,6 +342,8 @@ static int stargatefs_wait(struct stargatefs_device *dev, bool killable, unsigne
 			left = wait_event_timeout(dev->rpc->wait, cond(dev, arg), poll);
 		if (left > 0)
 			return 0;
+		if (!left)
+			atomic64_inc(&dev->rpc->stats.ticks);
 		if (left < 0 || READ_ONCE(dev->grace.stopping))
 			return -EINTR;
 		if (READ_ONCE(dev->rpc->lost))
@@ -500,12 +509,12 @@ ssize_t stargatefs_rpc_stats_show(struct stargatefs_device *dev, char *buf)
 {
 	struct stargatefs_rpc_stats *st = &dev->own_rpc.stats;
 
-	return sysfs_emit(buf, "requests=%lld polled=%lld slept=%lld woken=%lld enqueue_ns=%lld doorbell_ns=%lld wait_ns=%lld wake_ns=%lld poll_us=%u poll_ns=%u\n",
+	return sysfs_emit(buf, "requests=%lld polled=%lld slept=%lld woken=%lld enqueue_ns=%lld doorbell_ns=%lld wait_ns=%lld wake_ns=%lld ticks=%lld poll_us=%u poll_ns=%u\n",
 			  atomic64_read(&st->requests), atomic64_read(&st->polled),
 			  atomic64_read(&st->slept), atomic64_read(&st->woken),
 			  atomic64_read(&st->enqueue_ns), atomic64_read(&st->doorbell_ns),
 			  atomic64_read(&st->wait_ns), atomic64_read(&st->wake_ns),
-			  READ_ONCE(stargatefs_poll_us), READ_ONCE(dev->own_rpc.poll_ns));
+			  atomic64_read(&st->ticks), READ_ONCE(stargatefs_poll_us), READ_ONCE(dev->own_rpc.poll_ns));
 }
 
 static void stargatefs_put_tag(struct stargatefs_device *dev, unsigned int tag)
@@ -700,7 +709,7 @@ int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
 		return 0;
 	table = stargatefs_open_table(dev);
 	spin_lock(&dev->rpc->open_lock);
-	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
+	for (i = 0; i < dev->rpc->open_high; i++) {
 		e = &table[i];
 		if (!e->ino || !e->count) {
 			if (!free)
@@ -713,6 +722,8 @@ int stargatefs_open_add(struct stargatefs_device *dev, u64 ino, u32 generation)
 			goto out;
 		}
 	}
+	if (!free && dev->rpc->open_high < SGZ_OPEN_ENTRIES)
+		free = &table[dev->rpc->open_high++];
 	if (!free) {
 		err = -ENFILE;
 		goto out;
@@ -743,7 +754,7 @@ bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation
 		return false;
 	table = stargatefs_open_table(dev);
 	spin_lock(&dev->rpc->open_lock);
-	for (i = 0; i < SGZ_OPEN_ENTRIES; i++) {
+	for (i = 0; i < dev->rpc->open_high; i++) {
 		e = &table[i];
 		count = le32_to_cpu(e->count);
 		if (!count || le64_to_cpu(e->ino) != ino || le32_to_cpu(e->generation) != generation)
@@ -755,6 +766,10 @@ bool stargatefs_open_drop(struct stargatefs_device *dev, u64 ino, u32 generation
 		}
 		break;
 	}
+	/* The scans stop at the last live entry: a guest with few files open looks at few. */
+	while (last && dev->rpc->open_high > 0 &&
+	       (!table[dev->rpc->open_high - 1].ino || !table[dev->rpc->open_high - 1].count))
+		dev->rpc->open_high--;
 	spin_unlock(&dev->rpc->open_lock);
 	smp_mb();
 	return last;

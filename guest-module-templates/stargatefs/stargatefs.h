@@ -116,10 +116,11 @@ struct stargatefs_geometry {
  * enqueue is from stargatefs_rpc_begin() to the doorbell (the tag, the
  * slot, the caller's filling in), doorbell the doorbell's MMIO write, wait
  * from the doorbell to the reply seen; wake (woken of them) from vector
- * 0's interrupt to the sleeper running again.
+ * 0's interrupt to the sleeper running again; ticks counts waits of any
+ * kind that ended a poll period (STARGATEFS_POLL_MS) without a wake-up.
  */
 struct stargatefs_rpc_stats {
-	atomic64_t requests, polled, slept, woken;
+	atomic64_t requests, polled, slept, woken, ticks;
 	atomic64_t enqueue_ns, doorbell_ns, wait_ns, wake_ns;
 };
 
@@ -137,6 +138,7 @@ struct stargatefs_rpc {
 	u64 tag_seq[SGZ_RING_SLOTS];
 	u64 seq;			/* the last seq sent */
 	spinlock_t open_lock;
+	unsigned int open_high;		/* open table entries at or above it are all free */
 	siphash_key_t owner_key;	/* hashes lock owners: no kernel pointer enters the zone */
 	bool lost;			/* the area device was unbound: requests fail with EIO */
 	struct sgz_ring_header *ring;	/* the private area's ring header (sleepers), or NULL */
