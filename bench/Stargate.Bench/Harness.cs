@@ -109,6 +109,12 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
                 GuestDirScale.Prepare(guests[0]);
             }
 
+            if (fileSystem.WarmUpCommand is { } warmUp)
+            {
+                guests[0].Shell(warmUp);
+                progress.WriteLine($"  {fileSystem.Id}: warmed up after {clock.Elapsed.TotalSeconds:0.0} s");
+            }
+
             progress.WriteLine($"  {fileSystem.Id}: {guests.Count} guest(s) up and mounted after {clock.Elapsed.TotalSeconds:0.0} s");
             for (int run = 1; run <= Sizes.Runs; run++)
             {

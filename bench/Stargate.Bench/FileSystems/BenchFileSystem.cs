@@ -42,6 +42,13 @@ public abstract class BenchFileSystem : IDisposable
     /// <summary>The guest shell command (one line) that mounts it on <see cref="Mount"/> in guest @guest.</summary>
     public abstract string MountCommand(int guest);
 
+    /// <summary>
+    /// Untimed work for guest A before the first run, or null: a file system whose host side is
+    /// a just-started .NET service (Stargate) answers its first thousands of requests with code
+    /// the JIT has not optimized yet, which a service that runs for days never shows.
+    /// </summary>
+    public virtual string? WarmUpCommand => null;
+
     /// <summary>What this file system counts of its requests in guest @guest now (Stargate's); null where it counts none.</summary>
     public virtual RequestCounters? ReadCounters(BenchGuest guest) => null;
 
