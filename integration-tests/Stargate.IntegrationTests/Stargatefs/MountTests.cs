@@ -7,10 +7,13 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// <summary>
 /// The module's life cycle: it binds every ivshmem device (plain and doorbell), mounts each
 /// by index or PCI address, read-only too (a zone with no area device, ivshmem-plain, only
-/// read-only), and unmount, rmmod, insmod, mount again all work.
+/// read-only), and unmount, rmmod, insmod, mount again all work, with crc32c computed either
+/// way the module offers (crc=sse4.2, crc=slice-by-8; by default the faster one here).
 /// </summary>
 public sealed class MountTests(ITestOutputHelper output)
 {
+    private const string CrcParameter = "/sys/module/stargatefs/parameters/crc";
+
     [SkippableTheory, MatrixKernels(KernelSuite.Core)]
     public void TwoZonesInOneGuest_EachMounts_AndUnmountRmmodInsmodMountCycles(string kernelId)
     {
@@ -44,11 +47,17 @@ public sealed class MountTests(ITestOutputHelper output)
         guest.MountZone("1", "/mnt/b");
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
         guest.AssertReads("/mnt/b/second", FileSum.Of(second));
+        string chosen = guest.Exec($"cat {CrcParameter}").Lines[0];
+        guest.Check(chosen is "sse4.2" or "slice-by-8", $"the module took one of its crc32c ways: {chosen}");
+        guest.Check(guest.KernelLog($"crc32c by {chosen}").Count == 1, "and logged which, once");
         guest.Unmount("/mnt/a");
         guest.Unmount("/mnt/b");
         guest.Rmmod();
 
-        guest.Insmod();
+        // Each way checks every inode and entry read below (a wrong crc would fail the reads with EIO).
+        guest.Check(guest.TryExec($"insmod {StargatefsGuest.ModulePath} crc=crc32").ExitCode != 0, "crc=crc32 is refused at load");
+        guest.Insmod("crc=sse4.2");
+        guest.Check(guest.Exec($"cat {CrcParameter}").Lines[0] == "sse4.2", "crc=sse4.2 takes the instruction");
         guest.MountZone(addresses[2], "/mnt/b");
         guest.AssertReads("/mnt/b/second", FileSum.Of(second));
         guest.MountZone(addresses[0], "/mnt/a", readOnly: true);
@@ -58,7 +67,8 @@ public sealed class MountTests(ITestOutputHelper output)
         guest.Unmount("/mnt/b");
         guest.Rmmod();
 
-        guest.Insmod();
+        guest.Insmod("crc=slice-by-8");
+        guest.Check(guest.Exec($"cat {CrcParameter}").Lines[0] == "slice-by-8", "crc=slice-by-8 takes the tables");
         guest.MountZone("0", "/mnt/a", readOnly: true);
         guest.AssertReads("/mnt/a/first", FileSum.Of(first));
         guest.Check(guest.Fails("sgfstest mount 0 /mnt/a remount") == "EROFS", "a remount read-write (remount without ro) of the plain zone is refused with EROFS");

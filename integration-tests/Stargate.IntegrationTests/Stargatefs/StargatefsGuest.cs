@@ -63,7 +63,8 @@ public sealed class StargatefsGuest : IDisposable
 
     public GuestReply TryExec(string command) => Qemu.TryExec(command);
 
-    public void Insmod() => Exec($"insmod {ModulePath}");
+    /// <summary>Loads the module again, with @parameters ("crc=sse4.2") if any.</summary>
+    public void Insmod(string parameters = "") => Exec($"insmod {ModulePath} {parameters}".TrimEnd());
 
     public void Rmmod() => Exec("rmmod stargatefs");
 
