@@ -138,12 +138,13 @@ struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 {
 	struct stargatefs_device *dev = stargatefs_dev(sb);
 	struct stargatefs_iget_key key = { ino, generation, any_generation };
+	struct stargatefs_snapshot snap;
 	struct sgz_inode zi;
 	struct inode *inode;
 	u32 seq, mode;
 	int err;
 
-	err = stargatefs_zone_load_inode(dev, ino, &zi, &seq);
+	err = stargatefs_zone_load_fresh(dev, ino, &snap, &zi, &seq);
 	if (err)
 		return ERR_PTR(err == -ENOENT ? -ESTALE : err);
 	if (!any_generation && le32_to_cpu(zi.generation) != generation)
@@ -166,6 +167,7 @@ struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 	mode = le32_to_cpu(zi.mode);
 	inode->i_mode = mode & S_IFMT;
 	spin_lock(&STARGATEFS_I(inode)->lock);
+	STARGATEFS_I(inode)->snap = snap;
 	stargatefs_fill(inode, &zi);
 	spin_unlock(&STARGATEFS_I(inode)->lock);
 

@@ -265,6 +265,8 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 			       struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_snapshot(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
 			      struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
+int stargatefs_zone_load_fresh(struct stargatefs_device *dev, u64 ino,
+			       struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
 int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock_t *lock,
 				struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq);
 bool stargatefs_zone_inode_moved(struct stargatefs_device *dev, u64 ino, u32 seq);

@@ -514,6 +514,14 @@ int stargatefs_zone_load_inode(struct stargatefs_device *dev, u64 ino,
 	return err ? err : stargatefs_merge_if_file(dev, ino, out);
 }
 
+/* Keeps raw, checked under seqcount seq, as snap's copy; snap's lock is held, or snap is private. */
+static void stargatefs_zone_keep(struct stargatefs_snapshot *snap, const struct sgz_inode *raw, u32 seq)
+{
+	memcpy(&snap->raw, raw, sizeof(snap->raw));
+	snap->seq = seq;
+	snap->valid = true;
+}
+
 /*
  * The checked copy of zone inode ino that snap holds (guarded by lock),
  * while the zone inode's seqcount is still the one it was read under (into
@@ -559,11 +567,26 @@ int stargatefs_zone_load_cached(struct stargatefs_device *dev, u64 ino, spinlock
 		if (err)
 			return err;
 		spin_lock(lock);
-		memcpy(&snap->raw, out, sizeof(snap->raw));
-		snap->seq = *seq;
-		snap->valid = true;
+		stargatefs_zone_keep(snap, out, *seq);
 		spin_unlock(lock);
 	}
+	return stargatefs_merge_if_file(dev, ino, out);
+}
+
+/*
+ * stargatefs_zone_load_inode() that also fills snap, which no one else
+ * sees yet (an inode not yet in the inode cache): stargatefs_iget() keeps
+ * it, so that the new inode's first getattr or revalidation takes neither
+ * the copy nor the crc again.
+ */
+int stargatefs_zone_load_fresh(struct stargatefs_device *dev, u64 ino,
+			       struct stargatefs_snapshot *snap, struct sgz_inode *out, u32 *seq)
+{
+	int err = stargatefs_load_inode(dev, ino, out, seq, true);
+
+	if (err)
+		return err;
+	stargatefs_zone_keep(snap, out, *seq);
 	return stargatefs_merge_if_file(dev, ino, out);
 }
 
