@@ -206,6 +206,12 @@ void stargatefs_rpc_release(struct stargatefs_device *dev)
 		pci_iounmap(dev->pdev, dev->own_rpc.regs);
 }
 
+/* The open table in the private area of dev's client (whose area is set). */
+static struct sgz_open *stargatefs_open_table(struct stargatefs_device *dev)
+{
+	return dev->rpc->area + SGZ_RING_OPENS;
+}
+
 /*
  * At a new superblock (dev->geo and dev->area just set): the data device
  * uses its area device's client, whose request ring and open table are in
@@ -251,7 +257,7 @@ void stargatefs_rpc_mount(struct stargatefs_device *dev)
 	}
 	/* The open table's live entries (an earlier mount's, if it left any) lie below open_high. */
 	for (rpc->open_high = rpc->area ? SGZ_OPEN_ENTRIES : 0; rpc->open_high > 0; rpc->open_high--) {
-		const struct sgz_open *e = (const struct sgz_open *)(rpc->area + SGZ_RING_OPENS) + rpc->open_high - 1;
+		const struct sgz_open *e = stargatefs_open_table(dev) + rpc->open_high - 1;
 
 		if (READ_ONCE(e->ino) && READ_ONCE(e->count))
 			break;
@@ -687,11 +693,6 @@ void stargatefs_iunlock(struct stargatefs_device *dev, u64 ino)
 	if (old & SGZ_ILOCK_WAITERS)
 		stargatefs_ring_peers(dev);
 	stargatefs_rpc_wake(dev);
-}
-
-static struct sgz_open *stargatefs_open_table(struct stargatefs_device *dev)
-{
-	return dev->rpc->area + SGZ_RING_OPENS;
 }
 
 /*

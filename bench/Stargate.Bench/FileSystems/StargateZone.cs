@@ -18,7 +18,6 @@ namespace Stargate.Bench.FileSystems;
 public sealed class StargateZone(bool mapped, ulong zoneSize, bool polling = true)
     : BenchFileSystem(mapped ? "stargate-mmap" : polling ? "stargate" : "stargate-nopoll", mapped ? "Stargate (mmap)" : polling ? "Stargate" : "Stargate (no polling)")
 {
-    private const string Counters = "/sys/bus/pci/drivers/stargatefs/*/stargatefs_requests";
 
     private TestZone? _zone;
     private StargateServer? _server;
@@ -57,11 +56,7 @@ public sealed class StargateZone(bool mapped, ulong zoneSize, bool polling = tru
     /// </summary>
     public override RequestCounters? ReadCounters(BenchGuest guest)
     {
-        var module = guest.Shell($"cat {Counters}")
-            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Split('=', 2)).Where(kv => kv.Length == 2)
-                .ToDictionary(kv => kv[0], kv => long.Parse(kv[1], CultureInfo.InvariantCulture)))
-            .Where(d => d.ContainsKey("requests"))
-            .MaxBy(d => d["requests"]) ?? throw new BenchException($"no stargatefs_requests counters in guest {guest.Name}");
+        var module = ModuleCounters.Busiest(guest.Shell($"cat {ModuleCounters.Files}")) ?? throw new BenchException($"no stargatefs_requests counters in guest {guest.Name}");
         var host = Server.Peers().Where(p => p.Kind == "guest").Select(p => p.Cost).OfType<StargateServer.RequestCost>()
             .MaxBy(c => c.Requests) ?? new StargateServer.RequestCost(0, 0, 0, 0);
         return new RequestCounters(module, host);
