@@ -5,10 +5,11 @@ using Stargate.Bench.FileSystems;
 namespace Stargate.Bench;
 
 /// <summary>
-/// Measures every chosen file system in turn: starts its host side, boots guest A (and guest B
-/// when it can be shared and a two-guest workload runs), mounts it, and runs every workload <see cref="BenchSizes.Runs"/>
-/// times, interleaved (run 1 of each workload, then run 2, ...). A workload that fails is
-/// recorded with its error and not run again; the other workloads go on.
+/// Measures the chosen file systems side by side: starts each one's host side, boots its guest A
+/// (and guest B when it can be shared and a two-guest workload runs) and mounts it, then runs
+/// every workload <see cref="BenchSizes.Runs"/> times, interleaved (run 1 of each workload on
+/// each file system, then run 2, ...). A workload that fails is recorded with its error and not
+/// run again; the other workloads go on.
 /// </summary>
 public sealed class Harness(BenchSettings settings, TextWriter progress)
 {
@@ -19,6 +20,10 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
     private const string WorkPrefix = "stargate-bench-";
 
     private BenchSizes Sizes => settings.Sizes;
+
+    private BenchSettings Settings => settings;
+
+    private TextWriter Progress => progress;
 
     /// <summary>Removes the /dev/shm work folders of harness runs that were killed before they cleaned up.</summary>
     public static void RemoveStaleWork()
@@ -77,105 +82,191 @@ public sealed class Harness(BenchSettings settings, TextWriter progress)
     }
 
     /// <summary>
-    /// Measures @fileSystem: its description, its measurements (failures included), and, on
-    /// the stargate file system of a run with the directory-scaling part, the guest's figures
-    /// of that part (run in guest A after each run of the workloads), otherwise none; and, where
-    /// the file system counts its requests (Stargate), the round trip's steps of the median run
-    /// of the round-trip workload, otherwise null.
+    /// Measures @fileSystems side by side: starts each (host side, guests, warm-up), then runs
+    /// run 1 of every workload on each file system in turn, then run 2 on each, and so on, and
+    /// finishes each. A machine whose speed drifts (a shared host) then slows every file
+    /// system's runs alike instead of one file system's all, so the ratios between them hold.
+    /// For each file system, in order: its description, its measurements (failures included),
+    /// and, on the stargate file system of a run with the directory-scaling part, the guest's
+    /// figures of that part (run in guest A after each run of the workloads), otherwise none;
+    /// and, where the file system counts its requests (Stargate), the round trip's steps of the
+    /// median run of the round-trip workload, otherwise null.
     /// </summary>
-    public (FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale, RequestSteps? Steps) Measure(BenchFileSystem fileSystem)
+    public IReadOnlyList<(FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale, RequestSteps? Steps)> Measure(IReadOnlyList<BenchFileSystem> fileSystems)
     {
-        var steps = new List<RequestSteps>();
-        var workloads = settings.Parts.Contains(BenchSettings.WorkloadsPart) ? Workload.All.Where(fileSystem.Measures).ToList() : [];
-        var dirScale = settings.Parts.Contains(BenchSettings.DirScalePart) && fileSystem.Id == Report.Figures.Stargate ? new GuestDirScale(Sizes) : null;
-        var runs = workloads.ToDictionary(w => w, _ => new List<double>());
-        var errors = new Dictionary<Workload, string>();
-        string work = WorkFolder(fileSystem.Id);
-        string? failure = null;
-        var guests = new List<BenchGuest>();
+        ArgumentNullException.ThrowIfNull(fileSystems);
+        var sessions = new List<Session>();
         var clock = Stopwatch.StartNew();
         try
         {
-            Directory.CreateDirectory(work);
-            fileSystem.Start(work);
-            guests.Add(BenchGuest.Boot(settings, fileSystem, 0));
-            if (fileSystem.Shareable && workloads.Any(w => w.TwoGuests))
+            foreach (var fileSystem in fileSystems)
             {
-                guests.Add(BenchGuest.Boot(settings, fileSystem, 1));
+                var session = new Session(this, fileSystem, clock);
+                sessions.Add(session);
+                session.Start();
             }
 
-            if (dirScale is not null)
-            {
-                GuestDirScale.Prepare(guests[0]);
-            }
-
-            if (fileSystem.WarmUpCommand is { } warmUp)
-            {
-                guests[0].Shell(warmUp);
-                progress.WriteLine($"  {fileSystem.Id}: warmed up after {clock.Elapsed.TotalSeconds:0.0} s");
-            }
-
-            progress.WriteLine($"  {fileSystem.Id}: {guests.Count} guest(s) up and mounted after {clock.Elapsed.TotalSeconds:0.0} s");
             for (int run = 1; run <= Sizes.Runs; run++)
             {
-                foreach (var workload in workloads.Where(w => !errors.ContainsKey(w)))
+                foreach (var session in sessions)
+                {
+                    session.RunOnce(run);
+                }
+            }
+
+            return [.. sessions.Select(s => s.Finish())];
+        }
+        finally
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+        }
+    }
+
+    /// <summary>One file system's part of <see cref="Measure"/>: its guests, its runs so far and its failure.</summary>
+    private sealed class Session(Harness harness, BenchFileSystem fileSystem, Stopwatch clock) : IDisposable
+    {
+        private readonly List<RequestSteps> _steps = [];
+        private readonly List<BenchGuest> _guests = [];
+        private readonly Dictionary<Workload, string> _errors = [];
+        private List<Workload> _workloads = [];
+        private Dictionary<Workload, List<double>> _runs = [];
+        private GuestDirScale? _dirScale;
+        private string? _failure;
+        private string? _work;
+
+        private TextWriter Progress => harness.Progress;
+
+        /// <summary>Starts the host side, boots the guests, mounts and warms up; a failure is kept and ends this file system's runs.</summary>
+        public void Start()
+        {
+            var settings = harness.Settings;
+            _workloads = settings.Parts.Contains(BenchSettings.WorkloadsPart) ? [.. Workload.All.Where(fileSystem.Measures)] : [];
+            _dirScale = settings.Parts.Contains(BenchSettings.DirScalePart) && fileSystem.Id == Report.Figures.Stargate ? new GuestDirScale(harness.Sizes) : null;
+            _runs = _workloads.ToDictionary(w => w, _ => new List<double>());
+            _work = WorkFolder(fileSystem.Id);
+            try
+            {
+                Directory.CreateDirectory(_work);
+                fileSystem.Start(_work);
+                _guests.Add(BenchGuest.Boot(settings, fileSystem, 0));
+                if (fileSystem.Shareable && _workloads.Any(w => w.TwoGuests))
+                {
+                    _guests.Add(BenchGuest.Boot(settings, fileSystem, 1));
+                }
+
+                if (_dirScale is not null)
+                {
+                    GuestDirScale.Prepare(_guests[0]);
+                }
+
+                if (fileSystem.WarmUpCommand is { } warmUp)
+                {
+                    _guests[0].Shell(warmUp);
+                    Progress.WriteLine($"  {fileSystem.Id}: warmed up after {clock.Elapsed.TotalSeconds:0.0} s");
+                }
+
+                Progress.WriteLine($"  {fileSystem.Id}: {_guests.Count} guest(s) up and mounted after {clock.Elapsed.TotalSeconds:0.0} s");
+            }
+            catch (BenchException e)
+            {
+                Fail(e);
+            }
+        }
+
+        /// <summary>Run @run of every workload that has not failed (and of the directory-scaling part).</summary>
+        public void RunOnce(int run)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                foreach (var workload in _workloads.Where(w => !_errors.ContainsKey(w)))
                 {
                     try
                     {
-                        var before = workload == Workload.Rtt ? fileSystem.ReadCounters(guests[0]) : null;
-                        double value = workload.TwoGuests ? RunShared(workload, fileSystem, guests[0], guests[1]) : RunSingle(workload, fileSystem, guests[0]);
-                        runs[workload].Add(value);
+                        var before = workload == Workload.Rtt ? fileSystem.ReadCounters(_guests[0]) : null;
+                        double value = workload.TwoGuests ? harness.RunShared(workload, fileSystem, _guests[0], _guests[1]) : harness.RunSingle(workload, fileSystem, _guests[0]);
+                        _runs[workload].Add(value);
                         if (before is not null)
                         {
-                            steps.Add(fileSystem.ReadCounters(guests[0])!.Since(before, fileSystem.Id, value));
+                            _steps.Add(fileSystem.ReadCounters(_guests[0])!.Since(before, fileSystem.Id, value));
                         }
                     }
                     catch (BenchException e)
                     {
-                        errors[workload] = e.Message;
-                        progress.WriteLine($"  {fileSystem.Id} {workload.Id}: failed: {FirstLine(e.Message)}");
+                        _errors[workload] = e.Message;
+                        Progress.WriteLine($"  {fileSystem.Id} {workload.Id}: failed: {FirstLine(e.Message)}");
                     }
                 }
 
-                dirScale?.RunOnce(guests[0], progress);
-                progress.WriteLine($"  {fileSystem.Id}: run {run} of {Sizes.Runs} done at {clock.Elapsed.TotalSeconds:0.0} s");
+                _dirScale?.RunOnce(_guests[0], Progress);
+                Progress.WriteLine($"  {fileSystem.Id}: run {run} of {harness.Sizes.Runs} done at {clock.Elapsed.TotalSeconds:0.0} s");
             }
-
-            foreach (var guest in guests)
+            catch (BenchException e)
             {
-                guest.Finish();
+                Fail(e);
+            }
+        }
+
+        /// <summary>Stops the guests and the host side cleanly, and gives what was measured.</summary>
+        public (FileSystemInfo Info, IReadOnlyList<Measurement> Results, IReadOnlyList<DirScaleMeasurement> DirScale, RequestSteps? Steps) Finish()
+        {
+            if (_failure is null)
+            {
+                try
+                {
+                    foreach (var guest in _guests)
+                    {
+                        guest.Finish();
+                    }
+
+                    fileSystem.Finish();
+                }
+                catch (BenchException e)
+                {
+                    Fail(e);
+                }
             }
 
-            fileSystem.Finish();
+            int runs = harness.Sizes.Runs;
+            // A workload cut short by the file system's failure has no figure of its own: the
+            // failure, in the file system's entry, says why.
+            var results = _workloads
+                .Where(w => _errors.ContainsKey(w) || _runs[w].Count == runs)
+                .Select(w => _errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error) : Measurement.Of(fileSystem.Id, w, _runs[w]))
+                .ToList();
+            var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = _failure };
+            var median = _steps.Count == runs ? _steps.OrderBy(s => s.RoundTripUs).ElementAt((_steps.Count - 1) / 2) : null;
+            return (info, results, _dirScale?.Results(_failure) ?? [], median);
         }
-        catch (BenchException e)
+
+        /// <summary>Stops whatever still runs and removes the work folder.</summary>
+        public void Dispose()
         {
-            failure = e.Message;
-            progress.WriteLine($"  {fileSystem.Id}: failed: {FirstLine(e.Message)}");
-        }
-        finally
-        {
-            foreach (var guest in guests)
+            foreach (var guest in _guests)
             {
                 guest.Dispose();
             }
 
+            _guests.Clear();
             fileSystem.Dispose();
-            if (Directory.Exists(work))
+            if (_work is not null && Directory.Exists(_work))
             {
-                Directory.Delete(work, recursive: true);
+                Directory.Delete(_work, recursive: true);
             }
         }
 
-        // A workload cut short by the file system's failure has no figure of its own: the
-        // failure, in the file system's entry, says why.
-        var results = workloads
-            .Where(w => errors.ContainsKey(w) || runs[w].Count == Sizes.Runs)
-            .Select(w => errors.TryGetValue(w, out string? error) ? Measurement.Failed(fileSystem.Id, w, error) : Measurement.Of(fileSystem.Id, w, runs[w]))
-            .ToList();
-        var info = new FileSystemInfo { Id = fileSystem.Id, Label = fileSystem.Label, Setup = fileSystem.Setup, Error = failure };
-        var median = steps.Count == Sizes.Runs ? steps.OrderBy(s => s.RoundTripUs).ElementAt((steps.Count - 1) / 2) : null;
-        return (info, results, dirScale?.Results(failure) ?? [], median);
+        private void Fail(BenchException e)
+        {
+            _failure = e.Message;
+            Progress.WriteLine($"  {fileSystem.Id}: failed: {FirstLine(e.Message)}");
+        }
     }
 
     /// <summary>One run of a one-guest workload on guest @a; its figure in the workload's unit.</summary>

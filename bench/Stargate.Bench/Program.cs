@@ -38,9 +38,9 @@ string markdown = string.Empty;
 bool dirScalePart = settings.Parts.Contains(BenchSettings.DirScalePart);
 List<DirScaleMeasurement>? dirScale = dirScalePart ? [] : null;
 var requestSteps = new List<RequestSteps>();
-foreach (string id in settings.FileSystems)
+var measuredAll = harness.Measure([.. settings.FileSystems.Select(id => Harness.Create(id, settings.Sizes, dirScalePart))]);
+foreach (var (info, measured, dirScaleMeasured, steps) in measuredAll)
 {
-    var (info, measured, dirScaleMeasured, steps) = harness.Measure(Harness.Create(id, settings.Sizes, dirScalePart));
     fileSystems.Add(info);
     if (steps is not null)
     {
@@ -49,10 +49,9 @@ foreach (string id in settings.FileSystems)
 
     results.AddRange(measured);
     dirScale?.AddRange(dirScaleMeasured);
-
-    // Written after every file system, so that a run stopped part-way keeps what it measured.
-    Write();
 }
+
+Write();
 
 if (dirScale is not null)
 {
