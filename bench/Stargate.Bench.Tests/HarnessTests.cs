@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Stargate.Bench.Report;
 using Stargate.Guests.Checkout;
 using Stargate.Guests.Qemu;
@@ -23,9 +25,15 @@ public sealed class HarnessTests
         try
         {
             var result = ProcessRunner.Run("dotnet",
-                [Bench, "--quick", "--runs", "1", "--file-mib", "4", "--random-ops", "50", "--files", "20", "--transfer-mib", "4", "--rounds", "3", "--dirscale-files", "10,100", "--name", "smoke", "--output", output],
+                [Bench, "--quick", "--runs", "2", "--file-mib", "4", "--random-ops", "50", "--files", "20", "--transfer-mib", "4", "--rounds", "3", "--dirscale-files", "10,100", "--name", "smoke", "--output", output],
                 timeout: TimeSpan.FromMinutes(30));
             Assert.True(result.ExitCode == 0, result.ToString());
+
+            // Side by side: every file system is up before any run, and run 1 is done on each before run 2 starts.
+            var progress = result.Stdout.Split('\n').Select(line => Regex.Match(line, @"^  (\S+): (?:run (\d) of 2 done|\d guest\(s\) up)")).Where(m => m.Success).ToList();
+            string order = string.Join(", ", progress.Select(m => $"{m.Groups[1].Value} {(m.Groups[2].Success ? "run " + m.Groups[2].Value : "up")}"));
+            Assert.True(progress.Count == 3 * BenchSettings.FileSystemIds.Count, order);
+            Assert.True(progress.Select(m => m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0).Order().SequenceEqual(progress.Select(m => m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0)), $"runs not interleaved: {order}");
 
             var run = BenchRun.FromJson(File.ReadAllText(Path.Combine(output, "smoke.json")));
             // Written out here, not taken from the harness's own Measures: a harness that
