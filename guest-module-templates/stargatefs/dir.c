@@ -327,6 +327,7 @@ int stargatefs_dir_find(struct inode *dir, const char *name, unsigned int len,
 	int err, got;
 	u32 seq;
 
+	atomic_long_inc(&dev->dir_finds);
 	err = stargatefs_zone_load_cached(dev, dir->i_ino, &si->lock, &si->snap, &zi, &seq);
 	if (err)
 		return err == -ENOENT ? -ESTALE : err;

@@ -254,9 +254,44 @@ const struct inode_operations stargatefs_file_inode_ops = {
 };
 
 /*
+ * A reply's dir_change for dir (docs/requests.md): this guest's request
+ * moved the directory's change counter from change - 1 to change, and the
+ * VFS updates the one name it changed; every dentry of dir checked at
+ * change - 1, or anywhere in a span of own changes ending there, holds at
+ * change. 0 (not given) changes nothing.
+ */
+void stargatefs_dir_changed(struct inode *dir, u64 change)
+{
+	struct stargatefs_inode *si = STARGATEFS_I(dir);
+
+	if (!change)
+		return;
+	spin_lock(&si->lock);
+	if (!si->own_to || si->own_to != change - 1)
+		si->own_from = change - 1;
+	si->own_to = change;
+	spin_unlock(&si->lock);
+}
+
+/* Whether a dentry of dir checked at counter stamp is valid while dir's counter is now. */
+static bool stargatefs_stamp_current(struct inode *dir, u64 stamp, u64 now)
+{
+	struct stargatefs_inode *si = STARGATEFS_I(dir);
+	bool current_;
+
+	if (stamp == now)
+		return true;
+	spin_lock(&si->lock);
+	current_ = si->own_to && now == si->own_to && stamp >= si->own_from && stamp <= si->own_to;
+	spin_unlock(&si->lock);
+	return current_;
+}
+
+/*
  * In an RCU path walk: valid (1) when the directory's cached copy is still
- * the zone's and its change counter is the dentry's; otherwise -ECHILD, and
- * the walk asks again with references held.
+ * the zone's and its change counter is the dentry's, or a later one this
+ * guest's own changes led to (stargatefs_dir_changed()); otherwise -ECHILD,
+ * and the walk asks again with references held.
  */
 static int stargatefs_d_revalidate_rcu(struct dentry *dentry)
 {
@@ -270,7 +305,7 @@ static int stargatefs_d_revalidate_rcu(struct dentry *dentry)
 					      &zi, &seq))
 		return -ECHILD;
 	if (le32_to_cpu(zi.generation) != dir->i_generation ||
-	    le64_to_cpu(zi.change) != READ_ONCE(dentry->d_time))
+	    !stargatefs_stamp_current(dir, READ_ONCE(dentry->d_time), le64_to_cpu(zi.change)))
 		return -ECHILD;
 	return 1;
 }
@@ -278,9 +313,9 @@ static int stargatefs_d_revalidate_rcu(struct dentry *dentry)
 /*
  * A cached dentry, positive or negative, stays valid while its directory's
  * change counter has not moved (the host bumps it at every entry made,
- * removed or renamed, by any machine); after that it is looked up again
- * and kept only if the name still leads to the same inode number and
- * generation (or still to none).
+ * removed or renamed, by any machine) but by this guest's own changes;
+ * after that it is looked up again and kept only if the name still leads
+ * to the same inode number and generation (or still to none).
  */
 static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
@@ -305,7 +340,7 @@ static int stargatefs_d_revalidate(struct dentry *dentry, unsigned int flags)
 		dput(parent);
 		return 0;
 	}
-	if (!err && le64_to_cpu(zi.change) == dentry->d_time) {
+	if (!err && stargatefs_stamp_current(dir, dentry->d_time, le64_to_cpu(zi.change))) {
 		dput(parent);
 		return 1;
 	}

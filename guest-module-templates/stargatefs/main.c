@@ -565,6 +565,15 @@ static ssize_t stargatefs_pte_faults_show(struct device *d, struct device_attrib
 }
 static DEVICE_ATTR_RO(stargatefs_pte_faults);
 
+static ssize_t stargatefs_dir_finds_show(struct device *d, struct device_attribute *attr,
+					 char *buf)
+{
+	struct stargatefs_device *dev = pci_get_drvdata(to_pci_dev(d));
+
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&dev->dir_finds));
+}
+static DEVICE_ATTR_RO(stargatefs_dir_finds);
+
 static ssize_t stargatefs_index_show(struct device *d, struct device_attribute *attr,
 				     char *buf)
 {
@@ -585,6 +594,7 @@ static struct attribute *stargatefs_attrs[] = {
 	&dev_attr_stargatefs_requests.attr,
 	&dev_attr_stargatefs_pmd_faults.attr,
 	&dev_attr_stargatefs_pte_faults.attr,
+	&dev_attr_stargatefs_dir_finds.attr,
 	&dev_attr_stargatefs_index.attr,
 	NULL,
 };

@@ -110,6 +110,10 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 	inode = stargatefs_made(dir, &rep, opcode, mode, old, false);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
+	stargatefs_dir_changed(dir, le64_to_cpu(rep.dir_change));
+	/* The new name was checked at the counter its own change gave the directory. */
+	if (rep.dir_change)
+		WRITE_ONCE(dentry->d_time, le64_to_cpu(rep.dir_change));
 	d_instantiate(dentry, inode);
 	return 0;
 }
@@ -203,8 +207,10 @@ static int stargatefs_remove(struct inode *dir, struct dentry *dentry, u32 opcod
 		return PTR_ERR(req);
 	err = stargatefs_rpc_call(stargatefs_dev(dir->i_sb), tag, true, &rep);
 	stargatefs_refresh(dir);
-	if (!err)
+	if (!err) {
+		stargatefs_dir_changed(dir, le64_to_cpu(rep.dir_change));
 		stargatefs_refresh(d_inode(dentry));
+	}
 	return err;
 }
 
@@ -245,6 +251,19 @@ static int stargatefs_rename(STARGATEFS_IDMAP *idmap, struct inode *old_dir,
 	if (new_dir != old_dir)
 		stargatefs_refresh(new_dir);
 	if (!err) {
+		u64 old_change = le64_to_cpu(rep.dir_change);
+		u64 new_change = new_dir != old_dir ? le64_to_cpu(rep.dir2_change) : old_change;
+
+		stargatefs_dir_changed(old_dir, old_change);
+		if (new_dir != old_dir)
+			stargatefs_dir_changed(new_dir, new_change);
+		/*
+		 * The VFS moves the dentries next: each is then checked at its new
+		 * directory's counter after this change (0, not given: at none).
+		 */
+		WRITE_ONCE(old_dentry->d_time, new_change);
+		if (flags & RENAME_EXCHANGE)
+			WRITE_ONCE(new_dentry->d_time, old_change);
 		stargatefs_refresh(d_inode(old_dentry));
 		stargatefs_refresh(d_inode(new_dentry));
 	}

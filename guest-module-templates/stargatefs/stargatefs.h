@@ -199,6 +199,7 @@ struct stargatefs_device {
 	bool devices;
 	atomic_long_t pmd_faults;	/* faults served with a 2 MiB mapping */
 	atomic_long_t pte_faults;	/* ... and with a 4 KiB one */
+	atomic_long_t dir_finds;	/* names searched for in a directory of the zone */
 	struct stargatefs_rpc own_rpc;
 	struct stargatefs_rpc *rpc;	/* own_rpc, or the mounted area's */
 	struct stargatefs_grace grace;	/* data devices */
@@ -224,6 +225,12 @@ struct stargatefs_inode {
 	umode_t hidden;
 	u64 btime_ns;			/* birth time (statx), the zone's */
 	struct stargatefs_snapshot snap;	/* the zone inode, hint not merged */
+	/*
+	 * A directory's change counters from own_from to own_to were all this
+	 * guest's own changes (replies' dir_change): a dentry checked at any of
+	 * them is valid while the zone's counter is own_to. Under lock; 0 = none.
+	 */
+	u64 own_from, own_to;
 };
 
 static inline struct stargatefs_inode *STARGATEFS_I(struct inode *inode)
@@ -318,6 +325,7 @@ int stargatefs_getattr(STARGATEFS_IDMAP *idmap, const struct path *path,
 struct inode *stargatefs_iget(struct super_block *sb, u64 ino, u32 generation,
 			      bool any_generation);
 int stargatefs_revalidate(struct inode *inode, bool may_invalidate);
+void stargatefs_dir_changed(struct inode *dir, u64 change);
 int stargatefs_break_layouts(struct inode *inode);
 void stargatefs_invalidate(struct inode *inode);
 

@@ -29,6 +29,8 @@ static struct inode *stargatefs_alloc_inode(struct super_block *sb)
 	si->host_crc = 0;
 	si->hidden = 0;
 	si->snap.valid = false;
+	si->own_from = 0;
+	si->own_to = 0;
 	return &si->vfs;
 }
 

@@ -780,6 +780,14 @@ _Static_assert(sizeof(struct sgz_lock) == SGZ_LOCK_SIZE, "sgz_lock size");
 				 (1U << SGZ_OP_SYMLINK) | (1U << SGZ_OP_LINK))
 
 /*
+ * Opcodes whose successful reply gives sgz_reply.dir_change (and, for a
+ * rename between two directories, dir2_change): those that make, remove or
+ * rename a name (not an O_TMPFILE create, which names nothing).
+ */
+#define SGZ_OP_MASK_DIR_CHANGE (SGZ_OP_MASK_INODE_REPLY | (1U << SGZ_OP_UNLINK) | (1U << SGZ_OP_RMDIR) | \
+				(1U << SGZ_OP_RENAME))
+
+/*
  * sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. Any bit
  * outside SGZ_RENAME_KNOWN, or both together, is refused with EINVAL.
  */
@@ -1086,12 +1094,17 @@ _Static_assert(__builtin_offsetof(struct sgz_request, name) == 128, "request nam
  * A reply, SGZ_REPLY_SIZE bytes, written by the host only.
  *
  *   0 seq  8 done  16 status  20 generation  24 ino  32 size
- *  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 reserved[8]
+ *  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 dir_change
+ *  72 dir2_change  80 reserved[6]
  *
  * status is 0 or a positive Linux errno. ino/generation: the inode made
  * (create, mkdir, mknod, symlink) or linked. size: allocate's new
  * allocated end; copy's bytes copied (2.3). lock_*: the conflicting lock of a refused lock or getlk
- * (lock_type SGZ_LOCK_UNLOCK if none).
+ * (lock_type SGZ_LOCK_UNLOCK if none). dir_change (opcodes in
+ * SGZ_OP_MASK_DIR_CHANGE, status 0): the directory's change counter once
+ * the request's change committed; the request moved it from dir_change - 1
+ * and nothing else did. dir2_change: the same for a rename's new directory
+ * when it is another. 0 means not given (an older service wrote zeros here).
  */
 struct sgz_reply {
 	__le64 seq;
@@ -1105,7 +1118,9 @@ struct sgz_reply {
 	__le32 lock_pid;
 	__le64 lock_start;
 	__le64 lock_end;
-	__le64 reserved[8];
+	__le64 dir_change;
+	__le64 dir2_change;
+	__le64 reserved[6];
 };
 _Static_assert(sizeof(struct sgz_reply) == SGZ_REPLY_SIZE, "sgz_reply size");
 _Static_assert(SGZ_RING_REQUESTS + SGZ_RING_SLOTS * SGZ_REQUEST_SIZE == SGZ_RING_REPLIES, "reply ring place");

@@ -103,6 +103,39 @@ public class RequestServerTests
     }
 
     [Fact]
+    public void NameRequests_ReplyWithTheDirectorysChangeCounter_OneAboveItsValueBefore()
+    {
+        using var bench = new RpcBench();
+        var guest = bench.Guest(1);
+        var dir = bench.SharedDirectory("d");
+        var other = bench.SharedDirectory("e");
+        ulong Change(NodeRef d) => bench.Zone.Names.StatInode(d.Ino).Change;
+
+        ulong before = Change(dir);
+        var made = bench.Call(guest, Req.Create(dir, "a"));
+        Assert.Equal(before + 1, made.DirChange);
+        Assert.Equal(Change(dir), made.DirChange);
+        Assert.Equal(0UL, made.Dir2Change);
+
+        // A rename between two directories gives both; within one, only the first.
+        (ulong from, ulong to) = (Change(dir), Change(other));
+        var moved = bench.Call(guest, Req.Rename(dir, "a", other, "b"));
+        Assert.Equal((from + 1, to + 1), (moved.DirChange, moved.Dir2Change));
+        var renamed = bench.Call(guest, Req.Rename(other, "b", other, "c"));
+        Assert.Equal((Change(other), 0UL), (renamed.DirChange, renamed.Dir2Change));
+        var unlinked = bench.Call(guest, Req.Unlink(other, "c"));
+        Assert.Equal(Change(other), unlinked.DirChange);
+
+        // A failed request, and one that changes no name, give none.
+        ulong unchanged = Change(dir);
+        var refused = bench.Call(guest, Req.Unlink(dir, "missing"));
+        Assert.Equal(((uint)Errno.ENOENT, 0UL), (refused.Status, refused.DirChange));
+        var chmod = bench.Call(guest, Req.Chmod(dir, 0x1ed, uid: 0));
+        Assert.Equal((0u, 0UL), (chmod.Status, chmod.DirChange));
+        Assert.Equal(unchanged + 1, Change(dir));
+    }
+
+    [Fact]
     public void SetattrAndAllocate_ReplyWithTheSize()
     {
         using var bench = new RpcBench();

@@ -324,7 +324,7 @@ public sealed class RequestServer
             var request = _policyOf(slot).Apply(Request.Parse(raw, slot, _zone.Geometry, payload));
             return _zone.Change(() =>
             {
-                var outcome = Apply(request);
+                var outcome = Apply(request) with { DirChange = DirectoryChange(request, request.Node), Dir2Change = request.Opcode == SgzAbi.OpRename && request.Node2.Ino != request.Node.Ino ? DirectoryChange(request, request.Node2) : 0 };
                 WriteReply(area, tag, seq, outcome);
                 return outcome;
             });
@@ -377,6 +377,16 @@ public sealed class RequestServer
 
         return now - put.SinceMs < (long)GuestHoldLimit.TotalMilliseconds;
     }
+
+    /// <summary>
+    /// The change counter directory @dir will have once a name request's change commits, if
+    /// the change wrote it: the request moved it from that value less one, and nothing else
+    /// did (docs/requests.md, dir_change). 0 for every other request, and for O_TMPFILE.
+    /// </summary>
+    private ulong DirectoryChange(Request r, NodeRef dir) =>
+        (SgzAbi.OpMaskDirChange & (1u << r.Opcode)) != 0 && !(r.Opcode == SgzAbi.OpCreate && r.Flags == SgzAbi.ReqTmpfile)
+            ? _zone.Writer.ChangeOnCommit(dir.Ino)
+            : 0;
 
     private Outcome Apply(Request r)
     {
@@ -449,6 +459,8 @@ public sealed class RequestServer
         reply.Ino = made ? outcome.Node.Ino : 0;
         reply.Generation = made ? outcome.Node.Generation : 0;
         reply.Size = outcome.Size;
+        reply.DirChange = outcome.DirChange;
+        reply.Dir2Change = outcome.Dir2Change;
         if (outcome.Conflict is { } conflict)
         {
             reply.LockType = (uint)conflict.Type;
@@ -600,5 +612,11 @@ public sealed class RequestServer
     private readonly record struct Outcome(int Opcode, int Status, NodeRef Node, ulong Size, LockConflict? Conflict)
     {
         public bool Wait { get; init; }
+
+        /// <summary>The reply's dir_change: see <see cref="DirectoryChange"/>.</summary>
+        public ulong DirChange { get; init; }
+
+        /// <summary>The reply's dir2_change: a rename's second directory, when it is another.</summary>
+        public ulong Dir2Change { get; init; }
     }
 }

@@ -64,6 +64,14 @@ internal sealed class ZoneWriter
     /// <summary>Whether the change in progress has written inode <paramref name="ino"/> (its live bytes are the truth, not crc-sealed yet).</summary>
     public bool IsDirty(ulong ino) => _change?.DirtyInodes.Contains(ino) == true;
 
+    /// <summary>
+    /// The change counter inode <paramref name="ino"/> will have once the change in progress
+    /// commits, if the change has written it (a committed change raises the counter of every
+    /// inode it wrote by exactly one: <see cref="FinishInodes"/>); 0 if it has not.
+    /// </summary>
+    public ulong ChangeOnCommit(ulong ino) =>
+        CurrentChange().DirtyInodes.Contains(ino) ? _memory.Ref<SgzInode>(_geometry.InodeOffset(ino)).Change + 1 : 0;
+
     public void Change(Action body) => Change(() =>
     {
         body();

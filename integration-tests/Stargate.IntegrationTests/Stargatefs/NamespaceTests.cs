@@ -65,6 +65,20 @@ public sealed class NamespaceTests(ITestOutputHelper output)
         served.Host("mv", "/d/h", "/d/h2");
         b.Check(b.Fails("sgfstest sum /mnt/d/h") == "ENOENT" && b.Exec("cat /mnt/d/h2").Text == "from the host", "B sees the host's rename");
 
+        // A's own changes in a directory keep its cached names there (each reply says what the
+        // directory's change counter became), but a change by B in between drops them.
+        a.Exec("mkdir /mnt/own && for i in 1 2 3 4 5 6 7 8; do echo $i > /mnt/own/f$i; done");
+        long finds = DirFinds(a);
+        a.Exec("for i in 1 2 3 4 5 6 7 8; do cat /mnt/own/f$i; done >/dev/null && mv /mnt/own/f8 /mnt/own/g8 && rm /mnt/own/f7");
+        a.Exec("for i in 1 2 3 4 5 6; do cat /mnt/own/f$i; done >/dev/null && cat /mnt/own/g8 >/dev/null");
+        long searched = DirFinds(a) - finds;
+        // The mv and rm look up their new name (g8) and nothing else.
+        a.Check(searched <= 1, $"A searched the directory {searched} times for names its own changes kept");
+        b.Exec("rm /mnt/own/f2 && echo new > /mnt/own/f2");
+        a.Exec("echo 9 > /mnt/own/f9"); // A's own change, after B's: its reply does not follow on from A's
+        a.Check(a.Exec("cat /mnt/own/f2").Text == "new", "A reads the f2 B made, not the one it had cached");
+        a.Exec("rm -r /mnt/own");
+
         // Deletes: A removes, B and the host see it gone; chmod in B is seen by A.
         b.Exec("chmod 600 /mnt/d/g");
         a.Check(a.Exec("stat -c mode=%a /mnt/d/g")["mode"] == "600", "A sees B's chmod");
@@ -75,6 +89,10 @@ public sealed class NamespaceTests(ITestOutputHelper output)
         b.Check(hostRoot.Trim().Length == 0, $"the host lists an empty root, not '{hostRoot.Trim()}'");
         served.Finish();
     }
+
+    /// <summary>How many names guest @g's module has searched for in a directory of the zone (sysfs stargatefs_dir_finds).</summary>
+    private static long DirFinds(StargatefsGuest g) =>
+        g.Exec("cat /sys/bus/pci/drivers/stargatefs/*/stargatefs_dir_finds").Lines.Sum(l => long.Parse(l, System.Globalization.CultureInfo.InvariantCulture));
 
     [SkippableTheory, MatrixKernels(KernelSuite.Core)]
     public void SymlinksHardLinksAndFifos_MadeInOneGuest_WorkInTheOther(string kernelId)

@@ -365,6 +365,13 @@ public static class SgzAbi
     public const uint OpMaskInodeReply = 62;
 
     /// <summary>
+    /// Opcodes whose successful reply gives sgz_reply.dir_change (and, for a
+    /// rename between two directories, dir2_change): those that make, remove or
+    /// rename a name (not an O_TMPFILE create, which names nothing).
+    /// </summary>
+    public const uint OpMaskDirChange = 510;
+
+    /// <summary>
     /// sgz_request.flags of SGZ_OP_RENAME: the Linux RENAME_* values. Any bit
     /// outside SGZ_RENAME_KNOWN, or both together, is refused with EINVAL.
     /// </summary>
@@ -1151,12 +1158,17 @@ public unsafe struct SgzRequest
 /// A reply, SGZ_REPLY_SIZE bytes, written by the host only.
 ///
 ///   0 seq  8 done  16 status  20 generation  24 ino  32 size
-///  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 reserved[8]
+///  40 lock_type  44 lock_pid  48 lock_start  56 lock_end  64 dir_change
+///  72 dir2_change  80 reserved[6]
 ///
 /// status is 0 or a positive Linux errno. ino/generation: the inode made
 /// (create, mkdir, mknod, symlink) or linked. size: allocate's new
 /// allocated end; copy's bytes copied (2.3). lock_*: the conflicting lock of a refused lock or getlk
-/// (lock_type SGZ_LOCK_UNLOCK if none).
+/// (lock_type SGZ_LOCK_UNLOCK if none). dir_change (opcodes in
+/// SGZ_OP_MASK_DIR_CHANGE, status 0): the directory's change counter once
+/// the request's change committed; the request moved it from dir_change - 1
+/// and nothing else did. dir2_change: the same for a rename's new directory
+/// when it is another. 0 means not given (an older service wrote zeros here).
 /// </summary>
 [GeneratedCode("Stargate.Interop.Generator", "1")]
 [StructLayout(LayoutKind.Explicit, Size = 128)]
@@ -1174,7 +1186,9 @@ public unsafe struct SgzReply
     [FieldOffset(44)] public uint LockPid;
     [FieldOffset(48)] public ulong LockStart;
     [FieldOffset(56)] public ulong LockEnd;
-    [FieldOffset(64)] public fixed ulong Reserved[8];
+    [FieldOffset(64)] public ulong DirChange;
+    [FieldOffset(72)] public ulong Dir2Change;
+    [FieldOffset(80)] public fixed ulong Reserved[6];
 }
 
 /// <summary>
