@@ -288,4 +288,28 @@ public sealed class DirScaleTests : IDisposable
         Assert.Empty(zone.Names.ReadDirectory("/"));
         Assert.Equal(1UL, zone.Summarize().InodesUsed);
     }
+
+    [Fact]
+    public void HostRunRounds_RepeatsTheRunsAndLeavesTheZoneAsItFoundIt()
+    {
+        string path = Path.Combine(_folder.FullName, "z.zone");
+        Zone.Format(path, 64UL << 20);
+        using var zone = Zone.Open(path, ZoneAccess.ReadWrite, "test");
+
+        var costs = HostDirScale.RunRounds(zone, 20, 3);
+
+        Assert.Equal(DirScaleSide.Operations, costs.Select(c => c.Operation));
+        Assert.All(costs, c => Assert.True(c.Cost > 0));
+        Assert.Empty(zone.Names.ReadDirectory("/"));
+        Assert.Equal(1UL, zone.Summarize().InodesUsed);
+        Assert.Throws<ArgumentOutOfRangeException>(() => HostDirScale.RunRounds(zone, 20, 0));
+    }
+
+    [Theory]
+    [InlineData(100, 1000)]
+    [InlineData(1000, 100)]
+    [InlineData(100_000, 1)]
+    [InlineData(1_000_000, 1)]
+    public void HostRoundsFor_GivesEveryFigureTheSameNumberOfOperations(int files, int rounds) =>
+        Assert.Equal(rounds, HostDirScale.RoundsFor(files));
 }

@@ -43,7 +43,7 @@ public static class HostDirScale
             {
                 foreach (int n in files)
                 {
-                    foreach (var (operation, cost) in RunOnce(zone, n))
+                    foreach (var (operation, cost) in RunRounds(zone, n, RoundsFor(n)))
                     {
                         runs[(n, operation)].Add(cost);
                     }
@@ -66,6 +66,34 @@ public static class HostDirScale
         }
 
         return [.. runs.Select(r => DirScaleMeasurement.Of(side, r.Key.op, r.Key.n, r.Value))];
+    }
+
+    /// <summary>
+    /// How many rounds one host figure at directory size @files takes: enough for
+    /// <see cref="OperationsPerFigure"/> operations of each kind. One round at n = 100 lasts
+    /// about half a millisecond, less than one garbage collection or one of this machine's
+    /// stalls, and a single round's figure swung 1.5x between runs.
+    /// </summary>
+    public static int RoundsFor(int files) => Math.Max(1, OperationsPerFigure / Math.Max(1, files));
+
+    /// <summary>Operations of each kind behind one host figure, whatever the directory's size.</summary>
+    public const int OperationsPerFigure = 100_000;
+
+    /// <summary>@rounds runs in a directory of @files files: the mean microseconds per operation over them all.</summary>
+    public static IReadOnlyList<(string Operation, double Cost)> RunRounds(Zone zone, int files, int rounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        var sums = new double[DirScaleSide.Operations.Count];
+        for (int round = 0; round < rounds; round++)
+        {
+            var costs = RunOnce(zone, files);
+            for (int k = 0; k < sums.Length; k++)
+            {
+                sums[k] += costs[k].Cost;
+            }
+        }
+
+        return [.. DirScaleSide.Operations.Select((operation, k) => (operation, sums[k] / rounds))];
     }
 
     /// <summary>One run in a directory of @files files: microseconds per operation, in <see cref="DirScaleSide.Operations"/>' order.</summary>

@@ -26,7 +26,8 @@ public static class DirScaleReport
         var files = DirScaleFigures.Files(run);
         md.Append(run.Results.Count > 0 ? "\n" : string.Empty).Append("## Directories that scale\n\n");
         md.Append("Create, stat, rename and unlink of n files in one directory (`sgbench dirscale` in the stargate guest, on stargatefs ")
-          .Append("and on a tmpfs of the same guest; the host library writing a zone of the same size in process, not served). ");
+          .Append("and on a tmpfs of the same guest; the host library writing a zone of the same size in process, not served). ")
+          .Append(CultureInfo.InvariantCulture, $"A guest run makes the n files once; a host run repeats the four loops until each operation ran at least {HostDirScale.OperationsPerFigure:N0} times, so a figure at small n is not one half-millisecond loop. ");
         md.Append(CultureInfo.InvariantCulture, $"Each figure is the median of {run.Sizes.Runs} runs, with their spread (min–max) in brackets.\n\n");
         if (files.Count == 0)
         {
