@@ -114,7 +114,11 @@ static int stargatefs_make(struct inode *dir, struct dentry *dentry, u32 opcode,
 	/* The new name was checked at the counter its own change gave the directory. */
 	if (rep.dir_change)
 		WRITE_ONCE(dentry->d_time, le64_to_cpu(rep.dir_change));
-	d_instantiate(dentry, inode);
+	/* A name not looked up first (stargatefs_atomic_open()) is hashed here. */
+	if (d_in_lookup(dentry))
+		d_add(dentry, inode);
+	else
+		d_instantiate(dentry, inode);
 	return 0;
 }
 
@@ -124,6 +128,42 @@ static int stargatefs_create(STARGATEFS_IDMAP *idmap, struct inode *dir,
 	/* The zone keeps Linux's permission bits as they are. */
 	static_assert(SGZ_S_IALLUGO == S_IALLUGO);
 	return stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL, 0);
+}
+
+/*
+ * An open of a name the dentry cache does not hold, or holds as absent.
+ * O_CREAT|O_EXCL of a name not yet looked up goes straight to the host's
+ * create, which answers EEXIST for a name that exists: the search of the
+ * directory a lookup would make first is the host's to make anyway. Any
+ * other open looks the name up as ->lookup would, and creates (O_CREAT)
+ * only when it is absent; a name found is left to the VFS to open. The VFS
+ * has checked the permission to create, and applied the umask, before.
+ */
+static int stargatefs_atomic_open(struct inode *dir, struct dentry *dentry,
+				  struct file *file, unsigned int open_flag, umode_t mode)
+{
+	bool create = open_flag & O_CREAT;
+	struct dentry *found = NULL;
+	int err;
+
+	if (!(create && (open_flag & O_EXCL) && d_in_lookup(dentry))) {
+		if (d_in_lookup(dentry)) {
+			found = stargatefs_lookup(dir, dentry, 0);
+			if (IS_ERR(found))
+				return PTR_ERR(found);
+			if (found)
+				dentry = found;
+		}
+		if (!create || d_really_is_positive(dentry))
+			return finish_no_open(file, found);
+	}
+	err = stargatefs_make(dir, dentry, SGZ_OP_CREATE, S_IFREG | (mode & S_IALLUGO), NULL, NULL, 0);
+	if (!err) {
+		file->f_mode |= FMODE_CREATED;
+		err = finish_open(file, dentry, NULL);
+	}
+	dput(found);
+	return err;
 }
 
 static int stargatefs_mkdir(STARGATEFS_IDMAP *idmap, struct inode *dir,
@@ -485,6 +525,7 @@ static const char *stargatefs_get_link(struct dentry *dentry, struct inode *inod
 const struct inode_operations stargatefs_dir_inode_ops = {
 	.lookup = stargatefs_lookup,
 	.create = stargatefs_create,
+	.atomic_open = stargatefs_atomic_open,
 	.mkdir = stargatefs_mkdir,
 	.mknod = stargatefs_mknod,
 	.symlink = stargatefs_symlink,

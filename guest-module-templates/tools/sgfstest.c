@@ -82,6 +82,9 @@
  *                                     (a repeating "0123456789/"): "len="
  *   sgfstest readlink LINK            readlink(2) with a PATH_MAX buffer:
  *                                     "len=N crc=C" (crc32c of the target)
+ *   sgfstest excl PATH                open(2) O_CREAT|O_EXCL|O_WRONLY, mode
+ *                                     0644, then close: "made=1" (EEXIST if
+ *                                     PATH exists, as any name does)
  *   sgfstest copy SRC DST CHUNK [sendfile]
  *                                     copy SRC into DST (made, or truncated) by
  *                                     copy_file_range(2) of at most CHUNK bytes a
@@ -1237,6 +1240,17 @@ static int sgfs_readlink(const char *link)
 	return 0;
 }
 
+static int sgfs_excl(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return sgfs_fail_errno(errno, "open", path);
+	close(fd);
+	printf("made=1\n");
+	return 0;
+}
+
 static int sgfs_ftruncate(const char *path, uint64_t size, const char *mode_text)
 {
 	char *end;
@@ -1468,6 +1482,7 @@ static int sgfs_usage(void)
 	      "       sgfstest xattr remove FILE NAME\n"
 	      "       sgfstest symlink LINK LEN\n"
 	      "       sgfstest readlink LINK\n"
+	      "       sgfstest excl PATH\n"
 	      "       sgfstest copy SRC DST CHUNK [sendfile]\n"
 	      "       sgfstest victim DIR SECONDS\n",
 	      stderr);
@@ -1628,6 +1643,8 @@ int main(int argc, char **argv)
 		ret = sgfs_symlink(argv[2], n[0]);
 	else if (!strcmp(cmd, "readlink") && argc == 3)
 		ret = sgfs_readlink(argv[2]);
+	else if (!strcmp(cmd, "excl") && argc == 3)
+		ret = sgfs_excl(argv[2]);
 	else if (!strcmp(cmd, "copy") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "sendfile"))) &&
 		 sgfs_numbers(argv, 4, 1, n))
 		ret = sgfs_copy(argv[2], argv[3], n[0], argc == 6);

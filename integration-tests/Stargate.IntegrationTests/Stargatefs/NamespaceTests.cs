@@ -77,6 +77,17 @@ public sealed class NamespaceTests(ITestOutputHelper output)
         b.Exec("rm /mnt/own/f2 && echo new > /mnt/own/f2");
         a.Exec("echo 9 > /mnt/own/f9"); // A's own change, after B's: its reply does not follow on from A's
         a.Check(a.Exec("cat /mnt/own/f2").Text == "new", "A reads the f2 B made, not the one it had cached");
+
+        // O_CREAT|O_EXCL of a name A never looked up goes straight to the host's create, with
+        // no search of the directory first: EEXIST for B's file, which stays as B wrote it.
+        b.Exec("echo b > /mnt/own/fromb");
+        a.Check(a.Fails("sgfstest excl /mnt/own/fromb") == "EEXIST", "A's O_EXCL create of B's name: EEXIST");
+        b.Check(b.Exec("cat /mnt/own/fromb").Text == "b", "B's file is as B wrote it after A's refused create");
+        finds = DirFinds(a);
+        a.Check(a.Exec("sgfstest excl /mnt/own/made")["made"] == "1", "A's O_EXCL create of a new name");
+        a.Exec("echo x > /mnt/own/made && cat /mnt/own/made >/dev/null");
+        a.Check(DirFinds(a) == finds, $"A searched the directory {DirFinds(a) - finds} times to make, write and read a new name");
+        b.Check(b.Exec("cat /mnt/own/made").Text == "x", "B reads the file A made");
         a.Exec("rm -r /mnt/own");
 
         // Deletes: A removes, B and the host see it gone; chmod in B is seen by A.
