@@ -1466,6 +1466,9 @@ static int sgtool_other_areas(struct sgtool_ring *r)
  * forged reply (done and status) is stored into tag 0 of every other live
  * peer's reply ring through the structure device and read back.
  */
+/* Flipped into a reply's done by a forged store: far above any seq a peer reaches. */
+#define SGTOOL_FORGED_DONE (1ULL << 62)
+
 static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
 {
 	const struct sgz_superblock *sb = &r->sb;
@@ -1493,12 +1496,17 @@ static int sgtool_attack_peer_rings(struct sgtool_ring *r, bool forge)
 		if (ret)
 			break;
 		reply = (volatile struct sgz_reply *)(z.base + SGZ_RING_REPLIES);
-		done = reply->done;
+		/*
+		 * A value no reply of the host ever carries: done is a request's
+		 * seq, and the victim's next reply on tag 0 may well be done + 1,
+		 * published between the store and the read back.
+		 */
+		done = reply->done ^ SGTOOL_FORGED_DONE;
 		reply->status = SGZ_STATUS_EIO;
-		reply->done = done + 1;
+		reply->done = done;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		forged++;
-		reached += reply->done != done;
+		reached += reply->done == done;
 		sgtool_unmap(&z);
 	}
 	sgtool_unmap(&peers);
