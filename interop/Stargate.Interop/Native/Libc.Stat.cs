@@ -33,10 +33,16 @@ public static partial class Libc
     public static partial int Fchown(int fd, uint uid, uint gid);
 }
 
-/// <summary>struct stat on x86-64 (144 bytes): only the fields the host reads are named.</summary>
+/// <summary>struct stat on x86-64 (144 bytes).</summary>
 [StructLayout(LayoutKind.Explicit, Size = 144)]
 public struct StatBuf
 {
+    [FieldOffset(8)]
+    public ulong Ino;
+
+    [FieldOffset(16)]
+    public ulong Nlink;
+
     [FieldOffset(24)]
     public uint Mode;
 
@@ -46,11 +52,42 @@ public struct StatBuf
     [FieldOffset(32)]
     public uint Gid;
 
+    [FieldOffset(40)]
+    public ulong Rdev;
+
     [FieldOffset(48)]
     public long Size;
+
+    [FieldOffset(56)]
+    public long BlockSize;
+
+    /// <summary>512-byte units allocated.</summary>
+    [FieldOffset(64)]
+    public long Blocks;
+
+    [FieldOffset(72)]
+    public Timespec Atime;
+
+    [FieldOffset(88)]
+    public Timespec Mtime;
+
+    [FieldOffset(104)]
+    public Timespec Ctime;
 
     public readonly uint Type => Mode & Libc.S_IFMT;
 
     /// <summary>The permission bits (rwx for owner, group and others, and setuid, setgid, sticky).</summary>
     public readonly uint Permissions => Mode & 0xfff;
+}
+
+/// <summary>struct timespec on x86-64.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct Timespec
+{
+    public long Seconds;
+    public long Nanoseconds;
+
+    public static Timespec FromNanoseconds(ulong ns) => new() { Seconds = (long)(ns / 1_000_000_000), Nanoseconds = (long)(ns % 1_000_000_000) };
+
+    public readonly ulong ToNanoseconds() => (ulong)Seconds * 1_000_000_000 + (ulong)Nanoseconds;
 }
