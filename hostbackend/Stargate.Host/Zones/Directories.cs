@@ -67,12 +67,16 @@ internal sealed class Directories(string path, ZoneMemory memory, ZoneGeometry g
         return bytes.ToArray();
     }
 
-    /// <summary>Every slot in use, each checked; a corrupt slot throws naming the directory, slot and offset.</summary>
-    public IEnumerable<DirectorySlot> Slots(ulong dirIno)
+    /// <summary>
+    /// Every slot in use from slot <paramref name="first"/> on, in slot order, each checked; a
+    /// corrupt slot throws naming the directory, slot and offset. A slot's index stays while its
+    /// name does, so it serves as a readdir cookie.
+    /// </summary>
+    public IEnumerable<DirectorySlot> Slots(ulong dirIno, ulong first = 0)
     {
         var dir = inodes.LoadLive(dirIno);
         ulong pages = dir.Size / ZoneGeometry.PageSize;
-        for (ulong p = 0; p < pages; p++)
+        for (ulong p = first / SgzAbi.DirentsPerPage; p < pages; p++)
         {
             var extent = tables.Map(dirIno, inodes.Load(dirIno), p * ZoneGeometry.PageSize);
             if (extent.IsHole)
@@ -80,7 +84,7 @@ internal sealed class Directories(string path, ZoneMemory memory, ZoneGeometry g
                 continue;
             }
 
-            for (ulong i = 0; i < SgzAbi.DirentsPerPage; i++)
+            for (ulong i = p == first / SgzAbi.DirentsPerPage ? first % SgzAbi.DirentsPerPage : 0; i < SgzAbi.DirentsPerPage; i++)
             {
                 ulong at = extent.ZoneOffset + SgzAbi.DirPageHeader + (i * SgzAbi.DirentSize);
                 var d = memory.Ref<SgzDirent>(at);

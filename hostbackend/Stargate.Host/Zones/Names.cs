@@ -76,6 +76,27 @@ public sealed class Names
 
     public IReadOnlyList<DirectoryEntry> ReadDirectory(string path) => ReadDirectory(Resolve(path));
 
+    /// <summary>
+    /// The names of <paramref name="dir"/> from slot <paramref name="first"/> on, as stored (bytes),
+    /// each with its slot, handed to <paramref name="take"/> until it returns false (a readdir
+    /// that filled its buffer).
+    /// </summary>
+    public void ReadDirectory(NodeRef dir, ulong first, DirectoryVisitor take)
+    {
+        lock (_gate)
+        {
+            LoadDirectory(dir);
+            foreach (var slot in _dirs.Slots(dir.Ino, first))
+            {
+                var d = slot.Entry;
+                if (!take(Directories.NameOf(d), d.Ino, d.Type, slot.Index))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     public ulong CreateFile(string path, uint mode = DefaultFileMode) =>
         CreateNode(path, SgzAbi.SIfreg | (mode & SgzAbi.SIallugo));
 
@@ -171,6 +192,21 @@ public sealed class Names
             ".." => inode.Parent,
             _ => (_dirs.FindEntry(dir, Directories.CheckName(part)) ?? throw NamespaceRules.NotFound(path)).Entry.Ino,
         };
+    }
+
+    /// <summary>
+    /// What <paramref name="name"/> in <paramref name="dir"/> names (ESTALE for a directory of
+    /// another generation, NotFound when there is no such name): one search of the directory index.
+    /// </summary>
+    public InodeInfo Lookup(NodeRef dir, ReadOnlySpan<byte> name)
+    {
+        byte[] n = Directories.CheckName(name);
+        lock (_gate)
+        {
+            LoadDirectory(dir);
+            ulong ino = (_dirs.FindEntry(dir.Ino, n) ?? throw NamespaceRules.NotFound(Describe(dir.Ino, n))).Entry.Ino;
+            return InodeInfo.From(ino, _inodes.LoadLive(ino));
+        }
     }
 
     /// <summary>
@@ -297,3 +333,6 @@ public sealed class Names
     private static string Describe(ulong dir, byte[] name) => $"'{Encoding.UTF8.GetString(name)}' in directory inode {dir}";
 
 }
+
+/// <summary>One name of a directory read in slot order: false stops the reading.</summary>
+public delegate bool DirectoryVisitor(ReadOnlySpan<byte> name, ulong ino, byte type, ulong slot);

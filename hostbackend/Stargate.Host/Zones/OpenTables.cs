@@ -10,12 +10,41 @@ namespace Stargate.Host.Zones;
 /// exactly (number and generation) with a count, so garbage can at worst keep an orphan
 /// alive, never free a file someone holds. The tables are in the guests' private areas
 /// (<see cref="GuestAreas"/>); a live guest whose area cannot be found has nothing open.
+/// Files open on this process's host mounts count too.
 /// Called with the zone's lock held.
 /// </summary>
 internal sealed class OpenTables(GuestAreas areas, PeerTable peers)
 {
+    /// <summary>
+    /// The files this process opened through a host mount (ZoneMount), by inode and generation,
+    /// with their counts: in this writer's memory only, as they end with it (a new writer
+    /// frees the orphans they kept, Orphans.FreeUnheld).
+    /// </summary>
+    private readonly Dictionary<(ulong Ino, uint Generation), int> _host = [];
+
+    public void HostOpened(ulong ino, uint generation) =>
+        _host[(ino, generation)] = _host.GetValueOrDefault((ino, generation)) + 1;
+
+    public void HostClosed(ulong ino, uint generation)
+    {
+        int left = _host.GetValueOrDefault((ino, generation)) - 1;
+        if (left > 0)
+        {
+            _host[(ino, generation)] = left;
+        }
+        else
+        {
+            _host.Remove((ino, generation));
+        }
+    }
+
     public bool IsOpenAnywhere(ulong ino, uint generation)
     {
+        if (_host.ContainsKey((ino, generation)))
+        {
+            return true;
+        }
+
         foreach (int slot in peers.LiveGuests())
         {
             if (areas.Find(slot) is not { } area)

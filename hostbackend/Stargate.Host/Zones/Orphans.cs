@@ -132,6 +132,25 @@ public sealed class Orphans
     /// <summary>An O_TMPFILE got its first name (inside the change that gave it).</summary>
     internal void Named(ulong ino) => _held.Remove(ino);
 
+    /// <summary>A host mount of this process opened <paramref name="node"/>: an unlink keeps it as an orphan until <see cref="HostClosed"/>.</summary>
+    public void HostOpened(NodeRef node)
+    {
+        lock (_gate)
+        {
+            _opens.HostOpened(node.Ino, node.Generation);
+        }
+    }
+
+    /// <summary>A host mount closed <paramref name="node"/>: an orphan no one else holds is freed now.</summary>
+    public void HostClosed(NodeRef node)
+    {
+        lock (_gate)
+        {
+            _opens.HostClosed(node.Ino, node.Generation);
+            FreeUnheld();
+        }
+    }
+
     /// <summary>Peer <paramref name="slot"/> closed <paramref name="ino"/> for the last time: a hold it had on it ends.</summary>
     public void Unhold(ulong ino, int slot)
     {

@@ -61,6 +61,27 @@ public sealed class Xattrs
         }
     }
 
+    /// <summary>The attributes of <paramref name="node"/> (ESTALE for another generation), in block order.</summary>
+    public IReadOnlyList<XattrEntry> ListXattrs(NodeRef node)
+    {
+        lock (_gate)
+        {
+            return Entries(node.Ino, _inodes.LoadNode(node));
+        }
+    }
+
+    /// <summary>The value of the full name <paramref name="name"/> on <paramref name="node"/>; NoData when it has none.</summary>
+    public byte[] GetXattr(NodeRef node, ReadOnlySpan<byte> name)
+    {
+        var (index, suffix) = XattrBlock.Split(name);
+        byte[] wanted = suffix.ToArray();
+        lock (_gate)
+        {
+            return (Entries(node.Ino, _inodes.LoadNode(node)).Find(e => e.Index == index && e.Name.AsSpan().SequenceEqual(wanted))
+                ?? throw NoData(Encoding.UTF8.GetString(name), node.Ino)).Value;
+        }
+    }
+
     /// <summary>setxattr(2) by the host (uid 0 with every capability); <paramref name="flags"/> SGZ_XATTR_CREATE or SGZ_XATTR_REPLACE.</summary>
     public void SetXattr(string path, string name, ReadOnlySpan<byte> value, uint flags = 0)
     {
