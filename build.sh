@@ -29,6 +29,9 @@ packages=(
   nfs-ganesha-vfs            # ... exporting a folder through its VFS backend
   samba                      # bench baseline: smbd on 127.0.0.1 (guests mount it with cifs)
   gnuplot-nox                # the bench's PNG bar chart
+  libfuse3-3                 # libfuse3.so.3: `stargate mount` binds it (LibraryImport) to mount a zone on the host
+  fuse3                      # fusermount3: unmounting, and mounting as a user without CAP_SYS_ADMIN
+  python3                    # the host tests' small programs: POSIX conformance of the host mount, other users' clients
 )
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -56,6 +56,13 @@ internal sealed class BackgroundStargate : IDisposable
         Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
     }
 
+    /// <summary>SIGKILL, as a crash: nothing of the process runs after it.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(TimeSpan.FromSeconds(10));
+    }
+
     public int WaitForExit()
     {
         Assert.True(_process.WaitForExit(30_000), $"stargate did not exit\nstdout: {Stdout}\nstderr: {Stderr}");

@@ -33,6 +33,9 @@ internal sealed class CliSession
     /// <summary>Standard error is a terminal (progress lines are drawn only there).</summary>
     public bool Terminal { get; }
 
+    /// <summary>The command runs inside `stargate serve`, forwarded by a client.</summary>
+    public bool Forwarded => _served is not null;
+
     /// <summary>The command line as typed: what a busy writer forwards to serve.</summary>
     public IReadOnlyList<string> Args { get; }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Stargate.Host.Ivshmem;
 using Stargate.Host.Rpc;
 using Stargate.Host.Service;
+using Stargate.Host.Mount;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
@@ -47,9 +48,11 @@ internal sealed class ServiceCommands(CliSession session)
         };
         var allowUsers = new Option<string[]>("--allow-user") { Description = "A user (name or uid) that may connect besides this one and root, as QEMU's user under libvirt; repeatable." };
         var allowGroups = new Option<string[]>("--allow-group") { Description = "A group (name or gid) whose members may connect; repeatable." };
+        var mount = new Option<string?>("--mount") { Description = "Also mount the zone on this empty directory (as `stargate mount`), until serve stops or it is unmounted." };
+        var mountOptions = new Option<string[]>("--mount-option") { Description = "A mount option for --mount: ro, allow_other; repeatable." };
         var command = new Command("serve", "Serve a zone to QEMU guests over the ivshmem server protocol, in the foreground (stop with SIGTERM or Ctrl-C).")
         {
-            zoneArg, socket, control, vectors, maxPeers, pollUs, verbose, allowUsers, allowGroups,
+            zoneArg, socket, control, vectors, maxPeers, pollUs, verbose, allowUsers, allowGroups, mount, mountOptions,
         };
         command.SetAction(r => session.Guard(() =>
         {
@@ -80,6 +83,16 @@ internal sealed class ServiceCommands(CliSession session)
             if (groups.FirstOrDefault(g => g.Id is null).Name is { } group)
             {
                 return session.BadUsage($"--allow-group {group}: no such group (give a group name or a gid)", "serve");
+            }
+
+            if (!MountCommands.TryParseOptions(r.GetValue(mountOptions) ?? [], out var mountWith, out string? badOption))
+            {
+                return session.BadUsage($"--mount-option {badOption}: unknown mount option (known: ro, rw, allow_other)", "serve");
+            }
+
+            if (r.GetValue(mountOptions) is { Length: > 0 } && r.GetValue(mount) is null)
+            {
+                return session.BadUsage("--mount-option needs --mount DIR", "serve");
             }
 
             ExportSocket[] sockets;
@@ -117,10 +130,20 @@ internal sealed class ServiceCommands(CliSession session)
             session.Err.WriteLine($"stargate: serving {zone.Path} on {string.Join(' ', options.Sockets.Select(s => s.Policy == ExportPolicy.ReadWrite ? s.Path : s.ToString()))}");
             try
             {
+                BackgroundMounts.UseService(zone, service.Requests);
+                if (r.GetValue(mount) is { } mountpoint)
+                {
+                    string where = Path.GetFullPath(mountpoint);
+                    BackgroundMounts.Start(zone, where, mountWith, message => ServiceLog.HostMount(log, message));
+                    session.Err.WriteLine($"stargate: {zone.Path} mounted on {where}");
+                }
+
                 service.Run();
             }
             finally
             {
+                BackgroundMounts.StopAll();
+
                 ServeLink.Withdraw(zone.Path, options.ControlPath);
 
                 // Host locks live as long as their control connection, which ends with serve.

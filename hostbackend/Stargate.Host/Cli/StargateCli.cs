@@ -21,7 +21,7 @@ public static class StargateCli
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The commands `stargate serve` runs for a client that found the zone held by serve: those that change a zone.</summary>
-    public static readonly IReadOnlySet<string> Changing = new HashSet<string>(StringComparer.Ordinal) { "put", "mkdir", "rm", "rmdir", "mv", "truncate", "xattr" };
+    public static readonly IReadOnlySet<string> Changing = new HashSet<string>(StringComparer.Ordinal) { "put", "mkdir", "rm", "rmdir", "mv", "truncate", "xattr", "mount" };
 
     public static int Run(string[] args) => Run(CliSession.OnConsole(args));
 
@@ -44,7 +44,7 @@ public static class StargateCli
     {
         var root = new RootCommand("Stargate: a shared in-memory file system for the VMs of one host, and for the host.");
         root.Subcommands.Add(new ZoneCommands(session).Create());
-        foreach (var command in new FileCommands(session).Create().Concat(new ServiceCommands(session).Create()).Concat(new QemuCommands(session).Create()))
+        foreach (var command in new FileCommands(session).Create().Concat(new ServiceCommands(session).Create()).Concat(new MountCommands(session).Create()).Concat(new QemuCommands(session).Create()))
         {
             root.Subcommands.Add(command);
         }

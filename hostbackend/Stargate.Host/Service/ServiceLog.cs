@@ -25,4 +25,7 @@ internal static partial class ServiceLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stopped; removed {Socket} and {Control}")]
     public static partial void Stopped(ILogger log, string socket, string control);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "host mount: {Message}")]
+    public static partial void HostMount(ILogger log, string message);
 }
