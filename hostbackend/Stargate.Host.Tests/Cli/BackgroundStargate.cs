@@ -14,6 +14,12 @@ internal sealed class BackgroundStargate : IDisposable
     private readonly List<string> _stderr = [];
 
     public BackgroundStargate(params string[] args)
+        : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <summary>With <paramref name="environment"/> added to this process's environment.</summary>
+    public BackgroundStargate(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -22,6 +28,11 @@ internal sealed class BackgroundStargate : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "stargate.dll") }.Concat(args))
         {
             info.ArgumentList.Add(arg);

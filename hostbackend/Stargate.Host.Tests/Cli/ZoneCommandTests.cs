@@ -54,6 +54,32 @@ public class ZoneCommandTests
     }
 
     [Fact]
+    public void ZoneCreate_IfMissing_KeepsAZoneThatIsThere_MakesOneThatIsNot_AndRefusesAFileThatIsNoZone()
+    {
+        using var zone = new TempZone(Size16M);
+        byte[] data = ZoneContent.Bytes(5000, 6);
+        string local = zone.Scratch("local");
+        File.WriteAllBytes(local, data);
+        CliAssert.Succeeds(StargateProcess.Run("put", zone.Path, local, "/kept"));
+
+        var kept = CliAssert.Succeeds(StargateProcess.Run("zone", "create", zone.Path, "--size", "32M", "--if-missing"));
+        Assert.Contains("left as it is", kept.Stdout, StringComparison.Ordinal);
+        Assert.Equal(data, ZoneContent.Read(zone.Path, "/kept"));
+
+        string fresh = zone.Scratch("fresh.zone");
+        zone.Scratch("fresh.zone.data");
+        var made = CliAssert.Succeeds(StargateProcess.Run("zone", "create", fresh, "--size", "16M", "--if-missing"));
+        Assert.StartsWith($"created {fresh}", made.Stdout, StringComparison.Ordinal);
+        ZoneContent.AssertFsckClean(fresh);
+
+        string junk = zone.Scratch("junk");
+        File.WriteAllBytes(junk, data);
+        CliAssert.FailsWithOneLine(StargateProcess.Run("zone", "create", junk, "--size", "16M", "--if-missing"), 1, junk, "not a Stargate zone");
+        Assert.Equal(data, File.ReadAllBytes(junk));
+        CliAssert.FailsWithOneLine(StargateProcess.Run("zone", "create", fresh, "--size", "16M", "--if-missing", "--force"), 2, "contradict");
+    }
+
+    [Fact]
     public void ZoneCreate_WithForceWhileAWriterHoldsTheZone_FailsWithOneLineAndKeepsTheZone()
     {
         using var zone = new TempZone(Size16M);

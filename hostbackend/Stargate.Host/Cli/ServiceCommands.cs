@@ -105,15 +105,25 @@ internal sealed class ServiceCommands(CliSession session)
                 return session.BadUsage(e.Message, "serve");
             }
 
-            using var logs = LoggerFactory.Create(b => b
-                .SetMinimumLevel(r.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace) // stdout stays clean
-                .AddSimpleConsole(o =>
+            using var logs = LoggerFactory.Create(b =>
+            {
+                b.SetMinimumLevel(r.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // stdout stays clean
+                if (SystemdNotify.ToJournal)
                 {
-                    o.SingleLine = true;
-                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                    o.UseUtcTimestamp = true;
-                }));
+                    // Under systemd: "<N>" syslog priorities the journal keeps as each line's level, and no timestamps (the journal's own).
+                    b.AddSystemdConsole();
+                }
+                else
+                {
+                    b.AddSimpleConsole(o =>
+                    {
+                        o.SingleLine = true;
+                        o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                        o.UseUtcTimestamp = true;
+                    });
+                }
+            });
             var log = logs.CreateLogger("stargate.serve");
             using var zone = ZoneOpener.Open(r.GetValue(zoneArg)!, ZoneAccess.ReadWrite, "serve");
             var options = new ServiceOptions(sockets[0].Path, r.GetValue(control) ?? sockets[0].Path + ".ctl", v, r.GetValue(maxPeers))
@@ -138,6 +148,7 @@ internal sealed class ServiceCommands(CliSession session)
                     session.Err.WriteLine($"stargate: {zone.Path} mounted on {where}");
                 }
 
+                Notify($"READY=1\nSTATUS=serving {zone.Path}\nMAINPID={Environment.ProcessId}");
                 service.Run();
             }
             finally
@@ -155,7 +166,17 @@ internal sealed class ServiceCommands(CliSession session)
             void Stop(PosixSignalContext context)
             {
                 context.Cancel = true;
+                Notify("STOPPING=1");
                 service.Stop();
+            }
+
+            // Type=notify: systemd counts serve as started once its sockets listen and its mount is up.
+            void Notify(string state)
+            {
+                if (!SystemdNotify.Send(state, out string? error) && error is not null)
+                {
+                    ServiceLog.NotifyFailed(log, error);
+                }
             }
         }));
         return command;

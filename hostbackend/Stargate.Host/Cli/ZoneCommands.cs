@@ -29,7 +29,8 @@ internal sealed class ZoneCommands(CliSession session)
         var size = new Option<string>("--size") { Description = "Zone size (the data file's, PATH.data): a power of two from 16M to 1T (suffixes K, M, G, T; binary). The structure file PATH is sized for it.", Required = true };
         var force = new Option<bool>("--force") { Description = "Format over existing files (their contents are lost)." };
         var group = new Option<string?>("--group") { Description = "A group (name or gid) given read-write access (mode 0660), as QEMU's user's group; without it the zone is 0600." };
-        var command = new Command("create", "Format a new zone: PATH (structure) and PATH.data (data), mode 0600, or 0660 with --group.") { path, size, force, group };
+        var ifMissing = new Option<bool>("--if-missing") { Description = "Do nothing when PATH is a zone already (a service unit's start after a reboot emptied /dev/shm, or not)." };
+        var command = new Command("create", "Format a new zone: PATH (structure) and PATH.data (data), mode 0600, or 0660 with --group.") { path, size, force, group, ifMissing };
         command.SetAction(r => session.Guard(() =>
         {
             if (ParseSize(r.GetValue(size)!, "zone create", out ulong bytes) is { } badSize)
@@ -43,6 +44,19 @@ internal sealed class ZoneCommands(CliSession session)
             }
 
             string file = r.GetValue(path)!;
+            if (r.GetValue(ifMissing) && r.GetValue(force))
+            {
+                return session.BadUsage("--if-missing and --force contradict each other", "zone create");
+            }
+
+            if (r.GetValue(ifMissing) && File.Exists(file))
+            {
+                // It must be a zone: one that does not open says why, and nothing is formatted over it.
+                using var existing = ZoneOpener.Open(file, ZoneAccess.ReadOnly, "zone create");
+                session.Out.WriteLine($"{file} is a zone already ({Units.Bytes(existing.Summarize().DataFileSize)} of data): left as it is");
+                return StargateCli.Ok;
+            }
+
             var geometry = Zone.Format(file, bytes, r.GetValue(force), gid);
             ulong dataChunks = geometry.ChunkCount - geometry.FirstDataChunk;
             session.Out.WriteLine($"created {file} ({Units.Bytes(geometry.ZoneSize)}) and {ZoneFiles.DataPath(file)} ({Units.Bytes(bytes)}): {geometry.InodeCount - 1} inodes, {Units.Bytes(dataChunks * ZoneGeometry.ChunkSize)} for data in {dataChunks} chunks of 2 MiB, a {Units.Bytes(geometry.PoolPages * ZoneGeometry.PageSize)} structure pool");

@@ -28,4 +28,7 @@ internal static partial class ServiceLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "host mount: {Message}")]
     public static partial void HostMount(ILogger log, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not tell systemd: {Error}")]
+    public static partial void NotifyFailed(ILogger log, string error);
 }
