@@ -1,5 +1,5 @@
 // Stargate's build. Run it through ./build.sh, which installs what the machine lacks first:
-//   ./build.sh --target=Build | Build-Guest-Modules | Test | Generate-Interop | Demo | Bench [--quick] | Bench-Zone-Copy | Clean
+//   ./build.sh --target=Build | Build-Guest-Modules | Test | Generate-Interop | Demo | Bench [--quick] | Bench-Zone-Copy | Bench-Host-Mount | Clean
 //   ./build.sh --target=Test --configuration=Debug
 // Tasks do one thing each; targets only list dependencies. --exclusive runs a task without them.
 // Test prints, as the very last line of its output, "N passed, N failed, N skipped": CI reads it.
@@ -316,6 +316,13 @@ Task("Bench")
     var exitCode = StartProcess("dotnet", new ProcessSettings { Arguments = arguments, WorkingDirectory = root });
     if (exitCode != 0)
         throw new CakeException($"stargate-bench exited with {exitCode}: see its output above and bench/results.");
+});
+
+Task("Bench-Host-Mount")
+    .Description("Runs bench/host-mount.sh (host only: a zone mounted with `stargate mount` against the host's tmpfs).")
+    .Does(() =>
+{
+    RunBash(root.CombineWithFilePath("bench/host-mount.sh"));
 });
 
 Task("Bench-Zone-Copy")
