@@ -18,6 +18,9 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
 {
     private const ulong EntryFlags = SgzAbi.PtePresent | SgzAbi.PteWritable;
 
+    /// <summary>Told (inode, from, to) before a range of a file's pages is freed: this process's mappings of it let go (ZoneFileMappings).</summary>
+    public Action<ulong, ulong, ulong>? Freeing { get; set; }
+
     public static ulong LevelSpan(int level) => ZoneGeometry.PageSize << (9 * (level - 1));
 
     public static ulong Capacity(int depth) => depth == 0 ? 0 : LevelSpan(depth) * SgzAbi.PtEntries;
@@ -176,6 +179,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
     /// </summary>
     public void FreeRange(ulong ino, ulong from, ulong to)
     {
+        Freeing?.Invoke(ino, from, to);
         var inode = inodes.Load(ino);
         if (inode.PtDepth == 0)
         {

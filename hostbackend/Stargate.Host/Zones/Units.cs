@@ -7,6 +7,8 @@ public static class Units
 {
     public static ulong RoundUp(ulong value, ulong multiple) => (value + multiple - 1) / multiple * multiple;
 
+    public static ulong RoundDown(ulong value, ulong multiple) => value / multiple * multiple;
+
     /// <summary>Parses a byte count with an optional K/M/G/T suffix (binary: 1K = 1024), "iB" or "B" allowed.</summary>
     public static bool TryParseSize(string text, out ulong bytes)
     {

@@ -70,7 +70,15 @@ public sealed class Zone : IDisposable
         Copies = new FileCopy(memory, Writer, Inodes, PageTables, LockWords, Peers, Files, _gate);
         Writer.Enlist(Allocator);
         Writer.Enlist(Locks);
+        Mappings = new ZoneFileMappings(_gate);
+        PageTables.Freeing = Mappings.Revoke;
     }
+
+    /// <summary>The files this process maps with <see cref="ZoneFileMapping"/>, which a free of their pages revokes.</summary>
+    internal ZoneFileMappings Mappings { get; }
+
+    /// <summary>The data file (PATH.data), as this zone opened it.</summary>
+    internal SafeFileHandle DataFile => _dataFile;
 
     /// <summary>The structure file Z (the zone's name).</summary>
     public string Path { get; }
