@@ -2,7 +2,8 @@
 # Host mount benchmark: the same program on a directory of the host's tmpfs (/dev/shm) and on
 # a zone in /dev/shm mounted with `stargate mount` (FUSE), side by side in one run:
 # sequential write and read of one file in 1 MiB calls, then create, stat, readdir and unlink
-# of many small files. Each figure is the median of BENCH_RUNS runs, with its min-max.
+# of many small files; then the zero-copy mapping API (ZoneFileMapping) against a plain
+# memory copy. Each figure is the median of BENCH_RUNS runs, with its min-max.
 #   bench/host-mount.sh                          # 1 GiB file, 2000 small files, 5 runs
 #   BENCH_SIZE_MIB=256 BENCH_FILES=500 BENCH_RUNS=3 bench/host-mount.sh
 # Needs root, /dev/fuse, libfuse3 and python3 (build.sh installs them). The Markdown table goes
@@ -93,6 +94,12 @@ for r in $(seq 1 "$runs"); do
   echo "host-mount: run $r of $runs done" >&2
 done
 
+fusermount3 -u "$mnt"
+wait "$mount_pid" || die "stargate mount exited with $?"
+mount_pid=
+dotnet run --project "$root/bench/Stargate.Bench" -c Release -- --map-read "$mib" "$runs" >"$logs/map-read" ||
+  { cat "$logs/map-read" >&2; die "stargate-bench --map-read failed"; }
+
 # stat KIND WORKLOAD: "median min max" over the runs
 stats() {
   cat "$logs/$1".* | awk -v w="$2" '$1 == w { print $2 }' | sort -g |
@@ -122,4 +129,12 @@ stats() {
     esac
     echo "| $label | $tm ($tlo-$thi) | $mm ($mlo-$mhi) | $(awk -v a="$mm" -v b="$tm" 'BEGIN { printf "%.3fx", a / b }') |"
   done
+  echo
+  echo "## The zero-copy mapping API against a plain memory copy"
+  echo
+  echo "\`stargate-bench --map-read ${mib} ${runs}\` (bench/Stargate.Bench/MapRead.cs), in one process: a ${mib} MiB file of a zone"
+  echo "in /dev/shm mapped with ZoneFileMapping and copied into a buffer, against a copy of as much anonymous memory"
+  echo "into the same buffer, and the library's FileData.Read."
+  echo
+  cat "$logs/map-read"
 } | tee "$results_md"

@@ -31,6 +31,8 @@ public sealed record BenchSettings
         usage: stargate-bench [--quick] [--name NAME] [--output DIR] [--only ID,ID...] [--parts PART,PART] [--runs N]
                               [--file-mib N] [--random-ops N] [--files N] [--transfer-mib N] [--rounds N]
                               [--dirscale-files N,N...] [--kernel ID|RELEASE] [--guest-memory SIZE]
+               stargate-bench --map-read MIB RUNS    (host only: the zero-copy mapping against a plain copy;
+                                                      bench/host-mount.sh runs it)
           --quick          sizes for a run of a few minutes (default: the full sizes)
           --name NAME      results go to OUTPUT/NAME.json, NAME.md and NAME.png (default: quick or full)
           --output DIR     default: bench/results of the checkout

@@ -6,6 +6,18 @@ using FileSystemInfo = Stargate.Bench.FileSystemInfo;
 
 // stargate-bench: see BenchSettings.Usage. Exit 0: every figure measured; 1: results written
 // but some failed (each says why); 2: a command-line mistake.
+if (args is ["--map-read", var mibText, var runsText])
+{
+    // Host only, no guests: the zero-copy mapping against a plain copy (bench/host-mount.sh runs it).
+    if (int.TryParse(mibText, out int mib) && mib is > 0 and < 2048 && int.TryParse(runsText, out int runs) && runs > 0)
+    {
+        return MapRead.Run(mib, runs, Console.Out);
+    }
+
+    Console.Error.WriteLine($"stargate-bench: --map-read MIB RUNS: MIB from 1 to 2047 and RUNS from 1, not '{mibText}' '{runsText}'");
+    return 2;
+}
+
 BenchSettings settings;
 try
 {
