@@ -10,7 +10,8 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// <summary>
 /// The zone mounted on the host (`stargate mount`, forwarded to the running service) and in a
 /// guest at once: each side's create, write, rename, chmod and delete is what the other sees at
-/// its very next read, stat or listing, with no wait and no stale data.
+/// its very next read, stat or listing, with no wait and no stale data; and flock and fcntl
+/// locks exclude each other across the two.
 /// </summary>
 public sealed class HostMountTests(ITestOutputHelper output)
 {
@@ -83,6 +84,16 @@ public sealed class HostMountTests(ITestOutputHelper output)
         }
 
         guest.Check(guest.Exec("sgfstest trylock /mnt/lk flock")["locked"] == "1", "the guest takes the lock once the host process is gone");
+
+        // fcntl (POSIX record) locks too: the guest's lock refuses a host process's F_SETLK on the mount.
+        string posix = guest.Background("sgfstest lockhold /mnt/lk posix", "locked=1");
+        const string TryLock = "import fcntl, os, sys\ntry:\n    fcntl.lockf(os.open(sys.argv[1], os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('locked')\nexcept OSError as e:\n    print('refused', e.errno)";
+        var hostTry = ProcessRunner.Run("python3", ["-c", TryLock, Path.Combine(dir, "lk")]);
+        guest.Check(hostTry.Stdout.Trim() is "refused 11" or "refused 13", $"a host process cannot fcntl-lock what the guest holds: {hostTry}");
+        guest.Exec($"kill $(cat /tmp/{posix}.pid)");
+        guest.Join(posix);
+        hostTry = ProcessRunner.Run("python3", ["-c", TryLock, Path.Combine(dir, "lk")]);
+        guest.Check(hostTry.Stdout.Trim() == "locked", $"the host process takes the fcntl lock once the guest let go: {hostTry}");
 
         mount.Unmount();
         served.Finish();
