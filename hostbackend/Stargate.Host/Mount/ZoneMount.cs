@@ -20,7 +20,6 @@ public sealed record MountOptions(bool ReadOnly = false, bool AllowOther = false
 public sealed unsafe class ZoneMount : IDisposable
 {
     private const int GroupsMax = 64;
-    private const uint SetIds = 0xc00;  // S_ISUID | S_ISGID
     private const int OAppend = 0x400;
     private const int OTrunc = 0x200;
 
@@ -1050,14 +1049,14 @@ public sealed unsafe class ZoneMount : IDisposable
             // may not chmod, is the kernel's kill-privs.
             uint newMode = attr->Mode & 0xfff;
             if (valid == SgzAbi.AttrMode && c.Uid != 0 && c.Uid != now.Uid
-                && (newMode & ~SetIds) == (now.Mode & 0xfff & ~SetIds) && (newMode & SetIds & ~now.Mode) == 0)
+                && (newMode & ~Permissions.SetIds) == (now.Mode & 0xfff & ~Permissions.SetIds) && (newMode & Permissions.SetIds & ~now.Mode) == 0)
             {
                 valid = SgzAbi.AttrKillPriv;
             }
 
             // A size change without CAP_FSETID (here: not uid 0) drops set-user-id and an
             // executable set-group-id, as Linux's do_truncate does.
-            if ((valid & SgzAbi.AttrSize) != 0 && c.Uid != 0 && HasPrivileges(now.Mode))
+            if ((valid & SgzAbi.AttrSize) != 0 && c.Uid != 0 && Permissions.HasPrivileges(now.Mode))
             {
                 valid |= SgzAbi.AttrKillPriv;
             }
@@ -1070,9 +1069,6 @@ public sealed unsafe class ZoneMount : IDisposable
         }
     }
 
-    /// <summary>Set-user-id, or set-group-id with group execute: the bits a write or truncate by an unprivileged caller drops.</summary>
-    private static bool HasPrivileges(uint mode) => (mode & Permissions.SetUid) != 0 || (mode & 0x408) == 0x408;
-
     private void Truncate(nint req, ulong ino)
     {
         var c = CallerOf(req);
@@ -1080,7 +1076,7 @@ public sealed unsafe class ZoneMount : IDisposable
         {
             var node = Node(ino);
             var now = _zone.Names.StatInode(ino);
-            uint valid = SgzAbi.AttrSize | (c.Uid != 0 && HasPrivileges(now.Mode) ? SgzAbi.AttrKillPriv : 0);
+            uint valid = SgzAbi.AttrSize | (c.Uid != 0 && Permissions.HasPrivileges(now.Mode) ? SgzAbi.AttrKillPriv : 0);
             _zone.Files.SetAttributes(c, node, new AttributeChange(valid, 0, 0, 0, 0, 0, 0) { ViaOpenFile = true });
         }
     }
@@ -1096,7 +1092,7 @@ public sealed unsafe class ZoneMount : IDisposable
 
             // A write by a caller without CAP_FSETID (here: not uid 0) drops set-user-id and an
             // executable set-group-id, as Linux's file_remove_privs does.
-            if (c.Uid != 0 && HasPrivileges(inode.Mode))
+            if (c.Uid != 0 && Permissions.HasPrivileges(inode.Mode))
             {
                 _zone.Files.SetAttributes(c, node, new AttributeChange(SgzAbi.AttrKillPriv, 0, 0, 0, 0, 0, 0));
             }

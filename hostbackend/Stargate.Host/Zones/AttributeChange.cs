@@ -78,10 +78,9 @@ public readonly record struct AttributeChange(uint Valid, uint Mode, uint Uid, u
     {
         uint after = Has(SgzAbi.AttrMode) ? (mode & SgzAbi.SIfmt) | (Mode & Permissions.PermissionBits) : mode;
         bool owners = (Has(SgzAbi.AttrUid) && Uid != uid) || (Has(SgzAbi.AttrGid) && Gid != gid);
-        uint executableSetGid = (after & 0x8) != 0 ? Permissions.SetGid : 0;
         if ((owners && (after & SgzAbi.SIfmt) != SgzAbi.SIfdir) || Has(SgzAbi.AttrKillPriv))
         {
-            after &= ~(Permissions.SetUid | executableSetGid);
+            after &= ~Permissions.KilledPrivileges(after);
         }
 
         if (Has(SgzAbi.AttrMode) && c.Uid != 0 && !c.InGroup(Has(SgzAbi.AttrGid) ? Gid : gid))

@@ -85,7 +85,7 @@ public sealed class FileCopy
                 w.MtimeNs = w.CtimeNs = now;
                 if (!keepPrivileges)
                 {
-                    w.Mode &= ~(Permissions.SetUid | ((w.Mode & 0x8) != 0 ? Permissions.SetGid : 0));
+                    w.Mode &= ~Permissions.KilledPrivileges(w.Mode);
                 }
 
                 return n;

@@ -16,7 +16,19 @@ internal static class Permissions
     public const uint SetUid = 0x800;   // 04000
     public const uint SetGid = 0x400;   // 02000
     public const uint Sticky = 0x200;   // 01000
+    public const uint SetIds = SetUid | SetGid;
     public const uint PermissionBits = SgzAbi.SIallugo;
+
+    /// <summary>
+    /// The bits of <paramref name="mode"/> that a write, truncate or chown by a caller without
+    /// CAP_FSETID drops, as Linux's file_remove_privs and setattr_should_drop_suidgid do:
+    /// set-user-id, and set-group-id when group execute is set (without it, set-group-id means
+    /// mandatory locking and stays).
+    /// </summary>
+    public static uint KilledPrivileges(uint mode) => SetUid | ((mode & 0x8) != 0 ? SetGid : 0);
+
+    /// <summary>Whether <paramref name="mode"/> has a bit <see cref="KilledPrivileges"/> would drop.</summary>
+    public static bool HasPrivileges(uint mode) => (mode & KilledPrivileges(mode)) != 0;
 
     public static bool May(Caller c, in SgzInode inode, uint want)
     {

@@ -174,7 +174,7 @@ public sealed class ZoneFileMapping : IDisposable
     {
         // Reserved with 2 MiB to spare, so that the file's first byte sits on a 2 MiB boundary and its 2 MiB leaves map as huge pages.
         _reserved = Capacity + HugePage;
-        _reservation = Libc.Mmap(0, (nuint)_reserved, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | MapNoReserve, -1, 0);
+        _reservation = Libc.Mmap(0, (nuint)_reserved, Libc.PROT_NONE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         if (_reservation == Libc.MAP_FAILED)
         {
             _reservation = 0;
@@ -219,7 +219,7 @@ public sealed class ZoneFileMapping : IDisposable
 
     private void MapZeros(ulong offset, ulong length)
     {
-        nint at = Libc.Mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_FIXED | MapNoReserve, -1, 0);
+        nint at = Libc.Mmap(Address + (nint)offset, (nuint)length, Libc.PROT_READ, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_FIXED | Libc.MAP_NORESERVE, -1, 0);
         if (at == Libc.MAP_FAILED)
         {
             throw new NativeException("mmap", "zeros over a freed range", Marshal.GetLastPInvokeError());
@@ -236,8 +236,6 @@ public sealed class ZoneFileMapping : IDisposable
 
         Address = 0;
     }
-
-    private const int MapNoReserve = 0x4000;
 }
 
 /// <summary>The live <see cref="ZoneFileMapping"/>s of a zone in this process, by inode; used in the zone's lock.</summary>

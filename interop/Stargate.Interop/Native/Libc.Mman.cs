@@ -10,6 +10,7 @@ public static partial class Libc
     public const int MAP_PRIVATE = 0x02;
     public const int MAP_FIXED = 0x10;
     public const int MAP_ANONYMOUS = 0x20;
+    public const int MAP_NORESERVE = 0x4000;
     public const int MS_SYNC = 4;
     public const int MADV_DONTNEED = 4;
     public static readonly nint MAP_FAILED = -1;
