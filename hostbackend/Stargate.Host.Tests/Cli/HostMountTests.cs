@@ -116,6 +116,15 @@ public class HostMountTests
             CliAssert.FailsWithOneLine(StargateProcess.Run("mount", zone.Path, full, "-o", "exec"), 2, "-o exec", "unknown mount option");
             CliAssert.FailsWithOneLine(StargateProcess.Run("mount", zone.Scratch("no-zone"), empty), 1, "no-zone");
 
+            // A machine (or container) without /dev/fuse: a mount namespace whose /dev is an
+            // empty tmpfs but for /dev/shm, where the zone is.
+            string dotnet = Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath : "dotnet";
+            const string hideDev = "keep=$(mktemp -d) && mount --bind /dev/shm \"$keep\" && mount -t tmpfs none /dev && mkdir /dev/shm"
+                + " && mount --move \"$keep\" /dev/shm && exec \"$0\" \"$@\"";
+            var noFuse = StargateProcess.RunProgram("unshare", "-m", "sh", "-c", hideDev,
+                dotnet, Path.Combine(AppContext.BaseDirectory, "stargate.dll"), "mount", zone.Path, empty);
+            CliAssert.FailsWithOneLine(noFuse, 1, "/dev/fuse is missing", "modprobe fuse");
+
             using var mount = StandaloneMount.Start(zone);
             CliAssert.FailsWithOneLine(StargateProcess.Run("mount", zone.Path, mount.Path), 1, "already a mount point", "fusermount3 -u");
 
