@@ -151,6 +151,36 @@ internal sealed class ServeLink : IDisposable
         return reply == "ok" ? null : reply.StartsWith("error: ", StringComparison.Ordinal) ? reply[7..] : reply;
     }
 
+    /// <summary>
+    /// Makes this connection a mapping session (`map`; Service/MappingSessions.cs has its
+    /// lines): null when serve took it, else serve's reason. From then on <see cref="ReadLine"/>
+    /// is for one reader thread and <see cref="Send"/> may come from any thread.
+    /// </summary>
+    public string? StartMapping()
+    {
+        string reply = Ask("map");
+        return reply == "ok" ? null : reply.StartsWith("error: ", StringComparison.Ordinal) ? reply[7..] : reply;
+    }
+
+    /// <summary>The next line from serve; null once serve closed the connection (or it was shut down).</summary>
+    public string? ReadLine()
+    {
+        try
+        {
+            return _reader.ReadLine();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sends one line (callers take turns); IOException when serve is gone.</summary>
+    public void Send(string line) => UnixSockets.SendAll(_socket, Encoding.UTF8.GetBytes(line + "\n"));
+
+    /// <summary>Ends both directions, so that a thread blocked in <see cref="ReadLine"/> returns null.</summary>
+    public void Shutdown() => Libc.Shutdown(_socket, Libc.SHUT_RDWR);
+
     /// <summary>Waits up to <paramref name="timeoutMs"/> for serve to close the connection (it stopped): true if it did.</summary>
     public bool ClosedWithin(int timeoutMs)
     {

@@ -557,7 +557,7 @@ public sealed class RequestServer
     /// newly posted epoch (so it reads the invalidation log), and frees the pending pages every
     /// live guest has acknowledged. Never waits on a guest.
     /// </summary>
-    private void TendGracePeriod()
+    internal void TendGracePeriod()
     {
         ulong posted = _zone.Grace.PostedEpoch;
         if (posted != _rungEpoch)

@@ -18,6 +18,7 @@ namespace Stargate.Host.Service;
 /// | `ring ID VECTOR` | `ok` or `error: ...` | closed |
 /// | `run {"argv":[...],"cwd":"..."}` | JSON RunReply: exit code, stdout, stderr of the CLI command run on this zone | closed |
 /// | `lock {"path":..,"shared":..,"wait":..,"pid":..}` | `ok` or `error: ...` (with wait: when granted) | granted: kept open; closing it unlocks |
+/// | `map` | `ok` or `error: ...` | a mapping session (<see cref="MappingSessions"/>) until either end closes it |
 ///
 /// A host lock (<see cref="HostLocks"/>) is a record of the zone's lock table, held as long
 /// as its connection.
@@ -25,7 +26,7 @@ namespace Stargate.Host.Service;
 /// A client has ServerLimits.ControlDeadline to send its line. Every request is taken only from
 /// a process the service's <see cref="PeerAccess"/> allows (SO_PEERCRED: its user, root, the
 /// allow list), as on the ivshmem socket; anyone else gets `error: ...` and is logged once.
-/// `run` and `lock` act with this service's rights (a forwarded `put` reads host files), so
+/// `run`, `lock` and `map` act with this service's rights (a forwarded `put` reads host files), so
 /// they are taken only from the service's own user or root. Owns the listening socket and
 /// every connection.
 /// Not thread-safe: the service's loop thread calls it.
@@ -43,6 +44,7 @@ internal sealed class ControlServer : IDisposable
     private readonly Func<IReadOnlyList<PeerStatus>> _peers;
     private readonly Func<RunRequest, RunReply>? _commands;
     private readonly HostLocks _locks;
+    private readonly MappingSessions _mappings;
     private readonly PeerAccess _access;
     private readonly ILogger _log;
 
@@ -60,6 +62,7 @@ internal sealed class ControlServer : IDisposable
         _access = access;
         _log = log;
         _locks = new HostLocks(zone, requests, log);
+        _mappings = new MappingSessions(zone, requests, log);
         _latency = requests.Latency;
         _ivshmem = ivshmem;
         _peers = peers;
@@ -71,6 +74,7 @@ internal sealed class ControlServer : IDisposable
     {
         fds.Add(new PollFd { Fd = _listener, Events = Libc.POLLIN });
         fds.AddRange(_controls.Keys.Select(fd => new PollFd { Fd = fd, Events = Libc.POLLIN }));
+        _mappings.AddWatches(fds);
     }
 
     /// <summary>Handles a ready fd if it is one of control's; false if it is not.</summary>
@@ -79,6 +83,17 @@ internal sealed class ControlServer : IDisposable
         if (fd == _listener)
         {
             AcceptControls();
+        }
+        else if (_mappings.DispatchWake(fd))
+        {
+            // Turn sends what the changes touched.
+        }
+        else if (_mappings.Has(fd))
+        {
+            if (!_mappings.Ready(fd))
+            {
+                CloseControl(fd);
+            }
         }
         else if (_controls.ContainsKey(fd))
         {
@@ -98,6 +113,7 @@ internal sealed class ControlServer : IDisposable
     /// </summary>
     public void Dispose()
     {
+        _mappings.Dispose();
         foreach (int fd in _controls.Keys)
         {
             Libc.Close(fd);
@@ -130,6 +146,11 @@ internal sealed class ControlServer : IDisposable
                     CloseControl(socket);
                 }
             }
+        }
+
+        foreach (int socket in _mappings.Turn())
+        {
+            CloseControl(socket);
         }
     }
 
@@ -205,7 +226,7 @@ internal sealed class ControlServer : IDisposable
             Reply(socket, reply);
         }
 
-        if (client.HeldBy is null && client.Waiting is null)
+        if (client.HeldBy is null && client.Waiting is null && !_mappings.Has(socket))
         {
             CloseControl(socket);
         }
@@ -227,6 +248,7 @@ internal sealed class ControlServer : IDisposable
 
     private void CloseControl(int socket)
     {
+        _mappings.End(socket);
         if (_controls.Remove(socket, out var client) && client.HeldBy is ulong owner)
         {
             _locks.Release(owner);
@@ -273,8 +295,11 @@ internal sealed class ControlServer : IDisposable
                 return Refused(PeerAccess.NotOwner(peer)) ?? Run(json);
             case ["lock", var json]:
                 return Refused(PeerAccess.NotOwner(peer)) ?? _locks.Request(client, json);
+            case ["map"]:
+                client.Deadline = DateTime.MaxValue;
+                return Refused(PeerAccess.NotOwner(peer)) ?? _mappings.Start(socket);
             default:
-                return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers [reset-worst]; ring ID VECTOR; run JSON; lock JSON)";
+                return $"error: unknown request '{(request.Length > 40 ? request[..40] : request)}' (requests: peers [reset-worst]; ring ID VECTOR; run JSON; lock JSON; map)";
         }
     }
 

@@ -29,6 +29,9 @@ internal static partial class ServiceLog
     [LoggerMessage(Level = LogLevel.Information, Message = "host mount: {Message}")]
     public static partial void HostMount(ILogger log, string message);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "mapping session {Session} ended with {Files} files mapped{Why}")]
+    public static partial void MappingSessionEnded(ILogger log, ulong session, int files, string why);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not tell systemd: {Error}")]
     public static partial void NotifyFailed(ILogger log, string error);
 }

@@ -136,8 +136,8 @@ internal sealed class Allocator(string path, ZoneMemory memory, ZoneGeometry geo
 
     void IChangeParticipant.BeforeCommit()
     {
-        // With no guest live nobody can map the pages: they are freed at once.
-        bool grace = _deferred.Count > 0 && Grace?.Enabled == true && peers.LiveGuests().Count > 0;
+        // With no guest live and no mapping client of serve nobody can map the pages: they are freed at once.
+        bool grace = _deferred.Count > 0 && Grace?.Enabled == true && (peers.LiveGuests().Count > 0 || Grace.HasHostMappers);
         var held = new List<(ulong FirstPage, ulong Count)>();
         var files = new HashSet<NodeRef>();
         foreach (var (first, count, file) in _deferred)

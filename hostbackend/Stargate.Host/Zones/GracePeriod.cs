@@ -15,8 +15,9 @@ namespace Stargate.Host.Zones;
 /// Who acknowledged what is this process's own knowledge (<see cref="_acked"/>), learned from
 /// SGZ_OP_ACK requests, never read from guest-writable memory. A live guest first seen after the
 /// last post cannot map anything freed before it: it counts as having acknowledged everything
-/// posted. The host service itself never maps file data (its reads and writes go through the
-/// page table, under the zone's lock), so it is no peer here. Every member is called with the
+/// posted. The host service itself maps file data only as the writer (ZoneFileMapping follows
+/// each change as it commits), so it is no peer here; other host processes that map through
+/// it are (<see cref="AddHostMapper"/>), acknowledging on its control socket. Every member is called with the
 /// zone's lock held; the writes inside a change.
 /// </remarks>
 internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry geometry, ZoneWriter writer, PeerTable peers)
@@ -29,6 +30,12 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
     /// for them until they acknowledge again, which their next mount does before it returns.
     /// </summary>
     private readonly HashSet<int> _detached = [];
+
+    /// <summary>
+    /// Serve's mapping clients (host processes mapping files through it), by session number,
+    /// and the epoch each has acknowledged: they hold pages as a guest does.
+    /// </summary>
+    private readonly Dictionary<ulong, ulong> _hostMappers = [];
 
     /// <summary>The epoch up to which pending pages were freed by this process (0: not looked yet).</summary>
     private ulong _releasedThrough;
@@ -134,6 +141,27 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
         return true;
     }
 
+    /// <summary>Whether a host process maps files through serve: freed pages wait for it too.</summary>
+    public bool HasHostMappers => _hostMappers.Count > 0;
+
+    /// <summary>A new mapping client: it maps nothing freed before now, so it has acknowledged the posted epoch.</summary>
+    public void AddHostMapper(ulong session) => _hostMappers[session] = PostedEpoch;
+
+    /// <summary>A mapping client's acknowledgement; false for an epoch above the posted one or a session not known.</summary>
+    public bool AckHostMapper(ulong session, ulong epoch)
+    {
+        if (epoch > PostedEpoch || !_hostMappers.TryGetValue(session, out ulong acked))
+        {
+            return false;
+        }
+
+        _hostMappers[session] = Math.Max(acked, epoch);
+        return true;
+    }
+
+    /// <summary>A mapping client that closed its connection (or died) maps nothing any more.</summary>
+    public void RemoveHostMapper(ulong session) => _hostMappers.Remove(session);
+
     /// <summary>A peer that left or died acknowledges everything by being gone.</summary>
     public void PeerGone(int slot)
     {
@@ -141,10 +169,15 @@ internal sealed class GracePeriod(string path, ZoneMemory memory, ZoneGeometry g
         _detached.Remove(slot);
     }
 
-    /// <summary>The highest epoch every live guest has acknowledged (the posted one when none is live).</summary>
+    /// <summary>The highest epoch every live guest and mapping client has acknowledged (the posted one when there is none).</summary>
     public ulong SafeEpoch()
     {
         ulong safe = PostedEpoch;
+        foreach (ulong acked in _hostMappers.Values)
+        {
+            safe = Math.Min(safe, acked);
+        }
+
         foreach (int slot in peers.LiveGuests())
         {
             // Not tracked: it went live after the last post, so it never mapped what that freed.

@@ -18,8 +18,8 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
 {
     private const ulong EntryFlags = SgzAbi.PtePresent | SgzAbi.PteWritable;
 
-    /// <summary>Told (inode, from, to) before a range of a file's pages is freed: this process's mappings of it let go (ZoneFileMappings).</summary>
-    public Action<ulong, ulong, ulong>? Freeing { get; set; }
+    /// <summary>Told, inside the change, of each inode whose pages the change allocates or frees: its mappings follow once it commits (ZoneFileMappings).</summary>
+    public Action<ulong>? Changing { get; set; }
 
     public static ulong LevelSpan(int level) => ZoneGeometry.PageSize << (9 * (level - 1));
 
@@ -164,6 +164,11 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
             }
         }
 
+        if (added > 0)
+        {
+            Changing?.Invoke(ino);
+        }
+
         return added;
     }
 
@@ -179,7 +184,7 @@ internal sealed class PageTables(string path, ZoneMemory memory, ZoneGeometry ge
     /// </summary>
     public void FreeRange(ulong ino, ulong from, ulong to)
     {
-        Freeing?.Invoke(ino, from, to);
+        Changing?.Invoke(ino);
         var inode = inodes.Load(ino);
         if (inode.PtDepth == 0)
         {

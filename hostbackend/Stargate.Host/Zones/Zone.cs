@@ -35,6 +35,7 @@ public sealed class Zone : IDisposable
     private readonly SafeFileHandle _file;
     private readonly SafeFileHandle _dataFile;
     private readonly ZoneMemory _memory;
+    private ServiceMappings? _mappingService;
     private readonly Lock _gate = new();
     private bool _closed;
 
@@ -70,12 +71,26 @@ public sealed class Zone : IDisposable
         Copies = new FileCopy(memory, Writer, Inodes, PageTables, LockWords, Peers, Files, _gate);
         Writer.Enlist(Allocator);
         Writer.Enlist(Locks);
-        Mappings = new ZoneFileMappings(_gate);
-        PageTables.Freeing = Mappings.Revoke;
+        Mappings = new ZoneFileMappings(Writer);
+        PageTables.Changing = Mappings.Touch;
     }
 
-    /// <summary>The files this process maps with <see cref="ZoneFileMapping"/>, which a free of their pages revokes.</summary>
+    /// <summary>The files this process maps with <see cref="ZoneFileMapping"/> as the writer (and, in serve, its clients' files), which follow every change of their pages.</summary>
     internal ZoneFileMappings Mappings { get; }
+
+    /// <summary>
+    /// A process that is not the writer: its one connection to the zone's `stargate serve`
+    /// for <see cref="ZoneFileMapping"/>s, made at the first; refused (ReadOnly) when no serve
+    /// answers for the zone.
+    /// </summary>
+    internal ServiceMappings MappingService()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            return _mappingService ??= ServiceMappings.Connect(this);
+        }
+    }
 
     /// <summary>The data file (PATH.data), as this zone opened it.</summary>
     internal SafeFileHandle DataFile => _dataFile;
@@ -238,6 +253,7 @@ public sealed class Zone : IDisposable
                 return;
             }
 
+            _mappingService?.Dispose();
             try
             {
                 if (IsWritable && !Writer.Journal.IsActive)

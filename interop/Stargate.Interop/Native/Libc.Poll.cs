@@ -4,6 +4,7 @@ namespace Stargate.Interop.Native;
 public static partial class Libc
 {
     public const short POLLIN = 0x001;
+    public const short POLLOUT = 0x004;
     public const short POLLERR = 0x008;
     public const short POLLHUP = 0x010;
     public const short POLLNVAL = 0x020;

@@ -149,6 +149,47 @@ public static class UnixSockets
         };
     }
 
+    /// <summary>Sends what fits without blocking: bytes sent (0 when the buffer is full), -1 when the peer is gone (EPIPE, ECONNRESET).</summary>
+    public static unsafe int SendNow(int socket, ReadOnlySpan<byte> buffer)
+    {
+        nint n;
+        fixed (byte* p = buffer)
+        {
+            n = Libc.Send(socket, p, (nuint)buffer.Length, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+        }
+
+        return Sys.Expect(n, "send", null, Errno.EAGAIN, Errno.EPIPE, Errno.ECONNRESET) switch
+        {
+            0 => (int)n,
+            Errno.EAGAIN => 0,
+            _ => -1,
+        };
+    }
+
+    /// <summary>Sends all of <paramref name="buffer"/>, waiting for room as needed (a client's side, never serve's); IOException when the peer is gone.</summary>
+    public static unsafe void SendAll(int socket, ReadOnlySpan<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            nint n;
+            fixed (byte* p = buffer)
+            {
+                n = Libc.Send(socket, p, (nuint)buffer.Length, Libc.MSG_NOSIGNAL);
+            }
+
+            switch (Sys.Expect(n, "send", null, Errno.EINTR, Errno.EPIPE, Errno.ECONNRESET))
+            {
+                case 0:
+                    buffer = buffer[(int)n..];
+                    break;
+                case Errno.EINTR:
+                    break;
+                default:
+                    throw new IOException("the other end closed the connection");
+            }
+        }
+    }
+
     /// <summary>A new non-blocking, close-on-exec eventfd.</summary>
     public static int NewEventfd() =>
         Sys.Check(Libc.Eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), "eventfd");
