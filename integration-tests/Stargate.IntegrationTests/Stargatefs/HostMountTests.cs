@@ -11,7 +11,8 @@ namespace Stargate.IntegrationTests.Stargatefs;
 /// The zone mounted on the host (`stargate mount`, forwarded to the running service) and in a
 /// guest at once: each side's create, write, rename, chmod and delete is what the other sees at
 /// its very next read, stat or listing, with no wait and no stale data; and flock and fcntl
-/// locks exclude each other across the two.
+/// locks exclude each other across the two. Then a host program's ZoneFileMapping through serve
+/// against the guest's stores, allocation and truncate.
 /// </summary>
 public sealed class HostMountTests(ITestOutputHelper output)
 {
@@ -96,6 +97,43 @@ public sealed class HostMountTests(ITestOutputHelper output)
         guest.Check(hostTry.Stdout.Trim() == "locked", $"the host process takes the fcntl lock once the guest let go: {hostTry}");
 
         mount.Unmount();
+        MappedThroughServe(served, guest);
         served.Finish();
+    }
+
+    /// <summary>
+    /// A host program maps a file with ZoneFileMapping through the running serve (this test
+    /// process opens the zone read-only): the guest's stores, its write past the end and its
+    /// truncate show in the mapping, and the host's stores in the guest's reads.
+    /// </summary>
+    private static unsafe void MappedThroughServe(ServedZone served, StargatefsGuest guest)
+    {
+        guest.Exec("printf 'guest data' > /mnt/m");
+        using var zone = Stargate.Host.Zones.Zone.Open(served.Zone.Path, Stargate.Host.Zones.ZoneAccess.ReadOnly, "host mapping test");
+        using var map = Stargate.Host.Zones.ZoneFileMapping.Map(zone, "/m", writable: true, capacity: 4 << 20);
+        byte* at = (byte*)map.Address;
+        guest.Check(map.Span(0, 10).SequenceEqual("guest data"u8), "the host mapping reads the guest's file");
+
+        "HOST"u8.CopyTo(map.Span(0, 4));
+        guest.Check(guest.Exec("cat /mnt/m; echo").Lines.SequenceEqual(["HOSTt data"]), "the guest reads the host's stores through the mapping");
+        guest.Exec("printf G | dd of=/mnt/m bs=1 seek=5 conv=notrunc 2>/dev/null");
+        guest.Check(at[5] == (byte)'G', "the host mapping sees the guest's store at once");
+
+        // Past the end, 1 MiB on: the guest's module asks serve for the pages; serve sends the
+        // new layout, and the mapping maps them.
+        guest.Exec("printf tail | dd of=/mnt/m bs=1 seek=1048576 conv=notrunc 2>/dev/null");
+        Eventually(() => new ReadOnlySpan<byte>(at + (1 << 20), 4).SequenceEqual("tail"u8), "the host mapping maps the pages the guest's write allocated");
+        guest.Exec(": > /mnt/m");
+        Eventually(() => at[0] == 0 && at[(1 << 20) + 1] == 0, "the guest's truncate takes the pages off the host mapping");
+    }
+
+    private static void Eventually(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"not within 20 s: {what}");
+            Thread.Sleep(20);
+        }
     }
 }
