@@ -59,8 +59,8 @@ run() {
   fi
 }
 
-# Room for the source, the cp copy, the zone's data and the get output, plus slack.
-need_kib=$(( $(numfmt --from=iec "$size") * 4 / 1024 + 256 * 1024 ))
+# Room for the source, the zone's data, the cp copy or the get output, and the prime buffer.
+need_kib=$(( $(numfmt --from=iec "$size") * 4 / 1024 + 768 * 1024 ))
 have_kib=$(df -Pk "$shm" | awk 'NR == 2 { print $4 }')
 ((have_kib >= need_kib)) || die "$shm has $((have_kib / 1024)) MiB free; this needs about $((need_kib / 1024)) MiB (try BENCH_SIZE=256M)"
 
@@ -75,8 +75,10 @@ run zone-create "$stargate" zone create "$zone" --size "$zone_size" --force
 # reporting, 2 MiB blocks, a few seconds after the free) and touching it again is slow: the
 # same cp takes 0.5 s into memory freed a moment ago and 2-3 s into memory freed 6 s ago. So
 # that no copy is measured in different conditions from another, each timed copy gets a
-# buffer of its own size written and freed right before it.
-prime() { head -c "$bytes" /dev/zero >"$shm/stargate-bench.$$.prime"; rm -f "$shm/stargate-bench.$$.prime"; }
+# buffer written and freed right before it: its own size plus 512 MiB, room for the copying
+# process too (.NET takes some 100 MiB before it copies, cp almost none; with the copy's size
+# alone, the end of stargate's copy went into memory freed long ago).
+prime() { head -c "$((bytes + (512 << 20)))" /dev/zero >"$shm/stargate-bench.$$.prime"; rm -f "$shm/stargate-bench.$$.prime"; }
 
 # Formatting is O(1): a 64 GiB zone (sparse) in well under a second, a few pages of memory.
 big_zone="$shm/stargate-bench.$$.64g.zone"
