@@ -12,6 +12,7 @@ internal sealed class BackgroundStargate : IDisposable
     private readonly Process _process;
     private readonly List<string> _stdout = [];
     private readonly List<string> _stderr = [];
+    private readonly CountdownEvent _streamsEnded = new(2);
 
     public BackgroundStargate(params string[] args)
         : this(new Dictionary<string, string>(), args)
@@ -39,8 +40,8 @@ internal sealed class BackgroundStargate : IDisposable
         }
 
         _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, e) => Add(_stdout, e.Data);
-        _process.ErrorDataReceived += (_, e) => Add(_stderr, e.Data);
+        _process.OutputDataReceived += (_, e) => Add(_stdout, e.Data, _streamsEnded);
+        _process.ErrorDataReceived += (_, e) => Add(_stderr, e.Data, _streamsEnded);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -77,9 +78,10 @@ internal sealed class BackgroundStargate : IDisposable
     public int WaitForExit()
     {
         Assert.True(_process.WaitForExit(30_000), $"stargate did not exit\nstdout: {Stdout}\nstderr: {Stderr}");
-        // Flushes the asynchronous readers; bounded, since a process another test started at the
-        // same instant can hold this one's pipes open (ProcessRunner says more).
-        _process.WaitForExit(TimeSpan.FromSeconds(5));
+        // Waits for both readers to reach the end of their stream (WaitForExit with a timeout
+        // does not wait for the last lines); bounded, since a process another test started at
+        // the same instant can hold this one's pipes open (ProcessRunner says more).
+        _streamsEnded.Wait(TimeSpan.FromSeconds(5));
         return _process.ExitCode;
     }
 
@@ -96,16 +98,22 @@ internal sealed class BackgroundStargate : IDisposable
         }
 
         _process.Dispose();
+
+        // _streamsEnded is left to the collector: a reader may still end its stream after this.
     }
 
-    private static void Add(List<string> lines, string? line)
+    /// <summary>One line from a reader; null is its end of stream.</summary>
+    private static void Add(List<string> lines, string? line, CountdownEvent ended)
     {
-        if (line is not null)
+        if (line is null)
         {
-            lock (lines)
-            {
-                lines.Add(line);
-            }
+            ended.Signal();
+            return;
+        }
+
+        lock (lines)
+        {
+            lines.Add(line);
         }
     }
 
