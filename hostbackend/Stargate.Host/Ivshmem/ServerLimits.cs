@@ -26,8 +26,11 @@ public static class ServerLimits
     /// <summary>A control request's largest size, in bytes: one line, a forwarded command line with many long paths.</summary>
     public const int MaxControlRequest = 64 << 10;
 
-    /// <summary>Control connections open at once; more are refused.</summary>
+    /// <summary>Control connections open at once, not counting mapping sessions; more are refused.</summary>
     public const int MaxControlConnections = 16;
+
+    /// <summary>Mapping sessions (host processes mapping files through serve) at once; more are refused with the reason.</summary>
+    public const int MaxMappingSessions = 64;
 
     /// <summary>A control client has this long to send its request line, then it is closed.</summary>
     public static readonly TimeSpan ControlDeadline = TimeSpan.FromSeconds(5);

@@ -175,7 +175,7 @@ internal sealed class ControlServer : IDisposable
     {
         for (int socket = UnixSockets.Accept(_listener); socket >= 0; socket = UnixSockets.Accept(_listener))
         {
-            if (_controls.Count >= ServerLimits.MaxControlConnections)
+            if (_controls.Count - _mappings.Count >= ServerLimits.MaxControlConnections)
             {
                 Libc.Close(socket);
                 continue;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Stargate.Host.Cli;
+using Stargate.Host.Ivshmem;
 using Stargate.Host.Rpc;
 using Stargate.Host.Zones;
 using Stargate.Interop.Native;
@@ -67,6 +68,9 @@ internal sealed class MappingSessions : IDisposable
 
     public bool Has(int socket) => _sessions.ContainsKey(socket);
 
+    /// <summary>Sessions open now (they do not count against the control connections' limit).</summary>
+    public int Count => _sessions.Count;
+
     /// <summary>The fds to wait on: the wake-up of <see cref="Touched"/>, and each session's socket (for room, when it has lines queued).</summary>
     public void AddWatches(List<PollFd> fds)
     {
@@ -97,6 +101,11 @@ internal sealed class MappingSessions : IDisposable
             if (!_zone.Grace.Enabled)
             {
                 return "error: the zone's invalidation log is unsound (run stargate zone fsck): serve cannot keep freed pages for a mapping";
+            }
+
+            if (_sessions.Count >= ServerLimits.MaxMappingSessions)
+            {
+                return $"error: serve has {ServerLimits.MaxMappingSessions} mapping sessions open, the most it takes";
             }
 
             var session = new Session(++_lastSession, _zone.Grace.PostedEpoch);
