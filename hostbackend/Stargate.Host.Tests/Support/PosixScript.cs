@@ -189,6 +189,8 @@ internal static class PosixScript
             f.write("root's")
         os.chmod("t/r", 0o644)
         os.close(os.open("t/x", os.O_CREAT | os.O_WRONLY, 0o600))
+        os.close(os.open("t/s", os.O_CREAT | os.O_WRONLY, 0o666))
+        os.chmod("t/s", 0o6777)
         os.mkdir("priv", 0o700)
         """;
 
@@ -212,6 +214,7 @@ internal static class PosixScript
         step("list a private dir", lambda: os.listdir("priv"))
         step("ftruncate of a mode-0 file opened for writing", lambda: (lambda fd: (os.ftruncate(fd, 100), os.fstat(fd).st_size, os.close(fd))[1])(os.open("t/zero", os.O_CREAT | os.O_WRONLY, 0)))
         step("setuid own file", lambda: (os.chmod("t/mine", 0o4755), oct(os.stat("t/mine").st_mode))[1])
+        step("a write to root's set-id file drops both bits", lambda: (lambda fd: (os.write(fd, b"x"), os.close(fd), oct(os.stat("t/s").st_mode))[2])(os.open("t/s", os.O_WRONLY)))
         step("a write drops setuid", lambda: (lambda fd: (os.write(fd, b"x"), os.close(fd), oct(os.stat("t/mine").st_mode))[2])(os.open("t/mine", os.O_WRONLY)))
         step("user xattr on root's file", lambda: os.setxattr("t/r", "user.a", b"1"))
         step("user xattr on own file", lambda: (os.setxattr("t/mine", "user.a", b"1"), os.getxattr("t/mine", "user.a"))[1])

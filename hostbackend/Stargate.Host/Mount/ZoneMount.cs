@@ -1044,15 +1044,7 @@ public sealed unsafe class ZoneMount : IDisposable
             valid |= (toSet & (Fuse3.SetAttrAtime | Fuse3.SetAttrAtimeNow)) != 0 ? SgzAbi.AttrAtime : 0;
             valid |= (toSet & (Fuse3.SetAttrMtime | Fuse3.SetAttrMtimeNow)) != 0 ? SgzAbi.AttrMtime : 0;
 
-            // The kernel asks a FUSE file system to drop set-user-id and set-group-id after a
-            // write or chown as a mode change: one that only clears those bits, by a caller who
-            // may not chmod, is the kernel's kill-privs.
             uint newMode = attr->Mode & 0xfff;
-            if (valid == SgzAbi.AttrMode && c.Uid != 0 && c.Uid != now.Uid
-                && (newMode & ~Permissions.SetIds) == (now.Mode & 0xfff & ~Permissions.SetIds) && (newMode & Permissions.SetIds & ~now.Mode) == 0)
-            {
-                valid = SgzAbi.AttrKillPriv;
-            }
 
             // A size change without CAP_FSETID (here: not uid 0) drops set-user-id and an
             // executable set-group-id, as Linux's do_truncate does.
