@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text;
+using Stargate.Host.Tests.Ivshmem;
 using Stargate.Host.Zones;
 using Stargate.Interop.Abi;
 using Stargate.Interop.Native;
@@ -52,12 +52,12 @@ public class ServiceMappingTests
         }
 
         byte* at = (byte*)map.Address;
-        Eventually(() => new ReadOnlySpan<byte>(at + (8 << 20) + 1, 14).SequenceEqual("from the other"u8), "the other process's new pages are mapped here");
+        IvshmemServerTests.Eventually(() => new ReadOnlySpan<byte>(at + (8 << 20) + 1, 14).SequenceEqual("from the other"u8), "the other process's new pages are mapped here");
 
         // A truncate by the CLI: the freed range reads zeros here, and whatever reuses the pages
         // never shows through.
         CliAssert.Succeeds(StargateProcess.Run("truncate", zone.Path, "/f", "-s", Page.ToString()));
-        Eventually(() => new ReadOnlySpan<byte>(at + Page, (9 << 20) - Page).IndexOfAnyExcept((byte)0) < 0, "the truncated range reads zeros");
+        IvshmemServerTests.Eventually(() => new ReadOnlySpan<byte>(at + Page, (9 << 20) - Page).IndexOfAnyExcept((byte)0) < 0, "the truncated range reads zeros");
         File.WriteAllBytes(local, Enumerable.Repeat((byte)0xc3, 24 << 20).ToArray());
         CliAssert.Succeeds(StargateProcess.Run("put", zone.Path, local, "/g"));
         Assert.Equal(-1, new ReadOnlySpan<byte>(at + Page, (9 << 20) - Page).IndexOfAnyExcept((byte)0));
@@ -66,7 +66,7 @@ public class ServiceMappingTests
         // serve stops: nothing keeps the pages for this process any more.
         serve.Terminate();
         Assert.Equal(0, serve.WaitForExit());
-        Eventually(() => at[0] == 0 && at[1] == 0 && at[2] == 0 && at[3] == 0, "every page reads zeros once serve is gone");
+        IvshmemServerTests.Eventually(() => at[0] == 0 && at[1] == 0 && at[2] == 0 && at[3] == 0, "every page reads zeros once serve is gone");
         Assert.Throws<IOException>(() => map.Grow(6 << 20));
     }
 
@@ -122,7 +122,7 @@ public class ServiceMappingTests
         }
 
         session.Send($"ack {epoch[6..]}");
-        Eventually(() => !CliAssert.Succeeds(StargateProcess.Run("zone", "info", zone.Path)).Stdout.Contains("pending", StringComparison.Ordinal), "the acknowledged pages are freed");
+        IvshmemServerTests.Eventually(() => !CliAssert.Succeeds(StargateProcess.Run("zone", "info", zone.Path)).Stdout.Contains("pending", StringComparison.Ordinal), "the acknowledged pages are freed");
     }
 
     [Fact]
@@ -148,6 +148,13 @@ public class ServiceMappingTests
             Assert.Null(session.Next());
         }
 
+        // A generation past 32 bits is garbage, not the generation it wraps to.
+        using (var session = RawSession.Start(zone))
+        {
+            session.Send($"open {dir.Ino} {dir.Generation + (1UL << 32)}");
+            Assert.Null(session.Next());
+        }
+
         // serve itself is unharmed.
         CliAssert.Succeeds(StargateProcess.Run("mkdir", zone.Path, "/e"));
         serve.Terminate();
@@ -159,16 +166,6 @@ public class ServiceMappingTests
         using var z = zone.Open(ZoneAccess.ReadOnly);
         ulong ino = z.Names.Resolve(path);
         return (ino, z.Names.StatInode(ino).Generation);
-    }
-
-    private static void Eventually(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < Soon, $"not within {Soon.TotalSeconds} s: {what}");
-            Thread.Sleep(10);
-        }
     }
 
     /// <summary>A mapping session spoken line by line on serve's control socket.</summary>

@@ -263,7 +263,7 @@ internal sealed class MappingSessions : IDisposable
                 switch (words)
                 {
                     case ["open", var ino, var generation]:
-                        Open(session, new NodeRef(Number(ino), (uint)Number(generation)));
+                        Open(session, new NodeRef(Number(ino), Generation(generation)));
                         return true;
                     case ["allocate", var handle, var offset, var length]:
                         Allocate(session, Handle(handle), Number(offset), Number(length));
@@ -337,6 +337,9 @@ internal sealed class MappingSessions : IDisposable
 
     private static ulong Number(string word) =>
         ulong.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) ? n : throw new FormatException(word);
+
+    private static uint Generation(string word) =>
+        uint.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out uint n) ? n : throw new FormatException(word);
 
     private static int Handle(string word) =>
         int.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new FormatException(word);
