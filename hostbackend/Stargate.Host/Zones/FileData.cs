@@ -241,15 +241,15 @@ public sealed class FileData
         return n;
     }
 
+    /// <summary>Where a zone offset in Z.data lies in that file (the caller has checked it is in Z.data).</summary>
+    private ulong DataFileOffset(ulong zoneOffset) => zoneOffset - _memory.StructureLength;
+
     /// <summary>
     /// Copies in the kernel with copy_file_range, as cp does: one copy and no page faults
     /// on this process's mapping (the zone file's pages are the mapping's pages). Returns
     /// how much it copied; less than asked where the file systems cannot (hugetlbfs has no
     /// write path), and the caller copies the rest through the mapping.
     /// </summary>
-    /// <summary>Where a zone offset in Z.data lies in that file (the caller has checked it is in Z.data).</summary>
-    private ulong DataFileOffset(ulong zoneOffset) => zoneOffset - _memory.StructureLength;
-
     private ulong KernelCopy(SafeFileHandle from, ulong fromOffset, SafeFileHandle to, ulong toOffset, ulong length)
     {
         if (!_kernelCopy)

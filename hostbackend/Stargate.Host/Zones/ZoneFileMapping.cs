@@ -34,8 +34,6 @@ namespace Stargate.Host.Zones;
 /// </remarks>
 public sealed class ZoneFileMapping : IDisposable
 {
-    private const ulong HugePage = 2UL << 20;
-
     private readonly Zone _zone;
     private readonly bool _writable;
     private readonly SafeFileHandle _data;
@@ -105,7 +103,7 @@ public sealed class ZoneFileMapping : IDisposable
         {
             var inode = zone.Inodes.LoadNode(file);
             FileData.RequireFile(file.Ino, inode);
-            ulong reserve = Units.RoundUp(Math.Max(capacity, Math.Max(inode.Size, 1)), HugePage);
+            ulong reserve = Units.RoundUp(Math.Max(capacity, Math.Max(inode.Size, 1)), ZoneGeometry.ChunkSize);
             mapping = new ZoneFileMapping(zone, file, writable, reserve, data, service);
             try
             {
@@ -288,7 +286,7 @@ public sealed class ZoneFileMapping : IDisposable
     {
         // Reserved with 2 MiB to spare, so that the file's first byte sits on a 2 MiB boundary
         // and its 2 MiB leaves map as huge pages; all zeros (read-only) until data is mapped.
-        _reserved = Capacity + HugePage;
+        _reserved = Capacity + ZoneGeometry.ChunkSize;
         _reservation = Libc.Mmap(0, (nuint)_reserved, Libc.PROT_READ, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         if (_reservation == Libc.MAP_FAILED)
         {
@@ -296,7 +294,7 @@ public sealed class ZoneFileMapping : IDisposable
             throw new NativeException("mmap", $"a reservation of {_reserved} bytes", Marshal.GetLastPInvokeError());
         }
 
-        Address = (nint)Units.RoundUp((ulong)_reservation, HugePage);
+        Address = (nint)Units.RoundUp((ulong)_reservation, ZoneGeometry.ChunkSize);
     }
 
     private void MapData(ulong offset, ulong length, ulong dataOffset)
